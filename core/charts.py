@@ -1,0 +1,165 @@
+"""Plotly figure builders: data in, ``go.Figure`` out, no Streamlit.
+
+Conventions
+-----------
+Decimal inputs (weights, returns, volatilities) are shown as percentages on the axes
+(``tickformat=".0%"``), never multiplied by 100 in the data. Every figure has a title, axis
+titles with units, and hover text with units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "weights_bar",
+    "sector_pie",
+    "normalized_prices",
+    "correlation_heatmap",
+]
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=420)
+
+
+def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weights") -> go.Figure:
+    """Bar chart of portfolio weights, one bar (group) per asset.
+
+    Parameters
+    ----------
+    weights : Series (n_assets,) or DataFrame (n_assets, n_portfolios)
+        Decimal weights indexed by ticker; a DataFrame draws one bar series per column.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    frame = weights.to_frame("Weight") if isinstance(weights, pd.Series) else weights
+    fig = go.Figure()
+    for col in frame.columns:
+        fig.add_bar(
+            x=frame.index.astype(str),
+            y=frame[col],
+            name=str(col),
+            hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>",
+        )
+    fig.update_layout(
+        title=title,
+        yaxis=dict(title="Weight (% of capital)", tickformat=".0%"),
+        xaxis=dict(title="Asset"),
+        barmode="group",
+        showlegend=frame.shape[1] > 1,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def sector_pie(sector_weights: pd.Series, title: str = "Sector exposure") -> go.Figure:
+    """Donut chart of weight per sector (long-only portfolios; net weights otherwise).
+
+    Parameters
+    ----------
+    sector_weights : Series
+        Decimal weight per sector.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    positive = sector_weights[sector_weights > 1e-6]
+    fig = go.Figure(
+        go.Pie(
+            labels=positive.index.astype(str),
+            values=positive.to_numpy(),
+            hole=0.45,
+            hovertemplate="%{label}: %{value:.2%}<extra></extra>",
+            texttemplate="%{label}<br>%{value:.1%}",
+        )
+    )
+    fig.update_layout(title=title, showlegend=False, **_LAYOUT)
+    return fig
+
+
+def normalized_prices(
+    prices: pd.DataFrame, benchmark: pd.Series | None = None, title: str = "Growth of 1"
+) -> go.Figure:
+    """Prices rebased to 1 at the window's start, on a log axis.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets)
+        Adjusted closes.
+    benchmark : Series (n_observations,), optional
+        Benchmark level, drawn as a thick dark line.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    # Thin the series to at most ~1500 points per line: the shape is unchanged, the page light.
+    step = max(1, len(prices) // 1500)
+    rebased = prices.iloc[::step] / prices.iloc[0]
+    fig = go.Figure()
+    for col in rebased.columns:
+        fig.add_scatter(
+            x=rebased.index,
+            y=rebased[col],
+            name=str(col),
+            mode="lines",
+            line=dict(width=1),
+            hovertemplate="%{x|%Y-%m-%d}: %{y:.2f}x<extra>" + str(col) + "</extra>",
+        )
+    if benchmark is not None and benchmark.notna().any():
+        b = benchmark.iloc[::step].dropna()
+        fig.add_scatter(
+            x=b.index,
+            y=b / b.iloc[0],
+            name=str(benchmark.name or "Benchmark"),
+            mode="lines",
+            line=dict(width=3, color="black"),
+        )
+    fig.update_layout(
+        title=title,
+        yaxis=dict(title="Value of 1 invested (log scale)", type="log"),
+        xaxis=dict(title="Date"),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlation of returns") -> go.Figure:
+    """Heatmap of a correlation matrix on a fixed [-1, 1] diverging scale.
+
+    Parameters
+    ----------
+    corr : DataFrame (n_assets, n_assets)
+        Correlations.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    labels = corr.columns.astype(str)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(corr.to_numpy(), 3),
+            x=labels,
+            y=labels,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu_r",
+            colorbar=dict(title="Correlation"),
+            hovertemplate="%{y} / %{x}: %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed"), **{**_LAYOUT, "height": 560})
+    return fig

@@ -1,0 +1,253 @@
+"""Expected returns and covariance estimators.
+
+Conventions
+-----------
+Inputs are prices, ``DataFrame (n_observations, n_assets)``. Returns are simple per-period
+decimal returns. Every estimate is annualised with ``periods_per_year`` (252 for daily data):
+expected returns as ``Series (n_assets,)``, covariance as ``DataFrame (n_assets, n_assets)``, both
+indexed by ticker. Mean-based expected returns are arithmetic (not compounded), so that they are
+consistent with the covariance in mean-variance optimisation.
+
+The estimators themselves are PyPortfolioOpt's (``pypfopt.expected_returns`` and
+``pypfopt.risk_models``); this module fixes their options, validates inputs and turns their
+failures into :class:`~core.exceptions.EstimationError`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pypfopt import expected_returns as pypfopt_returns
+from pypfopt import risk_models
+
+from core.exceptions import EstimationError
+
+__all__ = [
+    "RETURN_ESTIMATORS",
+    "COVARIANCE_ESTIMATORS",
+    "returns_from_prices",
+    "expected_returns",
+    "covariance",
+    "correlation_from_covariance",
+    "is_positive_semidefinite",
+]
+
+#: Expected-return estimators: method name -> label for the user.
+RETURN_ESTIMATORS: dict[str, str] = {
+    "mean_historical": "Mean historical return",
+    "ema_historical": "Exponentially weighted mean return",
+    "capm": "CAPM (beta to the benchmark)",
+}
+
+#: Covariance estimators: method name -> label for the user.
+COVARIANCE_ESTIMATORS: dict[str, str] = {
+    "ledoit_wolf": "Ledoit-Wolf shrinkage (constant variance target)",
+    "sample": "Sample covariance",
+    "oas": "Oracle approximating shrinkage (OAS)",
+    "exp_cov": "Exponentially weighted covariance",
+    "semicovariance": "Semicovariance (downside below 0)",
+}
+
+
+def returns_from_prices(prices: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """Simple per-period returns from prices.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets) or Series (n_observations,)
+        Adjusted closes.
+
+    Returns
+    -------
+    DataFrame (n_observations - 1, n_assets) or Series
+        ``p_t / p_{t-1} - 1`` as decimals; the first row (undefined) is dropped.
+    """
+    return prices.pct_change(fill_method=None).iloc[1:]
+
+
+def _check_prices(prices: pd.DataFrame, minimum: int = 3) -> None:
+    if not isinstance(prices, pd.DataFrame) or prices.shape[1] == 0:
+        raise EstimationError("No assets to estimate: choose at least one asset.")
+    if len(prices) < minimum:
+        raise EstimationError(
+            f"{len(prices)} price observations are too few to estimate from; widen the window."
+        )
+    if prices.isna().any().any():
+        bad = prices.columns[prices.isna().any()].tolist()
+        raise EstimationError(f"Missing prices for {', '.join(map(str, bad))} in the window.")
+
+
+def expected_returns(
+    prices: pd.DataFrame,
+    method: str = "mean_historical",
+    *,
+    benchmark: pd.Series | None = None,
+    risk_free_rate: float = 0.0,
+    span: int = 500,
+    periods_per_year: int = 252,
+) -> pd.Series:
+    r"""Annualised expected returns.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets)
+        Adjusted closes.
+    method : {"mean_historical", "ema_historical", "capm"}
+        Arithmetic mean of returns; exponentially weighted mean (``span`` periods); or CAPM,
+        :math:`r_f + \beta_i (E[r_m] - r_f)` with beta and market return from ``benchmark``.
+    benchmark : Series (n_observations,), optional
+        Benchmark prices on the same dates; required for ``"capm"``.
+    risk_free_rate : float
+        Annual decimal risk-free rate, used by ``"capm"``.
+    span : int
+        Span in periods of the exponential weights (``"ema_historical"``).
+    periods_per_year : int
+        252 for daily data.
+
+    Returns
+    -------
+    Series (n_assets,)
+        Annualised decimal expected returns, indexed by ticker.
+
+    Raises
+    ------
+    EstimationError
+        Unknown method, too few observations, missing prices, or no benchmark for CAPM.
+
+    References
+    ----------
+    PyPortfolioOpt ``expected_returns.mean_historical_return``, ``ema_historical_return`` and
+    ``capm_return`` (Martin 2021, JOSS 6(61), 3066); Sharpe (1964) for the CAPM.
+    """
+    _check_prices(prices)
+    if method == "mean_historical":
+        mu = pypfopt_returns.mean_historical_return(
+            prices, compounding=False, frequency=periods_per_year
+        )
+    elif method == "ema_historical":
+        mu = pypfopt_returns.ema_historical_return(
+            prices, compounding=False, span=span, frequency=periods_per_year
+        )
+    elif method == "capm":
+        if benchmark is None:
+            raise EstimationError("CAPM returns need a benchmark; load data with a benchmark.")
+        market = benchmark.reindex(prices.index).ffill().to_frame("__market__")
+        if market.isna().any().any():
+            raise EstimationError("The benchmark does not cover the chosen window.")
+        mu = pypfopt_returns.capm_return(
+            prices,
+            market_prices=market,
+            risk_free_rate=risk_free_rate,
+            compounding=False,
+            frequency=periods_per_year,
+        )
+    else:
+        raise EstimationError(
+            f"Unknown expected-return method {method!r}; use one of {', '.join(RETURN_ESTIMATORS)}."
+        )
+    mu = pd.Series(np.asarray(mu, dtype=float), index=prices.columns, name="expected_return")
+    if not np.isfinite(mu).all():
+        raise EstimationError("Expected returns are not finite: check the prices for zeros.")
+    return mu
+
+
+def covariance(
+    prices: pd.DataFrame,
+    method: str = "ledoit_wolf",
+    *,
+    span: int = 180,
+    periods_per_year: int = 252,
+) -> pd.DataFrame:
+    """Annualised covariance matrix of returns.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets)
+        Adjusted closes.
+    method : {"ledoit_wolf", "sample", "oas", "exp_cov", "semicovariance"}
+        Ledoit-Wolf shrinkage toward constant variance; the sample covariance; oracle
+        approximating shrinkage; exponentially weighted (``span`` periods); semicovariance of
+        returns below zero.
+    span : int
+        Span in periods for ``"exp_cov"``.
+    periods_per_year : int
+        252 for daily data.
+
+    Returns
+    -------
+    DataFrame (n_assets, n_assets)
+        Annualised covariance of simple returns, symmetric positive semidefinite (repaired by
+        PyPortfolioOpt's spectral fix when a sample estimate is not).
+
+    Raises
+    ------
+    EstimationError
+        Unknown method, too few observations or missing prices.
+
+    References
+    ----------
+    PyPortfolioOpt ``risk_models`` (Martin 2021); Ledoit & Wolf (2004), "Honey, I shrunk the
+    sample covariance matrix"; Chen, Wiesel, Eldar & Hero (2010) for OAS; Estrada (2006) for
+    the semicovariance.
+    """
+    _check_prices(prices)
+    if method == "sample":
+        cov = risk_models.sample_cov(prices, frequency=periods_per_year)
+    elif method == "ledoit_wolf":
+        cov = risk_models.CovarianceShrinkage(prices, frequency=periods_per_year).ledoit_wolf(
+            "constant_variance"
+        )
+    elif method == "oas":
+        cov = risk_models.CovarianceShrinkage(
+            prices, frequency=periods_per_year
+        ).oracle_approximating()
+    elif method == "exp_cov":
+        cov = risk_models.exp_cov(prices, span=span, frequency=periods_per_year)
+    elif method == "semicovariance":
+        cov = risk_models.semicovariance(prices, benchmark=0.0, frequency=periods_per_year)
+    else:
+        raise EstimationError(
+            f"Unknown covariance method {method!r}; use one of {', '.join(COVARIANCE_ESTIMATORS)}."
+        )
+    cov = pd.DataFrame(np.asarray(cov, dtype=float), index=prices.columns, columns=prices.columns)
+    cov = (cov + cov.T) / 2
+    if not np.isfinite(cov.to_numpy()).all():
+        raise EstimationError("The covariance is not finite: check the prices for zeros.")
+    return cov
+
+
+def correlation_from_covariance(cov: pd.DataFrame) -> pd.DataFrame:
+    """Correlation matrix from a covariance matrix.
+
+    Parameters
+    ----------
+    cov : DataFrame (n_assets, n_assets)
+        Covariance, any scaling.
+
+    Returns
+    -------
+    DataFrame (n_assets, n_assets)
+        Correlations in [-1, 1]; assets with zero variance get NaN rows.
+    """
+    sd = np.sqrt(np.diag(cov.to_numpy()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov.to_numpy() / np.outer(sd, sd)
+    return pd.DataFrame(np.clip(corr, -1.0, 1.0), index=cov.index, columns=cov.columns)
+
+
+def is_positive_semidefinite(cov: pd.DataFrame | np.ndarray, tol: float = 1e-10) -> bool:
+    """Whether a symmetric matrix is positive semidefinite.
+
+    Parameters
+    ----------
+    cov : DataFrame or ndarray (n, n)
+        Symmetric matrix.
+    tol : float
+        Smallest eigenvalue allowed, relative to the largest one in absolute value.
+
+    Returns
+    -------
+    bool
+    """
+    values = np.linalg.eigvalsh(np.asarray(cov, dtype=float))
+    return bool(values.min() >= -tol * max(1.0, abs(values).max()))

@@ -1,0 +1,89 @@
+"""Allocation: estimators, objective and constraints in; optimal weights and orders out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import charts
+from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
+from core.exceptions import BallastError
+from core.execution import whole_share_orders
+from core.reporting import allocation_csv
+from ui import state
+from ui.allocation import constraint_inputs, objective_inputs, run_optimization
+from ui.widgets import data_caption, percent, show_error, synced
+
+st.set_page_config(page_title="Allocation · Ballast", layout="wide")
+state.init()
+st.title("Allocation")
+data_caption()
+
+with st.sidebar:
+    st.header("Estimators")
+    synced(st.selectbox, "returns_method", "Expected returns",
+           options=list(RETURN_ESTIMATORS), format_func=RETURN_ESTIMATORS.get)  # fmt: skip
+    synced(st.selectbox, "cov_method", "Covariance",
+           options=list(COVARIANCE_ESTIMATORS), format_func=COVARIANCE_ESTIMATORS.get)  # fmt: skip
+    if st.session_state.get("bl_posterior_returns") is not None:
+        synced(st.radio, "expected_returns_source", "Use expected returns from",
+               options=["historical", "black_litterman"],
+               format_func={"historical": "the estimator above",
+                            "black_litterman": "the Black-Litterman posterior"}.get)  # fmt: skip
+    st.header("Objective")
+    objective_inputs()
+    st.header("Constraints")
+    constraint_inputs()
+
+run_optimization()
+result = st.session_state["allocation"]
+if result is None:
+    st.stop()
+
+cols = st.columns(4)
+cols[0].metric("Expected return (annualised)", percent(result.expected_return))
+cols[1].metric("Volatility (annualised)", percent(result.volatility))
+cols[2].metric(
+    "Sharpe ratio",
+    f"{result.sharpe_ratio:.2f}",
+    help=f"Excess return over {percent(result.risk_free_rate)} per unit of volatility",
+)
+cols[3].metric("Effective number of assets", f"{result.effective_number_of_assets:.1f}",
+               help="1 / sum of squared weights")  # fmt: skip
+
+left, right = st.columns([3, 2])
+left.plotly_chart(charts.weights_bar(result.weights.sort_values(ascending=False)), key="weights")
+if len(result.sector_weights):
+    right.plotly_chart(charts.sector_pie(result.sector_weights), key="sectors")
+
+st.subheader("Orders in whole shares")
+capital = synced(st.number_input, "capital", "Capital to invest",
+                 min_value=1.0, step=10_000.0, format="%.2f")  # fmt: skip
+data = state.price_data()
+try:
+    orders = whole_share_orders(result.weights, data.prices.iloc[-1], capital)
+except BallastError as exc:
+    show_error(exc)
+    st.stop()
+table = orders.orders.join(data.sectors.rename("sector"))
+st.caption(f"Latest prices of {data.as_of.date()}"
+           + (f", in {data.currency}" if data.currency else "")
+           + f". Leftover cash: {orders.leftover_cash:,.2f}.")  # fmt: skip
+st.dataframe(
+    table[table["shares"] != 0][["sector", "target_weight", "achieved_weight", "shares",
+                                 "price", "value"]],
+    column_config={
+        "target_weight": st.column_config.NumberColumn("Target weight", format="percent"),
+        "achieved_weight": st.column_config.NumberColumn("Achieved weight", format="percent"),
+        "shares": st.column_config.NumberColumn("Shares", format="%d"),
+        "price": st.column_config.NumberColumn("Price", format="%.2f"),
+        "value": st.column_config.NumberColumn("Value", format="%.2f"),
+    },
+    width="stretch",
+)  # fmt: skip
+st.download_button(
+    "Download allocation (CSV)",
+    data=allocation_csv(orders, data.sectors),
+    file_name=f"ballast_allocation_{data.as_of.date()}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)

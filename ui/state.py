@@ -1,0 +1,163 @@
+"""The portfolio setup in Streamlit's session state: its keys, defaults and derived values.
+
+Every page calls :func:`init` first. Setup values live under the plain keys of
+:data:`DEFAULTS`; widgets use their own keys (``w_<name>``, see ``ui.widgets.synced``) and
+write back here, so the setup survives moving between pages (Streamlit deletes the state of
+widgets that are not rendered). Results (``allocation``, ...) are kept until replaced, so an
+error on a rerun leaves the last good result on screen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.constraints import Constraints
+from core.market_data import PriceData
+from core.optimization import Objective
+from ui import cache
+
+#: Setup keys and their defaults. ``price_data`` None means: the bundled sample.
+DEFAULTS: dict[str, Any] = {
+    "price_data": None,
+    "universe": None,  # list of tickers; None: every ticker of the data
+    "start": None,  # datetime.date; None: five years before the data's end
+    "end": None,  # datetime.date; None: the data's end
+    "returns_method": "mean_historical",
+    "cov_method": "ledoit_wolf",
+    "risk_free_rate": 0.02,
+    "expected_returns_source": "historical",  # or "black_litterman"
+    "bl_posterior_returns": None,  # Series set by the Black-Litterman page
+    "objective_kind": "max_sharpe",
+    "target_return": 0.15,  # annualised decimal
+    "target_volatility": 0.20,  # annualised decimal
+    "risk_aversion": 3.0,  # delta
+    "long_only": True,
+    "min_weight": 0.0,  # decimal, every asset
+    "max_weight": 1.0,  # decimal, every asset
+    "max_volatility": None,  # annualised decimal or None
+    "asset_bounds": {},  # ticker -> (min, max) decimals
+    "sector_bounds": {},  # sector -> (min, max) decimals
+    "capital": 100_000.0,
+    "allocation": None,  # core.optimization.OptimizationResult
+}
+
+
+def init() -> None:
+    """Put every missing setup key in session state with its default."""
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    if st.session_state["price_data"] is None:
+        st.session_state["price_data"] = cache.sample_data()
+    data: PriceData = st.session_state["price_data"]
+    if st.session_state["universe"] is None:
+        st.session_state["universe"] = data.tickers
+    if st.session_state["end"] is None:
+        st.session_state["end"] = data.as_of.date()
+    if st.session_state["start"] is None:
+        first = data.prices.index[0].date()
+        st.session_state["start"] = max(first, st.session_state["end"] - dt.timedelta(days=5 * 365))
+
+
+def set_price_data(data: PriceData) -> None:
+    """Replace the loaded data; reset the universe, window and results that depended on it."""
+    st.session_state["price_data"] = data
+    st.session_state["universe"] = data.tickers
+    st.session_state["end"] = data.as_of.date()
+    first = data.prices.index[0].date()
+    st.session_state["start"] = max(first, st.session_state["end"] - dt.timedelta(days=5 * 365))
+    st.session_state["allocation"] = None
+    st.session_state["bl_posterior_returns"] = None
+    clear_widget_state()
+
+
+def clear_widget_state() -> None:
+    """Forget widget values so that widgets re-read the setup (after loading a setup)."""
+    for key in [k for k in st.session_state if str(k).startswith(("w_", "wbase_"))]:
+        del st.session_state[key]
+
+
+def price_data() -> PriceData:
+    """All loaded data (every ticker, every date)."""
+    return st.session_state["price_data"]
+
+
+def window_data() -> PriceData:
+    """The loaded data restricted to the universe and the date window.
+
+    Raises
+    ------
+    core.exceptions.DataError
+        If the window or universe is unusable (the message says why).
+    """
+    return price_data().subset(
+        st.session_state["universe"],
+        pd.Timestamp(st.session_state["start"]),
+        pd.Timestamp(st.session_state["end"]),
+    )
+
+
+def historical_estimates() -> tuple[pd.Series, pd.DataFrame]:
+    """Annualised expected returns and covariance from the chosen estimators on the window."""
+    data = window_data()
+    mu = cache.expected_returns(
+        data.prices,
+        st.session_state["returns_method"],
+        data.benchmark,
+        float(st.session_state["risk_free_rate"]),
+    )
+    cov = cache.covariance(data.prices, st.session_state["cov_method"])
+    return mu, cov
+
+
+def estimates() -> tuple[pd.Series, pd.DataFrame]:
+    """Expected returns and covariance the optimiser uses.
+
+    The Black-Litterman posterior replaces the historical expected returns when the user has
+    chosen it and it covers the current universe.
+    """
+    mu, cov = historical_estimates()
+    posterior = st.session_state.get("bl_posterior_returns")
+    if (
+        st.session_state["expected_returns_source"] == "black_litterman"
+        and posterior is not None
+        and set(posterior.index) == set(mu.index)
+    ):
+        mu = posterior.reindex(mu.index).rename("expected_return")
+    return mu, cov
+
+
+def objective() -> Objective:
+    """The user's objective, built from the setup keys.
+
+    Raises
+    ------
+    core.exceptions.OptimizationError
+        If a target the objective needs is missing or invalid.
+    """
+    ss = st.session_state
+    return Objective(
+        kind=ss["objective_kind"],
+        target_return=ss["target_return"],
+        target_volatility=ss["target_volatility"],
+        risk_aversion=ss["risk_aversion"],
+        risk_free_rate=ss["risk_free_rate"],
+    )
+
+
+def constraints() -> Constraints:
+    """The user's constraints, with the sectors of the loaded data filled in."""
+    ss = st.session_state
+    universe = set(ss["universe"])
+    return Constraints(
+        long_only=ss["long_only"],
+        weight_bounds=(ss["min_weight"], ss["max_weight"]),
+        asset_bounds={t: b for t, b in ss["asset_bounds"].items() if t in universe},
+        sectors=dict(price_data().sectors),
+        sector_bounds=dict(ss["sector_bounds"]),
+        max_volatility=ss["max_volatility"],
+    )
