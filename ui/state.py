@@ -3,12 +3,22 @@
 Every page calls :func:`init` first. Setup values live under the plain keys of
 :data:`DEFAULTS`; widgets use their own keys (``w_<name>``, see ``ui.widgets.synced``) and
 write back here, so the setup survives moving between pages (Streamlit deletes the state of
-widgets that are not rendered). Results (``allocation``, ...) are kept until replaced, so an
-error on a rerun leaves the last good result on screen.
+widgets that are not rendered).
+
+Two kinds of keys:
+
+- setup keys (:data:`DEFAULTS`): what the user chose. Their values are JSON-friendly (str,
+  int, float, bool, None, datetime.date, lists, and dicts with string keys; tuples become
+  lists), because a saved setup is exactly these keys. Each feature adds its keys here, with a
+  prefix: ``bl_`` Black-Litterman, ``frontier_``, ``risk_``, ``rebalance_``/``holdings``.
+- result keys (:data:`RESULTS`): what was computed (loaded prices, the allocation, the
+  posterior). Never saved; recomputed from the setup. Kept until replaced, so an error on a
+  rerun leaves the last good result on screen.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
@@ -20,9 +30,9 @@ from core.market_data import PriceData
 from core.optimization import Objective
 from ui import cache
 
-#: Setup keys and their defaults. ``price_data`` None means: the bundled sample.
+#: Setup keys and their defaults (JSON-friendly values; see the module docstring).
 DEFAULTS: dict[str, Any] = {
-    "price_data": None,
+    "data_source": {"kind": "sample"},  # how price_data was loaded, enough to load it again
     "universe": None,  # list of tickers; None: every ticker of the data
     "start": None,  # datetime.date; None: five years before the data's end
     "end": None,  # datetime.date; None: the data's end
@@ -30,7 +40,6 @@ DEFAULTS: dict[str, Any] = {
     "cov_method": "ledoit_wolf",
     "risk_free_rate": 0.02,
     "expected_returns_source": "historical",  # or "black_litterman"
-    "bl_posterior_returns": None,  # Series set by the Black-Litterman page
     "objective_kind": "max_sharpe",
     "target_return": 0.15,  # annualised decimal
     "target_volatility": 0.20,  # annualised decimal
@@ -41,16 +50,22 @@ DEFAULTS: dict[str, Any] = {
     "max_volatility": None,  # annualised decimal or None
     "asset_bounds": {},  # ticker -> (min, max) decimals
     "sector_bounds": {},  # sector -> (min, max) decimals
-    "capital": 100_000.0,
+    "capital": 100_000.0,  # money to invest / portfolio value, in the data's currency
+}
+
+#: Result keys and their initial values (never saved; see the module docstring).
+RESULTS: dict[str, Any] = {
+    "price_data": None,  # core.market_data.PriceData; None: the bundled sample is loaded
     "allocation": None,  # core.optimization.OptimizationResult
+    "bl_posterior_returns": None,  # Series, set by the Black-Litterman page
 }
 
 
 def init() -> None:
     """Put every missing setup key in session state with its default."""
-    for key, value in DEFAULTS.items():
+    for key, value in {**DEFAULTS, **RESULTS}.items():
         if key not in st.session_state:
-            st.session_state[key] = value
+            st.session_state[key] = copy.deepcopy(value)
     if st.session_state["price_data"] is None:
         st.session_state["price_data"] = cache.sample_data()
     data: PriceData = st.session_state["price_data"]
