@@ -8,11 +8,44 @@ column names say so. Money is in the currency of the prices.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pandas as pd
+import plotly.graph_objects as go
 
 from core.execution import OrderList
 
-__all__ = ["allocation_frame", "allocation_csv"]
+__all__ = ["ReportSection", "allocation_frame", "allocation_csv"]
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of a report, as every feature of Ballast contributes it.
+
+    The Excel builder writes each table as a sheet; the HTML builder writes the text, the
+    tables and the interactive figures.
+
+    Attributes
+    ----------
+    key : str
+        Stable identifier: ``"allocation"``, ``"black_litterman"``, ``"frontier"``, ``"risk"``,
+        ``"rebalance"``.
+    title : str
+        Heading shown in the report.
+    text : str
+        Markdown: the inputs, the methods and their references (paper, book or library).
+    tables : dict of str to DataFrame
+        Table name (at most 31 characters, an Excel sheet name) -> table. Weights, returns and
+        risk figures as decimals, column names with units.
+    figures : list of plotly Figure
+        Charts of the section, in order.
+    """
+
+    key: str
+    title: str
+    text: str = ""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: list[go.Figure] = field(default_factory=list)
 
 
 def allocation_frame(orders: OrderList, sectors: pd.Series | None = None) -> pd.DataFrame:
