@@ -44,7 +44,7 @@ OBJECTIVES: dict[str, str] = {
     "max_utility": "Maximum quadratic utility (risk aversion)",
 }
 
-_SOLVER_OPTIONS = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+_SOLVER_OPTIONS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
 
 
 @dataclass(frozen=True)

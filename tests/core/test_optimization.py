@@ -1,0 +1,189 @@
+"""Optimiser: closed forms, agreement with PyPortfolioOpt on the sample, properties, conflicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pypfopt import EfficientFrontier
+
+from core.constraints import Constraints
+from core.exceptions import EstimationError, InfeasibleConstraintsError
+from core.optimization import Objective, optimize
+
+
+def _two_assets(s1=0.2, s2=0.3, rho=0.25, m1=0.06, m2=0.09):
+    cov = pd.DataFrame(
+        [[s1**2, rho * s1 * s2], [rho * s1 * s2, s2**2]], index=["A", "B"], columns=["A", "B"]
+    )
+    return pd.Series([m1, m2], index=["A", "B"]), cov
+
+
+def test_two_asset_minimum_variance_closed_form():
+    s1, s2, rho = 0.2, 0.3, 0.25
+    mu, cov = _two_assets(s1, s2, rho)
+    w1 = (s2**2 - rho * s1 * s2) / (s1**2 + s2**2 - 2 * rho * s1 * s2)
+    result = optimize(mu, cov, "min_volatility")
+    assert result.weights["A"] == pytest.approx(w1, abs=1e-7)
+    var = w1**2 * s1**2 + (1 - w1) ** 2 * s2**2 + 2 * w1 * (1 - w1) * rho * s1 * s2
+    assert result.volatility == pytest.approx(np.sqrt(var), abs=1e-8)
+
+
+def test_unconstrained_tangency_closed_form(sample_estimates):
+    """With shorting and no bounds, w is proportional to Sigma^-1 (mu - r_f)."""
+    mu, cov = sample_estimates
+    rf = 0.02
+    raw = np.linalg.solve(cov.to_numpy(), mu.to_numpy() - rf)
+    expected = raw / raw.sum()
+    cons = Constraints(long_only=False, weight_bounds=(-10.0, 10.0))
+    result = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=rf), cons)
+    np.testing.assert_allclose(result.weights.to_numpy(), expected, atol=1e-6)
+
+
+def test_max_sharpe_matches_independent_solves_on_sample(sample_estimates):
+    """Long-only tangency on the sample against two independent references.
+
+    1. The exact solution: on the support S that PyPortfolioOpt's (independent) solve picks, the
+       tangency is w_S proportional to Sigma_SS^-1 (mu_S - r_f) (Merton 1972), and the KKT
+       conditions must hold for the assets left out. Agreement to 1e-6 in weights.
+    2. PyPortfolioOpt itself (Clarabel at its default tolerances) to 1e-5.
+    """
+    mu, cov = sample_estimates
+    rf = 0.02
+    ef = EfficientFrontier(mu, cov, weight_bounds=(0, 1), solver="CLARABEL")
+    ef.max_sharpe(risk_free_rate=rf)
+    reference = pd.Series(ef.weights, index=mu.index)
+    support = reference.index[reference > 1e-4]
+    sigma, excess = cov.to_numpy(), (mu - rf).to_numpy()
+    idx = [mu.index.get_loc(t) for t in support]
+    w_s = np.linalg.solve(sigma[np.ix_(idx, idx)], excess[idx])
+    exact = pd.Series(0.0, index=mu.index)
+    exact[support] = w_s / w_s.sum()
+    # KKT: with lambda = (mu - rf)'w / w'Sigma w, assets out of the support have
+    # lambda (Sigma w)_i >= mu_i - rf (no gain from adding them).
+    w = exact.to_numpy()
+    lam = excess @ w / (w @ sigma @ w)
+    out = [i for i in range(len(w)) if i not in idx]
+    assert np.all(lam * (sigma @ w)[out] >= excess[out] - 1e-10)
+    result = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=rf))
+    assert (result.weights - exact).abs().max() < 1e-6
+    assert (result.weights - reference).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("target", [0.12, 0.18, 0.25])
+def test_target_return_matches_pypfopt(sample_estimates, target):
+    mu, cov = sample_estimates
+    ef = EfficientFrontier(mu, cov, weight_bounds=(0, 0.3), solver="CLARABEL")
+    ef.efficient_return(target)
+    _, vol, _ = ef.portfolio_performance()
+    result = optimize(mu, cov, Objective("target_return", target_return=target),
+                      Constraints(weight_bounds=(0, 0.3)))  # fmt: skip
+    assert result.volatility == pytest.approx(vol, abs=1e-6)
+    assert result.expected_return >= target - 1e-8
+
+
+def test_target_volatility_and_utility_match_pypfopt(sample_estimates):
+    mu, cov = sample_estimates
+    ef = EfficientFrontier(mu, cov, solver="CLARABEL")
+    ef.efficient_risk(0.2)
+    ret, _, _ = ef.portfolio_performance()
+    result = optimize(mu, cov, Objective("target_volatility", target_volatility=0.2))
+    assert result.expected_return == pytest.approx(ret, abs=1e-6)
+    assert result.volatility <= 0.2 + 1e-7
+    ef = EfficientFrontier(mu, cov, solver="CLARABEL")
+    ef.max_quadratic_utility(risk_aversion=3.0)
+    reference = pd.Series(ef.weights, index=mu.index)
+    result = optimize(mu, cov, Objective("max_utility", risk_aversion=3.0))
+    assert (result.weights - reference).abs().max() < 1e-5
+
+
+def test_sector_bounds_and_max_volatility_hold(sample, sample_estimates):
+    mu, cov = sample_estimates
+    sectors = dict(sample.sectors)
+    cons = Constraints(
+        weight_bounds=(0.0, 0.2),
+        sectors=sectors,
+        sector_bounds={"Health Care": (0.1, 0.25), "Energy": (0.15, 1.0)},
+        max_volatility=0.2,
+    )
+    result = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.02), cons)
+    by_sector = result.weights.groupby(pd.Series(sectors)).sum()
+    assert 0.1 - 1e-7 <= by_sector["Health Care"] <= 0.25 + 1e-7
+    assert by_sector["Energy"] >= 0.15 - 1e-7
+    assert result.weights.max() <= 0.2 + 1e-9
+    assert result.volatility <= 0.2 + 1e-6
+    assert result.sector_weights.sum() == pytest.approx(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(2, 8),
+    seed=st.integers(0, 10_000),
+    upper=st.floats(0.3, 1.0),
+    kind=st.sampled_from(["max_sharpe", "min_volatility", "max_utility"]),
+)
+def test_weights_sum_to_one_within_bounds(n, seed, upper, kind):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n))
+    cov = a @ a.T / n * 0.04 + np.eye(n) * 0.01
+    tickers = [f"T{i}" for i in range(n)]
+    mu = pd.Series(rng.uniform(0.03, 0.15, n), index=tickers)
+    cov = pd.DataFrame(cov, index=tickers, columns=tickers)
+    upper = max(upper, 1 / n + 0.01)
+    result = optimize(
+        mu, cov, Objective(kind, risk_free_rate=0.0), Constraints(weight_bounds=(0, upper))
+    )
+    assert result.weights.sum() == pytest.approx(1.0, abs=1e-9)
+    assert (result.weights >= -1e-9).all() and (result.weights <= upper + 1e-9).all()
+
+
+def test_singular_covariance_is_accepted(sample_estimates):
+    mu, cov = sample_estimates
+    mu2 = pd.concat([mu, pd.Series({"AAPL2": mu["AAPL"]})])
+    cov2 = cov.copy()
+    cov2["AAPL2"] = cov["AAPL"]
+    cov2.loc["AAPL2"] = pd.concat([cov["AAPL"], pd.Series({"AAPL2": cov.loc["AAPL", "AAPL"]})])
+    result = optimize(mu2, cov2.loc[mu2.index, mu2.index], "min_volatility")
+    assert result.weights.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "objective, constraints, fragment",
+    [
+        (Objective(), Constraints(weight_bounds=(0, 0.03)), "less than 100"),
+        (Objective(), Constraints(weight_bounds=(0.06, 1)), "more than 100"),
+        (
+            Objective(),
+            Constraints(sector_bounds={"Energy": (0.6, 1), "Financials": (0.5, 1)}),
+            "sector minimums add up to 110.0%",
+        ),
+        (Objective("target_return", target_return=5.0), Constraints(), "highest expected return"),
+        (Objective("target_volatility", target_volatility=0.01), Constraints(), "minimum-variance"),
+        (Objective(), Constraints(max_volatility=0.01), "maximum portfolio volatility"),
+        (Objective(risk_free_rate=3.0), Constraints(), "risk-free rate"),
+        (
+            Objective(),
+            Constraints(weight_bounds=(0, 0.1), sector_bounds={"Energy": (0.35, 1)}),
+            "Sector Energy must hold at least 35.0%",
+        ),
+    ],
+)
+def test_conflicts_are_named(sample, sample_estimates, objective, constraints, fragment):
+    mu, cov = sample_estimates
+    from dataclasses import replace
+
+    constraints = replace(constraints, sectors=dict(sample.sectors))
+    with pytest.raises(InfeasibleConstraintsError, match=fragment):
+        optimize(mu, cov, objective, constraints)
+
+
+def test_mismatched_inputs_raise(sample_estimates):
+    mu, cov = sample_estimates
+    with pytest.raises(EstimationError):
+        optimize(mu.iloc[:5], cov, "min_volatility")
+    bad = mu.copy()
+    bad.iloc[0] = np.nan
+    with pytest.raises(EstimationError):
+        optimize(bad, cov, "min_volatility")
