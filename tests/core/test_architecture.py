@@ -1,4 +1,4 @@
-"""House rules that a test can check: core never imports Streamlit; public core names are documented."""
+"""House rules a test can check: core never imports Streamlit; public names are documented."""
 
 from __future__ import annotations
 
