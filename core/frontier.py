@@ -1,0 +1,925 @@
+r"""The efficient frontier as a parametric quadratic program, and random feasible portfolios.
+
+Conventions
+-----------
+Expected returns are an annualised decimal ``Series (n_assets,)``, the covariance an annualised
+``DataFrame (n_assets, n_assets)``, both indexed by ticker; weights are decimals that sum to 1;
+the risk-free rate is an annual decimal. Constraints are Ballast's :class:`~core.constraints.
+Constraints` in their matrix form: ``sum(w) = 1``, ``lower <= w <= upper``, ``G w <= h``.
+
+Method
+------
+For a risk tolerance ``t >= 0`` the problem
+
+.. math:: \min_w \tfrac12 w' \Sigma w - t \mu' w \quad \text{s.t. the constraints}
+
+has a solution that is piecewise affine in ``t`` (Markowitz's critical line): between two
+breakpoints the active set (assets at a bound, binding sector limits) does not change and the
+KKT system gives ``w(t) = a + b t`` exactly. The engine starts from the minimum-variance
+portfolio (``t = 0``, solved once by Clarabel, whose active set is then made exact), and walks
+up in ``t``: at each breakpoint a free weight reaches a bound, a sector limit becomes binding,
+or a multiplier reaches zero and its constraint is released. The walk ends at the
+maximum-return portfolio (``b = 0``). Every target return on the frontier is then one affine
+evaluation, and the tangency portfolio is found in closed form on each segment (the Sharpe
+ratio of an affine path has one stationary point). Only a handful of small linear solves are
+needed, because long-only optimal portfolios are sparse.
+
+A covariance whose smallest eigenvalue is below ``1e-10`` of its mean variance is regularised
+by adding ``1e-8`` x its mean variance to the diagonal before the walk (reported as
+``Frontier.regularization``); volatilities and Sharpe ratios are always computed with the
+covariance as given, which changes them by less than 1e-8.
+
+References
+----------
+Markowitz (1956), "The optimization of a quadratic function subject to linear constraints",
+Naval Research Logistics Quarterly 3; Niedermayer & Niedermayer (2010), "Applying Markowitz's
+critical line algorithm", in Handbook of Portfolio Construction; Best (2010), "Portfolio
+Optimization", ch. 7; Merton (1972), "An analytic derivation of the efficient portfolio
+frontier", JFQA 7(4) for the frontier without bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.constraints import Constraints, LinearConstraints
+from core.exceptions import EstimationError, InfeasibleConstraintsError, OptimizationError
+
+__all__ = [
+    "Frontier",
+    "FrontierPortfolio",
+    "efficient_frontier",
+    "random_portfolios",
+    "portfolio_statistics",
+]
+
+_POS_TOL = 1e-11  # weights are O(1): slack below this counts as "at the constraint"
+_MAX_STEPS_PER_CONSTRAINT = 6
+
+
+@dataclass(frozen=True)
+class FrontierPortfolio:
+    """One portfolio on the frontier.
+
+    Attributes
+    ----------
+    weights : Series (n_assets,)
+        Decimal weights indexed by ticker, summing to 1.
+    expected_return : float
+        Annualised decimal expected return.
+    volatility : float
+        Annualised decimal volatility.
+    sharpe_ratio : float
+        ``(expected_return - risk_free_rate) / volatility`` (NaN at zero volatility).
+    """
+
+    weights: pd.Series
+    expected_return: float
+    volatility: float
+    sharpe_ratio: float
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The efficient frontier from the minimum-variance to the maximum-return portfolio.
+
+    Attributes
+    ----------
+    returns : ndarray (n_points,)
+        Annualised decimal expected returns, equally spaced and increasing.
+    volatilities : ndarray (n_points,)
+        Annualised decimal volatilities (non-decreasing).
+    sharpe_ratios : ndarray (n_points,)
+        Sharpe ratios against ``risk_free_rate``.
+    weights : DataFrame (n_points, n_assets)
+        Weights of each point, columns are tickers.
+    risk_free_rate : float
+        Annual decimal rate used for the Sharpe ratios and the tangency portfolio.
+    min_variance : FrontierPortfolio
+        The minimum-variance portfolio (the first point).
+    max_return : FrontierPortfolio
+        The highest-return portfolio on the frontier (the last point).
+    tangency : FrontierPortfolio or None
+        The maximum Sharpe ratio portfolio, exact (not the best grid point); None when no
+        portfolio on the frontier beats the risk-free rate.
+    corner_portfolios : DataFrame (n_corners, n_assets)
+        Weights at the breakpoints of the critical line, where the active set changes.
+    regularization : float
+        Ridge added to the covariance's diagonal for the walk (0 when it was not singular).
+    """
+
+    returns: np.ndarray
+    volatilities: np.ndarray
+    sharpe_ratios: np.ndarray
+    weights: pd.DataFrame
+    risk_free_rate: float
+    min_variance: FrontierPortfolio
+    max_return: FrontierPortfolio
+    tangency: FrontierPortfolio | None
+    corner_portfolios: pd.DataFrame
+    regularization: float
+    _t: np.ndarray  # (n_segments + 1,) breakpoints in risk tolerance
+    _a: np.ndarray  # (n_segments, n_assets) w(t) = a + b t on each segment
+    _b: np.ndarray
+    _cov: np.ndarray
+    _mu: np.ndarray
+
+    @property
+    def tickers(self) -> list[str]:
+        """Asset names, in weight order."""
+        return list(self.weights.columns)
+
+    def portfolio_at_return(self, target_return: float) -> FrontierPortfolio:
+        """The frontier portfolio with a given expected return, exactly.
+
+        Parameters
+        ----------
+        target_return : float
+            Annualised decimal return; clipped to the frontier's range.
+
+        Returns
+        -------
+        FrontierPortfolio
+        """
+        r_lo, r_hi = self.min_variance.expected_return, self.max_return.expected_return
+        w = self._weights_at_returns(np.array([min(max(target_return, r_lo), r_hi)]))[0]
+        return self._portfolio(w)
+
+    def portfolio_at_volatility(self, target_volatility: float) -> FrontierPortfolio:
+        """The frontier portfolio with a given volatility (the highest return for that risk).
+
+        Parameters
+        ----------
+        target_volatility : float
+            Annualised decimal volatility; clipped to the frontier's range.
+
+        Returns
+        -------
+        FrontierPortfolio
+        """
+        v_lo, v_hi = self.min_variance.volatility, self.max_return.volatility
+        target = min(max(target_volatility, v_lo), v_hi)
+        if len(self._a) == 0 or target <= v_lo:
+            return self.min_variance
+        if target >= v_hi:
+            return self.max_return
+        t = _t_at_volatility(self._t, self._a, self._b, self._cov, target)
+        return self._portfolio(_eval_path(self._t, self._a, self._b, np.array([t]))[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The points as one table: return, volatility, Sharpe ratio, then the weights.
+
+        Returns
+        -------
+        DataFrame (n_points, 3 + n_assets)
+            Decimal columns ``expected_return``, ``volatility`` (annualised),
+            ``sharpe_ratio``, then one weight column per ticker.
+        """
+        head = pd.DataFrame(
+            {
+                "expected_return": self.returns,
+                "volatility": self.volatilities,
+                "sharpe_ratio": self.sharpe_ratios,
+            },
+            index=self.weights.index,
+        )
+        return pd.concat([head, self.weights], axis=1)
+
+    def _weights_at_returns(self, targets: np.ndarray) -> np.ndarray:
+        if len(self._a) == 0:
+            return np.tile(self.min_variance.weights.to_numpy(), (len(targets), 1))
+        r_a = self._a @ self._mu
+        r_b = self._b @ self._mu
+        r_break = np.append(r_a + r_b * self._t[:-1], r_a[-1] + r_b[-1] * self._t[-1])
+        k = np.clip(np.searchsorted(r_break, targets, side="right") - 1, 0, len(self._a) - 1)
+        t = np.where(r_b[k] > 0, (targets - r_a[k]) / np.where(r_b[k] > 0, r_b[k], 1), self._t[k])
+        t = np.clip(t, self._t[k], self._t[k + 1])
+        return self._a[k] + self._b[k] * t[:, None]
+
+    def _portfolio(self, w: np.ndarray) -> FrontierPortfolio:
+        return _make_portfolio(w, self.tickers, self._mu, self._cov, self.risk_free_rate)
+
+
+def _make_portfolio(
+    w: np.ndarray, tickers: list[str], mu: np.ndarray, cov: np.ndarray, rf: float
+) -> FrontierPortfolio:
+    ret = float(w @ mu)
+    vol = float(np.sqrt(max(w @ cov @ w, 0.0)))
+    sharpe = (ret - rf) / vol if vol > 1e-12 else float("nan")
+    return FrontierPortfolio(pd.Series(w, index=tickers, name="weight"), ret, vol, sharpe)
+
+
+def _eval_path(t_break: np.ndarray, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    k = np.clip(np.searchsorted(t_break, t, side="right") - 1, 0, len(a) - 1)
+    return a[k] + b[k] * t[:, None]
+
+
+def _t_at_volatility(
+    t_break: np.ndarray, a: np.ndarray, b: np.ndarray, cov: np.ndarray, target: float
+) -> float:
+    """Risk tolerance at which the path's volatility equals ``target`` (it rises with t)."""
+    var = target**2
+    for k in range(len(a)):
+        v0, v1, v2 = a[k] @ cov @ a[k], a[k] @ cov @ b[k], b[k] @ cov @ b[k]
+        t_end = t_break[k + 1]
+        if v0 + 2 * v1 * t_end + v2 * t_end**2 >= var - 1e-15 or k == len(a) - 1:
+            # v2 t^2 + 2 v1 t + (v0 - var) = 0, the root on this segment (the larger one).
+            if v2 <= 1e-300:
+                return float(t_break[k])
+            disc = max(v1 * v1 - v2 * (v0 - var), 0.0)
+            t = (-v1 + np.sqrt(disc)) / v2
+            return float(np.clip(t, t_break[k], t_end))
+    return float(t_break[-1])  # pragma: no cover - loop always returns
+
+
+# ---------------------------------------------------------------------------------------------
+# The critical-line walk
+# ---------------------------------------------------------------------------------------------
+
+
+class _Problem:
+    """Arrays of one frontier problem, with the regularised covariance used for the walk."""
+
+    def __init__(self, mu: np.ndarray, cov: np.ndarray, lin: LinearConstraints) -> None:
+        self.mu = mu
+        self.cov = cov
+        self.n = len(mu)
+        self.lower = np.asarray(lin.lower, dtype=float)
+        self.upper = np.asarray(lin.upper, dtype=float)
+        self.G = np.asarray(lin.G, dtype=float).reshape(-1, self.n)
+        self.h = np.asarray(lin.h, dtype=float)
+        self.labels = list(lin.labels)
+        self.fixed = (self.upper - self.lower) <= 1e-12
+        self.ridge = _ridge(cov)
+        self.S = cov + self.ridge * np.eye(self.n) if self.ridge else cov
+
+
+def _ridge(cov: np.ndarray) -> float:
+    scale = float(np.mean(np.diag(cov)))
+    if not np.isfinite(cov).all():
+        raise EstimationError("The covariance matrix has missing or infinite entries.")
+    if scale <= 0:
+        raise EstimationError("The covariance matrix is zero: the assets have no variance.")
+    try:
+        L = np.linalg.cholesky(cov)
+        if np.min(np.diag(L)) ** 2 > 1e-10 * scale:
+            return 0.0
+    except np.linalg.LinAlgError:
+        pass
+    values = np.linalg.eigvalsh((cov + cov.T) / 2)
+    if values.min() < -1e-8 * max(values.max(), scale):
+        raise EstimationError(
+            "The covariance matrix is not positive semidefinite; choose a shrinkage estimator."
+        )
+    if values.min() > 1e-10 * scale:
+        return 0.0
+    return 1e-8 * scale - min(values.min(), 0.0)
+
+
+@dataclass
+class _ActiveSet:
+    """Which constraints hold with equality: per asset 0 free, -1 at lower, +1 at upper."""
+
+    status: np.ndarray  # (n,) int
+    rows: list[int]  # active rows of G
+
+
+@dataclass
+class _Segment:
+    w0: np.ndarray
+    w1: np.ndarray
+    nu0: np.ndarray  # multipliers of the active G rows (same order as active.rows)
+    nu1: np.ndarray
+    xi0: np.ndarray  # (n,) multipliers of the asset bounds (0 for free assets)
+    xi1: np.ndarray
+
+
+def _solve_segment(p: _Problem, act: _ActiveSet) -> _Segment:
+    """KKT system of the active set, solved for w(t) = w0 + t w1 and the multipliers."""
+    n = p.n
+    free = np.flatnonzero(act.status == 0)
+    bound = np.flatnonzero(act.status != 0)
+    b_val = np.where(act.status[bound] > 0, p.upper[bound], p.lower[bound])
+    rows = act.rows
+    E = np.vstack([np.ones((1, n)), p.G[rows]]) if rows else np.ones((1, n))
+    f = np.concatenate([[1.0], p.h[rows]]) if rows else np.array([1.0])
+    f = f - E[:, bound] @ b_val
+    nf, ne = len(free), E.shape[0]
+    w0 = np.zeros(n)
+    w1 = np.zeros(n)
+    w0[bound] = b_val
+    S_fb_b = p.S[np.ix_(free, bound)] @ b_val if len(bound) else np.zeros(nf)
+    if nf:
+        K = np.zeros((nf + ne, nf + ne))
+        K[:nf, :nf] = p.S[np.ix_(free, free)]
+        K[:nf, nf:] = E[:, free].T
+        K[nf:, :nf] = E[:, free]
+        rhs = np.zeros((nf + ne, 2))
+        rhs[:nf, 0] = -S_fb_b
+        rhs[nf:, 0] = f
+        rhs[:nf, 1] = p.mu[free]
+        try:
+            sol = np.linalg.solve(K, rhs)
+        except np.linalg.LinAlgError:
+            sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
+        w0[free], w1[free] = sol[:nf, 0], sol[:nf, 1]
+        lam0, lam1 = sol[nf:, 0], sol[nf:, 1]
+    else:
+        lam0, lam1 = _multipliers_without_free(p, act, E, bound)
+    # Stationarity S w - t mu + E' lam + s * xi = 0 on the bound assets (s = +1 upper, -1 lower).
+    xi0 = np.zeros(n)
+    xi1 = np.zeros(n)
+    if len(bound):
+        g0 = p.S[bound] @ w0 + E[:, bound].T @ lam0
+        g1 = p.S[bound] @ w1 - p.mu[bound] + E[:, bound].T @ lam1
+        sign = act.status[bound].astype(float)
+        xi0[bound] = -sign * g0
+        xi1[bound] = -sign * g1
+        xi0[p.fixed] = np.inf  # fixed weights are never released
+        xi1[p.fixed] = 0.0
+    return _Segment(w0, w1, lam0[1:], lam1[1:], xi0, xi1)
+
+
+def _multipliers_without_free(p, act, E, bound):
+    """Equality multipliers when every weight is at a bound (least squares, nonunique)."""
+    w = np.where(act.status > 0, p.upper, p.lower)
+    A = E[:, bound].T
+    g0 = -(p.S[bound] @ w)
+    g1 = p.mu[bound]
+    sol = np.linalg.lstsq(A, np.column_stack([g0, g1]), rcond=None)[0]
+    return sol[:, 0], sol[:, 1]
+
+
+def _initial_active_set(p: _Problem) -> _ActiveSet:
+    """Active set of the minimum-variance portfolio: Clarabel's solution, then made exact."""
+    x, z_up, z_lo, z_g = _min_variance_clarabel(p)
+    status = np.zeros(p.n, dtype=int)
+    slack_up = p.upper - x
+    slack_lo = x - p.lower
+    at_up = np.isfinite(p.upper) & (z_up > np.maximum(slack_up, 1e-9))
+    at_lo = np.isfinite(p.lower) & (z_lo > np.maximum(slack_lo, 1e-9)) & ~at_up
+    status[at_up] = 1
+    status[at_lo] = -1
+    status[p.fixed] = -1
+    rows = [int(j) for j in np.flatnonzero(z_g > np.maximum(p.h - p.G @ x, 1e-9))]
+    act = _ActiveSet(status, rows)
+    _make_independent(p, act, np.concatenate([z_up, z_lo, z_g]))
+    return _repair(p, act)
+
+
+def _make_independent(p: _Problem, act: _ActiveSet, duals: np.ndarray) -> None:
+    """Make the equality rows on the free assets independent.
+
+    Drops active sector rows (weakest dual first); frees an asset when none is left free (its
+    value is then implied by the others).
+    """
+    while True:
+        free = act.status == 0
+        if not free.any():
+            movable = np.flatnonzero(~p.fixed & (act.status != 0))
+            if len(movable) == 0:
+                return
+            act.status[movable[0]] = 0
+            continue
+        E = np.vstack([np.ones((1, p.n)), p.G[act.rows]])[:, free]
+        if np.linalg.matrix_rank(E) == E.shape[0]:
+            return
+        if not act.rows:
+            return
+        act.rows.pop(int(np.argmin([duals[2 * p.n + j] for j in act.rows])))
+
+
+def _repair(p: _Problem, act: _ActiveSet, max_iter: int = 100) -> _ActiveSet:
+    """Make the identified active set optimal at t = 0 (primal feasible, multipliers >= 0)."""
+    for _ in range(max_iter):
+        seg = _solve_segment(p, act)
+        w, tol = seg.w0, 1e-9
+        free = act.status == 0
+        over = free & (w > p.upper + tol)
+        under = free & (w < p.lower - tol)
+        g_viol = [j for j in range(len(p.h)) if j not in act.rows and p.G[j] @ w > p.h[j] + tol]
+        if over.any() or under.any() or g_viol:
+            viol = np.where(over, w - p.upper, 0) + np.where(under, p.lower - w, 0)
+            if viol.max(initial=0) > 0:
+                i = int(np.argmax(viol))
+                act.status[i] = 1 if over[i] else -1
+            else:
+                act.rows.append(g_viol[0])
+            continue
+        neg_xi = np.where(np.isfinite(seg.xi0), seg.xi0, 0)
+        neg_nu = seg.nu0
+        if neg_xi.min(initial=0) < -tol or neg_nu.min(initial=0) < -tol:
+            if neg_xi.min(initial=0) <= neg_nu.min(initial=0):
+                act.status[int(np.argmin(neg_xi))] = 0
+            else:
+                act.rows.pop(int(np.argmin(neg_nu)))
+            continue
+        return act
+    raise OptimizationError(  # pragma: no cover - numerical failure
+        "The minimum-variance portfolio could not be pinned down exactly; try a shrinkage "
+        "covariance estimator."
+    )
+
+
+def _min_variance_clarabel(p: _Problem):
+    """Minimum-variance weights and the duals of the bounds and sector rows (Clarabel)."""
+    import clarabel
+    from scipy import sparse
+
+    n = p.n
+    fin_up = np.flatnonzero(np.isfinite(p.upper))
+    fin_lo = np.flatnonzero(np.isfinite(p.lower))
+    eye = sparse.eye(n, format="csr")
+    A = sparse.vstack(
+        [
+            sparse.csr_matrix(np.ones((1, n))),
+            eye[fin_up],
+            -eye[fin_lo],
+            sparse.csr_matrix(p.G),
+        ],
+        format="csc",
+    )
+    b = np.concatenate([[1.0], p.upper[fin_up], -p.lower[fin_lo], p.h])
+    P = sparse.triu(sparse.csc_matrix(p.S), format="csc")
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.tol_gap_abs = settings.tol_gap_rel = settings.tol_feas = 1e-10
+    cones = [clarabel.ZeroConeT(1), clarabel.NonnegativeConeT(A.shape[0] - 1)]
+    solver = clarabel.DefaultSolver(P, np.zeros(n), A, b, cones, settings)
+    sol = solver.solve()
+    status = str(sol.status)
+    if "Infeasible" in status:
+        raise InfeasibleConstraintsError(_infeasible_message(p))
+    if "Solved" not in status:
+        raise OptimizationError(
+            f"The minimum-variance problem could not be solved ({status}); try a shrinkage "
+            "covariance estimator or looser constraints."
+        )
+    x = np.asarray(sol.x)
+    z = np.asarray(sol.z)
+    z_up = np.zeros(n)
+    z_lo = np.zeros(n)
+    k = 1
+    z_up[fin_up] = z[k : k + len(fin_up)]
+    k += len(fin_up)
+    z_lo[fin_lo] = z[k : k + len(fin_lo)]
+    k += len(fin_lo)
+    return x, z_up, z_lo, z[k:]
+
+
+def _infeasible_message(p: _Problem) -> str:
+    extra = f" and {'; '.join(p.labels)}" if p.labels else ""
+    return (
+        f"No fully invested portfolio satisfies the weight bounds{extra} together; loosen one "
+        "of them."
+    )
+
+
+def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
+    """Follow the critical line from t = 0; returns breakpoints and per-segment (a, b)."""
+    t_now = 0.0
+    ts, a_list, b_list = [0.0], [], []
+    w_start: np.ndarray | None = None
+    last: tuple[str, int] | None = None  # the last event, not to be undone at the same t
+    max_steps = _MAX_STEPS_PER_CONSTRAINT * (p.n + len(p.h)) + 20
+    for _ in range(max_steps):
+        seg = _solve_segment(p, act)
+        w0, w1 = seg.w0, seg.w1
+        if w_start is None:
+            w_start = w0.copy()
+        scale_w1 = max(1.0, float(np.abs(w1).max()))
+        if np.abs(w1).max() <= 1e-13 * max(1.0, t_now):
+            return np.array(ts), a_list, b_list, w_start  # the maximum-return portfolio
+        eps = 1e-12 * scale_w1
+        events: list[tuple[float, str, int]] = []
+        w_now = w0 + t_now * w1
+        free = np.flatnonzero(act.status == 0)
+        for i in free:
+            if w1[i] > eps and np.isfinite(p.upper[i]):
+                events.append(((p.upper[i] - w0[i]) / w1[i], "up", int(i)))
+            elif w1[i] < -eps and np.isfinite(p.lower[i]):
+                events.append(((p.lower[i] - w0[i]) / w1[i], "lo", int(i)))
+        if len(p.h):
+            slope = p.G @ w1
+            for j in range(len(p.h)):
+                if j not in act.rows and slope[j] > eps:
+                    events.append(((p.h[j] - p.G[j] @ w0) / slope[j], "row_on", j))
+        for pos, j in enumerate(act.rows):
+            if seg.nu1[pos] < -eps:
+                events.append((-seg.nu0[pos] / seg.nu1[pos], "row_off", j))
+        for i in np.flatnonzero((act.status != 0) & ~p.fixed):
+            if seg.xi1[i] < -eps:
+                events.append((-seg.xi0[i] / seg.xi1[i], "release", int(i)))
+        undo = {"up": "release", "lo": "release", "release": None, "row_on": "row_off"}
+        undo["row_off"] = "row_on"
+        candidates = []
+        for t_e, kind, idx in events:
+            t_e = max(t_e, t_now)
+            if last is not None and t_e <= t_now + 1e-14 and idx == last[1]:
+                if undo.get(last[0]) == kind or (last[0] == "release" and kind in ("up", "lo")):
+                    continue
+            candidates.append((t_e, kind, idx))
+        r_now = float(p.mu @ w_now)
+        r_slope = float(p.mu @ w1)
+        if max_return is not None and r_slope > 0:
+            t_cap = t_now + max(max_return - r_now, 0.0) / r_slope
+            if not candidates or t_cap <= min(c[0] for c in candidates):
+                ts.append(t_cap)
+                a_list.append(w0)
+                b_list.append(w1)
+                return np.array(ts), a_list, b_list, w_start
+        if not candidates:
+            raise OptimizationError(
+                "The expected return is unbounded under these constraints (shorting without "
+                "finite weight bounds): set finite minimum and maximum weights."
+            )
+        t_e, kind, idx = min(candidates, key=lambda c: c[0])
+        if t_e > t_now:
+            ts.append(t_e)
+            a_list.append(w0)
+            b_list.append(w1)
+            t_now = t_e
+        if kind == "up":
+            act.status[idx] = 1
+        elif kind == "lo":
+            act.status[idx] = -1
+        elif kind == "release":
+            act.status[idx] = 0
+        elif kind == "row_on":
+            act.rows.append(idx)
+        else:
+            act.rows.remove(idx)
+        last = (kind, idx)
+    raise OptimizationError(  # pragma: no cover - would need cycling
+        "The efficient frontier could not be traced (the critical line cycled); try a "
+        "shrinkage covariance estimator."
+    )
+
+
+def _tangency_on_path(
+    t_break: np.ndarray, a: np.ndarray, b: np.ndarray, mu: np.ndarray, cov: np.ndarray, rf: float
+) -> tuple[float, np.ndarray] | None:
+    """Maximum Sharpe ratio along the piecewise affine path, in closed form per segment.
+
+    On a segment ``R(t) = r0 + r1 t`` and ``V(t) = v0 + 2 v1 t + v2 t^2``; the derivative of
+    ``(R - rf) / sqrt(V)`` vanishes where ``t (r1 v1 - e0 v2) = e0 v1 - r1 v0`` with
+    ``e0 = r0 - rf``: one candidate per segment besides its end points.
+    """
+    best: tuple[float, np.ndarray] | None = None
+    for k in range(len(a)):
+        r0, r1 = a[k] @ mu, b[k] @ mu
+        Sa, Sb = cov @ a[k], cov @ b[k]
+        v0, v1, v2 = a[k] @ Sa, a[k] @ Sb, b[k] @ Sb
+        e0 = r0 - rf
+        cands = [t_break[k], t_break[k + 1]]
+        den = r1 * v1 - e0 * v2
+        if abs(den) > 1e-300:
+            t_star = (e0 * v1 - r1 * v0) / den
+            if t_break[k] < t_star < t_break[k + 1]:
+                cands.append(t_star)
+        for t in cands:
+            var = v0 + 2 * v1 * t + v2 * t * t
+            excess = e0 + r1 * t
+            if var <= 1e-300 or excess <= 0:
+                continue
+            s = excess / np.sqrt(var)
+            if best is None or s > best[0]:
+                best = (float(s), a[k] + b[k] * t)
+    return best
+
+
+def _validate(expected_returns: pd.Series, cov: pd.DataFrame) -> None:
+    if len(expected_returns) == 0:
+        raise OptimizationError("The universe is empty: choose at least one asset.")
+    idx = list(expected_returns.index)
+    if list(cov.index) != idx or list(cov.columns) != idx:
+        raise EstimationError("Expected returns and covariance do not cover the same assets.")
+    if not np.isfinite(expected_returns.to_numpy(dtype=float)).all():
+        raise EstimationError("Some expected returns are missing or infinite.")
+
+
+def efficient_frontier(
+    expected_returns: pd.Series,
+    cov: pd.DataFrame,
+    constraints: Constraints | None = None,
+    n_points: int = 50,
+    risk_free_rate: float = 0.0,
+    max_return: float | None = None,
+) -> Frontier:
+    """The efficient frontier under Ballast's constraints, exact at every point.
+
+    Parameters
+    ----------
+    expected_returns : Series (n_assets,)
+        Annualised decimal expected returns, indexed by ticker.
+    cov : DataFrame (n_assets, n_assets)
+        Annualised covariance, same tickers and order.
+    constraints : Constraints, optional
+        Bounds, sector bounds, shorting and maximum volatility; defaults to long-only in [0, 1].
+        A maximum volatility ends the frontier where its volatility reaches the cap.
+    n_points : int
+        Number of points, equally spaced in expected return from the minimum-variance to the
+        maximum-return portfolio (one point when these coincide: one asset, equal expected
+        returns).
+    risk_free_rate : float
+        Annual decimal rate for the Sharpe ratios and the tangency portfolio.
+    max_return : float, optional
+        End the frontier at this annualised return if it is below the highest achievable; needed
+        when weights are unbounded (shorting with infinite bounds), where the frontier has no end.
+
+    Returns
+    -------
+    Frontier
+
+    Raises
+    ------
+    InfeasibleConstraintsError
+        No portfolio satisfies the constraints, or the maximum volatility is below the
+        minimum-variance portfolio's; the message names the conflict.
+    EstimationError
+        Mismatched or non-finite inputs, or a covariance that is not positive semidefinite.
+    OptimizationError
+        ``n_points < 1``, or an unbounded expected return without ``max_return``.
+
+    Notes
+    -----
+    Critical line method (see the module docstring): the first point solves
+    ``min w' Sigma w``; the walk costs one small KKT solve per change of the active set.
+
+    References
+    ----------
+    Markowitz (1956); Niedermayer & Niedermayer (2010); Best (2010), ch. 7.
+    """
+    if n_points < 1:
+        raise OptimizationError("Ask for at least one point on the frontier.")
+    constraints = constraints or Constraints()
+    _validate(expected_returns, cov)
+    tickers = list(expected_returns.index)
+    lin = constraints.linear_form(tickers)
+    mu = expected_returns.to_numpy(dtype=float)
+    cov_np = cov.to_numpy(dtype=float)
+    cov_np = (cov_np + cov_np.T) / 2
+    p = _Problem(mu, cov_np, lin)
+    rf = float(risk_free_rate)
+
+    act = _initial_active_set(p)
+    t_break, a_list, b_list, w_start = _walk(p, act, max_return)
+    if a_list:
+        a, b = np.vstack(a_list), np.vstack(b_list)
+    else:
+        a = b = np.zeros((0, p.n))
+    w_start = _clean(w_start, p)
+
+    max_vol = constraints.max_volatility
+    if max_vol is not None:
+        min_vol = float(np.sqrt(max(w_start @ cov_np @ w_start, 0.0)))
+        if max_vol < min_vol - 1e-9:
+            raise InfeasibleConstraintsError(
+                f"The maximum portfolio volatility of {max_vol:.2%} is below the "
+                f"minimum-variance portfolio's volatility of {min_vol:.2%} under these "
+                f"constraints: raise it to at least {min_vol:.2%} or loosen the constraints."
+            )
+        if len(a):
+            end = a[-1] + b[-1] * t_break[-1]
+            if float(np.sqrt(end @ cov_np @ end)) > max_vol:
+                t_cap = _t_at_volatility(t_break, a, b, cov_np, max_vol)
+                k = int(np.clip(np.searchsorted(t_break, t_cap, side="right") - 1, 0, len(a) - 1))
+                t_break = np.append(t_break[: k + 1], t_cap)
+                a, b = a[: k + 1], b[: k + 1]
+    # Drop zero-length segments (ties at a breakpoint) so that returns strictly increase.
+    if len(a):
+        r_b = b @ mu
+        gain = r_b * np.diff(t_break)
+        keep = gain > 1e-14
+        if keep.any():
+            idx = np.flatnonzero(keep)
+            t_break = np.append(t_break[idx], t_break[idx[-1] + 1])
+            a, b = a[idx], b[idx]
+        else:
+            w_start = _clean(a[0] + b[0] * t_break[0], p)
+            a = b = np.zeros((0, p.n))
+            t_break = np.array([0.0])
+
+    frontier_weights: np.ndarray
+    if len(a) == 0:
+        end_w = w_start
+        frontier_weights = w_start[None, :]
+        corners = w_start[None, :]
+    else:
+        start_w = _clean(a[0] + b[0] * t_break[0], p)
+        end_w = _clean(a[-1] + b[-1] * t_break[-1], p)
+        corners = np.vstack([a[k] + b[k] * t_break[k] for k in range(len(a))] + [end_w])
+        w_start = start_w
+    dummy = Frontier(
+        returns=np.zeros(0),
+        volatilities=np.zeros(0),
+        sharpe_ratios=np.zeros(0),
+        weights=pd.DataFrame(columns=tickers, dtype=float),
+        risk_free_rate=rf,
+        min_variance=_make_portfolio(w_start, tickers, mu, cov_np, rf),
+        max_return=_make_portfolio(end_w, tickers, mu, cov_np, rf),
+        tangency=None,
+        corner_portfolios=pd.DataFrame(corners, columns=tickers),
+        regularization=p.ridge,
+        _t=t_break,
+        _a=a,
+        _b=b,
+        _cov=cov_np,
+        _mu=mu,
+    )
+    if len(a):
+        r_lo, r_hi = dummy.min_variance.expected_return, dummy.max_return.expected_return
+        targets = np.linspace(r_lo, r_hi, n_points) if n_points > 1 else np.array([r_lo])
+        frontier_weights = np.vstack([_clean(w, p) for w in dummy._weights_at_returns(targets)])
+        best = _tangency_on_path(t_break, a, b, mu, cov_np, rf)
+    else:
+        best = None
+        if float(w_start @ mu) > rf:
+            best = (0.0, w_start)
+    rets = frontier_weights @ mu
+    vols = np.sqrt(
+        np.maximum(np.einsum("ij,jk,ik->i", frontier_weights, cov_np, frontier_weights), 0)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.where(vols > 1e-12, (rets - rf) / vols, np.nan)
+    tangency = None
+    if best is not None:
+        tangency = _make_portfolio(_clean(best[1], p), tickers, mu, cov_np, rf)
+    return Frontier(
+        returns=rets,
+        volatilities=vols,
+        sharpe_ratios=sharpe,
+        weights=pd.DataFrame(frontier_weights, columns=tickers),
+        risk_free_rate=rf,
+        min_variance=dummy.min_variance,
+        max_return=dummy.max_return,
+        tangency=tangency,
+        corner_portfolios=dummy.corner_portfolios,
+        regularization=p.ridge,
+        _t=t_break,
+        _a=a,
+        _b=b,
+        _cov=cov_np,
+        _mu=mu,
+    )
+
+
+def _clean(w: np.ndarray, p: _Problem) -> np.ndarray:
+    """Snap rounding noise (< 1e-12) onto the bounds; keeps sum(w) = 1 to the same accuracy."""
+    w = np.where(np.abs(w - p.lower) < 1e-12, p.lower, w)
+    w = np.where(np.abs(w - p.upper) < 1e-12, p.upper, w)
+    return w
+
+
+# ---------------------------------------------------------------------------------------------
+# Random feasible portfolios
+# ---------------------------------------------------------------------------------------------
+
+
+def portfolio_statistics(
+    weights: np.ndarray | pd.DataFrame,
+    expected_returns: pd.Series,
+    cov: pd.DataFrame,
+    risk_free_rate: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected returns, volatilities and Sharpe ratios of many portfolios at once.
+
+    Parameters
+    ----------
+    weights : ndarray or DataFrame (n_portfolios, n_assets)
+        Decimal weights, columns in the order of ``expected_returns``.
+    expected_returns : Series (n_assets,)
+        Annualised decimal expected returns.
+    cov : DataFrame (n_assets, n_assets)
+        Annualised covariance.
+    risk_free_rate : float
+        Annual decimal rate.
+
+    Returns
+    -------
+    tuple of ndarray (n_portfolios,)
+        Annualised returns, annualised volatilities, Sharpe ratios (NaN at zero volatility).
+    """
+    W = np.asarray(weights, dtype=float)
+    rets = W @ expected_returns.to_numpy(dtype=float)
+    vols = np.sqrt(np.maximum(np.einsum("ij,ij->i", W @ cov.to_numpy(dtype=float), W), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.where(vols > 1e-12, (rets - risk_free_rate) / vols, np.nan)
+    return rets, vols, sharpe
+
+
+def _chebyshev_centre(lin: LinearConstraints) -> np.ndarray:
+    """A point deep inside the feasible set (largest inscribed ball, restricted to sum = 1)."""
+    from scipy.optimize import linprog
+
+    n = len(lin.lower)
+    fixed = (lin.upper - lin.lower) <= 1e-12
+    rows, rhs = [], []
+    for i in range(n):
+        if fixed[i]:
+            continue
+        e = np.zeros(n + 1)
+        e[i], e[n] = 1.0, 1.0
+        rows.append(e.copy())
+        rhs.append(lin.upper[i])
+        e[i] = -1.0
+        rows.append(e)
+        rhs.append(-lin.lower[i])
+    for j in range(len(lin.h)):
+        g = lin.G[j]
+        rows.append(np.append(g, np.linalg.norm(g)))
+        rhs.append(lin.h[j])
+    A_eq = np.append(np.ones(n), 0.0)[None, :]
+    bounds = [(lin.lower[i], lin.upper[i]) for i in range(n)] + [(0, None)]
+    res = linprog(
+        np.append(np.zeros(n), -1.0),
+        A_ub=np.array(rows) if rows else None,
+        b_ub=np.array(rhs) if rhs else None,
+        A_eq=A_eq,
+        b_eq=[1.0],
+        bounds=bounds,
+        method="highs",
+    )
+    if res.status != 0:
+        raise InfeasibleConstraintsError(
+            "No fully invested portfolio satisfies the weight bounds and sector limits together; "
+            "loosen one of them."
+        )
+    return res.x[:n]
+
+
+def random_portfolios(
+    tickers: list[str],
+    constraints: Constraints | None = None,
+    n_portfolios: int = 10_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Random fully invested portfolios that satisfy the constraints.
+
+    Each draw is ``lower + (1 - sum(lower)) d`` with ``d`` from a symmetric Dirichlet
+    distribution whose concentration is itself drawn log-uniformly in [0.05, 2] (so that the
+    cloud holds concentrated as well as diversified portfolios); a draw that breaks an upper
+    bound or a sector limit is pulled straight towards the centre of the feasible set (the
+    Chebyshev centre) until it satisfies every constraint. Both steps are vectorised.
+
+    Parameters
+    ----------
+    tickers : list of str
+        Universe, in weight order.
+    constraints : Constraints, optional
+        Defaults to long-only in [0, 1]. Weight bounds must be finite.
+    n_portfolios : int
+        Number of portfolios.
+    seed : int
+        Seed of numpy's random generator (same seed, same portfolios).
+
+    Returns
+    -------
+    DataFrame (n_portfolios, n_assets)
+        Decimal weights, each row summing to 1 and within every constraint.
+
+    Raises
+    ------
+    InfeasibleConstraintsError
+        When no portfolio satisfies the constraints.
+    OptimizationError
+        When a weight bound is infinite or ``n_portfolios < 1``.
+
+    References
+    ----------
+    Kritzman & Page (2003) use random portfolios to picture the feasible set; the
+    Dirichlet distribution is the standard prior on the simplex.
+    """
+    if n_portfolios < 1:
+        raise OptimizationError("Ask for at least one random portfolio.")
+    constraints = constraints or Constraints()
+    lin = constraints.linear_form(list(tickers))
+    lo, up = np.asarray(lin.lower, float), np.asarray(lin.upper, float)
+    if not (np.isfinite(lo).all() and np.isfinite(up).all()):
+        raise OptimizationError("Random portfolios need finite minimum and maximum weights.")
+    n = len(tickers)
+    centre = _chebyshev_centre(lin)
+    rng = np.random.default_rng(seed)
+    alpha = np.exp(rng.uniform(np.log(0.05), np.log(2.0), size=(n_portfolios, 1)))
+    g = rng.standard_gamma(np.broadcast_to(alpha, (n_portfolios, n)))
+    g_sum = g.sum(axis=1, keepdims=True)
+    d = np.divide(g, g_sum, out=np.full_like(g, 1.0 / n), where=g_sum > 0)
+    W = lo + (1.0 - lo.sum()) * d
+    # Largest theta in [0, 1] with centre + theta (W - centre) inside every half-space.
+    D = W - centre
+    C = (
+        np.vstack([np.eye(n), -np.eye(n), lin.G])
+        if len(lin.h)
+        else np.vstack([np.eye(n), -np.eye(n)])
+    )
+    slack = np.concatenate([up, -lo, lin.h]) - C @ centre
+    step = D @ C.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(step > 1e-15, np.maximum(slack, 0.0) / step, np.inf)
+    theta = np.minimum(ratio.min(axis=1), 1.0)
+    W = centre + theta[:, None] * D
+    W = np.clip(W, lo, up)
+    return pd.DataFrame(W, columns=list(tickers))
