@@ -33,6 +33,8 @@ __all__ = [
     "effective_number_of_assets",
     "sector_exposure",
     "covariance_factor",
+    "Frontier",
+    "efficient_frontier",
 ]
 
 #: Objective kinds: name -> label for the user.
@@ -428,3 +430,7 @@ def _target_hint(objective: Objective, max_vol: float | None) -> str:
             f"maximum volatility of {max_vol:.2%}."
         )
     return ""
+
+
+# The efficient frontier lives in its own module; re-exported here as part of the public API.
+from core.frontier import Frontier, efficient_frontier  # noqa: E402
