@@ -7,22 +7,64 @@ Every source returns a :class:`PriceData`: adjusted closing prices as a DataFram
 as columns, strictly positive floats and no missing values inside the common window. Prices are in
 the currency of the listing (USD for the bundled sample). Returns are derived elsewhere
 (:func:`core.estimators.returns_from_prices`).
+
+Uploaded files (:func:`load_csv`, :func:`load_excel`, :func:`load_upload`) are wide: one date
+column (named ``Date`` or the first column) and one column per ticker. Rows are counted as in a
+spreadsheet: the header is row 1, the first data row is row 2. Every problem raises a
+:class:`FileValidationError` (a :class:`~core.exceptions.DataError`) whose message names the
+offending rows and columns; assets whose histories start or end on different dates raise
+:class:`StartDatesDifferError`, which carries each asset's first and last date so the caller can
+offer the two ways out (``alignment="common"`` or ``alignment="drop"``).
+
+Yahoo Finance prices (:func:`load_yahoo`) are adjusted closes from yfinance (``auto_adjust=True``:
+the ``Close`` column is split- and dividend-adjusted), cached in an SQLite file under
+:func:`cache_dir` (``$BALLAST_CACHE_DIR``, default ``~/.cache/ballast``) so that a second load is
+instant and works offline.
+
+A loaded data set can be described by a JSON-friendly dict (the setup key ``data_source``) and
+loaded again with :func:`load_source`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
-from core.exceptions import DataError
+from core.exceptions import DataError, DataSourceUnavailableError, UnknownTickerError
 
 __all__ = [
     "MIN_OBSERVATIONS",
     "SAMPLE_SECTORS",
     "SAMPLE_MARKET_CAPS",
+    "ALIGNMENTS",
+    "DEFAULT_BENCHMARK",
     "PriceData",
+    "FileValidationError",
+    "StartDatesDifferError",
+    "YahooUnavailableError",
     "load_sample",
+    "load_csv",
+    "load_excel",
+    "load_upload",
+    "validate_prices",
+    "load_yahoo",
+    "cache_dir",
+    "cached_tickers",
+    "data_quality",
+    "upload_descriptor",
+    "yahoo_descriptor",
+    "load_source",
+    "with_sectors",
 ]
 
 #: Fewest price observations a universe must have to be estimated from (about three months).
@@ -83,6 +125,11 @@ class PriceData:
         Market capitalisations in billions of ``currency`` where known (index: tickers).
     notes : tuple of str
         Warnings raised while loading (dropped columns, filled gaps), for the data page.
+    filled : pandas.DataFrame or None
+        Boolean mask, same shape as ``prices``: True where a missing price was filled with the
+        previous close while loading. None when nothing was filled.
+    unknown_tickers : tuple of str
+        Requested tickers the source did not know (Yahoo); they are not in ``prices``.
     """
 
     prices: pd.DataFrame
@@ -93,6 +140,8 @@ class PriceData:
     currency: str | None = None
     market_caps: pd.Series | None = None
     notes: tuple[str, ...] = ()
+    filled: pd.DataFrame | None = None
+    unknown_tickers: tuple[str, ...] = ()
 
     @property
     def tickers(self) -> list[str]:
@@ -144,9 +193,11 @@ class PriceData:
             )
         benchmark = None if self.benchmark is None else self.benchmark.reindex(prices.index)
         caps = None if self.market_caps is None else self.market_caps.reindex(tickers)
+        filled = None if self.filled is None else self.filled.reindex(prices.index)[tickers]
         return replace(
             self,
             prices=prices,
+            filled=filled,
             benchmark=benchmark,
             sectors=self.sectors.reindex(tickers).fillna("Unknown"),
             market_caps=caps,
@@ -189,3 +240,1195 @@ def load_sample() -> PriceData:
         currency="USD",
         market_caps=pd.Series(SAMPLE_MARKET_CAPS).reindex(prices.columns),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation of price tables (uploads, and the last step of every source)
+# --------------------------------------------------------------------------------------------
+
+#: Ways to handle assets whose histories start (or end) on different dates.
+ALIGNMENTS: dict[str, str] = {
+    "strict": "Stop and ask (raise StartDatesDifferError)",
+    "common": "Common window: keep every asset, cut the dates to the span all of them cover",
+    "drop": "Drop the short ones: keep the assets with the longest history, all its dates",
+}
+
+#: Default benchmark ticker for Yahoo data (S&P 500 index).
+DEFAULT_BENCHMARK = "^GSPC"
+
+_MAX_LISTED = 5  # rows or values quoted in a message before "and N more"
+_DATE_FORMATS = ("ISO8601", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d", "%m/%d/%y", "%d/%m/%y")
+
+
+class FileValidationError(DataError):
+    """A price table that cannot be used as it is; the message names rows and columns.
+
+    Parameters
+    ----------
+    message : str
+        The message shown to the user.
+    problem : str
+        Machine-readable kind: ``"unreadable"``, ``"no_prices"``, ``"dates"``,
+        ``"duplicate_dates"``, ``"empty_columns"``, ``"unnamed_columns"``, ``"non_numeric"``,
+        ``"non_positive"``, ``"start_dates"``, ``"too_few_observations"``.
+    columns : list of str, optional
+        The offending columns.
+    rows : list of int, optional
+        The offending rows, numbered as in a spreadsheet (header = row 1).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problem: str,
+        columns: list[str] | None = None,
+        rows: list[int] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.columns = list(columns or [])
+        self.rows = list(rows or [])
+
+
+class StartDatesDifferError(FileValidationError):
+    """Assets whose price histories start or end on different dates.
+
+    The caller chooses how to align them and loads again with ``alignment="common"`` (every
+    asset, the dates all of them cover) or ``alignment="drop"`` (only the assets with the full
+    history).
+
+    Attributes
+    ----------
+    starts, ends : pandas.Series
+        First and last date with a price, per asset (index: tickers).
+    common_start, common_end : pandas.Timestamp
+        The window every asset covers (``common_start > common_end`` if there is none).
+    common_observations : int
+        Observations in that window.
+    dropped : list of str
+        The assets ``alignment="drop"`` would drop.
+    """
+
+    def __init__(self, message: str, starts: pd.Series, ends: pd.Series, index: pd.Index) -> None:
+        self.starts = starts
+        self.ends = ends
+        self.common_start = pd.Timestamp(starts.max())
+        self.common_end = pd.Timestamp(ends.min())
+        self.common_observations = int(
+            ((index >= self.common_start) & (index <= self.common_end)).sum()
+        )
+        self.dropped = _short_assets(starts, ends)
+        differing = [t for t in starts.index if t in self.dropped]
+        super().__init__(message, "start_dates", columns=differing)
+
+
+class YahooUnavailableError(DataSourceUnavailableError):
+    """Yahoo Finance could not be reached (or refused) and the data was not all in the cache.
+
+    Attributes
+    ----------
+    cached : list of str
+        Requested tickers (benchmark excluded) that have some prices in the local cache, so the
+        caller can offer ``load_yahoo(..., offline=True)``.
+    """
+
+    def __init__(self, message: str, cached: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.cached = list(cached or [])
+
+
+def _listing(items: list[Any], limit: int = _MAX_LISTED) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    more = len(items) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _short_assets(starts: pd.Series, ends: pd.Series) -> list[str]:
+    full = (starts == starts.min()) & (ends == ends.max())
+    if not full.any():  # nobody spans it all: keep the longest-starting ones
+        full = starts == starts.min()
+    return [str(t) for t in starts.index[~full]]
+
+
+def _date(value: Any) -> str:
+    return str(pd.Timestamp(value).date())
+
+
+def _is_blank(series: pd.Series) -> pd.Series:
+    """True where a raw cell is empty (NaN, None, or only whitespace)."""
+    as_text = series.astype("string").str.strip()
+    return series.isna() | (as_text == "").fillna(True)
+
+
+def _parse_dates(raw: pd.Series) -> pd.DatetimeIndex:
+    """Parse a date column; the first format that reads every cell wins (month-first first)."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = pd.to_datetime(raw)
+    else:
+        values = raw.copy()
+        blank = _is_blank(values)
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().all() and numeric.between(2_000, 100_000).all():
+            # Excel serial day numbers (cells without a date format)
+            parsed = pd.to_datetime(numeric, unit="D", origin="1899-12-30")
+        else:
+            text = values.astype("string").str.strip()
+            best, best_bad = None, None
+            for fmt in _DATE_FORMATS:
+                try:
+                    candidate = pd.to_datetime(text, format=fmt, errors="coerce")
+                except (ValueError, TypeError):
+                    continue
+                bad = candidate.isna() & ~blank
+                if best_bad is None or bad.sum() < best_bad.sum():
+                    best, best_bad = candidate, bad
+                if not bad.any():
+                    break
+            if best is None:
+                best = pd.Series(pd.NaT, index=raw.index)
+                best_bad = ~blank
+            bad = best_bad | blank
+            if bad.any():
+                rows = [int(i) + 2 for i in raw.index[bad]]
+                cells = [
+                    f"row {r}: {'(empty)' if b else repr(str(v))}"
+                    for r, v, b in zip(rows, raw[bad], blank[bad], strict=True)
+                ]
+                raise FileValidationError(
+                    f"Cannot read {int(bad.sum())} date(s) in column '{raw.name}' "
+                    f"({_listing(cells)}). Use one date per row, e.g. 2024-01-31.",
+                    "dates",
+                    columns=[str(raw.name)],
+                    rows=rows,
+                )
+            parsed = best
+    index = pd.DatetimeIndex(parsed)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    return index.as_unit("ns")
+
+
+def _date_column(frame: pd.DataFrame) -> str:
+    for col in frame.columns:
+        if str(col).strip().lower() in {"date", "dates", "datetime", "time", "timestamp", "day"}:
+            return col
+    return frame.columns[0]
+
+
+def validate_prices(
+    raw: pd.DataFrame,
+    *,
+    alignment: str = "strict",
+    date_column: str | None = None,
+    benchmark: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame, list[str]]:
+    """Turn a raw wide table (date column + one column per ticker) into validated prices.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Cells as read from a file (strings, numbers, dates or NaN); default ``RangeIndex``.
+    alignment : {"strict", "common", "drop"}
+        What to do when assets start or end on different dates (see :data:`ALIGNMENTS`).
+    date_column : str, optional
+        Name of the date column; by default the column named ``Date`` (any case) or the first.
+    benchmark : str, optional
+        A column to use as the benchmark instead of as an asset.
+
+    Returns
+    -------
+    prices : DataFrame (n_observations, n_assets)
+        Strictly positive floats, sorted unique naive DatetimeIndex, no NaN.
+    benchmark : Series (n_observations,) or None
+        The benchmark column on the same dates (gaps filled forward).
+    filled : DataFrame of bool, same shape as ``prices``
+        True where a missing price inside an asset's history was filled with the previous one.
+    notes : list of str
+        What was changed on the way (sorted dates, dropped blank rows, filled gaps, trimming).
+
+    Raises
+    ------
+    FileValidationError
+        With ``problem`` set to the kind of fault and a message naming rows and columns.
+    StartDatesDifferError
+        If ``alignment="strict"`` and the assets' histories do not start and end together.
+    """
+    if alignment not in ALIGNMENTS:
+        raise DataError(f"Unknown alignment {alignment!r}; choose one of {', '.join(ALIGNMENTS)}.")
+    notes: list[str] = []
+    raw = raw.reset_index(drop=True)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if raw.shape[1] < 2 or raw.shape[0] == 0:
+        raise FileValidationError(
+            "The file needs a date column and at least one price column, one row per date; "
+            f"it has {raw.shape[1]} column(s) and {raw.shape[0]} data row(s).",
+            "no_prices",
+        )
+    date_col = date_column or _date_column(raw)
+    if date_col not in raw.columns:
+        raise FileValidationError(f"No column named '{date_col}' in the file.", "dates")
+    values = raw.drop(columns=[date_col])
+    # Rows with neither a date nor any price are padding (blank spreadsheet rows): drop them.
+    empty_rows = _is_blank(raw[date_col]) & values.apply(_is_blank).all(axis=1)
+    if empty_rows.any():
+        raw, values = raw[~empty_rows], values[~empty_rows]
+        notes.append(f"Ignored {int(empty_rows.sum())} empty row(s).")
+    rows = pd.Series(raw.index.to_numpy() + 2, index=raw.index)  # spreadsheet numbering
+
+    unnamed = [
+        i + 2 for i, c in enumerate(values.columns) if not c or c.lower().startswith("unnamed:")
+    ]
+    blank = values.apply(_is_blank)
+    empty_cols = [c for c in values.columns if blank[c].all()]
+    if empty_cols:
+        raise FileValidationError(
+            f"Column(s) {_listing(empty_cols)} hold no prices at all. Delete them or fill them in.",
+            "empty_columns",
+            columns=empty_cols,
+        )
+    if unnamed:
+        raise FileValidationError(
+            f"Column(s) number {_listing(unnamed)} have prices but no ticker in the header row. "
+            "Put the ticker in row 1 of each price column.",
+            "unnamed_columns",
+        )
+
+    dates = _parse_dates(raw[date_col])
+    dup = dates.duplicated(keep=False)
+    if dup.any():
+        groups = (
+            pd.Series(rows.to_numpy()[dup], index=dates[dup]).groupby(level=0).agg(list).items()
+        )
+        described = [f"{_date(d)} (rows {', '.join(map(str, r))})" for d, r in groups]
+        raise FileValidationError(
+            f"{int(dates[dup].nunique())} date(s) appear more than once: {_listing(described)}. "
+            "Keep one row per date.",
+            "duplicate_dates",
+            rows=[int(r) for r in rows[dup]],
+        )
+
+    numeric = values.apply(lambda s: pd.to_numeric(s, errors="coerce")).astype(float)
+    bad = numeric.isna() & ~blank
+    if bad.any().any():
+        cols = [c for c in values.columns if bad[c].any()]
+        cells = [
+            f"{c} row {rows[i]}: {str(values.at[i, c])!r}"
+            for c in cols
+            for i in values.index[bad[c]]
+        ]
+        raise FileValidationError(
+            f"{int(bad.sum().sum())} cell(s) are not numbers ({_listing(cells)}) in column(s) "
+            f"{_listing(cols)}. Use plain numbers with a decimal point and no currency signs or "
+            "thousands separators; leave missing prices empty.",
+            "non_numeric",
+            columns=cols,
+            rows=sorted({int(rows[i]) for c in cols for i in values.index[bad[c]]}),
+        )
+    nonpos = numeric <= 0
+    if nonpos.any().any():
+        cols = [c for c in values.columns if nonpos[c].any()]
+        cells = [
+            f"{c} row {rows[i]}: {numeric.at[i, c]:g}"
+            for c in cols
+            for i in values.index[nonpos[c]]
+        ]
+        raise FileValidationError(
+            f"{int(nonpos.sum().sum())} price(s) are zero or negative ({_listing(cells)}) in "
+            f"column(s) {_listing(cols)}. Prices must be above zero: check those rows, or "
+            "leave them empty if the price is unknown.",
+            "non_positive",
+            columns=cols,
+            rows=sorted({int(rows[i]) for c in cols for i in values.index[nonpos[c]]}),
+        )
+
+    numeric.index = dates
+    numeric.index.name = "Date"
+    if not numeric.index.is_monotonic_increasing:
+        numeric = numeric.sort_index()
+        notes.append("Dates were not in ascending order; they have been sorted.")
+    bench = None
+    if benchmark is not None:
+        if benchmark not in numeric.columns:
+            raise DataError(f"No column '{benchmark}' to use as the benchmark.")
+        bench = numeric.pop(benchmark)
+        if numeric.shape[1] == 0:
+            raise FileValidationError(
+                "Only the benchmark column has prices; the file needs at least one asset.",
+                "no_prices",
+            )
+    prices, aligned_notes = _align(numeric, alignment)
+    notes += aligned_notes
+    prices, filled, fill_notes = _fill_gaps(prices)
+    notes += fill_notes
+    if len(prices) < MIN_OBSERVATIONS:
+        where = "" if alignment == "strict" else " after alignment"
+        raise FileValidationError(
+            f"The prices hold {len(prices)} observation(s){where}; at least "
+            f"{MIN_OBSERVATIONS} dates are needed to estimate returns and risk (about three "
+            "months of daily prices). Add more history.",
+            "too_few_observations",
+        )
+    if bench is not None:
+        bench = bench.reindex(prices.index).ffill()
+    spacing = pd.Series(prices.index).diff().median()
+    if spacing > pd.Timedelta(days=4):
+        notes.append(
+            f"Prices are about {spacing.days} days apart; annualised figures assume daily prices "
+            "(252 a year)."
+        )
+    return prices, bench, filled, notes
+
+
+def _align(prices: pd.DataFrame, alignment: str) -> tuple[pd.DataFrame, list[str]]:
+    """Make every asset cover the same dates, as ``alignment`` says."""
+    prices = prices.dropna(how="all")
+    starts = prices.apply(lambda s: s.first_valid_index())
+    ends = prices.apply(lambda s: s.last_valid_index())
+    if starts.nunique() <= 1 and ends.nunique() <= 1:
+        return prices, []
+    if alignment == "strict":
+        late = starts[starts > starts.min()].sort_values(ascending=False)
+        early = ends[ends < ends.max()].sort_values()
+        parts = [f"{t} from {_date(d)}" for t, d in late.items()]
+        parts += [f"{t} until {_date(d)}" for t, d in early.items()]
+        err = StartDatesDifferError("", starts, ends, prices.index)
+        if err.common_start <= err.common_end:
+            common = (
+                f"the common window {_date(err.common_start)} to {_date(err.common_end)} "
+                f"({err.common_observations} observations, every asset)"
+            )
+        else:
+            common = "a common window (there is none: some histories do not overlap)"
+        message = (
+            f"The assets' price histories do not cover the same dates: most start on "
+            f"{_date(starts.min())} and end on {_date(ends.max())}, but {_listing(parts, 8)}. "
+            f"Choose {common}, or drop the short ones ({_listing(err.dropped, 8)})."
+        )
+        err.args = (message,)
+        raise err
+    if alignment == "common":
+        lo, hi = starts.max(), ends.min()
+        if lo > hi:
+            raise FileValidationError(
+                "The assets' histories do not overlap, so there is no common window. Drop the "
+                "short ones instead, or load fewer assets.",
+                "start_dates",
+            )
+        out = prices.loc[lo:hi]
+        return out, [f"Cut to the common window {_date(lo)} to {_date(hi)} ({len(out)} dates)."]
+    dropped = _short_assets(starts, ends)
+    kept = [c for c in prices.columns if c not in dropped]
+    out = prices[kept].loc[starts[kept].max() : ends[kept].min()].dropna(how="all")
+    return out, [f"Dropped the assets with a shorter history: {_listing(dropped, 20)}."]
+
+
+def _fill_gaps(prices: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Fill missing prices inside each asset's history with the previous close."""
+    missing = prices.isna()
+    notes = []
+    if missing.any().any():
+        # A missing close means no trade (holiday on one exchange): carry the last price over,
+        # which gives a zero return on that date rather than dropping the date for every asset.
+        prices = prices.ffill().bfill()
+        counts = missing.sum()
+        counts = counts[counts > 0]
+        notes.append(
+            "Filled missing prices with the previous close: "
+            + _listing([f"{t} ({n})" for t, n in counts.items()], 20)
+            + "."
+        )
+    return prices.astype(float), missing, notes
+
+
+def _upload_data(
+    raw: pd.DataFrame,
+    name: str,
+    alignment: str,
+    benchmark: str | None,
+    sectors: dict[str, str] | None,
+    date_column: str | None = None,
+) -> PriceData:
+    prices, bench, filled, notes = validate_prices(
+        raw, alignment=alignment, benchmark=benchmark, date_column=date_column
+    )
+    known = {str(k): str(v) for k, v in (sectors or {}).items() if v}
+    return PriceData(
+        prices=prices,
+        benchmark=bench,
+        sectors=pd.Series(known, dtype=object).reindex(prices.columns).fillna("Unknown"),
+        source="upload",
+        description=f"Uploaded file {name}" if name else "Uploaded prices",
+        currency=None,
+        notes=tuple(notes),
+        filled=filled if filled.any().any() else None,
+    )
+
+
+def load_csv(
+    path_or_buffer: str | os.PathLike[str] | IO[Any],
+    *,
+    alignment: str = "strict",
+    benchmark: str | None = None,
+    sectors: dict[str, str] | None = None,
+    date_column: str | None = None,
+    name: str | None = None,
+) -> PriceData:
+    """Load a wide CSV of prices: a date column and one column of adjusted closes per ticker.
+
+    The separator (comma, semicolon, tab) is detected. Empty cells and the usual markers
+    (``NA``, ``#N/A``, ``null``) are missing prices; missing prices inside an asset's history
+    are filled with the previous close (see ``PriceData.filled`` and ``notes``).
+
+    Parameters
+    ----------
+    path_or_buffer : path or file-like
+        The CSV file (text or bytes).
+    alignment : {"strict", "common", "drop"}
+        What to do when assets start or end on different dates (see :data:`ALIGNMENTS`).
+    benchmark : str, optional
+        Column to use as the benchmark rather than as an asset.
+    sectors : dict, optional
+        Ticker -> sector; the others get ``"Unknown"``.
+    date_column : str, optional
+        The date column; by default the one named ``Date`` or the first.
+    name : str, optional
+        File name for the description (taken from a path when omitted).
+
+    Returns
+    -------
+    PriceData
+        ``source="upload"``, currency unknown (None).
+
+    Raises
+    ------
+    FileValidationError
+        For each kind of bad file (unreadable, unparseable or duplicate dates, empty columns,
+        non-numeric cells, zero or negative prices, fewer than :data:`MIN_OBSERVATIONS` rows),
+        naming the rows and columns.
+    StartDatesDifferError
+        If ``alignment="strict"`` and the assets' histories start or end on different dates.
+
+    References
+    ----------
+    pandas.read_csv.
+    """
+    if name is None and isinstance(path_or_buffer, str | os.PathLike):
+        name = Path(path_or_buffer).name
+    if hasattr(path_or_buffer, "seek"):
+        path_or_buffer.seek(0)
+    try:
+        raw = pd.read_csv(
+            path_or_buffer, sep=None, engine="python", dtype=str, skip_blank_lines=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, _csv_error()) as e:
+        raise FileValidationError(
+            f"Cannot read {name or 'the file'} as CSV ({e}). Save it as comma-separated text "
+            "with a header row: Date, then one ticker per column.",
+            "unreadable",
+        ) from e
+    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
+
+
+def _csv_error() -> type[Exception]:
+    """The csv module's parse error (the python engine of ``read_csv`` may raise it)."""
+    import csv
+
+    return csv.Error
+
+
+def load_excel(
+    path_or_buffer: str | os.PathLike[str] | IO[Any],
+    *,
+    sheet_name: str | int = 0,
+    alignment: str = "strict",
+    benchmark: str | None = None,
+    sectors: dict[str, str] | None = None,
+    date_column: str | None = None,
+    name: str | None = None,
+) -> PriceData:
+    """Load a wide Excel sheet of prices (``.xlsx``): a date column and one column per ticker.
+
+    Parameters
+    ----------
+    path_or_buffer : path or file-like
+        The workbook.
+    sheet_name : str or int
+        The sheet to read (the first by default).
+    alignment, benchmark, sectors, date_column, name
+        As in :func:`load_csv`.
+
+    Returns
+    -------
+    PriceData
+        ``source="upload"``.
+
+    Raises
+    ------
+    FileValidationError, StartDatesDifferError
+        As :func:`load_csv`.
+
+    References
+    ----------
+    pandas.read_excel with openpyxl.
+    """
+    if name is None and isinstance(path_or_buffer, str | os.PathLike):
+        name = Path(path_or_buffer).name
+    if hasattr(path_or_buffer, "seek"):
+        path_or_buffer.seek(0)
+    try:
+        raw = pd.read_excel(path_or_buffer, sheet_name=sheet_name, dtype=object)
+    except Exception as e:  # openpyxl raises many types for a file that is not a workbook
+        raise FileValidationError(
+            f"Cannot read {name or 'the file'} as an Excel workbook ({type(e).__name__}: {e}). "
+            "Save it as .xlsx with a header row: Date, then one ticker per column.",
+            "unreadable",
+        ) from e
+    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
+
+
+def load_upload(
+    file: str | os.PathLike[str] | IO[Any],
+    filename: str,
+    *,
+    alignment: str = "strict",
+    benchmark: str | None = None,
+    sectors: dict[str, str] | None = None,
+) -> PriceData:
+    """Load an uploaded CSV or Excel file, chosen by the file name's extension.
+
+    Parameters
+    ----------
+    file : path or file-like
+        The uploaded file (e.g. Streamlit's ``UploadedFile``).
+    filename : str
+        Its name; ``.xlsx``/``.xlsm``/``.xls`` are read as Excel, anything else as CSV.
+    alignment, benchmark, sectors
+        As in :func:`load_csv`.
+
+    Returns
+    -------
+    PriceData
+
+    Raises
+    ------
+    FileValidationError, StartDatesDifferError
+        As :func:`load_csv`.
+    """
+    kwargs = dict(alignment=alignment, benchmark=benchmark, sectors=sectors, name=filename)
+    if Path(filename).suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        return load_excel(file, **kwargs)
+    return load_csv(file, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Yahoo Finance, with an SQLite cache
+# --------------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS prices (ticker TEXT, date TEXT, close REAL, PRIMARY KEY (ticker, date));
+CREATE TABLE IF NOT EXISTS coverage (ticker TEXT PRIMARY KEY, start TEXT, end TEXT, fetched TEXT);
+CREATE TABLE IF NOT EXISTS info (ticker TEXT PRIMARY KEY, sector TEXT, currency TEXT,
+                                 market_cap REAL, name TEXT, fetched TEXT);
+"""
+
+
+def cache_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of Ballast's on-disk cache (created if needed).
+
+    Parameters
+    ----------
+    path : path, optional
+        Use this folder; else ``$BALLAST_CACHE_DIR``; else ``~/.cache/ballast``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    chosen = path or os.environ.get("BALLAST_CACHE_DIR") or Path.home() / ".cache" / "ballast"
+    folder = Path(chosen).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _resolve_cache_dir(path: str | os.PathLike[str] | None) -> Path:
+    return cache_dir(path)
+
+
+@contextmanager
+def _cache(folder: Path) -> Iterator[sqlite3.Connection]:
+    with closing(sqlite3.connect(folder / "yahoo.sqlite", timeout=30)) as con:
+        con.executescript(_SCHEMA)
+        with con:  # one transaction, committed on success
+            yield con
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _covered(con: sqlite3.Connection, ticker: str, start: dt.date, end: dt.date) -> bool:
+    row = con.execute(
+        "SELECT start, end, fetched FROM coverage WHERE ticker = ?", (ticker,)
+    ).fetchone()
+    if row is None:
+        return False
+    c_start, c_end, fetched = (dt.date.fromisoformat(v) for v in row)
+    needed_end = min(end, _today())
+    return c_start <= start and c_end >= needed_end and fetched >= needed_end
+
+
+def _read_cached(
+    con: sqlite3.Connection, tickers: list[str], start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    if not tickers:
+        return pd.DataFrame()
+    marks = ",".join("?" * len(tickers))
+    rows = pd.read_sql_query(
+        f"SELECT ticker, date, close FROM prices WHERE ticker IN ({marks}) "
+        "AND date >= ? AND date <= ?",
+        con,
+        params=[*tickers, start.isoformat(), end.isoformat()],
+    )
+    if rows.empty:
+        return pd.DataFrame(columns=tickers, dtype=float)
+    wide = rows.pivot(index="date", columns="ticker", values="close")
+    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index)).as_unit("ns")
+    wide.index.name = "Date"
+    wide.columns.name = None
+    return wide.reindex(columns=[t for t in tickers if t in wide.columns]).sort_index()
+
+
+def _store(
+    con: sqlite3.Connection, closes: pd.Series, ticker: str, start: dt.date, end: dt.date
+) -> None:
+    closes = closes.dropna()
+    con.execute("DELETE FROM prices WHERE ticker = ?", (ticker,))
+    con.executemany(
+        "INSERT INTO prices VALUES (?, ?, ?)",
+        [(ticker, d.date().isoformat(), float(v)) for d, v in closes.items()],
+    )
+    con.execute(
+        "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)",
+        (ticker, start.isoformat(), end.isoformat(), _today().isoformat()),
+    )
+
+
+def cached_tickers(folder: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """What the Yahoo cache holds: one row per ticker.
+
+    Parameters
+    ----------
+    folder : path, optional
+        The cache folder (see :func:`cache_dir`).
+
+    Returns
+    -------
+    DataFrame
+        Index ticker; columns ``start``, ``end`` (the requested window that was downloaded),
+        ``fetched`` (date of the download), ``sector``.
+    """
+    with _cache(cache_dir(folder)) as con:
+        frame = pd.read_sql_query(
+            "SELECT c.ticker, c.start, c.end, c.fetched, i.sector FROM coverage c "
+            "LEFT JOIN info i ON c.ticker = i.ticker ORDER BY c.ticker",
+            con,
+        )
+    return frame.set_index("ticker")
+
+
+@contextmanager
+def _yf_raising() -> Iterator[None]:
+    """Let yfinance raise instead of logging (its default hides exceptions)."""
+    import yfinance as yf
+
+    before = yf.config.debug.hide_exceptions
+    yf.config.debug.hide_exceptions = False
+    try:
+        yield
+    finally:
+        yf.config.debug.hide_exceptions = before
+
+
+def _unreachable_reason(probe: str) -> str | None:
+    """Why nothing came back: None if ``probe`` is simply unknown to Yahoo, else the reason."""
+    import yfinance as yf
+    from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
+
+    try:
+        with _yf_raising():
+            yf.Ticker(probe).history(period="5d", auto_adjust=True)
+    except YFRateLimitError:
+        return "Yahoo Finance is limiting the number of requests (HTTP 429); try again in a minute"
+    except YFTickerMissingError:
+        return None
+    except OSError as e:  # curl_cffi / requests connection errors are OSError subclasses
+        return f"Yahoo Finance cannot be reached ({type(e).__name__}: no network connection)"
+    except Exception as e:  # yfinance's own failures on a bad answer
+        return f"Yahoo Finance did not answer properly ({type(e).__name__}: {e})"
+    return "Yahoo Finance returned no prices this time; try again"
+
+
+def _download(tickers: list[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Adjusted closes from ``yf.download``: DataFrame (dates, tickers), NaN columns if unknown."""
+    import yfinance as yf
+
+    frame = yf.download(
+        tickers,
+        start=start.isoformat(),
+        end=(end + dt.timedelta(days=1)).isoformat(),  # yfinance's end is exclusive
+        auto_adjust=True,
+        progress=False,
+        threads=True,
+        multi_level_index=True,
+    )
+    if frame is None or frame.empty or "Close" not in frame.columns.get_level_values(0):
+        return pd.DataFrame(index=pd.DatetimeIndex([]), columns=tickers, dtype=float)
+    closes = frame["Close"]
+    index = pd.DatetimeIndex(closes.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    closes.index = index.normalize().as_unit("ns")
+    return closes.reindex(columns=tickers).astype(float)
+
+
+def _fetch_info(ticker: str) -> dict[str, Any] | None:
+    """Sector, currency, market cap and name from ``Ticker.info``; None if it did not answer."""
+    import yfinance as yf
+
+    try:
+        info = yf.Ticker(ticker).info or {}
+    except Exception:  # offline: OSError subclasses; odd answers: anything
+        return None
+    if not info:
+        return None
+    cap = info.get("marketCap")
+    return {
+        "sector": info.get("sector"),
+        "currency": info.get("currency"),
+        "market_cap": float(cap) / 1e9 if isinstance(cap, int | float) and cap > 0 else None,
+        "name": info.get("longName") or info.get("shortName"),
+    }
+
+
+def _normalise_tickers(tickers: list[str] | str) -> list[str]:
+    if isinstance(tickers, str):
+        tickers = tickers.replace(",", " ").split()
+    out: list[str] = []
+    for t in tickers:
+        t = str(t).strip().upper()
+        if t and t not in out:
+            out.append(t)
+    return out
+
+
+def load_yahoo(
+    tickers: list[str] | str,
+    start: dt.date | str | pd.Timestamp,
+    end: dt.date | str | pd.Timestamp,
+    *,
+    benchmark: str | None = DEFAULT_BENCHMARK,
+    alignment: str = "strict",
+    cache_dir: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    fetch_info: bool = True,
+) -> PriceData:
+    """Daily adjusted closes from Yahoo Finance (yfinance), cached on disk.
+
+    Tickers whose cached window covers ``[start, end]`` (and was downloaded after ``end`` or
+    today) come from the cache without any network access; the others are downloaded with
+    ``yf.download(auto_adjust=True)`` and stored. Sectors, currency and market caps come from
+    ``Ticker.info`` when it answers (cached too); otherwise the sector is ``"Unknown"``.
+
+    Parameters
+    ----------
+    tickers : list of str or str
+        Yahoo symbols (``"AAPL"``, ``"NESN.SW"``); a string may separate them by spaces or commas.
+    start, end : date or str
+        First and last dates, both included.
+    benchmark : str or None
+        Benchmark symbol (default ``"^GSPC"``, the S&P 500 index); None for none.
+    alignment : {"strict", "common", "drop"}
+        For histories of different lengths (see :data:`ALIGNMENTS`).
+    cache_dir : path, optional
+        Cache folder (see :func:`cache_dir`); yfinance's own caches go in a subfolder.
+    offline : bool
+        Use only the cache (whatever part of the window it holds); never touch the network.
+    fetch_info : bool
+        Ask Yahoo for sectors, currency and market caps of newly downloaded tickers.
+
+    Returns
+    -------
+    PriceData
+        ``source="yahoo"`` (``"cache"`` when everything came from the cache). Tickers unknown to
+        Yahoo are left out, named in ``unknown_tickers`` and ``notes``.
+
+    Raises
+    ------
+    YahooUnavailableError
+        Yahoo cannot be reached and the cache does not hold the data (``.cached`` lists the
+        tickers the cache has, for ``offline=True``).
+    UnknownTickerError
+        If none of the tickers is known to Yahoo (``.tickers`` names them).
+    StartDatesDifferError, FileValidationError
+        As for uploads, on the downloaded prices.
+
+    References
+    ----------
+    yfinance (Ran Aroussi, Apache-2.0): ``yf.download``, ``Ticker.info``.
+    """
+    names = _normalise_tickers(tickers)
+    if not names:
+        raise DataError("Type at least one Yahoo ticker, e.g. AAPL MSFT.")
+    start_d, end_d = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    if start_d >= end_d:
+        raise DataError(f"The start date {start_d} must come before the end date {end_d}.")
+    bench = benchmark.strip().upper() if benchmark and benchmark.strip() else None
+    wanted = names + ([bench] if bench and bench not in names else [])
+    folder = _resolve_cache_dir(cache_dir)
+
+    with _cache(folder) as con:
+        missing = [t for t in wanted if not _covered(con, t, start_d, end_d)]
+        have_any = [
+            t
+            for t in names
+            if con.execute("SELECT 1 FROM prices WHERE ticker = ? LIMIT 1", (t,)).fetchone()
+        ]
+    notes: list[str] = []
+    unknown: list[str] = []
+    downloaded: list[str] = []
+    if missing and not offline:
+        import yfinance as yf
+
+        yf.set_tz_cache_location(str(folder / "yfinance"))
+        with _cache(folder) as con:
+            spans = {}
+            for t in missing:
+                row = con.execute(
+                    "SELECT start, end FROM coverage WHERE ticker = ?", (t,)
+                ).fetchone()
+                lo, hi = (
+                    (start_d, end_d)
+                    if row is None
+                    else (
+                        min(start_d, dt.date.fromisoformat(row[0])),
+                        max(end_d, dt.date.fromisoformat(row[1])),
+                    )
+                )
+                spans[t] = (lo, hi)
+        # One download for the union window keeps each ticker's cache a single interval.
+        lo = min(s for s, _ in spans.values())
+        hi = max(e for _, e in spans.values())
+        closes = _download(missing, lo, hi)
+        empty = [t for t in missing if closes[t].notna().sum() == 0]
+        if len(empty) == len(missing):
+            reason = _unreachable_reason(missing[0])
+            if reason is not None:
+                raise YahooUnavailableError(
+                    f"{reason}. Prices for {_listing(missing, 10)} are not in the cache."
+                    + (
+                        f" The cache holds some prices for {_listing(have_any, 10)}."
+                        if have_any
+                        else ""
+                    )
+                    + " Use the cached data or the bundled sample, or try again later.",
+                    cached=have_any,
+                )
+        unknown = [t for t in empty if t in names]
+        if bench in empty:
+            notes.append(f"Benchmark {bench} is unknown to Yahoo; no benchmark loaded.")
+        downloaded = [t for t in missing if t not in empty]
+        with _cache(folder) as con:
+            for t in downloaded:
+                _store(con, closes[t], t, lo, hi)
+        if fetch_info:
+            _update_info(folder, [t for t in downloaded if t != bench or t in names])
+    elif missing and offline:
+        notes.append(
+            "Offline: loaded what the cache holds"
+            + (f"; {_listing(missing, 10)} may be incomplete or missing." if missing else ".")
+        )
+    if unknown and len(unknown) == len(names):
+        raise UnknownTickerError(
+            f"Yahoo Finance knows none of {_listing(unknown, 20)}. Check the symbols "
+            "(e.g. BRK-B, NESN.SW, ^GSPC).",
+            unknown,
+        )
+    if unknown:
+        notes.append(f"Unknown to Yahoo, not loaded: {_listing(unknown, 20)}.")
+
+    assets = [t for t in names if t not in unknown]
+    with _cache(folder) as con:
+        prices = _read_cached(con, assets + ([bench] if bench else []), start_d, end_d)
+        info = pd.read_sql_query("SELECT * FROM info", con).set_index("ticker")
+    if offline:
+        absent = [t for t in assets if t not in prices.columns]
+        if len(absent) == len(assets):
+            raise YahooUnavailableError(
+                f"The cache holds no prices for {_listing(assets, 10)} between {start_d} and "
+                f"{end_d}. Connect to the network, or use the bundled sample.",
+            )
+        if absent:
+            notes.append(f"Not in the cache, left out: {_listing(absent, 20)}.")
+        assets = [t for t in assets if t in prices.columns]
+    bench_series = None
+    if bench and bench in prices.columns:
+        bench_series = prices[bench].rename(bench)
+        if bench not in names:
+            prices = prices.drop(columns=[bench])
+    raw = prices[assets].reset_index()
+    clean, _, filled, more_notes = validate_prices(raw, alignment=alignment, date_column="Date")
+    notes += more_notes
+    if bench_series is not None:
+        bench_series = bench_series.reindex(clean.index).ffill().bfill()
+    info = info.reindex(clean.columns)
+    sectors = info["sector"].where(info["sector"].notna(), "Unknown").astype(object)
+    currencies = set(info["currency"].dropna())
+    caps = info["market_cap"].astype(float)
+    from_cache = not downloaded
+    return PriceData(
+        prices=clean,
+        benchmark=bench_series,
+        sectors=sectors.rename(None),
+        source="cache" if from_cache else "yahoo",
+        description=(
+            f"Yahoo Finance ({'from the local cache' if from_cache else 'downloaded'}), "
+            f"{len(clean.columns)} tickers"
+            + (f", benchmark {bench}" if bench_series is not None else "")
+        ),
+        currency=currencies.pop() if len(currencies) == 1 else None,
+        market_caps=caps.rename(None) if caps.notna().all() else None,
+        notes=tuple(notes),
+        filled=filled if filled.any().any() else None,
+        unknown_tickers=tuple(unknown),
+    )
+
+
+def _update_info(folder: Path, tickers: list[str]) -> None:
+    """Fetch ``Ticker.info`` for tickers without cached info (in parallel) and store it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _cache(folder) as con:
+        todo = [
+            t
+            for t in tickers
+            if con.execute("SELECT 1 FROM info WHERE ticker = ?", (t,)).fetchone() is None
+        ]
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
+        answers = dict(zip(todo, pool.map(_fetch_info, todo), strict=True))
+    with _cache(folder) as con:
+        for t, answer in answers.items():
+            if answer is None:  # not cached: ask again next time it is downloaded
+                continue
+            con.execute(
+                "INSERT OR REPLACE INTO info VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    t,
+                    answer["sector"],
+                    answer["currency"],
+                    answer["market_cap"],
+                    answer["name"],
+                    _today().isoformat(),
+                ),
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Data quality, and reloading from a descriptor
+# --------------------------------------------------------------------------------------------
+
+
+def data_quality(
+    prices: pd.DataFrame,
+    filled: pd.DataFrame | None = None,
+    periods_per_year: int = 252,
+) -> pd.DataFrame:
+    r"""Per-asset summary of a price table.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets)
+        Prices; NaN counts as missing.
+    filled : DataFrame of bool, optional
+        Prices that were filled in while loading (``PriceData.filled``); they count as missing.
+    periods_per_year : int
+        Observations per year (252 for daily prices).
+
+    Returns
+    -------
+    DataFrame (n_assets, 6)
+        Index: tickers. Columns ``first_date``, ``last_date`` (first and last date with a price),
+        ``observations`` (prices present, filled ones excluded), ``missing_share`` (decimal share
+        of the table's dates without an original price), ``annualised_return`` (arithmetic mean
+        of simple returns x ``periods_per_year``, decimal) and ``annualised_volatility``
+        (standard deviation of simple returns x sqrt(``periods_per_year``), decimal).
+
+    Notes
+    -----
+    .. math:: \mu_{ann} = T \bar r, \qquad \sigma_{ann} = \sqrt{T}\, s_r
+
+    The mean is arithmetic, as in :func:`core.estimators.expected_returns` (``mean_historical``).
+    """
+    missing = prices.isna()
+    if filled is not None:
+        missing = missing | filled.reindex_like(prices).fillna(False).astype(bool)
+    returns = prices.pct_change(fill_method=None).iloc[1:]
+    out = pd.DataFrame(
+        {
+            "first_date": prices.apply(lambda s: s.first_valid_index()),
+            "last_date": prices.apply(lambda s: s.last_valid_index()),
+            "observations": (~missing).sum().astype(int),
+            "missing_share": missing.mean() if len(prices) else np.nan,
+            "annualised_return": returns.mean() * periods_per_year,
+            "annualised_volatility": returns.std() * np.sqrt(periods_per_year),
+        },
+        index=prices.columns,
+    )
+    out.index.name = "ticker"
+    return out
+
+
+def upload_descriptor(data: PriceData, filename: str) -> dict[str, Any]:
+    """Describe uploaded data so that :func:`load_source` can rebuild it on another machine.
+
+    Parameters
+    ----------
+    data : PriceData
+        The validated upload.
+    filename : str
+        The uploaded file's name.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "upload", "filename", "csv", "benchmark", "sectors"}`` (JSON-friendly); the
+        CSV holds the validated prices (and the benchmark column) at full precision.
+    """
+    frame = data.prices.copy()
+    bench = None
+    if data.benchmark is not None:
+        bench = str(data.benchmark.name or "Benchmark")
+        frame[bench] = data.benchmark
+    buf = io.StringIO()
+    frame.to_csv(buf, index_label="Date", date_format="%Y-%m-%d")
+    return {
+        "kind": "upload",
+        "filename": filename,
+        "csv": buf.getvalue(),
+        "benchmark": bench,
+        "sectors": {str(k): str(v) for k, v in data.sectors.items() if v != "Unknown"},
+    }
+
+
+def yahoo_descriptor(
+    tickers: list[str],
+    start: dt.date | str,
+    end: dt.date | str,
+    benchmark: str | None = DEFAULT_BENCHMARK,
+    alignment: str = "strict",
+    sectors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Describe a Yahoo request for :func:`load_source` (dates as ISO strings).
+
+    Parameters
+    ----------
+    tickers, start, end, benchmark, alignment
+        As in :func:`load_yahoo`.
+    sectors : dict, optional
+        Sectors the user typed, overriding Yahoo's.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "yahoo", "tickers", "start", "end", "benchmark", "alignment", "sectors"}``.
+    """
+    return {
+        "kind": "yahoo",
+        "tickers": _normalise_tickers(tickers),
+        "start": str(pd.Timestamp(start).date()),
+        "end": str(pd.Timestamp(end).date()),
+        "benchmark": benchmark,
+        "alignment": alignment,
+        "sectors": dict(sectors or {}),
+    }
+
+
+def load_source(descriptor: dict[str, Any], *, offline: bool = False) -> PriceData:
+    """Load the data a setup's ``data_source`` descriptor describes.
+
+    The descriptor is JSON-friendly, so a saved setup can reload the same data elsewhere:
+
+    - ``{"kind": "sample"}``: the bundled S&P 500 sample (:func:`load_sample`);
+    - ``{"kind": "yahoo", "tickers": ["AAPL", ...], "start": "2019-01-01", "end":
+      "2023-12-29", "benchmark": "^GSPC" or None, "alignment": "strict"|"common"|"drop",
+      "sectors": {ticker: sector}}``: :func:`load_yahoo` (cache first); ``alignment`` and
+      ``sectors`` are optional, the sectors override Yahoo's;
+    - ``{"kind": "upload", "filename": "prices.csv", "csv": "<validated prices as CSV text>",
+      "benchmark": column name or None, "sectors": {ticker: sector}}``: :func:`load_csv` on the
+      embedded text (see :func:`upload_descriptor`).
+
+    Parameters
+    ----------
+    descriptor : dict
+        As above.
+    offline : bool
+        For Yahoo: use only the local cache.
+
+    Returns
+    -------
+    PriceData
+
+    Raises
+    ------
+    DataError
+        For an unknown kind or missing fields; otherwise whatever the loader raises.
+    """
+    if not isinstance(descriptor, dict) or "kind" not in descriptor:
+        raise DataError("The data source is not described (expected a dict with a 'kind').")
+    kind = descriptor["kind"]
+    sectors = descriptor.get("sectors") or {}
+    try:
+        if kind == "sample":
+            data = load_sample()
+        elif kind == "yahoo":
+            data = load_yahoo(
+                descriptor["tickers"],
+                descriptor["start"],
+                descriptor["end"],
+                benchmark=descriptor.get("benchmark", DEFAULT_BENCHMARK),
+                alignment=descriptor.get("alignment", "strict"),
+                offline=offline,
+            )
+        elif kind == "upload":
+            data = load_csv(
+                io.StringIO(descriptor["csv"]),
+                benchmark=descriptor.get("benchmark"),
+                name=descriptor.get("filename", ""),
+            )
+        else:
+            raise DataError(f"Unknown data source kind {kind!r} (sample, yahoo or upload).")
+    except KeyError as e:
+        raise DataError(f"The {kind} data source lacks the field {e.args[0]!r}.") from e
+    return with_sectors(data, sectors) if sectors else data
+
+
+def with_sectors(data: PriceData, sectors: dict[str, str]) -> PriceData:
+    """A copy of ``data`` whose sectors are overridden by ``sectors`` (ticker -> sector).
+
+    Parameters
+    ----------
+    data : PriceData
+        The data.
+    sectors : dict
+        Sectors to set; blank values are ignored and tickers not in the data are skipped.
+
+    Returns
+    -------
+    PriceData
+    """
+    new = data.sectors.reindex(data.tickers).fillna("Unknown").astype(object).copy()
+    for t, s in sectors.items():
+        if t in new.index and str(s).strip():
+            new[t] = str(s).strip()
+    return replace(data, sectors=new)
