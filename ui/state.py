@@ -51,6 +51,14 @@ DEFAULTS: dict[str, Any] = {
     "asset_bounds": {},  # ticker -> (min, max) decimals
     "sector_bounds": {},  # sector -> (min, max) decimals
     "capital": 100_000.0,  # money to invest / portfolio value, in the data's currency
+    # Black-Litterman (ui/black_litterman.py): views are dicts with kind, assets, versus,
+    # return and view_volatility (annual decimals), basket, confidence (0-1).
+    "bl_views": [],
+    "bl_prior": "market_caps",  # or "equal"
+    "bl_market_caps": {},  # ticker -> cap (bn), where the user overrode the data's
+    "bl_delta": None,  # None: implied by the benchmark
+    "bl_tau": 0.05,
+    "bl_omega": "idzorek",  # "idzorek", "proportional" or "variance"
 }
 
 #: Result keys and their initial values (never saved; see the module docstring).
@@ -58,6 +66,7 @@ RESULTS: dict[str, Any] = {
     "price_data": None,  # core.market_data.PriceData; None: the bundled sample is loaded
     "allocation": None,  # core.optimization.OptimizationResult
     "bl_posterior_returns": None,  # Series, set by the Black-Litterman page
+    "bl_result": None,  # ui.black_litterman.BLOutcome, the last good one
 }
 
 
