@@ -1,0 +1,371 @@
+"""Report-page pieces: collect the features' report sections, build downloads, manage setups.
+
+Each feature's ui module (``ui.allocation``, ``ui.black_litterman``, ``ui.frontier``,
+``ui.risk``, ``ui.rebalance``) may define ``report_section() -> ReportSection | None``; the
+report holds the sections of those that exist. A section that raises a ``BallastError`` is
+listed with its message and left out; any other exception is a bug and is shown as such.
+
+Saved setups are the setup keys of :data:`ui.state.DEFAULTS`, read at run time, stored by
+:class:`core.setups.SetupStore` in the user data folder (``$BALLAST_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib
+import importlib.util
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import setups
+from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
+from core.exceptions import BallastError, SetupError
+from core.market_data import PriceData
+from core.optimization import OBJECTIVES
+from core.reporting import ReportSection, ReportSummary
+from ui import cache, state
+
+#: Feature modules that may contribute a report section, in report order, with their labels.
+SECTION_MODULES: dict[str, str] = {
+    "ui.allocation": "Allocation",
+    "ui.black_litterman": "Black-Litterman",
+    "ui.frontier": "Efficient frontier",
+    "ui.risk": "Risk",
+    "ui.rebalance": "Rebalancing",
+}
+
+
+@dataclass(frozen=True)
+class SectionStatus:
+    """What became of one feature's report section.
+
+    Attributes
+    ----------
+    module : str
+        The ui module asked.
+    label : str
+        The feature's name for the user.
+    status : str
+        ``"ready"``, ``"no results"`` (the feature has nothing to report yet),
+        ``"not available"`` (the feature does not exist in this version), ``"error"`` (it
+        raised a BallastError: ``message``) or ``"bug"`` (any other exception: ``error``).
+    section : ReportSection or None
+    message : str
+    error : Exception or None
+    """
+
+    module: str
+    label: str
+    status: str
+    section: ReportSection | None = None
+    message: str = ""
+    error: Exception | None = None
+
+
+def collect_sections(strict: bool = False) -> list[SectionStatus]:
+    """Ask every feature module for its report section.
+
+    Parameters
+    ----------
+    strict : bool
+        Re-raise exceptions that are not ``BallastError`` (tests); otherwise they come back
+        with status ``"bug"`` and the page shows them with ``st.exception``.
+
+    Returns
+    -------
+    list of SectionStatus
+        One per module of :data:`SECTION_MODULES`, in order.
+    """
+    out = []
+    for module, label in SECTION_MODULES.items():
+        if importlib.util.find_spec(module) is None:
+            out.append(SectionStatus(module, label, "not available"))
+            continue
+        try:
+            func = getattr(importlib.import_module(module), "report_section", None)
+            if func is None:
+                out.append(SectionStatus(module, label, "not available"))
+                continue
+            section = func()
+        except BallastError as exc:
+            out.append(SectionStatus(module, label, "error", message=str(exc)))
+            continue
+        except Exception as exc:
+            if strict:
+                raise
+            out.append(SectionStatus(module, label, "bug", message=repr(exc), error=exc))
+            continue
+        if section is None:
+            out.append(SectionStatus(module, label, "no results"))
+        else:
+            out.append(SectionStatus(module, label, "ready", section=section))
+    return out
+
+
+def _objective_inputs(ss: Any) -> dict[str, Any]:
+    kind = ss["objective_kind"]
+    out: dict[str, Any] = {"Objective": OBJECTIVES.get(kind, kind)}
+    if kind == "target_return":
+        out["Target return (annualised)"] = ss["target_return"]
+    elif kind == "target_volatility":
+        out["Target volatility (annualised)"] = ss["target_volatility"]
+    elif kind == "max_utility":
+        out["Risk aversion (delta)"] = ss["risk_aversion"]
+    return out
+
+
+def report_inputs() -> dict[str, Any]:
+    """Every setup key as a labelled input of the report (units in the labels)."""
+    ss = st.session_state
+    inputs: dict[str, Any] = {
+        "Data source (setup)": json.dumps(ss["data_source"], default=str),
+        "Universe size (assets)": len(ss["universe"]),
+        "Universe": list(ss["universe"]),
+        "Window start": ss["start"],
+        "Window end": ss["end"],
+        "Expected returns estimator": RETURN_ESTIMATORS.get(ss["returns_method"]),
+        "Covariance estimator": COVARIANCE_ESTIMATORS.get(ss["cov_method"]),
+        "Expected returns used": "Black-Litterman posterior"
+        if ss["expected_returns_source"] == "black_litterman"
+        else "the estimator above",
+        "Risk-free rate (annual)": ss["risk_free_rate"],
+        **_objective_inputs(ss),
+        "Long only": ss["long_only"],
+        "Min weight per asset": ss["min_weight"],
+        "Max weight per asset": ss["max_weight"],
+        "Max volatility (annualised)": ss["max_volatility"],
+        "Per-asset bounds (min, max weight)": dict(ss["asset_bounds"]),
+        "Sector bounds (min, max weight)": dict(ss["sector_bounds"]),
+        "Capital": ss["capital"],
+    }
+    shown = {
+        "data_source", "universe", "start", "end", "returns_method", "cov_method",
+        "expected_returns_source", "risk_free_rate", "objective_kind", "target_return",
+        "target_volatility", "risk_aversion", "long_only", "min_weight", "max_weight",
+        "max_volatility", "asset_bounds", "sector_bounds", "capital",
+    }  # fmt: skip
+    # Settings other features add appear under their key, so the report names every input.
+    for key in state.DEFAULTS:
+        if key not in shown:
+            inputs[key] = ss.get(key)
+    return inputs
+
+
+def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
+    """The summary of the report from the setup, the data and the allocation."""
+    data = state.price_data()
+    try:
+        as_of = state.window_data().as_of.date()
+    except BallastError:
+        as_of = data.as_of.date()
+    source = data.description or data.source
+    if data.currency:
+        source += f", prices in {data.currency}"
+    figures: dict[str, float] = {}
+    result = st.session_state.get("allocation")
+    if result is not None:
+        figures = {
+            "Expected return (annualised)": result.expected_return,
+            "Volatility (annualised)": result.volatility,
+            "Sharpe ratio": result.sharpe_ratio,
+            "Effective number of assets": result.effective_number_of_assets,
+        }
+    notes = tuple(
+        f"{s.label}: not included, {s.message}" for s in statuses if s.status in ("error", "bug")
+    )
+    return ReportSummary(
+        title="Ballast portfolio report",
+        data_source=source,
+        as_of=as_of,
+        inputs=report_inputs(),
+        key_figures=figures,
+        notes=notes,
+    )
+
+
+# --- setups ---------------------------------------------------------------------------------
+
+
+def store() -> setups.SetupStore:
+    """The setups store in the user data folder (``$BALLAST_DATA_DIR``, read on each call)."""
+    return setups.SetupStore()
+
+
+def current_setup() -> dict[str, Any]:
+    """The setup in use: every key of :data:`ui.state.DEFAULTS` from session state."""
+    return {key: copy.deepcopy(st.session_state.get(key, value))
+            for key, value in state.DEFAULTS.items()}  # fmt: skip
+
+
+def load_data_source(descriptor: dict[str, Any]) -> PriceData:
+    """Load the data a setup names.
+
+    Raises
+    ------
+    BallastError
+        If the source cannot be loaded (the message says why).
+    """
+    if not isinstance(descriptor, dict) or "kind" not in descriptor:
+        raise SetupError(f"The setup's data source {descriptor!r} has no 'kind'.")
+    if descriptor.get("kind") == "sample":
+        return cache.sample_data()
+    from core import market_data
+
+    loader = getattr(market_data, "load_source", None)
+    if loader is None:
+        raise SetupError(
+            f"This version of Ballast cannot load data of kind {descriptor['kind']!r}."
+        )
+    return loader(descriptor)
+
+
+def apply_setup(setup: dict[str, Any]) -> None:
+    """Make a loaded setup the current one; everything recomputes from it.
+
+    Reloads the data when the setup's data source differs from the loaded one, checks that the
+    data holds every ticker the setup names, then sets the setup keys, forgets widget values
+    and resets the results (``allocation`` None). Nothing changes when it raises.
+
+    Raises
+    ------
+    BallastError
+        If the data cannot be loaded or lacks tickers of the setup (named).
+    """
+    ss = st.session_state
+    data = None
+    if setup["data_source"] != ss["data_source"] or ss.get("price_data") is None:
+        data = load_data_source(setup["data_source"])
+    setups.check_tickers(setup, (data or state.price_data()).tickers)
+    if data is not None:
+        state.set_price_data(data)
+    for key in state.DEFAULTS:
+        ss[key] = copy.deepcopy(setup.get(key, state.DEFAULTS[key]))
+    for key, value in state.RESULTS.items():
+        if key != "price_data":
+            ss[key] = copy.deepcopy(value)
+    state.clear_widget_state()
+    state.init()  # universe, start or end saved as None: fill them from the data
+
+
+def _flash(kind: str, message: str) -> None:
+    st.session_state["report_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    """Show (once) the message an action left before it reran the page."""
+    kind, message = st.session_state.pop("report_flash", (None, None))
+    if kind == "success":
+        st.success(message, icon=":material/check_circle:")
+    elif kind == "error":
+        st.error(message, icon=":material/error:")
+
+
+def setups_manager() -> None:
+    """Save, list, load, rename, delete, export and import setups."""
+    the_store = store()
+    st.caption(f"Stored in `{the_store.path}`.")
+    with st.form("report_save_form", clear_on_submit=True, border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        name = c1.text_input("Save the current setup as", key="report_save_name",
+                             placeholder="e.g. Max Sharpe, sectors capped at 30 %")  # fmt: skip
+        if c2.form_submit_button("Save setup", icon=":material/save:"):
+            try:
+                stored = the_store.save(name, current_setup(), state.DEFAULTS)
+                st.success(f"Saved the setup as {stored!r}.", icon=":material/check_circle:")
+            except SetupError as exc:
+                st.error(str(exc), icon=":material/error:")
+    try:
+        infos = the_store.list()
+    except SetupError as exc:
+        st.error(str(exc), icon=":material/error:")
+        infos = []
+    if infos:
+        st.dataframe(
+            pd.DataFrame({
+                "Name": [i.name for i in infos],
+                "Saved (UTC)": [i.saved_at.strftime("%Y-%m-%d %H:%M:%S") for i in infos],
+                "Schema": [i.schema_version for i in infos],
+            }),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+        _saved_actions(the_store, [i.name for i in infos])
+    else:
+        st.info("No saved setups yet.")
+    st.download_button(
+        "Download the current setup (JSON)",
+        data=setups.export_json(current_setup(), state.DEFAULTS),
+        file_name=f"ballast_setup_{dt.date.today()}.json",
+        mime="application/json",
+        icon=":material/download:",
+        key="report_export_current",
+    )
+    _import_json()
+
+
+def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
+    chosen = st.selectbox("Saved setup", names, key="report_setup_choice")
+    c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
+    if c1.button("Load", icon=":material/upload_file:", key="report_load"):
+        try:
+            apply_setup(the_store.load(chosen, state.DEFAULTS, current_setup()))
+        except BallastError as exc:
+            st.error(f"Could not load {chosen!r}: {exc}", icon=":material/error:")
+        else:
+            _flash("success", f"Loaded the setup {chosen!r}; results recomputed from it.")
+            st.rerun()
+    if c2.button("Delete", icon=":material/delete:", key="report_delete"):
+        try:
+            the_store.delete(chosen)
+        except SetupError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            _flash("success", f"Deleted the setup {chosen!r}.")
+            st.rerun()
+    try:
+        exported = setups.export_json(
+            the_store.load(chosen, state.DEFAULTS, current_setup()), state.DEFAULTS, chosen
+        )
+        c3.download_button("Export (JSON)", data=exported, icon=":material/download:",
+                           file_name=f"ballast_setup_{chosen}.json", mime="application/json",
+                           key="report_export_saved")  # fmt: skip
+    except SetupError as exc:
+        c3.warning(str(exc), icon=":material/warning:")
+    with st.form("report_rename_form", clear_on_submit=True, border=False):
+        r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+        new = r1.text_input(f"Rename {chosen!r} to", key="report_rename_to")
+        if r2.form_submit_button("Rename", icon=":material/edit:"):
+            try:
+                stored = the_store.rename(chosen, new)
+            except SetupError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                _flash("success", f"Renamed {chosen!r} to {stored!r}.")
+                st.rerun()
+
+
+def _import_json() -> None:
+    upload = st.file_uploader(
+        "Import a setup (JSON file exported by Ballast)", type=["json"], key="report_import"
+    )
+    if upload is None:
+        return
+    done = st.session_state.get("report_imported")
+    if done and done[0] == upload.file_id:
+        if done[1]:  # the same file failed before: keep its error on screen
+            st.error(done[1], icon=":material/error:")
+        return
+    try:
+        apply_setup(setups.import_json(upload.getvalue(), state.DEFAULTS, current_setup()))
+    except BallastError as exc:
+        message = f"Could not import {upload.name}: {exc}"
+        st.session_state["report_imported"] = (upload.file_id, message)
+        st.error(message, icon=":material/error:")
+        return
+    st.session_state["report_imported"] = (upload.file_id, "")
+    _flash("success", f"Imported the setup from {upload.name}; results recomputed from it.")
+    st.rerun()
