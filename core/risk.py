@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import xlogy
 
 from core.exceptions import RiskInputError
 
@@ -62,6 +63,20 @@ __all__ = [
     "horizon_returns",
     "portfolio_returns",
     "fit_student_t_dof",
+    "TABLE_METHODS",
+    "risk_table",
+    "RiskContributions",
+    "risk_contributions",
+    "DrawdownReport",
+    "drawdowns",
+    "BACKTEST_METHODS",
+    "rolling_var",
+    "kupiec_test",
+    "ChristoffersenResult",
+    "christoffersen_test",
+    "traffic_light",
+    "VaRBacktest",
+    "var_backtest",
 ]
 
 #: VaR/CVaR methods: name -> label for the user.
@@ -526,12 +541,18 @@ def monte_carlo_var_cvar(
     Manistre and Hancock, "Variance of the CTE estimator", North American Actuarial J. 9, 2005.
     """
     c, h = _check_confidence(confidence), _check_horizon(horizon)
-    n = int(n_scenarios)
-    if not 1_000 <= n <= MAX_SCENARIOS:
-        raise RiskInputError(
-            f"The number of Monte Carlo scenarios must be between 1,000 and {MAX_SCENARIOS:,}; "
-            f"got {n_scenarios:,}."
-        )
+    model = _mc_model(returns, asset_returns, weights, distribution, dof)
+    losses = _mc_losses(model, h, n_scenarios, seed, progress)
+    var, cvar, var_se, cvar_se = _mc_estimate(losses, c, h, model)
+    return MonteCarloResult(
+        var=var, cvar=cvar, var_se=var_se, cvar_se=cvar_se, confidence=c, horizon=h,
+        n_scenarios=losses.size, distribution=distribution, dof=model[2], mean=model[0],
+        volatility=model[1], seed=seed,
+    )  # fmt: skip
+
+
+def _mc_model(returns, asset_returns, weights, distribution, dof):
+    """(daily mean, daily volatility, dof or None) of the portfolio under the model."""
     if distribution not in ("normal", "student_t"):
         raise RiskInputError(
             f"Unknown distribution {distribution!r}: choose 'normal' or 'student_t'."
@@ -543,7 +564,7 @@ def monte_carlo_var_cvar(
         if len(data) < MIN_OBSERVATIONS:
             raise RiskInputError(
                 f"{len(data)} asset return observations are too few for a Monte Carlo model; "
-                f"at least {MIN_OBSERVATIONS} are needed."
+                f"at least {MIN_OBSERVATIONS} are needed. Widen the date window."
             )
         w = _align_weights(data, weights)
         x = data.to_numpy()
@@ -560,8 +581,23 @@ def monte_carlo_var_cvar(
             raise RiskInputError(
                 f"Student-t degrees of freedom must exceed 2 (finite variance); got {nu:g}."
             )
+    return mu, sigma, nu
+
+
+def _mc_losses(model, h, n_scenarios, seed, progress) -> np.ndarray:
+    mu, sigma, nu = model
+    try:
+        n = int(n_scenarios)
+    except (TypeError, ValueError):
+        n = -1
+    if not 1_000 <= n <= MAX_SCENARIOS:
+        raise RiskInputError(
+            f"The number of Monte Carlo scenarios must be between 1,000 and {MAX_SCENARIOS:,}; "
+            f"got {n_scenarios}."
+        )
     rng = np.random.default_rng(seed)
     losses = np.empty(n)
+    # a Student-t with nu dof has variance nu / (nu - 2): rescale to the sample volatility
     t_scale = math.sqrt((nu - 2.0) / nu) if nu is not None else 1.0
     done = 0
     while done < n:
@@ -572,32 +608,35 @@ def monte_carlo_var_cvar(
             draw = rng.standard_t(nu, m) * (sigma * t_scale) + mu
         else:
             draw = rng.standard_t(nu, (m, h)).sum(axis=1) * (sigma * t_scale) + h * mu
-        losses[done : done + m] = -draw
+        np.negative(draw, out=losses[done : done + m])
         done += m
         if progress is not None:
             progress(done / n)
+    return losses
+
+
+def _mc_estimate(losses, c, h, model) -> tuple[float, float, float, float]:
+    mu, sigma, nu = model
+    n = losses.size
     var, cvar = _empirical_var_cvar(losses, c)
-    # density of the loss at VaR
+    if sigma <= 0:
+        return var, cvar, 0.0, 0.0
     if nu is None:
-        dens = stats.norm.pdf(var, loc=-h * mu, scale=sigma * math.sqrt(h)) if sigma > 0 else np.inf
+        dens = stats.norm.pdf(var, loc=-h * mu, scale=sigma * math.sqrt(h))
     elif h == 1:
-        dens = stats.t.pdf(var, nu, loc=-mu, scale=sigma * t_scale) if sigma > 0 else np.inf
+        dens = stats.t.pdf(var, nu, loc=-mu, scale=sigma * math.sqrt((nu - 2.0) / nu))
     else:
-        dens = None
+        dens = None  # the sum of h Student-t draws has no closed-form density
     if dens is None:
         batches = np.array_split(losses, 20)
-        var_se = float(
-            np.std([_empirical_var_cvar(b, c)[0] for b in batches], ddof=1) / math.sqrt(20)
-        )
+        estimates = [_empirical_var_cvar(b, c)[0] for b in batches]
+        var_se = float(np.std(estimates, ddof=1) / math.sqrt(len(batches)))
     else:
         var_se = float(math.sqrt(c * (1 - c) / n) / dens) if dens > 0 else 0.0
     tail = losses[losses >= var]
     tail_var = float(tail.var()) if tail.size > 1 else 0.0
     cvar_se = float(math.sqrt(max(tail_var + c * (cvar - var) ** 2, 0.0) / (n * (1 - c))))
-    return MonteCarloResult(
-        var=var, cvar=cvar, var_se=var_se, cvar_se=cvar_se, confidence=c, horizon=h,
-        n_scenarios=n, distribution=distribution, dof=nu, mean=mu, volatility=sigma, seed=seed,
-    )  # fmt: skip
+    return var, cvar, var_se, cvar_se
 
 
 # ------------------------------------------------------------------------------ public API
@@ -715,3 +754,699 @@ def conditional_value_at_risk(
         As :func:`value_at_risk`.
     """
     return _dispatch(portfolio_returns, confidence, method, horizon, kwargs)[1]
+
+
+# ------------------------------------------------------------------------- all methods at once
+#: Rows of :func:`risk_table`: key -> label (Monte Carlo split by distribution).
+TABLE_METHODS: dict[str, str] = {
+    "historical": "Historical",
+    "parametric": "Parametric normal",
+    "cornish_fisher": "Cornish-Fisher",
+    "mc_normal": "Monte Carlo, multivariate normal",
+    "mc_student_t": "Monte Carlo, multivariate Student-t",
+}
+
+
+def risk_table(
+    asset_returns: pd.DataFrame,
+    weights: pd.Series,
+    confidences: list[float] | tuple[float, ...] = (0.95, 0.99),
+    horizon: int = 1,
+    *,
+    n_scenarios: int = 100_000,
+    dof: float | None = None,
+    seed: int | None = 0,
+    portfolio_value: float | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """VaR and CVaR of a portfolio by every method, at several confidence levels.
+
+    Parameters
+    ----------
+    asset_returns : DataFrame (n_observations, n_assets)
+        Daily decimal asset returns.
+    weights : Series (n_assets,)
+        Decimal weights by ticker.
+    confidences : sequence of float
+        Confidence levels in (0, 1).
+    horizon : int
+        Trading days ``h``.
+    n_scenarios : int
+        Monte Carlo scenarios per distribution (one simulation serves every confidence).
+    dof : float, optional
+        Student-t degrees of freedom; fitted when None.
+    seed : int, optional
+        Monte Carlo seed.
+    portfolio_value : float, optional
+        Adds the money columns ``var_money`` and ``cvar_money``.
+    progress : callable, optional
+        Called with the fraction done (0..1).
+
+    Returns
+    -------
+    DataFrame
+        One row per (method, confidence): ``method`` (key of :data:`TABLE_METHODS`), ``label``,
+        ``confidence``, ``horizon_days``, ``var``, ``cvar`` (positive decimal losses),
+        ``var_se``, ``cvar_se`` (Monte Carlo standard errors, NaN otherwise), ``dof``,
+        ``note`` (e.g. a non-monotonic Cornish-Fisher expansion) and the money columns.
+
+    Raises
+    ------
+    RiskInputError
+        As :func:`value_at_risk`; also for an empty list of confidences.
+    """
+    if len(confidences) == 0:
+        raise RiskInputError("Choose at least one confidence level.")
+    levels = [_check_confidence(c) for c in confidences]
+    h = _check_horizon(horizon)
+    port = portfolio_returns(asset_returns.dropna(), weights)
+    x = _as_returns(port)
+    mean, vol = float(x.mean()), float(x.std(ddof=1))
+    skew = float(stats.skew(x, bias=False))
+    kurt = float(stats.kurtosis(x, fisher=True, bias=False))
+    cf_ok = cornish_fisher_is_monotonic(skew / math.sqrt(h), kurt / h)
+    rows = []
+    for c in levels:
+        v, cv = historical_var_cvar(x, c, h)
+        rows.append(("historical", c, v, cv, np.nan, np.nan, None, ""))
+        v, cv = parametric_var_cvar(None, c, h, mean=mean, volatility=vol)
+        rows.append(("parametric", c, v, cv, np.nan, np.nan, None, ""))
+        v, cv = cornish_fisher_var_cvar(
+            None, c, h, mean=mean, volatility=vol, skew=skew, excess_kurtosis=kurt, warn=False
+        )
+        note = "" if cf_ok else "expansion not monotonic: unreliable"
+        rows.append(("cornish_fisher", c, v, cv, np.nan, np.nan, None, note))
+    for i, (key, dist) in enumerate((("mc_normal", "normal"), ("mc_student_t", "student_t"))):
+
+        def step(f: float, i: int = i) -> None:
+            if progress is not None:
+                progress((i + f) / 2)
+
+        model = _mc_model(None, asset_returns, weights, dist, dof)
+        losses = _mc_losses(model, h, n_scenarios, seed, step)
+        for c in levels:
+            v, cv, vse, cse = _mc_estimate(losses, c, h, model)
+            rows.append((key, c, v, cv, vse, cse, model[2], ""))
+    table = pd.DataFrame(
+        rows, columns=["method", "confidence", "var", "cvar", "var_se", "cvar_se", "dof", "note"]
+    )
+    table.insert(1, "label", table["method"].map(TABLE_METHODS))
+    table.insert(3, "horizon_days", h)
+    rank = table["method"].map({k: i for i, k in enumerate(TABLE_METHODS)})
+    table = table.iloc[np.lexsort((rank.to_numpy(), table["confidence"].to_numpy()))]
+    table = table.reset_index(drop=True)
+    if portfolio_value is not None:
+        table["var_money"] = table["var"] * portfolio_value
+        table["cvar_money"] = table["cvar"] * portfolio_value
+    return table
+
+
+# ------------------------------------------------------------------------ risk decomposition
+@dataclass(frozen=True)
+class RiskContributions:
+    """Euler risk decomposition of volatility, VaR and CVaR by asset and by sector.
+
+    Attributes
+    ----------
+    assets : DataFrame (n_assets, ...)
+        Index ticker; columns ``sector``, ``weight``, then for ``m`` in ``volatility``, ``var``,
+        ``cvar``: ``m_marginal`` (d risk / d weight), ``m_component`` (weight x marginal; the
+        components add up to the total) and ``m_share`` (component / total).
+    sectors : DataFrame (n_sectors, ...)
+        Index sector; ``weight``, ``m_component``, ``m_share`` and ``m_marginal``
+        (component / sector weight: the sector's average marginal risk).
+    volatility : float
+        Annualised decimal volatility (252 days) of the portfolio.
+    var, cvar : float
+        Totals at ``confidence`` over ``horizon`` days, positive decimal losses.
+    method : str
+        ``"historical"`` or ``"parametric"``.
+    confidence : float
+    horizon : int
+    """
+
+    assets: pd.DataFrame
+    sectors: pd.DataFrame
+    volatility: float
+    var: float
+    cvar: float
+    method: str
+    confidence: float
+    horizon: int
+
+
+def risk_contributions(
+    asset_returns: pd.DataFrame,
+    weights: pd.Series,
+    confidence: float = 0.95,
+    horizon: int = 1,
+    method: str = "historical",
+    sectors: pd.Series | dict | None = None,
+    periods_per_year: int = 252,
+) -> RiskContributions:
+    """Component and marginal contributions to volatility, VaR and CVaR (Euler allocation).
+
+    Every measure here is homogeneous of degree one in the weights, so
+    ``risk = sum_i w_i d risk / d w_i`` (Euler) and the components add up to the total.
+
+    - Volatility (annualised): ``marginal_i = (Sigma w)_i / sigma_p``.
+    - ``parametric`` (normal): ``VaR_i = w_i (z (Sigma w)_i / sigma_p - mu_i)`` and
+      ``CVaR_i = w_i (phi(z) / (1 - c) (Sigma w)_i / sigma_p - mu_i)``, moments scaled to ``h``.
+    - ``historical``: scenarios are the overlapping ``h``-day buy-and-hold returns
+      ``R_h w`` (linear in ``w``). CVaR's marginal is the loss of the asset averaged over the tail
+      scenarios with the estimator's own weights (each loss above VaR with weight 1, the VaR
+      scenario with the fractional weight), which adds up to the CVaR exactly. VaR's marginal
+      is the asset's loss averaged over the ``2b + 1`` scenarios nearest the VaR
+      (``b = max(1, round(0.005 n))``), rescaled so that the components add up to the VaR.
+
+    Parameters
+    ----------
+    asset_returns : DataFrame (n_observations, n_assets)
+        Daily decimal asset returns.
+    weights : Series (n_assets,)
+        Decimal weights by ticker.
+    confidence : float
+        In (0, 1).
+    horizon : int
+        Trading days ``h``.
+    method : {"historical", "parametric"}
+        How VaR and CVaR are decomposed.
+    sectors : Series or dict, optional
+        Ticker -> sector; ``"Unknown"`` where missing.
+    periods_per_year : int
+        For the annualised volatility.
+
+    Returns
+    -------
+    RiskContributions
+
+    Raises
+    ------
+    RiskInputError
+        Bad confidence, horizon or method; too few observations.
+
+    References
+    ----------
+    D. Tasche, "Risk contributions and performance measurement", 1999; E. Epperlein and
+    A. Smillie, "Cracking VaR with kernels", Risk, 2006; Hallerbach, "Decomposing portfolio
+    value-at-risk: a general analysis", J. Risk 5, 2003.
+    """
+    c, h = _check_confidence(confidence), _check_horizon(horizon)
+    if method not in ("historical", "parametric"):
+        raise RiskInputError(
+            f"Unknown decomposition method {method!r}: choose 'historical' or 'parametric'."
+        )
+    data = asset_returns.dropna()
+    w = _align_weights(data, weights)
+    x = data.to_numpy()
+    if len(x) - h + 1 < MIN_OBSERVATIONS:
+        raise RiskInputError(
+            f"{len(x)} observations are too few for a {h}-day decomposition; at least "
+            f"{MIN_OBSERVATIONS + h - 1} are needed. Widen the window."
+        )
+    cov = np.cov(x, rowvar=False, ddof=1)
+    mu = x.mean(axis=0)
+    sigma_p = float(math.sqrt(max(w @ cov @ w, 0.0)))
+    cov_w = cov @ w
+    vol_marginal = cov_w / sigma_p * math.sqrt(periods_per_year) if sigma_p > 0 else 0 * cov_w
+    if method == "parametric":
+        z = stats.norm.ppf(c)
+        beta = cov_w / sigma_p if sigma_p > 0 else 0 * cov_w
+        var_marginal = z * math.sqrt(h) * beta - h * mu
+        cvar_marginal = stats.norm.pdf(z) / (1 - c) * math.sqrt(h) * beta - h * mu
+    else:
+        if h == 1:
+            scen = x
+        else:
+            log_growth = np.vstack([np.zeros(x.shape[1]), np.cumsum(np.log1p(x), axis=0)])
+            scen = np.expm1(log_growth[h:] - log_growth[:-h])
+        asset_loss = -scen
+        loss = asset_loss @ w
+        n = loss.size
+        order = np.argsort(loss, kind="stable")
+        j = min(max(int(math.ceil(n * c - 1e-9)), 1), n)
+        var = float(loss[order[j - 1]])
+        tail_weight = np.where(loss > var, 1.0, 0.0)
+        tail_weight[order[j - 1]] += n * (1 - c) - tail_weight.sum()
+        cvar_marginal = tail_weight @ asset_loss / (n * (1 - c))
+        b = max(1, round(0.005 * n))
+        near = order[max(0, j - 1 - b) : min(n, j + b)]
+        var_marginal = asset_loss[near].mean(axis=0)
+        total = float(var_marginal @ w)
+        if abs(total) > 1e-14:
+            var_marginal = var_marginal * (var / total)
+    assets = pd.DataFrame(index=data.columns)
+    labels = pd.Series(sectors if sectors is not None else {}, dtype=object)
+    assets["sector"] = labels.reindex(data.columns).fillna("Unknown").astype(str).to_numpy()
+    assets["weight"] = w
+    for name, marginal in (("volatility", vol_marginal), ("var", var_marginal),
+                           ("cvar", cvar_marginal)):  # fmt: skip
+        assets[f"{name}_marginal"] = marginal
+        assets[f"{name}_component"] = w * marginal
+    totals = {m: float(assets[f"{m}_component"].sum()) for m in ("volatility", "var", "cvar")}
+    for m, total in totals.items():
+        assets[f"{m}_share"] = assets[f"{m}_component"] / total if total else np.nan
+    assets.index.name = "ticker"
+    grouped = assets.groupby("sector")[["weight"] + [f"{m}_component" for m in totals]].sum()
+    for m, total in totals.items():
+        grouped[f"{m}_share"] = grouped[f"{m}_component"] / total if total else np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grouped[f"{m}_marginal"] = np.where(
+                grouped["weight"].abs() > 1e-12, grouped[f"{m}_component"] / grouped["weight"],
+                np.nan,
+            )  # fmt: skip
+    return RiskContributions(
+        assets=assets, sectors=grouped, volatility=totals["volatility"], var=totals["var"],
+        cvar=totals["cvar"], method=method, confidence=c, horizon=h,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------- drawdowns
+@dataclass(frozen=True)
+class DrawdownReport:
+    """Drawdowns of a portfolio's wealth path.
+
+    Attributes
+    ----------
+    wealth : Series (n_observations,)
+        Value of 1 invested, compounding the returns.
+    curve : Series (n_observations,)
+        Drawdown below the running peak, as a negative decimal (-0.2 = 20 % below the peak).
+    max_drawdown : float
+        Largest drawdown, a positive decimal loss.
+    cdar : float
+        Conditional drawdown at risk at ``confidence``: mean of the worst ``1 - confidence``
+        share of the drawdowns (module's empirical CVaR convention), positive decimal.
+    confidence : float
+    peak, trough : Timestamp
+        Start (last peak) and bottom of the maximum drawdown.
+    recovery : Timestamp or None
+        First date the wealth regains the peak after the trough; None if it has not.
+    days_to_recovery : int or None
+        Trading days from trough to recovery; None if not recovered.
+    days_peak_to_trough : int
+        Trading days from the peak to the trough.
+    """
+
+    wealth: pd.Series
+    curve: pd.Series
+    max_drawdown: float
+    cdar: float
+    confidence: float
+    peak: pd.Timestamp
+    trough: pd.Timestamp
+    recovery: pd.Timestamp | None
+    days_to_recovery: int | None
+    days_peak_to_trough: int
+
+
+def drawdowns(returns: pd.Series, confidence: float = 0.95) -> DrawdownReport:
+    """Drawdown curve, maximum drawdown, CDaR and time to recovery.
+
+    Parameters
+    ----------
+    returns : Series (n_observations,)
+        Simple daily decimal portfolio returns on a DatetimeIndex.
+    confidence : float
+        For the CDaR, in (0, 1).
+
+    Returns
+    -------
+    DrawdownReport
+
+    Raises
+    ------
+    RiskInputError
+        Bad confidence or fewer than two returns.
+
+    References
+    ----------
+    A. Chekhlov, S. Uryasev and M. Zabarankin, "Drawdown measure in portfolio optimization",
+    Int. J. Theoretical and Applied Finance 8, 2005 (CDaR).
+    """
+    c = _check_confidence(confidence)
+    r = pd.Series(returns, dtype=float).dropna()
+    if len(r) < 2:
+        raise RiskInputError("At least two returns are needed for drawdowns.")
+    wealth = (1.0 + r).cumprod()
+    # the initial value 1 counts as a peak: a loss on day one is a drawdown
+    peak_level = np.maximum.accumulate(np.maximum(wealth.to_numpy(), 1.0))
+    curve = pd.Series(wealth.to_numpy() / peak_level - 1.0, index=r.index, name="drawdown")
+    i_trough = int(np.argmin(curve.to_numpy()))
+    mdd = float(-curve.iloc[i_trough])
+    before = wealth.to_numpy()[: i_trough + 1]
+    i_peak = int(np.argmax(before)) if before.max() >= 1.0 else -1
+    peak_date = r.index[i_peak] if i_peak >= 0 else r.index[0]
+    after = np.flatnonzero(curve.to_numpy()[i_trough:] >= -1e-12)
+    recovery = r.index[i_trough + after[0]] if mdd > 0 and after.size else None
+    days_rec = int(after[0]) if recovery is not None else None
+    _, cdar = _empirical_var_cvar(-curve.to_numpy(), c)
+    return DrawdownReport(
+        wealth=wealth.rename("wealth"), curve=curve, max_drawdown=mdd, cdar=float(cdar),
+        confidence=c, peak=peak_date, trough=r.index[i_trough], recovery=recovery,
+        days_to_recovery=days_rec, days_peak_to_trough=int(i_trough - max(i_peak, 0)),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ backtesting
+#: Methods available to the rolling backtest.
+BACKTEST_METHODS: dict[str, str] = {
+    "historical": "Historical",
+    "parametric": "Parametric normal",
+    "cornish_fisher": "Cornish-Fisher",
+}
+
+
+def rolling_var(
+    returns: pd.Series,
+    window: int = 250,
+    confidence: float = 0.99,
+    method: str = "historical",
+) -> pd.Series:
+    """One-day VaR forecasts from a rolling window, vectorised.
+
+    The forecast for day ``t`` uses the ``window`` returns ``t - window .. t - 1`` only (no
+    look-ahead). Historical: the module's empirical quantile, computed for all windows at once
+    with ``numpy.partition`` on a sliding-window view (in blocks to bound memory); parametric
+    and Cornish-Fisher: rolling moments from pandas.
+
+    Parameters
+    ----------
+    returns : Series (n_observations,)
+        Simple daily decimal returns on a DatetimeIndex.
+    window : int
+        Estimation window in trading days, >= :data:`MIN_OBSERVATIONS`.
+    confidence : float
+        In (0, 1).
+    method : {"historical", "parametric", "cornish_fisher"}
+
+    Returns
+    -------
+    Series (n_observations - window,)
+        VaR forecasts (positive decimal losses) indexed by the day they apply to.
+
+    Raises
+    ------
+    RiskInputError
+        Bad confidence, window or method; fewer than ``window + 1`` observations.
+    """
+    c = _check_confidence(confidence)
+    r = pd.Series(returns, dtype=float).dropna()
+    window = int(window)
+    if window < MIN_OBSERVATIONS:
+        raise RiskInputError(
+            f"The backtest window must be at least {MIN_OBSERVATIONS} days; got {window}."
+        )
+    if len(r) < window + MIN_OBSERVATIONS:
+        raise RiskInputError(
+            f"{len(r)} observations are too few for a {window}-day backtest window: at least "
+            f"{window + MIN_OBSERVATIONS} are needed (the window plus {MIN_OBSERVATIONS} days "
+            "to test). Shorten the window or widen the date range."
+        )
+    if method not in BACKTEST_METHODS:
+        raise RiskInputError(
+            f"Unknown backtest method {method!r}: choose one of "
+            f"{', '.join(map(repr, BACKTEST_METHODS))}."
+        )
+    x = r.to_numpy()
+    n_fc = len(x) - window
+    if method == "historical":
+        windows = np.lib.stride_tricks.sliding_window_view(-x[:-1], window)
+        j = min(max(int(math.ceil(window * c - 1e-9)), 1), window)
+        out = np.empty(n_fc)
+        block = max(1, 4_000_000 // window)
+        for s in range(0, n_fc, block):
+            out[s : s + block] = np.partition(windows[s : s + block], j - 1, axis=1)[:, j - 1]
+    else:
+        roll = r.rolling(window)
+        mean = roll.mean().to_numpy()[window - 1 : -1]
+        std = roll.std(ddof=1).to_numpy()[window - 1 : -1]
+        if method == "parametric":
+            out = stats.norm.ppf(c) * std - mean
+        else:
+            s = roll.skew().to_numpy()[window - 1 : -1]
+            k = roll.kurt().to_numpy()[window - 1 : -1]
+            a0, a1, a2, a3 = _cf_coefficients(s, k)
+            z = stats.norm.ppf(1 - c)
+            out = -(mean + std * (a0 + a1 * z + a2 * z**2 + a3 * z**3))
+    return pd.Series(out, index=r.index[window:], name="var")
+
+
+def _exceptions_array(exceptions) -> np.ndarray:
+    e = np.asarray(exceptions)
+    if e.ndim != 1 or e.size == 0:
+        raise RiskInputError("The exceptions must be a non-empty one-dimensional sequence.")
+    return e.astype(bool)
+
+
+def kupiec_test(exceptions, confidence: float) -> tuple[float, float]:
+    r"""Kupiec's proportion-of-failures (POF) likelihood-ratio test of unconditional coverage.
+
+    .. math:: LR_{POF} = -2 \ln\frac{(1 - p)^{n - x} p^x}{(1 - x/n)^{n - x} (x/n)^x}
+              \sim \chi^2_1, \quad p = 1 - c
+
+    Parameters
+    ----------
+    exceptions : array-like of bool (n_days,)
+        True on days whose loss exceeded the VaR.
+    confidence : float
+        VaR confidence ``c`` in (0, 1).
+
+    Returns
+    -------
+    (float, float)
+        The LR statistic and its p-value (chi-square, 1 degree of freedom). A small p-value
+        rejects the model's coverage.
+
+    Raises
+    ------
+    RiskInputError
+        Bad confidence or empty exceptions.
+
+    References
+    ----------
+    P. Kupiec, "Techniques for verifying the accuracy of risk measurement models",
+    J. Derivatives 3(2), 1995; Jorion, *Value at Risk*, 3rd ed., ch. 6.
+    """
+    c = _check_confidence(confidence)
+    e = _exceptions_array(exceptions)
+    n, x = e.size, int(e.sum())
+    p, phat = 1.0 - c, x / n
+    lr = -2.0 * (xlogy(n - x, 1 - p) + xlogy(x, p)) + 2.0 * (
+        xlogy(n - x, 1 - phat) + xlogy(x, phat)
+    )
+    lr = max(float(lr), 0.0)
+    return lr, float(stats.chi2.sf(lr, 1))
+
+
+@dataclass(frozen=True)
+class ChristoffersenResult:
+    """Christoffersen's independence and conditional-coverage tests.
+
+    Attributes
+    ----------
+    independence, independence_p : float
+        LR statistic (chi-square, 1 dof) and p-value of the independence test.
+    conditional_coverage, conditional_coverage_p : float
+        ``LR_POF + LR_ind`` (chi-square, 2 dof) and its p-value.
+    n00, n01, n10, n11 : int
+        Transition counts (``nij``: state ``i`` followed by state ``j``; 1 = exception).
+    """
+
+    independence: float
+    independence_p: float
+    conditional_coverage: float
+    conditional_coverage_p: float
+    n00: int
+    n01: int
+    n10: int
+    n11: int
+
+
+def christoffersen_test(exceptions, confidence: float) -> ChristoffersenResult:
+    r"""Christoffersen's (1998) Markov independence and conditional-coverage tests.
+
+    .. math:: LR_{ind} = -2 \ln\frac{(1-\pi)^{n_{00}+n_{10}} \pi^{n_{01}+n_{11}}}
+              {(1-\pi_{01})^{n_{00}} \pi_{01}^{n_{01}} (1-\pi_{11})^{n_{10}} \pi_{11}^{n_{11}}}
+
+    with ``pi01 = n01 / (n00 + n01)``, ``pi11 = n11 / (n10 + n11)``,
+    ``pi = (n01 + n11) / (n00 + n01 + n10 + n11)``; ``LR_cc = LR_POF + LR_ind``. ``0 log 0 = 0``.
+
+    Parameters
+    ----------
+    exceptions : array-like of bool (n_days,)
+        True on exception days, in time order.
+    confidence : float
+        VaR confidence in (0, 1).
+
+    Returns
+    -------
+    ChristoffersenResult
+
+    Raises
+    ------
+    RiskInputError
+        Bad confidence or fewer than two days.
+
+    References
+    ----------
+    P. Christoffersen, "Evaluating interval forecasts", International Economic Review 39(4),
+    1998, 841-862.
+    """
+    c = _check_confidence(confidence)
+    e = _exceptions_array(exceptions).astype(int)
+    if e.size < 2:
+        raise RiskInputError("The independence test needs at least two days.")
+    prev, curr = e[:-1], e[1:]
+    n00 = int(np.sum((prev == 0) & (curr == 0)))
+    n01 = int(np.sum((prev == 0) & (curr == 1)))
+    n10 = int(np.sum((prev == 1) & (curr == 0)))
+    n11 = int(np.sum((prev == 1) & (curr == 1)))
+    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
+    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
+    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
+    log_null = xlogy(n00 + n10, 1 - pi) + xlogy(n01 + n11, pi)
+    log_alt = xlogy(n00, 1 - pi01) + xlogy(n01, pi01) + xlogy(n10, 1 - pi11) + xlogy(n11, pi11)
+    lr_ind = max(float(-2.0 * (log_null - log_alt)), 0.0)
+    lr_pof, _ = kupiec_test(e, c)
+    lr_cc = lr_pof + lr_ind
+    return ChristoffersenResult(
+        independence=lr_ind, independence_p=float(stats.chi2.sf(lr_ind, 1)),
+        conditional_coverage=lr_cc, conditional_coverage_p=float(stats.chi2.sf(lr_cc, 2)),
+        n00=n00, n01=n01, n10=n10, n11=n11,
+    )  # fmt: skip
+
+
+def traffic_light(n_exceptions: int, n_days: int = 250, confidence: float = 0.99) -> str:
+    """Basel traffic-light zone for a number of VaR exceptions.
+
+    Zones by the binomial cumulative probability ``P(X <= x)`` with ``X ~ Bin(n_days, 1 - c)``:
+    green below 95 %, red from 99.99 %, yellow between. At 99 % over 250 days: green 0-4,
+    yellow 5-9, red 10 or more exceptions (Basel Committee 1996, Table 2).
+
+    Parameters
+    ----------
+    n_exceptions : int
+        Exceptions observed.
+    n_days : int
+        Days observed (250 in the Basel framework).
+    confidence : float
+        VaR confidence.
+
+    Returns
+    -------
+    str
+        ``"green"``, ``"yellow"`` or ``"red"``.
+    """
+    c = _check_confidence(confidence)
+    cum = stats.binom.cdf(int(n_exceptions), int(n_days), 1 - c)
+    if cum >= 0.9999 - 1e-12:
+        return "red"
+    return "green" if cum < 0.95 else "yellow"
+
+
+@dataclass(frozen=True)
+class VaRBacktest:
+    """A rolling one-day VaR backtest and its coverage tests.
+
+    Attributes
+    ----------
+    returns : Series (n_days,)
+        Realised daily returns over the test period.
+    var : Series (n_days,)
+        VaR forecasts (positive decimal losses) for the same days.
+    exceptions : Series of bool (n_days,)
+        ``-return > VaR``.
+    method : str
+    window : int
+    confidence : float
+    n_days, n_exceptions : int
+    expected_exceptions : float
+        ``n_days (1 - confidence)``.
+    kupiec, kupiec_p : float
+        Kupiec POF statistic and p-value.
+    christoffersen : ChristoffersenResult
+    zone : str
+        Basel traffic light over the last ``zone_days`` (at most 250) days.
+    zone_exceptions, zone_days : int
+    """
+
+    returns: pd.Series
+    var: pd.Series
+    exceptions: pd.Series
+    method: str
+    window: int
+    confidence: float
+    n_days: int
+    n_exceptions: int
+    expected_exceptions: float
+    kupiec: float
+    kupiec_p: float
+    christoffersen: ChristoffersenResult
+    zone: str
+    zone_exceptions: int
+    zone_days: int
+
+    def summary(self) -> pd.DataFrame:
+        """The test statistics as a two-column table (``statistic``, ``value``)."""
+        ch = self.christoffersen
+        rows = [
+            ("Method", BACKTEST_METHODS.get(self.method, self.method)),
+            ("Estimation window (days)", self.window),
+            ("Confidence", self.confidence),
+            ("Days tested", self.n_days),
+            ("Exceptions", self.n_exceptions),
+            ("Expected exceptions", round(self.expected_exceptions, 2)),
+            ("Kupiec POF LR", self.kupiec),
+            ("Kupiec p-value", self.kupiec_p),
+            ("Christoffersen independence LR", ch.independence),
+            ("Christoffersen independence p-value", ch.independence_p),
+            ("Conditional coverage LR", ch.conditional_coverage),
+            ("Conditional coverage p-value", ch.conditional_coverage_p),
+            (f"Exceptions in the last {self.zone_days} days", self.zone_exceptions),
+            ("Basel traffic light", self.zone),
+        ]
+        return pd.DataFrame(rows, columns=["statistic", "value"]).astype({"value": object})
+
+
+def var_backtest(
+    returns: pd.Series,
+    window: int = 250,
+    confidence: float = 0.99,
+    method: str = "historical",
+) -> VaRBacktest:
+    """Backtest rolling one-day VaR forecasts: exceptions, Kupiec, Christoffersen, Basel zone.
+
+    Parameters
+    ----------
+    returns : Series (n_observations,)
+        Simple daily decimal portfolio returns on a DatetimeIndex.
+    window : int
+        Rolling estimation window in trading days.
+    confidence : float
+        VaR confidence in (0, 1).
+    method : {"historical", "parametric", "cornish_fisher"}
+
+    Returns
+    -------
+    VaRBacktest
+
+    Raises
+    ------
+    RiskInputError
+        As :func:`rolling_var`.
+    """
+    var = rolling_var(returns, window, confidence, method)
+    realised = pd.Series(returns, dtype=float).dropna().loc[var.index]
+    exc = (-realised > var).rename("exception")
+    e = exc.to_numpy()
+    lr, p = kupiec_test(e, confidence)
+    last = e[-250:]
+    return VaRBacktest(
+        returns=realised.rename("return"), var=var, exceptions=exc, method=method,
+        window=int(window), confidence=float(confidence), n_days=int(e.size),
+        n_exceptions=int(e.sum()), expected_exceptions=float(e.size * (1 - confidence)),
+        kupiec=lr, kupiec_p=p, christoffersen=christoffersen_test(e, confidence),
+        zone=traffic_light(int(last.sum()), last.size, confidence),
+        zone_exceptions=int(last.sum()), zone_days=int(last.size),
+    )  # fmt: skip
