@@ -59,6 +59,22 @@ DEFAULTS: dict[str, Any] = {
     "bl_delta": None,  # None: implied by the benchmark
     "bl_tau": 0.05,
     "bl_omega": "idzorek",  # "idzorek", "proportional" or "variance"
+    # Rebalance (ui/rebalance.py): current holdings and cash, benchmark, backtest, trades, stops.
+    "holdings": {},  # ticker -> shares held now (float; negative = short)
+    "cash": 100_000.0,  # cash held now, in the data's currency
+    "rebalance_benchmark": "__data__",  # "__data__" (the data's), "__upload__" or a ticker
+    "rebalance_schedule": "monthly",  # core.backtest.SCHEDULES
+    "rebalance_lookback_years": 3.0,  # trailing estimation window, years of 252 days
+    "rebalance_backtest_start": None,  # datetime.date; None: first date with a full lookback
+    "rebalance_cost_bps": 10.0,  # transaction costs, basis points of traded value
+    "rebalance_drift_band": 0.05,  # decimal band of the threshold schedule
+    "rebalance_min_trade": 0.0,  # smallest trade, in money
+    "rebalance_no_trade_band": 0.0,  # decimal weight band without trades
+    "rebalance_stop_method": "volatility",  # core.execution.STOP_METHODS
+    "rebalance_stop_k": 2.0,  # k of the volatility stop
+    "rebalance_take_k": 1.0,  # k of the take-profit
+    "rebalance_confidence": 0.95,  # VaR/CVaR confidence
+    "rebalance_horizon": 10,  # trading days
 }
 
 #: Result keys and their initial values (never saved; see the module docstring).
@@ -67,6 +83,8 @@ RESULTS: dict[str, Any] = {
     "allocation": None,  # core.optimization.OptimizationResult
     "bl_posterior_returns": None,  # Series, set by the Black-Litterman page
     "bl_result": None,  # ui.black_litterman.BLOutcome, the last good one
+    "rebalance_backtest": None,  # (settings key, core.backtest.BacktestResult), last run
+    "rebalance_uploaded_benchmark": None,  # Series uploaded as benchmark
 }
 
 
