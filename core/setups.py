@@ -86,6 +86,11 @@ def default_data_dir() -> Path:
 # --- JSON conversion ------------------------------------------------------------------------
 
 
+def _escape(key: str) -> str:
+    """A mapping key as a path segment (JSON Pointer escaping, RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
 def _encode(value: Any, path: str, types: dict[str, str]) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
         return value
@@ -111,7 +116,7 @@ def _encode(value: Any, path: str, types: dict[str, str]) -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise SetupError(f"Setting {path!r} has a non-text key {k!r}; use text keys.")
-            out[k] = _encode(v, f"{path}/{k}", types)
+            out[k] = _encode(v, f"{path}/{_escape(k)}", types)
         return out
     raise SetupError(
         f"Setting {path!r} holds a {type(value).__name__}, which a saved setup cannot keep."
@@ -191,7 +196,7 @@ def _restore(value: Any, path: str, types: Mapping[str, str]) -> Any:
         items = [_restore(v, f"{path}/{i}", types) for i, v in enumerate(value)]
         return tuple(items) if kind == "tuple" else items
     if isinstance(value, dict):
-        return {k: _restore(v, f"{path}/{k}", types) for k, v in value.items()}
+        return {k: _restore(v, f"{path}/{_escape(k)}", types) for k, v in value.items()}
     if kind in ("date", "datetime"):
         try:
             parsed = dt.datetime.fromisoformat(str(value))

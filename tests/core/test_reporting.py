@@ -1,0 +1,216 @@
+"""Report builders: CSV, XLSX and HTML parse back and hold the sections' numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from core import charts
+from core.constraints import Constraints
+from core.execution import whole_share_orders
+from core.optimization import Objective, optimize
+from core.reporting import (
+    ReportSection,
+    ReportSummary,
+    allocation_csv,
+    is_percent_label,
+    markdown_to_html,
+    report_html,
+    report_xlsx,
+    sheet_names,
+)
+
+
+@pytest.fixture(scope="module")
+def result(sample_estimates, sample):
+    mu, cov = sample_estimates
+    return optimize(
+        mu,
+        cov,
+        Objective("max_sharpe", risk_free_rate=0.02),
+        Constraints(max_volatility=None, sectors=dict(sample.sectors)),
+    )
+
+
+@pytest.fixture(scope="module")
+def orders(result, sample):
+    return whole_share_orders(result.weights, sample.prices.iloc[-1], 250_000.0)
+
+
+@pytest.fixture(scope="module")
+def sections(result, orders, sample):
+    weights = result.weights.rename("weight").to_frame()
+    weights.index.name = "ticker"
+    frontier = pd.DataFrame(
+        {"volatility": np.linspace(0.15, 0.3, 40), "expected_return": np.linspace(0.08, 0.2, 40)}
+    )
+    risk = pd.DataFrame(
+        {"VaR 95 % (1 day)": [0.021, 0.019], "CVaR 95 % (1 day)": [0.031, 0.028]},
+        index=pd.Index(["historical", "parametric"], name="method"),
+    )
+    return [
+        ReportSection(
+            "allocation",
+            "Allocation",
+            "**Max Sharpe** (Markowitz 1952).",
+            {"Weights": weights, "Sector weights": result.sector_weights.to_frame("weight")},
+            [charts.weights_bar(result.weights), charts.sector_pie(result.sector_weights)],
+        ),
+        ReportSection(
+            "frontier",
+            "Efficient frontier",
+            "Points of the frontier.",
+            {"Frontier points": frontier},
+            [go.Figure(go.Scatter(x=frontier["volatility"], y=frontier["expected_return"]))],
+        ),
+        # A second "Weights" table and a name Excel forbids: sheet names must stay valid.
+        ReportSection(
+            "risk",
+            "Risk <VaR & CVaR>",
+            "# Methods\n- historical\n- parametric",
+            {"Weights": weights.head(3), "VaR/CVaR by method: a very long name indeed": risk},
+            [],
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def summary():
+    return ReportSummary(
+        data_source="S&P 500 sample bundled with skfolio, prices in USD",
+        as_of=dt.date(2022, 12, 28),
+        generated_at=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        inputs={
+            "Risk-free rate (annual)": 0.02,
+            "Universe": ["AAPL", "MSFT"],
+            "Long only": True,
+            "Capital": 250_000.0,
+            "Window start": dt.date(2018, 1, 2),
+        },  # fmt: skip
+        key_figures={"Expected return (annualised)": 0.1234, "Sharpe ratio": 1.1},
+        notes=("Risk: not included, too few observations",),
+    )
+
+
+def test_csv_parses_back_with_the_orders(orders, sample):
+    frame = pd.read_csv(io.BytesIO(allocation_csv(orders, sample.sectors)))
+    stocks = frame[frame["ticker"] != "CASH"].set_index("ticker")
+    held = orders.orders[(orders.orders["shares"] != 0) | (orders.orders["target_weight"] > 1e-10)]
+    assert set(stocks.index) == set(held.index)
+    np.testing.assert_allclose(stocks["shares"], held.loc[stocks.index, "shares"])
+    cash = frame.loc[frame["ticker"] == "CASH", "value"].item()
+    assert stocks["value"].sum() + cash == pytest.approx(250_000.0)
+
+
+def test_sheet_names_are_valid_and_unique(sections):
+    names = [sheet for _, _, sheet in sheet_names(sections)]
+    assert len({n.lower() for n in names}) == len(names)
+    assert "summary" not in {n.lower() for n in names}
+    for n in names:
+        assert 0 < len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n)
+    assert names[:2] == ["Weights", "Sector weights"]
+    assert "Weights (2)" in names
+
+
+def test_xlsx_sheets_and_numbers_match(summary, sections, result):
+    book = openpyxl.load_workbook(io.BytesIO(report_xlsx(summary, sections)))
+    expected = ["Summary"] + [sheet for _, _, sheet in sheet_names(sections)]
+    assert book.sheetnames == expected
+    ws = book["Weights"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("ticker", "weight")
+    got = pd.Series({t: w for t, w in rows[1:]})
+    pd.testing.assert_series_equal(got, result.weights, check_names=False, atol=1e-12)
+    assert ws["B2"].number_format == "0.00%"  # weights: numbers with a percent format
+    frontier = pd.DataFrame(list(book["Frontier points"].iter_rows(values_only=True))[1:])
+    np.testing.assert_allclose(frontier[0], np.linspace(0.15, 0.3, 40))
+    risk_sheet = [s for s in book.sheetnames if s.startswith("VaR-CVaR")][0]
+    risk_rows = list(book[risk_sheet].iter_rows(values_only=True))
+    assert risk_rows[0] == ("method", "VaR 95 % (1 day)", "CVaR 95 % (1 day)")
+    assert risk_rows[1] == ("historical", 0.021, 0.031)
+    # Summary: inputs, data source, as-of, key figures as numbers, the sections, the notes.
+    cells = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r[0]}
+    assert cells["Data source"].startswith("S&P 500 sample")
+    assert cells["As of (last price date)"] == dt.datetime(2022, 12, 28)
+    assert cells["Generated"] == "2026-01-02 03:04:05 UTC"
+    assert cells["Risk-free rate (annual)"] == 0.02
+    assert cells["Expected return (annualised)"] == 0.1234
+    assert cells["Sharpe ratio"] == 1.1
+    assert cells["Universe"] == "AAPL, MSFT" and cells["Long only"] == "yes"
+    assert cells["Risk <VaR & CVaR>"].startswith("Weights (2)")
+    assert "Risk: not included, too few observations" in cells
+
+
+def test_html_is_self_contained_with_every_section_and_chart(summary, sections):
+    text = report_html(summary, sections).decode("utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert len(re.findall(r"plotly\.js v\d", text)) == 1  # the library, once
+    n_figures = sum(len(s.figures) for s in sections)
+    assert text.count('class="plotly-graph-div"') == n_figures
+    assert "<script src=" not in text and '<link rel="stylesheet"' not in text  # all inline
+    for s in sections:
+        assert f'id="section-{s.key}"' in text
+    assert "<h2>Risk &lt;VaR &amp; CVaR&gt;</h2>" in text
+    assert "<h2>Efficient frontier</h2>" in text and "<h2>Allocation</h2>" in text
+    assert "S&amp;P 500 sample bundled with skfolio" in text and "2022-12-28" in text
+    assert "2026-01-02 03:04:05 UTC" in text
+    assert "Markowitz 1952" in text and "<strong>Max Sharpe</strong>" in text
+    assert "12.34%" in text  # key figure as a percentage
+    assert "@media print" in text and "break-before: page" in text
+    # The plotly library comes before the first chart's div.
+    assert text.index("plotly.js v") < text.index('class="plotly-graph-div"')
+
+
+def test_html_tables_hold_the_numbers(summary, sections, result):
+    text = report_html(summary, sections).decode("utf-8")
+    tables = pd.read_html(io.StringIO(text))
+    weights = next(t for t in tables if list(t.columns) == ["ticker", "weight"])
+    shown = weights.set_index("ticker")["weight"].str.rstrip("%").astype(float) / 100
+    np.testing.assert_allclose(shown, result.weights.reindex(shown.index), atol=5e-5)
+
+
+def test_html_without_figures_has_no_plotly():
+    text = report_html(ReportSummary(), [ReportSection("x", "Only text", "hi")]).decode()
+    assert "plotly.js v" not in text and "<h2>Only text</h2>" in text
+
+
+def test_markdown_is_escaped():
+    out = markdown_to_html(
+        "<script>alert(1)</script> **b** `<i>` [ok](https://a.b/?x=1&y=2) [bad](javascript:x)"
+    )
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "<strong>b</strong>" in out and "<code>&lt;i&gt;</code>" in out
+    assert '<a href="https://a.b/?x=1&amp;y=2">ok</a>' in out
+    assert "javascript:" not in out.split("[bad]")[0] and 'href="javascript' not in out
+
+
+def test_percent_labels():
+    for label in [
+        "weight",
+        "achieved_weight",
+        "Expected return (annualised)",
+        "CVaR 99 %",
+        "Volatility (annualised)",
+        "tracking error",
+        "turnover",
+        "Max drawdown",
+    ]:
+        assert is_percent_label(label), label  # fmt: skip
+    for label in [
+        "Sharpe ratio",
+        "shares",
+        "price",
+        "value",
+        "Effective number of assets",
+        "Capital",
+        "Information ratio",
+        "ticker",
+    ]:
+        assert not is_percent_label(label), label  # fmt: skip
