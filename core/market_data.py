@@ -714,13 +714,10 @@ def load_csv(
     """
     if name is None and isinstance(path_or_buffer, str | os.PathLike):
         name = Path(path_or_buffer).name
-    if hasattr(path_or_buffer, "seek"):
-        path_or_buffer.seek(0)
     try:
-        raw = pd.read_csv(
-            path_or_buffer, sep=None, engine="python", dtype=str, skip_blank_lines=True
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, _csv_error()) as e:
+        text = _read_text(path_or_buffer)
+        raw = pd.read_csv(io.StringIO(text), sep=_delimiter(text), dtype=str, skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         raise FileValidationError(
             f"Cannot read {name or 'the file'} as CSV ({e}). Save it as comma-separated text "
             "with a header row: Date, then one ticker per column.",
@@ -729,11 +726,28 @@ def load_csv(
     return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
 
 
-def _csv_error() -> type[Exception]:
-    """The csv module's parse error (the python engine of ``read_csv`` may raise it)."""
-    import csv
+def _read_text(source: str | os.PathLike[str] | IO[Any]) -> str:
+    """The whole text of a path or a (text or bytes) file object; UTF-8 (BOM allowed) or Latin-1."""
+    if hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            source.seek(0)
+        content = source.read()
+    else:
+        content = Path(source).read_bytes()
+    if isinstance(content, str):
+        return content
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
 
-    return csv.Error
+
+def _delimiter(text: str) -> str:
+    """The separator the header line uses most: comma, semicolon, tab or pipe."""
+    header = text.lstrip().split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
 
 
 def load_excel(

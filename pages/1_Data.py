@@ -5,23 +5,26 @@ from __future__ import annotations
 import streamlit as st
 
 from core import charts
+from core.charts.data import return_volatility_scatter
 from core.estimators import correlation_from_covariance
 from core.exceptions import BallastError
+from ui import data as data_ui
 from ui import state
 from ui.widgets import data_caption, show_error
 
 st.set_page_config(page_title="Data · Ballast", layout="wide")
 state.init()
 st.title("Data and universe")
-data = state.price_data()
 
-universe = st.multiselect("Universe", options=data.tickers, default=st.session_state["universe"])
-c1, c2 = st.columns(2)
-first, last = data.prices.index[0].date(), data.as_of.date()
-start = c1.date_input("Start", value=st.session_state["start"], min_value=first, max_value=last)
-end = c2.date_input("End", value=st.session_state["end"], min_value=first, max_value=last)
-st.session_state.update(universe=universe, start=start, end=end)
+with st.container(border=True):
+    st.subheader("Source")
+    data_ui.source_chooser()
+
+data_ui.notes()
+st.subheader("Universe and window")
+data_ui.universe_and_window()
 data_caption()
+data_ui.sector_editor()
 
 try:
     window = state.window_data()
@@ -29,5 +32,25 @@ try:
 except BallastError as exc:
     show_error(exc)
     st.stop()
+
+st.subheader("Data quality")
+quality = data_ui.quality_table(window)
+data_ui.show_quality(quality)
+
 st.plotly_chart(charts.normalized_prices(window.prices, window.benchmark), key="prices")
-st.plotly_chart(charts.correlation_heatmap(correlation_from_covariance(cov)), key="corr")
+c1, c2 = st.columns(2)
+with c1:
+    st.plotly_chart(
+        return_volatility_scatter(
+            quality.rename(
+                columns={
+                    "Mean return (annualised)": "annualised_return",
+                    "Volatility (annualised)": "annualised_volatility",
+                }
+            ),
+            window.sectors,
+        ),
+        key="risk_return",
+    )
+with c2:
+    st.plotly_chart(charts.correlation_heatmap(correlation_from_covariance(cov)), key="corr")

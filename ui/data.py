@@ -1,0 +1,271 @@
+"""The Data page's logic: choose and load a source, align histories, edit sectors, show quality.
+
+Loading never replaces the data in use unless it succeeds: every ``BallastError`` is shown with
+``st.error`` (or as a choice, for misaligned histories and an unreachable Yahoo) and the previous
+``price_data`` stays. A pending choice lives in ``st.session_state["data_pending"]`` (not a setup
+key: it may hold file bytes) until the user picks a way out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import market_data as md
+from core.exceptions import BallastError, UnknownTickerError
+from ui import state
+from ui.widgets import show_error, synced
+
+SOURCES = {"sample": "Bundled S&P 500 sample", "yahoo": "Yahoo Finance", "upload": "Upload a file"}
+_PENDING = "data_pending"
+_DEFAULT_TICKERS = "AAPL MSFT NVDA AMZN JPM XOM JNJ PG KO WMT"
+
+
+def _load(kind: str, params: dict[str, Any], alignment: str = "strict") -> bool:
+    """Load a source; on success install it and return True, else show why and keep the data."""
+    st.session_state.pop(_PENDING, None)
+    try:
+        with st.spinner("Loading prices..."):
+            if kind == "sample":
+                data, source = md.load_sample(), {"kind": "sample"}
+            elif kind == "yahoo":
+                data = md.load_yahoo(
+                    params["tickers"],
+                    params["start"],
+                    params["end"],
+                    benchmark=params["benchmark"] or None,
+                    alignment=alignment,
+                    offline=params.get("offline", False),
+                )
+                source = md.yahoo_descriptor(
+                    params["tickers"],
+                    params["start"],
+                    params["end"],
+                    params["benchmark"] or None,
+                    alignment,
+                )
+            else:
+                data = md.load_upload(
+                    io.BytesIO(params["bytes"]),
+                    params["filename"],
+                    alignment=alignment,
+                    benchmark=params["benchmark"] or None,
+                )
+                source = md.upload_descriptor(data, params["filename"])
+    except md.StartDatesDifferError as exc:
+        st.session_state[_PENDING] = {"kind": kind, "params": params, "error": exc}
+        return False
+    except md.YahooUnavailableError as exc:
+        st.session_state[_PENDING] = {"kind": kind, "params": params, "error": exc}
+        return False
+    except UnknownTickerError as exc:
+        show_error(exc, "Yahoo Finance")
+        return False
+    except BallastError as exc:
+        show_error(exc, "The data were not loaded")
+        return False
+    state.set_price_data(data)
+    st.session_state["data_source"] = source
+    st.session_state["w_data_kind"] = kind
+    return True
+
+
+def _pending_choice() -> None:
+    """Offer the ways out of a misalignment or an unreachable Yahoo, as buttons."""
+    pending = st.session_state.get(_PENDING)
+    if not pending:
+        return
+    exc, kind, params = pending["error"], pending["kind"], pending["params"]
+    if isinstance(exc, md.StartDatesDifferError):
+        st.warning(str(exc), icon=":material/date_range:")
+        c1, c2, c3 = st.columns(3)
+        if c1.button(
+            f"Use the common window ({exc.common_observations} dates)",
+            key="align_common",
+            disabled=exc.common_start > exc.common_end,
+        ):
+            if _load(kind, params, "common"):
+                st.rerun()
+        if c2.button(f"Drop the short ones ({len(exc.dropped)})", key="align_drop"):
+            if _load(kind, params, "drop"):
+                st.rerun()
+        if c3.button("Cancel", key="align_cancel"):
+            st.session_state.pop(_PENDING, None)
+            st.rerun()
+        return
+    st.error(str(exc), icon=":material/cloud_off:")
+    c1, c2 = st.columns(2)
+    if c1.button("Use cached data", key="use_cache", disabled=not exc.cached):
+        if _load("yahoo", {**params, "offline": True}):
+            st.rerun()
+    if c2.button("Use the bundled sample", key="use_sample"):
+        if _load("sample", {}):
+            st.rerun()
+
+
+def source_chooser() -> None:
+    """The source radio and the inputs and button of the chosen source."""
+    current = st.session_state["data_source"]
+    if "w_data_kind" not in st.session_state:
+        st.session_state["w_data_kind"] = current.get("kind", "sample")
+    kind = st.radio(
+        "Source", list(SOURCES), format_func=SOURCES.get, key="w_data_kind", horizontal=True
+    )
+    if kind == "sample":
+        st.caption(
+            "20 US large caps, daily adjusted closes 1990-2022, the S&P 500 index as "
+            "benchmark, GICS sectors; bundled with skfolio, works offline."
+        )
+        if st.button("Load the bundled sample", disabled=current.get("kind") == "sample"):
+            if _load("sample", {}):
+                st.rerun()
+    elif kind == "yahoo":
+        _yahoo_inputs(current)
+    else:
+        _upload_inputs()
+    _pending_choice()
+
+
+def _yahoo_inputs(current: dict[str, Any]) -> None:
+    yahoo = current if current.get("kind") == "yahoo" else {}
+    tickers = st.text_input(
+        "Yahoo tickers (separated by spaces or commas)",
+        value=" ".join(yahoo.get("tickers", [])) or _DEFAULT_TICKERS,
+        key="yahoo_tickers",
+    )
+    c1, c2, c3 = st.columns(3)
+    today = dt.date.today()
+    start = c1.date_input(
+        "From",
+        value=pd.Timestamp(yahoo.get("start", today - dt.timedelta(days=5 * 365))).date(),
+        max_value=today,
+        key="yahoo_start",
+    )
+    end = c2.date_input(
+        "To",
+        value=pd.Timestamp(yahoo.get("end", today)).date(),
+        max_value=today,
+        key="yahoo_end",
+    )
+    benchmark = c3.text_input(
+        "Benchmark ticker (optional)",
+        value=yahoo.get("benchmark", md.DEFAULT_BENCHMARK) or "",
+        key="yahoo_benchmark",
+    )
+    st.caption(
+        "Adjusted closes (splits and dividends) from Yahoo Finance via yfinance, kept in a "
+        f"local cache ({md.cache_dir()}), so a second load is instant and works offline."
+    )
+    if st.button("Load from Yahoo Finance", type="primary", key="yahoo_load"):
+        params = {"tickers": tickers, "start": start, "end": end, "benchmark": benchmark.strip()}
+        if _load("yahoo", params):
+            st.rerun()
+
+
+def _upload_inputs() -> None:
+    file = st.file_uploader(
+        "Prices file (CSV or Excel): a Date column, then one column of adjusted closes per ticker",
+        type=["csv", "txt", "xlsx", "xlsm", "xls"],
+        key="upload_file",
+    )
+    benchmark = st.text_input(
+        "Benchmark column in the file (optional)", value="", key="upload_benchmark"
+    )
+    if st.button("Load the file", type="primary", disabled=file is None, key="upload_load"):
+        params = {"bytes": file.getvalue(), "filename": file.name, "benchmark": benchmark.strip()}
+        if _load("upload", params):
+            st.rerun()
+
+
+def universe_and_window() -> None:
+    """Universe multiselect and date window, bound to the setup keys."""
+    data = state.price_data()
+    first, last = data.prices.index[0].date(), data.as_of.date()
+    ss = st.session_state
+    ss["universe"] = [t for t in (ss["universe"] or data.tickers) if t in data.tickers]
+    ss["start"] = min(max(pd.Timestamp(ss["start"]).date(), first), last)
+    ss["end"] = min(max(pd.Timestamp(ss["end"]).date(), first), last)
+    synced(st.multiselect, "universe", "Universe", options=data.tickers)
+    c1, c2 = st.columns(2)
+    with c1:
+        synced(st.date_input, "start", "Window start", min_value=first, max_value=last)
+    with c2:
+        synced(st.date_input, "end", "Window end", min_value=first, max_value=last)
+
+
+def notes() -> None:
+    """What loading changed or left out, from ``PriceData.notes``."""
+    data = state.price_data()
+    if data.unknown_tickers:
+        st.warning(
+            "Unknown to Yahoo Finance, not loaded: " + ", ".join(data.unknown_tickers),
+            icon=":material/help:",
+        )
+    for note in data.notes:
+        st.info(note, icon=":material/info:")
+
+
+def sector_editor() -> None:
+    """Let the user type sectors (those Yahoo or the file did not give are "Unknown")."""
+    data = state.price_data()
+    sectors = data.sectors.reindex(data.tickers).fillna("Unknown")
+    unknown = int((sectors == "Unknown").sum())
+    label = f"Sectors ({unknown} unknown)" if unknown else "Sectors"
+    with st.expander(label, expanded=bool(unknown)):
+        base = pd.DataFrame({"Ticker": sectors.index, "Sector": sectors.to_numpy()})
+        edited = st.data_editor(
+            base,
+            key=f"sectors_{data.source}_{len(data.tickers)}",
+            disabled=["Ticker"],
+            hide_index=True,
+            width="stretch",
+        )
+        if st.button("Apply sectors", key="apply_sectors"):
+            new = {r.Ticker: str(r.Sector or "").strip() or "Unknown" for r in edited.itertuples()}
+            updated = md.with_sectors(data, new)
+            st.session_state["price_data"] = updated
+            source = dict(st.session_state["data_source"])
+            if source.get("kind") != "sample":
+                source["sectors"] = {t: s for t, s in new.items() if s != "Unknown"}
+            st.session_state["data_source"] = source
+            st.session_state["allocation"] = None  # sector constraints may have changed
+            st.rerun()
+
+
+def quality_table(window: md.PriceData) -> pd.DataFrame:
+    """The data-quality table of the window, with readable column names (units included)."""
+    q = md.data_quality(window.prices, window.filled)
+    q.insert(0, "sector", window.sectors.reindex(q.index).fillna("Unknown"))
+    return q.rename(
+        columns={
+            "sector": "Sector",
+            "first_date": "First date",
+            "last_date": "Last date",
+            "observations": "Observations",
+            "missing_share": "Missing (share)",
+            "annualised_return": "Mean return (annualised)",
+            "annualised_volatility": "Volatility (annualised)",
+        }
+    )
+
+
+def show_quality(table: pd.DataFrame) -> None:
+    """Render the quality table (percentages) and its CSV download (decimals)."""
+    pct = ["Missing (share)", "Mean return (annualised)", "Volatility (annualised)"]
+    st.dataframe(
+        table.style.format({c: "{:.2%}" for c in pct}).format(
+            {"First date": "{:%Y-%m-%d}", "Last date": "{:%Y-%m-%d}"}
+        ),
+        width="stretch",
+    )
+    st.download_button(
+        "Download the quality table (CSV, decimals)",
+        table.to_csv(date_format="%Y-%m-%d").encode(),
+        file_name="ballast_data_quality.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
