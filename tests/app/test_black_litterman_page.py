@@ -1,0 +1,171 @@
+"""AppTest of the Black-Litterman page on the bundled data: views editor, sliders, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import ROOT, open_page
+
+PAGE = "pages/3_Black_Litterman.py"
+JPM = {"Kind": "absolute", "Assets": "JPM", "Return (% a year)": 8.0}
+MSFT_AAPL = {"Kind": "relative", "Assets": "MSFT", "Versus": "AAPL", "Return (% a year)": 2.0}
+
+
+def edit(at: AppTest, added=(), edited=None, deleted=()) -> AppTest:
+    """Set the views editor's edit state (relative to the table the page opened with)."""
+    at.session_state["w_bl_views"] = {
+        "edited_rows": edited or {},
+        "added_rows": list(added),
+        "deleted_rows": list(deleted),
+    }
+    at.run()
+    assert not at.exception
+    return at
+
+
+def posterior(at: AppTest) -> pd.Series:
+    return at.session_state["bl_result"].result.returns
+
+
+def test_no_views_posterior_is_the_prior():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert any("No views yet" in i.value for i in at.info)
+    outcome = at.session_state["bl_result"]
+    pd.testing.assert_series_equal(outcome.result.returns, outcome.result.prior_returns,
+                                   check_names=False)  # fmt: skip
+    assert len(at.slider) == 0
+
+
+def test_add_edit_remove_views():
+    at = edit(open_page(PAGE), added=[JPM, MSFT_AAPL])
+    assert [s.label for s in at.slider] == [
+        "View 1: JPM returns 8.00 % a year",
+        "View 2: MSFT outperforms AAPL by 2.00 % a year",
+    ]
+    views = at.session_state["bl_views"]
+    assert [(v["assets"], v["return"], v["confidence"]) for v in views] == [
+        ("JPM", 0.08, 0.5),
+        ("MSFT", 0.02, 0.5),
+    ]
+    first = posterior(at)
+    prior = at.session_state["bl_result"].result.prior_returns
+    assert abs(first["JPM"] - prior["JPM"]) > 1e-4
+
+    # Edit: JPM returns 12 % instead of 8 % (added rows are edited in place).
+    at = edit(at, added=[{**JPM, "Return (% a year)": 12.0}, MSFT_AAPL])
+    assert at.slider[0].label == "View 1: JPM returns 12.00 % a year"
+    assert posterior(at)["JPM"] > first["JPM"]
+
+    # Remove the JPM view.
+    at = edit(at, added=[MSFT_AAPL])
+    assert [s.label for s in at.slider] == ["View 1: MSFT outperforms AAPL by 2.00 % a year"]
+    assert len(at.session_state["bl_views"]) == 1
+
+
+def test_delete_a_saved_view_keeps_the_other_views_confidence():
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=90)
+    at.session_state["bl_views"] = [
+        {"kind": "absolute", "assets": "JPM", "return": 0.08, "confidence": 0.2},
+        {
+            "kind": "relative",
+            "assets": "MSFT",
+            "versus": "AAPL",
+            "return": 0.02,
+            "confidence": 0.9,
+        },  # fmt: skip
+    ]
+    at.run()
+    assert [s.value for s in at.slider] == [20, 90]
+    at = edit(at, deleted=[0])
+    assert [s.value for s in at.slider] == [90]
+    assert at.session_state["bl_views"][0]["confidence"] == 0.9
+
+
+def test_bad_view_shows_error_and_keeps_the_previous_result():
+    at = edit(open_page(PAGE), added=[JPM])
+    good = posterior(at)
+    at = edit(at, added=[JPM, {"Kind": "absolute", "Assets": "ZZZZ", "Return (% a year)": 5.0}])
+    assert any("unknown ticker 'ZZZZ'" in e.value for e in at.error)
+    pd.testing.assert_series_equal(posterior(at), good)
+    assert any("last result" in i.value for i in at.info)
+
+    at = edit(at, added=[JPM, {"Kind": "absolute", "Assets": "JPM", "Return (% a year)": 5.0}])
+    assert any("repeats view 1" in e.value for e in at.error)
+    pd.testing.assert_series_equal(posterior(at), good)
+
+
+def test_extreme_return_warns():
+    at = edit(open_page(PAGE), added=[{**JPM, "Return (% a year)": 80.0}])
+    assert any("beyond" in w.value for w in at.warning)
+
+
+def test_moving_a_slider_changes_the_posterior():
+    at = edit(open_page(PAGE), added=[JPM])
+    half = posterior(at)
+    at.slider(key="w_bl_conf_0").set_value(100).run()
+    assert not at.exception
+    full = posterior(at)
+    assert abs(full["JPM"] - 0.08) < 1e-12
+    assert at.session_state["bl_views"][0]["confidence"] == 1.0
+    at.slider(key="w_bl_conf_0").set_value(0).run()
+    none = posterior(at)
+    prior = at.session_state["bl_result"].result.prior_returns
+    np.testing.assert_array_equal(none.to_numpy(), prior.to_numpy())
+    # The single-view tilt at 50 % is half the tilt at 100 %.
+    np.testing.assert_allclose(half - prior, 0.5 * (full - prior), atol=1e-12)
+
+
+def test_use_the_posterior_feeds_the_allocation_page():
+    at = open_page("app.py")
+    at.switch_page(PAGE).run()
+    at = edit(at, added=[JPM, MSFT_AAPL])
+    at.button[0].click().run()
+    assert not at.exception
+    sent = at.session_state["bl_posterior_returns"]
+    pd.testing.assert_series_equal(sent, posterior(at), check_names=False)
+    assert at.session_state["expected_returns_source"] == "black_litterman"
+    at.switch_page("pages/2_Allocation.py").run()
+    assert not at.exception
+    result = at.session_state["allocation"]
+    assert abs(result.weights.sum() - 1) < 1e-9
+    bl_opt = at.session_state["bl_result"].optimised
+    np.testing.assert_allclose(result.weights, bl_opt.weights.reindex(result.weights.index),
+                               atol=1e-6)  # fmt: skip
+
+
+def _report_script():
+    import streamlit as st
+
+    from ui import state
+    from ui.black_litterman import report_section
+
+    state.init()
+    st.session_state["section"] = report_section()
+
+
+def test_report_section():
+    at = AppTest.from_function(_report_script, default_timeout=90)
+    at.run()
+    assert not at.exception
+    assert at.session_state["section"] is None
+    at.session_state["bl_views"] = [
+        {
+            "kind": "relative",
+            "assets": "XOM, CVX",
+            "versus": "KO",
+            "return": 0.03,
+            "basket": "market_cap",
+            "confidence": 0.7,
+        },  # fmt: skip
+    ]
+    at.run()
+    section = at.session_state["section"]
+    assert section.key == "black_litterman"
+    assert set(section.tables) == {"BL posterior", "BL views"}
+    assert all(len(name) <= 31 for name in section.tables)
+    assert len(section.figures) == 3
+    views = section.tables["BL views"]
+    assert views.loc[0, "Confidence"] == 0.7

@@ -1,0 +1,565 @@
+"""Black-Litterman page pieces: prior inputs, the views editor, the slider fragment, the report.
+
+The views live in the setup key ``bl_views``: a list of dicts, one per row of the views table
+(``kind, assets, versus, return, basket, view_volatility, confidence``; decimals), blank rows
+included so that half-typed views survive a page change. The confidence of a view is set by its
+slider; both are kept in the same dict so that a saved setup restores them together.
+
+:func:`compute` is the work one slider move triggers (posterior, both portfolios, the charts);
+it takes explicit inputs so that ``bench/black_litterman.py`` and :func:`report_section` run
+exactly what the page runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import black_litterman as bl
+from core.charts import black_litterman as bl_charts
+from core.constraints import Constraints
+from core.exceptions import BallastError, EstimationError
+from core.optimization import OBJECTIVES, Objective, OptimizationResult, optimize
+from core.reporting import ReportSection
+from ui import cache, state
+from ui.widgets import percent, show_error, synced
+
+#: Omega methods: name -> label for the user.
+OMEGA_METHODS: dict[str, str] = {
+    "idzorek": "Idzorek: from each view's confidence (sliders)",
+    "proportional": "Proportional to the prior, diag(tau P Sigma P') (He & Litterman)",
+    "variance": "Your view standard deviations (table column)",
+}
+PRIORS: dict[str, str] = {
+    "market_caps": "Market-cap weights",
+    "equal": "Equal weights (caps unknown)",
+}
+#: He & Litterman's (1999) delta, used when the benchmark cannot give one.
+FALLBACK_DELTA = 2.5
+
+_COLS = {
+    "kind": "Kind",
+    "assets": "Assets",
+    "versus": "Versus",
+    "return": "Return (% a year)",
+    "basket": "Basket weights",
+    "view_volatility": "View std dev (% a year)",
+}
+_PCT = ("return", "view_volatility")
+
+
+@dataclass(frozen=True)
+class BLInputs:
+    """Everything a slider move needs, fixed while the sliders move.
+
+    Attributes
+    ----------
+    cov : DataFrame (n_assets, n_assets)
+        Annualised covariance of the universe (the user's estimator), the prior's Sigma.
+    market_weights : Series (n_assets,)
+        Decimal weights of the prior's market portfolio.
+    delta : float
+        Risk aversion.
+    delta_note : str
+        Where delta comes from, for the user.
+    tau : float
+        Uncertainty scale of the prior mean.
+    risk_free_rate : float
+        Annual decimal.
+    prior : Series (n_assets,)
+        Market-implied returns, annualised decimal.
+    views : core.black_litterman.ViewSet
+        The parsed views (confidences from the setup).
+    omega_method : str
+        Key of :data:`OMEGA_METHODS`.
+    objective : Objective
+        The Allocation page's objective.
+    constraints : Constraints
+        The Allocation page's constraints.
+    """
+
+    cov: pd.DataFrame
+    market_weights: pd.Series
+    delta: float
+    delta_note: str
+    tau: float
+    risk_free_rate: float
+    prior: pd.Series
+    views: bl.ViewSet
+    omega_method: str
+    objective: Objective
+    constraints: Constraints
+
+
+@dataclass(frozen=True)
+class BLOutcome:
+    """Posterior, both portfolios, the posterior table and the figures.
+
+    Attributes
+    ----------
+    inputs : BLInputs
+    confidences : ndarray (n_views,)
+        Confidences used (decimal).
+    result : core.black_litterman.BlackLittermanResult
+    bl_weights : Series (n_assets,)
+        Unconstrained Black-Litterman weights, ``(delta Sigma_post)^-1 (mu_post - r_f)``.
+    optimised : OptimizationResult or None
+        The portfolio under the Allocation page's objective and constraints, on the posterior
+        returns and the prior covariance (what the Allocation page computes once the posterior
+        is in use); None when it failed.
+    optimisation_error : str
+        Why the optimisation failed ("" when it did not).
+    table : DataFrame (n_assets, 7)
+        Per asset: market weight, prior and posterior return, tilt, posterior volatility,
+        unconstrained BL and optimised weights (decimals).
+    figures : dict of str to Figure
+        ``"returns"``, ``"weights"``, ``"changes"``.
+    """
+
+    inputs: BLInputs
+    confidences: np.ndarray
+    result: bl.BlackLittermanResult
+    bl_weights: pd.Series
+    optimised: OptimizationResult | None
+    optimisation_error: str
+    table: pd.DataFrame
+    figures: dict[str, go.Figure] = field(default_factory=dict)
+
+
+def compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOutcome:
+    """Posterior, the unconstrained BL and the optimised portfolios, the table and the figures.
+
+    Parameters
+    ----------
+    inputs : BLInputs
+    confidences : ndarray (n_views,), optional
+        Slider values (decimal); the setup's confidences when omitted.
+
+    Returns
+    -------
+    BLOutcome
+
+    Raises
+    ------
+    BallastError
+        From the posterior (bad views or omega). A failed optimisation does not raise: it is
+        reported in ``optimisation_error``.
+    """
+    views = inputs.views
+    conf = views.confidences if confidences is None else np.asarray(confidences, dtype=float)
+    kwargs: dict = {}
+    if len(views) and inputs.omega_method == "idzorek":
+        kwargs["confidences"] = conf
+    elif len(views) and inputs.omega_method == "variance":
+        vols = views.view_volatilities
+        if np.isnan(vols).any():
+            missing = ", ".join(str(views.P.index[i]) for i in np.flatnonzero(np.isnan(vols)))
+            raise bl.ViewError(f"Give a view standard deviation for {missing}.")
+        kwargs["omega"] = vols**2
+    result = bl.posterior(inputs.prior, inputs.cov, views.P, views.Q, tau=inputs.tau, **kwargs)
+    weights = bl.unconstrained_weights(
+        result.returns, result.cov, inputs.delta, inputs.risk_free_rate
+    )
+    try:
+        optimised = optimize(result.returns, inputs.cov, inputs.objective, inputs.constraints)
+        error = ""
+    except BallastError as exc:
+        optimised, error = None, str(exc)
+    market = inputs.market_weights
+    table = pd.DataFrame(
+        {
+            "Market weight": market,
+            "Prior return (annualised)": result.prior_returns,
+            "Posterior return (annualised)": result.returns,
+            "Tilt (annualised)": result.tilt,
+            "Posterior volatility (annualised)": np.sqrt(np.diag(result.cov)),
+            "BL weight (unconstrained)": weights,
+            "Optimised weight": optimised.weights if optimised else np.nan,
+        }
+    )
+    portfolios = pd.DataFrame({"Market": market, "Black-Litterman (unconstrained)": weights})
+    changes = pd.DataFrame({"Black-Litterman (unconstrained)": weights - market})
+    if optimised is not None:
+        portfolios["Optimised (your objective and constraints)"] = optimised.weights
+        changes["Optimised"] = optimised.weights - market
+    figures = {
+        "returns": bl_charts.prior_posterior_returns(
+            result.prior_returns, result.returns, views.P, views.Q, views.labels
+        ),
+        "weights": bl_charts.bl_weights(portfolios),
+        "changes": bl_charts.weight_changes(changes),
+    }
+    return BLOutcome(inputs, conf, result, weights, optimised, error, table, figures)
+
+
+def _caps_frame(data_caps: pd.Series | None, overrides: dict, tickers: list[str]) -> pd.DataFrame:
+    base = pd.Series(np.nan, index=tickers) if data_caps is None else data_caps.reindex(tickers)
+    caps = base.astype(float).copy()
+    for t, v in overrides.items():
+        if t in caps.index:
+            caps[t] = v
+    return pd.DataFrame({"Asset": tickers, "Market cap": caps.to_numpy()})
+
+
+def market_caps() -> pd.Series:
+    """Market caps of the universe: the data's, overridden by the user's edits."""
+    tickers = list(st.session_state["universe"])
+    frame = _caps_frame(state.price_data().market_caps, st.session_state["bl_market_caps"], tickers)
+    return frame.set_index("Asset")["Market cap"]
+
+
+def market_caps_editor() -> None:
+    """Editable market caps of the universe (only differences from the data are saved)."""
+    data = state.price_data()
+    tickers = list(st.session_state["universe"])
+    currency = data.currency or "currency units"
+    approx = " approximate," if data.source == "sample" else ""
+    label = f"Market cap ({currency} bn,{approx} at {data.as_of.date()})"
+    wkey, bkey = "w_bl_market_caps", "wbase_bl_market_caps"
+    if wkey not in st.session_state or bkey not in st.session_state:
+        st.session_state[bkey] = _caps_frame(
+            data.market_caps, st.session_state["bl_market_caps"], tickers
+        )
+    edited = st.data_editor(
+        st.session_state[bkey], key=wkey, hide_index=True, width="stretch", disabled=["Asset"],
+        column_config={"Market cap": st.column_config.NumberColumn(label, min_value=0.0,
+                                                                   format="%.1f")},
+    )  # fmt: skip
+    given = data.market_caps.reindex(tickers) if data.market_caps is not None else None
+    overrides = {}
+    for t, v in zip(edited["Asset"], edited["Market cap"], strict=True):
+        if pd.notna(v) and (given is None or not np.isclose(v, given.get(t, np.nan))):
+            overrides[str(t)] = float(v)
+    st.session_state["bl_market_caps"] = overrides
+    if data.source == "sample":
+        st.caption("The sample's market caps are approximate (rounded, December 2022).")
+
+
+def _views_frame(views: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            _COLS["kind"]: pd.Series([v.get("kind") or "absolute" for v in views], dtype=object),
+            _COLS["assets"]: pd.Series([v.get("assets") or "" for v in views], dtype=object),
+            _COLS["versus"]: pd.Series([v.get("versus") or "" for v in views], dtype=object),
+            _COLS["return"]: pd.Series([v.get("return") for v in views], dtype=float) * 100,
+            _COLS["basket"]: pd.Series([v.get("basket") or "equal" for v in views], dtype=object),
+            _COLS["view_volatility"]: pd.Series(
+                [v.get("view_volatility") for v in views], dtype=float
+            )
+            * 100,
+            "confidence": pd.Series([v.get("confidence", 0.5) for v in views], dtype=float),
+        }
+    )
+    return frame
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _number(value: object, scale: float = 1.0) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(value) else value / scale
+
+
+def views_editor() -> list[int]:
+    """The views table; writes the rows to ``bl_views`` and returns each row's editor id.
+
+    The ids are the editor's row labels (stable while the page is open, also when other rows
+    are deleted); the confidence sliders are keyed by them.
+
+    Returns
+    -------
+    list of int
+        Editor id of each entry of ``st.session_state["bl_views"]``.
+    """
+    wkey, bkey = "w_bl_views", "wbase_bl_views"
+    if wkey not in st.session_state or bkey not in st.session_state:
+        st.session_state[bkey] = _views_frame(st.session_state["bl_views"])
+    visible = [c for k, c in _COLS.items() if k != "view_volatility"]
+    if st.session_state["bl_omega"] == "variance":
+        visible.append(_COLS["view_volatility"])
+    edited = st.data_editor(
+        st.session_state[bkey], key=wkey, num_rows="dynamic", width="stretch",
+        hide_index=True, column_order=visible,
+        column_config={
+            _COLS["kind"]: st.column_config.SelectboxColumn(
+                _COLS["kind"], options=list(bl.VIEW_KINDS), default="absolute", required=True,
+                help="absolute: the assets return Q; relative: they outperform 'Versus' by Q"),
+            _COLS["assets"]: st.column_config.TextColumn(
+                _COLS["assets"], help="One ticker, or several separated by commas (a basket)"),
+            _COLS["versus"]: st.column_config.TextColumn(
+                _COLS["versus"], help="Relative views: the tickers outperformed"),
+            _COLS["return"]: st.column_config.NumberColumn(
+                _COLS["return"], format="%.2f", help="Annualised, in % (8 means 8 % a year)"),
+            _COLS["basket"]: st.column_config.SelectboxColumn(
+                _COLS["basket"], options=list(bl.BASKET_WEIGHTINGS), default="equal",
+                help="Weights within a basket of several tickers"),
+            _COLS["view_volatility"]: st.column_config.NumberColumn(
+                _COLS["view_volatility"], format="%.2f", min_value=0.0,
+                help="Your uncertainty about the view: its standard deviation, % a year"),
+        },
+    )  # fmt: skip
+    rows, ids = [], []
+    for rid, row in edited.iterrows():
+        slider = st.session_state.get(f"w_bl_conf_{rid}")
+        conf = slider / 100 if slider is not None else _number(row.get("confidence"))
+        rows.append(
+            {
+                "kind": _text(row[_COLS["kind"]]) or "absolute",
+                "assets": _text(row[_COLS["assets"]]),
+                "versus": _text(row[_COLS["versus"]]),
+                "return": _number(row[_COLS["return"]], 100),
+                "basket": _text(row[_COLS["basket"]]) or "equal",
+                "view_volatility": _number(row[_COLS["view_volatility"]], 100),
+                "confidence": 0.5 if conf is None else float(conf),
+            }
+        )
+        ids.append(int(rid))
+    st.session_state["bl_views"] = rows
+    return ids
+
+
+def sidebar_inputs() -> None:
+    """Prior, delta, tau, risk-free rate and the omega method, written to the setup."""
+    synced(st.radio, "bl_prior", "Prior portfolio", options=list(PRIORS), format_func=PRIORS.get)
+    # Own widget key for the shared rate: two pages rendering the same widget key made
+    # AppTest's page switch hand the number input its minimum (seen with Streamlit 1.67).
+    if "w_bl_risk_free_rate" not in st.session_state:
+        st.session_state["w_bl_risk_free_rate"] = st.session_state["risk_free_rate"] * 100
+    rate = st.number_input("Risk-free rate (% a year)", min_value=-5.0, max_value=20.0,
+                           step=0.25, format="%.2f", key="w_bl_risk_free_rate")  # fmt: skip
+    st.session_state["risk_free_rate"] = rate / 100
+    by_hand = st.toggle("Set delta by hand", value=st.session_state["bl_delta"] is not None,
+                        help="Otherwise from the benchmark: (E[r_m] - r_f) / var(r_m)")  # fmt: skip
+    if by_hand:
+        if st.session_state["bl_delta"] is None:
+            st.session_state["bl_delta"] = FALLBACK_DELTA
+        synced(st.number_input, "bl_delta", "Risk aversion delta", min_value=0.01,
+               max_value=50.0, step=0.25, format="%.2f")  # fmt: skip
+    else:
+        st.session_state["bl_delta"] = None
+        st.session_state.pop("w_bl_delta", None)
+    synced(st.number_input, "bl_tau", "tau (uncertainty of the prior mean)", min_value=0.001,
+           max_value=1.0, step=0.01, format="%.3f")  # fmt: skip
+    synced(st.selectbox, "bl_omega", "View uncertainty (omega)", options=list(OMEGA_METHODS),
+           format_func=OMEGA_METHODS.get)  # fmt: skip
+
+
+def prepare() -> BLInputs:
+    """Build the slider-independent inputs from the setup.
+
+    Returns
+    -------
+    BLInputs
+
+    Raises
+    ------
+    BallastError
+        Bad data window, missing market caps, bad views (the message says which).
+    """
+    ss = st.session_state
+    data = state.window_data()
+    cov = cache.covariance(data.prices, ss["cov_method"])
+    tickers = list(cov.columns)
+    rf = float(ss["risk_free_rate"])
+    caps = market_caps()
+    w_mkt = bl.market_weights(caps if ss["bl_prior"] == "market_caps" else None, tickers)
+    if ss["bl_delta"] is not None:
+        delta, note = float(ss["bl_delta"]), "set by hand"
+    else:
+        try:
+            delta = bl.market_implied_risk_aversion(data.benchmark, rf)
+            note = f"implied by {data.benchmark.name or 'the benchmark'} over the window"
+        except EstimationError as exc:
+            delta, note = FALLBACK_DELTA, f"He & Litterman's {FALLBACK_DELTA} ({exc})"
+    prior = bl.market_implied_returns(cov, w_mkt, delta, rf)
+    views = bl.parse_views(
+        ss["bl_views"],
+        tickers,
+        known_tickers=state.price_data().tickers,
+        market_caps=caps.dropna() if caps.notna().any() else None,
+    )
+    return BLInputs(
+        cov=cov,
+        market_weights=w_mkt,
+        delta=delta,
+        delta_note=note,
+        tau=float(ss["bl_tau"]),
+        risk_free_rate=rf,
+        prior=prior,
+        views=views,
+        omega_method=ss["bl_omega"],
+        objective=state.objective(),
+        constraints=state.constraints(),
+    )
+
+
+def _use_posterior(returns: pd.Series) -> None:
+    st.session_state["bl_posterior_returns"] = returns.rename("expected_return")
+    st.session_state["expected_returns_source"] = "black_litterman"
+    st.session_state["allocation"] = None
+
+
+def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
+    """Metrics, the three charts, the posterior table and the "use the posterior" button."""
+    inputs, opt = outcome.inputs, outcome.optimised
+    w = outcome.bl_weights
+    cols = st.columns(4)
+    cols[0].metric("delta (risk aversion)", f"{inputs.delta:.2f}", help=inputs.delta_note)
+    cols[1].metric("BL portfolio: invested", percent(w.sum(), 1),
+                   help="Sum of the unconstrained weights (He & Litterman: not normalised; "
+                        "the rest is in the risk-free asset)")  # fmt: skip
+    if opt is not None:
+        cols[2].metric("Optimised: expected return", percent(opt.expected_return),
+                       help="Annualised, on the posterior returns")  # fmt: skip
+        cols[3].metric("Optimised: Sharpe ratio", f"{opt.sharpe_ratio:.2f}",
+                       help=OBJECTIVES.get(opt.objective.kind, ""))  # fmt: skip
+    else:
+        st.warning(f"Optimised portfolio unavailable: {outcome.optimisation_error}")
+    st.plotly_chart(outcome.figures["returns"], key="bl_returns_chart")
+    left, right = st.columns(2)
+    left.plotly_chart(outcome.figures["weights"], key="bl_weights_chart")
+    right.plotly_chart(outcome.figures["changes"], key="bl_changes_chart")
+    st.subheader("Posterior")
+    pct = {c: st.column_config.NumberColumn(c, format="percent") for c in outcome.table.columns}
+    st.dataframe(outcome.table, column_config=pct, width="stretch", key="bl_table")
+    if not live:
+        return
+    in_use = st.session_state.get("bl_posterior_returns")
+    current = outcome.result.returns
+    same = (
+        in_use is not None and in_use.index.equals(current.index) and np.allclose(in_use, current)
+    )
+    st.button(
+        "Use the posterior on the Allocation and Efficient Frontier pages",
+        on_click=_use_posterior, args=(current,), type="primary" if not same else "secondary",
+        icon=":material/send:",
+    )  # fmt: skip
+    if same and st.session_state["expected_returns_source"] == "black_litterman":
+        st.caption("The Allocation and Efficient Frontier pages use this posterior.")
+    elif in_use is not None and st.session_state["expected_returns_source"] == "black_litterman":
+        st.caption("Those pages use an earlier posterior; press the button to send this one.")
+
+
+@st.fragment
+def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
+    """One confidence slider per view and everything that depends on them.
+
+    A slider move reruns only this fragment: posterior, both portfolios, charts, table.
+    """
+    views = inputs.views
+    confidences = np.asarray(views.confidences, dtype=float).copy()
+    if len(views) and inputs.omega_method == "idzorek":
+        st.subheader("Confidence in each view")
+        for i, pos in enumerate(views.rows):
+            key = f"w_bl_conf_{row_ids[pos]}"
+            if key not in st.session_state:
+                st.session_state[key] = int(round(confidences[i] * 100))
+            value = st.slider(
+                f"{views.P.index[i]}: {views.labels[i]}", 0, 100, step=1, key=key,
+                format="%d %%",
+                help="0 %: the posterior ignores the view; 100 %: the view holds exactly",
+            )  # fmt: skip
+            confidences[i] = value / 100
+            st.session_state["bl_views"][pos]["confidence"] = float(confidences[i])
+    elif len(views):
+        st.caption("The sliders apply with Idzorek's omega (sidebar).")
+    try:
+        outcome = compute(inputs, confidences)
+    except BallastError as exc:
+        show_error(exc)
+        last = st.session_state.get("bl_result")
+        if last is not None:
+            st.info("Showing the last result that could be computed.")
+            render_outcome(last, live=False)
+        return
+    st.session_state["bl_result"] = outcome
+    render_outcome(outcome)
+
+
+def _markdown_views(outcome: BLOutcome) -> pd.DataFrame:
+    views, result = outcome.inputs.views, outcome.result
+    omega = np.diag(result.omega) if len(views) else np.zeros(0)
+    return pd.DataFrame(
+        {
+            "View": list(views.P.index),
+            "Description": list(views.labels),
+            "Q (annualised)": views.Q.to_numpy(),
+            "Confidence": outcome.confidences
+            if outcome.inputs.omega_method == "idzorek"
+            else np.nan,
+            "Omega (annualised variance)": omega,
+            "Prior P Pi (annualised)": views.P.to_numpy() @ result.prior_returns.to_numpy(),
+            "Posterior P mu (annualised)": views.P.to_numpy() @ result.returns.to_numpy(),
+        }
+    )
+
+
+def report_section() -> ReportSection | None:
+    """The Black-Litterman section of the reports, from the current setup.
+
+    Returns
+    -------
+    core.reporting.ReportSection or None
+        Prior, views with confidences and omega, posterior table, both portfolios and the
+        figures; None when there are no (valid) views.
+    """
+    try:
+        outcome = compute(prepare())
+    except BallastError:
+        return None
+    inputs = outcome.inputs
+    if not len(inputs.views):
+        return None
+    prior = PRIORS[st.session_state["bl_prior"]].lower()
+    text = (
+        f"Prior: market-implied returns Pi = delta Sigma w_mkt + r_f from {prior}, with delta = "
+        f"{inputs.delta:.2f} ({inputs.delta_note}), tau = {inputs.tau:g} and a risk-free rate of "
+        f"{percent(inputs.risk_free_rate)} a year. Omega: {OMEGA_METHODS[inputs.omega_method]}"
+        " (Idzorek 2005 in the closed form of Walters 2014, as in PyPortfolioOpt). "
+        "The Black-Litterman weights are the unconstrained portfolio (delta Sigma_post)^-1 "
+        "(mu_post - r_f), not normalised, as He & Litterman (1999) report it; the optimised "
+        "portfolio uses the posterior returns under the Allocation page's objective and "
+        "constraints.\n\n"
+        + "\n".join(
+            f"- {n}: {lab}"
+            for n, lab in zip(inputs.views.P.index, inputs.views.labels, strict=True)
+        )
+    )
+    if outcome.optimisation_error:
+        text += f"\n\nOptimised portfolio unavailable: {outcome.optimisation_error}"
+    return ReportSection(
+        key="black_litterman",
+        title="Black-Litterman views",
+        text=text,
+        tables={
+            "BL posterior": outcome.table.rename_axis("Asset").reset_index(),
+            "BL views": _markdown_views(outcome),
+        },
+        figures=[
+            outcome.figures["returns"],
+            outcome.figures["weights"],
+            outcome.figures["changes"],
+        ],
+    )
+
+
+def show_errors_or(inputs_factory) -> BLInputs | None:
+    """Run ``inputs_factory``; on a BallastError show it and the last good result, return None."""
+    try:
+        return inputs_factory()
+    except BallastError as exc:
+        show_error(exc)
+        last = st.session_state.get("bl_result")
+        if last is not None:
+            st.info("Showing the last result that could be computed.")
+            render_outcome(last, live=False)
+        return None
