@@ -1,0 +1,152 @@
+"""AppTest of the Report page: downloads, and setups saved, loaded, renamed, deleted, imported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from core.setups import SetupStore
+from tests.app.conftest import open_page
+
+PAGE = "pages/7_Report.py"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """Every test gets its own empty user data folder."""
+    monkeypatch.setenv("BALLAST_DATA_DIR", str(tmp_path / "ballast"))
+    return tmp_path / "ballast"
+
+
+def _labels(at, kind):
+    return [w.label for w in at.get(kind)]
+
+
+def _save(at, name):
+    at.text_input(key="report_save_name").input(name)
+    next(b for b in at.get("form_submit_button") if b.label == "Save setup").click()
+    at.run()
+    assert not at.exception
+
+
+def _upload(at, name, content):
+    at.file_uploader(key="report_import").set_value((name, content.encode(), "application/json"))
+    at.run()
+    assert not at.exception
+
+
+def _click(at, label):
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+    assert not at.exception
+
+
+def test_page_offers_the_downloads_and_lists_sections():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert not at.error
+    labels = _labels(at, "download_button")
+    for label in ("Allocation (CSV)", "Excel workbook (XLSX)", "HTML report",
+                  "Download the current setup (JSON)"):  # fmt: skip
+        assert label in labels
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Allocation**: ready (4 tables, 2 charts)" in text
+    for label in ("Black-Litterman", "Efficient frontier", "Risk", "Rebalancing"):
+        assert f"**{label}**" in text
+    assert any("No saved setups yet" in i.value for i in at.info)
+
+
+def test_save_change_load_gives_identical_results(data_dir):
+    at = open_page(PAGE)
+    at.session_state["cov_method"] = "oas"
+    at.session_state["max_weight"] = 0.3
+    at.session_state["start"] = dt.date(2019, 1, 2)
+    at.run()
+    saved = at.session_state["allocation"]
+    assert saved.weights.max() <= 0.3 + 1e-9
+    _save(at, "Capped at 30 %")
+    assert any("Saved the setup as 'Capped at 30 %'" in s.value for s in at.success)
+    assert SetupStore(data_dir).names() == ["Capped at 30 %"]
+
+    # Change things: objective, estimator, window, universe, constraints.
+    at.session_state["objective_kind"] = "min_volatility"
+    at.session_state["cov_method"] = "sample"
+    at.session_state["max_weight"] = 1.0
+    at.session_state["start"] = dt.date(2015, 1, 2)
+    at.session_state["universe"] = ["AAPL", "MSFT", "XOM", "JPM", "KO"]
+    at.run()
+    changed = at.session_state["allocation"]
+    assert set(changed.weights.index) != set(saved.weights.index)
+
+    at.selectbox(key="report_setup_choice").select("Capped at 30 %")
+    _click(at, "Load")
+    assert any("Loaded the setup" in s.value for s in at.success)
+    loaded = at.session_state["allocation"]
+    pd.testing.assert_series_equal(loaded.weights, saved.weights, rtol=0, atol=1e-12)
+    assert loaded.expected_return == pytest.approx(saved.expected_return, abs=1e-14)
+    assert loaded.volatility == pytest.approx(saved.volatility, abs=1e-14)
+    assert at.session_state["start"] == dt.date(2019, 1, 2)
+    assert at.session_state["cov_method"] == "oas"
+
+
+def test_rename_and_delete_through_the_page(data_dir):
+    at = open_page(PAGE)
+    _save(at, "first")
+    _save(at, "second")
+    assert set(SetupStore(data_dir).names()) == {"first", "second"}
+    at.selectbox(key="report_setup_choice").select("first")
+    at.run()
+    at.text_input(key="report_rename_to").input("renamed")
+    next(b for b in at.get("form_submit_button") if b.label == "Rename").click()
+    at.run()
+    assert not at.exception
+    assert set(SetupStore(data_dir).names()) == {"renamed", "second"}
+    assert any("Renamed 'first' to 'renamed'" in s.value for s in at.success)
+    # Renaming onto an existing name is refused with a message.
+    at.selectbox(key="report_setup_choice").select("renamed")
+    at.run()
+    at.text_input(key="report_rename_to").input("second")
+    next(b for b in at.get("form_submit_button") if b.label == "Rename").click()
+    at.run()
+    assert any("exists already" in e.value for e in at.error)
+    at.selectbox(key="report_setup_choice").select("second")
+    _click(at, "Delete")
+    assert SetupStore(data_dir).names() == ["renamed"]
+    assert any("Deleted the setup 'second'" in s.value for s in at.success)
+
+
+def test_import_json_bad_then_good():
+    at = open_page(PAGE)
+    bad = json.dumps({"colour": "red", "capital": "lots", "universe": ["AAPL", "TSLA"]})
+    _upload(at, "bad.json", bad)
+    errors = " ".join(e.value for e in at.error)
+    assert "Could not import bad.json" in errors and "colour" in errors
+    wrong = json.dumps({"capital": "lots", "long_only": "yes"})
+    _upload(at, "w.json", wrong)
+    errors = " ".join(e.value for e in at.error)
+    assert "capital (expected number, got text)" in errors and "long_only" in errors
+    tickers = json.dumps({"universe": ["AAPL", "TSLA", "NVDA"]})
+    _upload(at, "t.json", tickers)
+    assert any("TSLA, NVDA" in e.value for e in at.error)
+    assert at.session_state["universe"] != ["AAPL", "TSLA", "NVDA"]  # nothing applied
+
+    good = {"universe": ["AAPL", "MSFT", "XOM", "JPM"], "objective_kind": "min_volatility",
+            "start": "2020-01-02", "capital": 50000}  # fmt: skip
+    _upload(at, "good.json", json.dumps(good))
+    assert any("Imported the setup from good.json" in s.value for s in at.success)
+    assert at.session_state["universe"] == ["AAPL", "MSFT", "XOM", "JPM"]
+    assert at.session_state["start"] == dt.date(2020, 1, 2)
+    result = at.session_state["allocation"]
+    assert result.objective.kind == "min_volatility"
+    assert set(result.weights.index) == {"AAPL", "MSFT", "XOM", "JPM"}
+
+
+def test_corrupt_store_shows_an_error_not_a_traceback(data_dir):
+    data_dir.mkdir(parents=True)
+    (data_dir / "setups.sqlite3").write_bytes(b"garbage" * 200)
+    at = open_page(PAGE)
+    assert not at.exception
+    assert any("damaged" in e.value for e in at.error)
