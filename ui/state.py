@@ -75,6 +75,24 @@ DEFAULTS: dict[str, Any] = {
     "rebalance_take_k": 1.0,  # k of the take-profit
     "rebalance_confidence": 0.95,  # VaR/CVaR confidence
     "rebalance_horizon": 10,  # trading days
+    # Risk (ui/risk.py): VaR/CVaR settings, backtest, stress scenarios, correlation stress.
+    "risk_confidences": [0.95, 0.99],  # decimals in (0, 1)
+    "risk_horizon": 1,  # trading days
+    "risk_mc_scenarios": 100_000,  # Monte Carlo scenarios per distribution (1,000-1,000,000)
+    "risk_mc_dof": None,  # Student-t degrees of freedom; None: fitted by maximum likelihood
+    "risk_mc_seed": 42,
+    "risk_contrib_method": "historical",  # or "parametric"
+    "risk_contrib_confidence": 0.95,
+    "risk_backtest_method": "historical",  # core.risk.BACKTEST_METHODS
+    "risk_backtest_window": 250,  # trading days
+    "risk_backtest_confidence": 0.99,
+    "risk_backtest_full_history": True,  # False: only the date window
+    "risk_custom_windows": {},  # name -> [start, end] ISO dates
+    "risk_asset_shocks": {},  # ticker -> decimal return
+    "risk_sector_shocks": {},  # sector -> decimal return
+    "risk_crisis": "2008-09 global financial crisis",  # a core.stress scenario name
+    "risk_corr_push": 0.5,  # lambda in [0, 1]
+    "risk_corr_window": 63,  # trading days of the rolling correlation
 }
 
 #: Result keys and their initial values (never saved; see the module docstring).
@@ -85,6 +103,7 @@ RESULTS: dict[str, Any] = {
     "bl_result": None,  # ui.black_litterman.BLOutcome, the last good one
     "rebalance_backtest": None,  # (settings key, core.backtest.BacktestResult), last run
     "rebalance_uploaded_benchmark": None,  # Series uploaded as benchmark
+    "risk_last": None,  # ui.risk.RiskInputs of the last good run of the Risk page
 }
 
 
