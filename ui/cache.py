@@ -35,3 +35,55 @@ def expected_returns(
 def covariance(prices: pd.DataFrame, method: str) -> pd.DataFrame:
     """Cached :func:`core.estimators.covariance`."""
     return estimators.covariance(prices, method)
+
+
+# Risk page (ui/risk.py). Parameters starting with "_" are not hashed by st.cache_data.
+@st.cache_data(max_entries=16, show_spinner=False)
+def risk_table(
+    asset_returns: pd.DataFrame,
+    weights: pd.Series,
+    confidences: tuple[float, ...],
+    horizon: int,
+    n_scenarios: int,
+    dof: float | None,
+    seed: int | None,
+    _progress=None,
+) -> pd.DataFrame:
+    """Cached :func:`core.risk.risk_table` (money columns are added by the caller)."""
+    from core import risk
+
+    return risk.risk_table(
+        asset_returns, weights, list(confidences), horizon,
+        n_scenarios=n_scenarios, dof=dof, seed=seed, progress=_progress,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def var_backtest(returns: pd.Series, window: int, confidence: float, method: str):
+    """Cached :func:`core.risk.var_backtest`."""
+    from core import risk
+
+    return risk.var_backtest(returns, window, confidence, method)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def historical_stress(
+    prices: pd.DataFrame,
+    weights: pd.Series,
+    custom: tuple[tuple[str, str, str], ...],
+    benchmark: pd.Series | None,
+):
+    """Cached :func:`core.stress.historical_stress`; ``custom`` as (name, start, end) tuples."""
+    from core import stress
+
+    return stress.historical_stress(
+        prices, weights, benchmark=benchmark, custom={n: (s, e) for n, s, e in custom}
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing rolling correlations...")
+def rolling_average_correlation(returns: pd.DataFrame, window: int) -> pd.Series:
+    """Cached :func:`core.stress.rolling_average_correlation`."""
+    from core import stress
+
+    return stress.rolling_average_correlation(returns, window)
