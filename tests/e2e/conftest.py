@@ -57,7 +57,8 @@ def server_url(tmp_path_factory):
         pytest.skip(reason)
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "BALLAST_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    env = {**os.environ, "BALLAST_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+           "BALLAST_DATA_DIR": str(tmp_path_factory.mktemp("data"))}  # fmt: skip
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
