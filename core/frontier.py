@@ -491,8 +491,7 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
         if w_start is None:
             w_start = w0.copy()
         scale_w1 = max(1.0, float(np.abs(w1).max()))
-        if np.abs(w1).max() <= 1e-13 * max(1.0, t_now):
-            return np.array(ts), a_list, b_list, w_start  # the maximum-return portfolio
+        stationary = np.abs(w1).max() <= 1e-13 * max(1.0, t_now)
         eps = 1e-12 * scale_w1
         events: list[tuple[float, str, int]] = []
         w_now = w0 + t_now * w1
@@ -531,6 +530,8 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
                 a_list.append(w0)
                 b_list.append(w1)
                 return np.array(ts), a_list, b_list, w_start
+        if not candidates and stationary:
+            return np.array(ts), a_list, b_list, w_start  # the maximum-return portfolio
         if not candidates:
             raise OptimizationError(
                 "The expected return is unbounded under these constraints (shorting without "
@@ -695,9 +696,13 @@ def efficient_frontier(
         gain = r_b * np.diff(t_break)
         keep = gain > 1e-14
         if keep.any():
+            # Remove the stalls (w constant over a range of t, waiting for a release) and
+            # shift the later segments back by the stalled length, so the path stays continuous.
+            shift = np.concatenate([[0.0], np.cumsum(np.where(keep, 0.0, np.diff(t_break)))])
             idx = np.flatnonzero(keep)
-            t_break = np.append(t_break[idx], t_break[idx[-1] + 1])
-            a, b = a[idx], b[idx]
+            a = a[idx] + b[idx] * shift[idx][:, None]
+            b = b[idx]
+            t_break = np.append(t_break[idx] - shift[idx], t_break[idx + 1][-1:] - shift[idx[-1]])
         else:
             w_start = _clean(a[0] + b[0] * t_break[0], p)
             a = b = np.zeros((0, p.n))
