@@ -815,7 +815,7 @@ def load_upload(
     file : path or file-like
         The uploaded file (e.g. Streamlit's ``UploadedFile``).
     filename : str
-        Its name; ``.xlsx``/``.xlsm``/``.xls`` are read as Excel, anything else as CSV.
+        Its name; ``.xlsx``/``.xlsm`` are read as Excel, anything else as CSV.
     alignment, benchmark, sectors
         As in :func:`load_csv`.
 
@@ -829,7 +829,7 @@ def load_upload(
         As :func:`load_csv`.
     """
     kwargs = dict(alignment=alignment, benchmark=benchmark, sectors=sectors, name=filename)
-    if Path(filename).suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+    if Path(filename).suffix.lower() in {".xlsx", ".xlsm"}:
         return load_excel(file, **kwargs)
     return load_csv(file, **kwargs)
 

@@ -69,8 +69,7 @@ def _load(kind: str, params: dict[str, Any], alignment: str = "strict") -> bool:
         show_error(exc, "The data were not loaded")
         return False
     state.set_price_data(data)
-    st.session_state["data_source"] = source
-    st.session_state["w_data_kind"] = kind
+    st.session_state["data_source"] = source  # the radio re-reads it (widget state was cleared)
     return True
 
 
@@ -169,7 +168,7 @@ def _yahoo_inputs(current: dict[str, Any]) -> None:
 def _upload_inputs() -> None:
     file = st.file_uploader(
         "Prices file (CSV or Excel): a Date column, then one column of adjusted closes per ticker",
-        type=["csv", "txt", "xlsx", "xlsm", "xls"],
+        type=["csv", "txt", "xlsx", "xlsm"],
         key="upload_file",
     )
     benchmark = st.text_input(
@@ -229,8 +228,7 @@ def sector_editor() -> None:
             updated = md.with_sectors(data, new)
             st.session_state["price_data"] = updated
             source = dict(st.session_state["data_source"])
-            if source.get("kind") != "sample":
-                source["sectors"] = {t: s for t, s in new.items() if s != "Unknown"}
+            source["sectors"] = {t: s for t, s in new.items() if s != "Unknown"}
             st.session_state["data_source"] = source
             st.session_state["allocation"] = None  # sector constraints may have changed
             st.rerun()
