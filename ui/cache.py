@@ -87,3 +87,21 @@ def rolling_average_correlation(returns: pd.DataFrame, window: int) -> pd.Series
     from core import stress
 
     return stress.rolling_average_correlation(returns, window)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def efficient_frontier(expected_returns, cov, constraints, n_points, risk_free_rate, max_return):
+    """Cached :func:`core.frontier.efficient_frontier`."""
+    from core import frontier
+
+    return frontier.efficient_frontier(
+        expected_returns, cov, constraints, n_points, risk_free_rate, max_return
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing random portfolios...")
+def random_portfolios(tickers: tuple[str, ...], constraints, n_portfolios: int, seed: int):
+    """Cached :func:`core.frontier.random_portfolios`."""
+    from core import frontier
+
+    return frontier.random_portfolios(list(tickers), constraints, n_portfolios, seed)

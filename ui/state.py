@@ -93,6 +93,15 @@ DEFAULTS: dict[str, Any] = {
     "risk_crisis": "2008-09 global financial crisis",  # a core.stress scenario name
     "risk_corr_push": 0.5,  # lambda in [0, 1]
     "risk_corr_window": 63,  # trading days of the rolling correlation
+    # Efficient frontier (ui/frontier.py).
+    "frontier_n_points": 50,  # points on the frontier
+    "frontier_n_random": 5_000,  # random feasible portfolios in the cloud (0: none)
+    "frontier_pick_by": "volatility",  # or "return": the slider's axis
+    "frontier_pick": None,  # annualised decimal target on that axis; None: the tangency
+    "frontier_show_unconstrained": False,  # overlay the frontier with only sum(w) = 1
+    "frontier_compare": "none",  # second estimator: "none", "historical", "black_litterman",
+    # or "cov:<method>" (another covariance estimator)
+    "frontier_transition_x": "volatility",  # or "expected_return"
 }
 
 #: Result keys and their initial values (never saved; see the module docstring).
@@ -104,6 +113,7 @@ RESULTS: dict[str, Any] = {
     "rebalance_backtest": None,  # (settings key, core.backtest.BacktestResult), last run
     "rebalance_uploaded_benchmark": None,  # Series uploaded as benchmark
     "risk_last": None,  # ui.risk.RiskInputs of the last good run of the Risk page
+    "frontier_last": None,  # core.frontier.Frontier, the last good one
 }
 
 
