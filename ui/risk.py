@@ -1,0 +1,981 @@
+"""Risk-page pieces: settings, the six tabs of the risk report, and its report section.
+
+The portfolio is the current allocation (``st.session_state["allocation"]``), computed from the
+setup when missing or stale. VaR, CVaR, contributions and drawdowns use the user's date window
+(``state.window_data``); historical stress scenarios, the rolling correlation and (by default)
+the VaR backtest use the full loaded history of the universe, since crises may precede the
+window. VaR and CVaR are positive losses as fractions of portfolio value; money figures are
+``fraction x capital`` (setup key ``capital``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import risk, stress
+from core.charts import risk as risk_charts
+from core.estimators import returns_from_prices
+from core.exceptions import BallastError, RiskInputError
+from core.reporting import ReportSection
+from ui import cache, state
+from ui.widgets import percent, show_error, synced, synced_editor
+
+#: Confidence levels offered to the user (decimals).
+CONFIDENCE_OPTIONS = [0.9, 0.95, 0.975, 0.99, 0.995, 0.999]
+#: Monte Carlo runs above this many draws show a progress bar (about a second of work).
+_PROGRESS_DRAWS = 2_000_000
+
+
+@dataclass(frozen=True)
+class RiskInputs:
+    """Everything the risk tabs need, read from the setup once per run.
+
+    Attributes
+    ----------
+    weights : Series (n_assets,)
+        Decimal weights of the current allocation, by ticker of the universe.
+    returns : DataFrame (n_obs, n_assets)
+        Daily decimal asset returns over the date window.
+    portfolio : Series (n_obs,)
+        Daily portfolio returns over the window (constant weights).
+    full_prices : DataFrame
+        Adjusted closes of the universe over the whole loaded history.
+    full_portfolio : Series
+        Daily portfolio returns over the whole history (complete rows only).
+    benchmark : Series or None
+        Benchmark level over the whole history.
+    sectors : Series
+        Ticker -> sector.
+    capital : float
+        Portfolio value for money figures.
+    currency : str
+        Currency label (may be empty).
+    confidences : tuple of float
+    horizon : int
+    """
+
+    weights: pd.Series
+    returns: pd.DataFrame
+    portfolio: pd.Series
+    full_prices: pd.DataFrame
+    full_portfolio: pd.Series
+    benchmark: pd.Series | None
+    sectors: pd.Series
+    capital: float
+    currency: str
+    confidences: tuple[float, ...]
+    horizon: int
+
+    def money(self, fraction: float) -> str:
+        """A decimal fraction of the portfolio as money, e.g. ``'2,345 USD'``."""
+        return f"{fraction * self.capital:,.0f} {self.currency}".strip()
+
+
+# ----------------------------------------------------------------------------------- inputs
+def settings_inputs() -> None:
+    """Sidebar: confidence levels, horizon, portfolio value and the Monte Carlo settings."""
+    synced(
+        st.multiselect,
+        "risk_confidences",
+        "Confidence levels",
+        options=CONFIDENCE_OPTIONS,
+        format_func=lambda c: f"{c:.1%}",
+        help="VaR and CVaR are shown for each level chosen.",
+    )
+    synced(
+        st.number_input,
+        "risk_horizon",
+        "Horizon (trading days)",
+        min_value=1,
+        max_value=250,
+        step=1,
+        help="Historical VaR at h > 1 days uses overlapping h-day compounded returns; "
+        "parametric and Cornish-Fisher scale daily moments (h mu, sqrt(h) sigma).",
+    )
+    synced(
+        st.number_input,
+        "capital",
+        "Portfolio value (money)",
+        min_value=1.0,
+        step=10_000.0,
+        format="%.2f",
+        help="Money figures = VaR or CVaR fraction x this value.",
+    )
+    with st.expander("Monte Carlo"):
+        synced(
+            st.number_input,
+            "risk_mc_scenarios",
+            "Scenarios per distribution",
+            min_value=1_000,
+            max_value=1_000_000,
+            step=50_000,
+        )
+        fit = st.checkbox(
+            "Fit the Student-t degrees of freedom",
+            value=st.session_state["risk_mc_dof"] is None,
+            key="w_risk_mc_fit",
+        )
+        if fit:
+            st.session_state["risk_mc_dof"] = None
+            st.session_state.pop("w_risk_mc_dof", None)
+        else:
+            if st.session_state["risk_mc_dof"] is None:
+                st.session_state["risk_mc_dof"] = 5.0
+            synced(
+                st.number_input,
+                "risk_mc_dof",
+                "Degrees of freedom",
+                min_value=2.1,
+                max_value=200.0,
+                step=0.5,
+                format="%.1f",
+            )
+        synced(st.number_input, "risk_mc_seed", "Seed", min_value=0, step=1)
+
+
+def prepare() -> RiskInputs:
+    """Read the setup and the current allocation into :class:`RiskInputs`.
+
+    Returns
+    -------
+    RiskInputs
+
+    Raises
+    ------
+    core.exceptions.BallastError
+        No allocation can be computed, the window is unusable, or a setting is invalid.
+    """
+    from ui.allocation import run_optimization
+
+    ss = st.session_state
+    universe = list(ss["universe"])
+    result = ss.get("allocation")
+    if result is None or set(result.weights.index) != set(universe):
+        run_optimization()
+        result = ss.get("allocation")
+    if result is None:
+        raise RiskInputError(
+            "No allocation to assess: the optimiser found none for the current setup. Open the "
+            "Allocation page to fix the objective or constraints."
+        )
+    data = state.window_data()
+    full = state.price_data().subset(tickers=universe)
+    weights = result.weights.reindex(universe).fillna(0.0)
+    returns = returns_from_prices(data.prices).dropna()
+    full_returns = returns_from_prices(full.prices).dropna()
+    confidences = tuple(sorted(float(c) for c in ss["risk_confidences"]))
+    if not confidences:
+        raise RiskInputError("Choose at least one confidence level in the sidebar.")
+    return RiskInputs(
+        weights=weights,
+        returns=returns,
+        portfolio=risk.portfolio_returns(returns, weights),
+        full_prices=full.prices,
+        full_portfolio=risk.portfolio_returns(full_returns, weights),
+        benchmark=full.benchmark,
+        sectors=full.sectors,
+        capital=float(ss["capital"]),
+        currency=data.currency or "",
+        confidences=confidences,
+        horizon=int(ss["risk_horizon"]),
+    )
+
+
+def _progress_bar(label: str):
+    bar = st.progress(0.0, text=label)
+    return bar, lambda f: bar.progress(min(max(f, 0.0), 1.0), text=f"{label} {f:.0%}")
+
+
+def compute_table(inputs: RiskInputs, show_progress: bool = True) -> pd.DataFrame:
+    """VaR/CVaR by every method at every confidence (cached), with money columns.
+
+    Parameters
+    ----------
+    inputs : RiskInputs
+    show_progress : bool
+        Show a progress bar when the Monte Carlo work is large.
+
+    Returns
+    -------
+    DataFrame
+        ``core.risk.risk_table`` with ``var_money`` and ``cvar_money``.
+    """
+    ss = st.session_state
+    n, dof = int(ss["risk_mc_scenarios"]), ss["risk_mc_dof"]
+    args = (
+        inputs.returns,
+        inputs.weights,
+        inputs.confidences,
+        inputs.horizon,
+        n,
+        None if dof is None else float(dof),
+        int(ss["risk_mc_seed"]),
+    )
+    bar = None
+    progress = None
+    if show_progress and n * (1 + inputs.horizon) >= _PROGRESS_DRAWS:
+        bar, progress = _progress_bar(f"Simulating {n:,} scenarios per distribution...")
+    try:
+        table = cache.risk_table(*args, _progress=progress)
+    finally:
+        if bar is not None:
+            bar.empty()
+    table = table.copy()
+    table["var_money"] = table["var"] * inputs.capital
+    table["cvar_money"] = table["cvar"] * inputs.capital
+    return table
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The risk table with user-facing column names (percent as decimals, money)."""
+    return pd.DataFrame(
+        {
+            "Method": table["label"],
+            "Confidence": table["confidence"],
+            "Horizon (days)": table["horizon_days"],
+            "VaR (%)": table["var"],
+            "VaR (money)": table["var_money"],
+            "CVaR (%)": table["cvar"],
+            "CVaR (money)": table["cvar_money"],
+            "MC std. error VaR (%)": table["var_se"],
+            "MC std. error CVaR (%)": table["cvar_se"],
+            "Student-t dof": table["dof"],
+            "Note": table["note"],
+        }
+    )
+
+
+_PCT = st.column_config.NumberColumn(format="percent")
+_MONEY = st.column_config.NumberColumn(format="%,.0f")
+
+
+def _csv(frame: pd.DataFrame, index: bool = False) -> bytes:
+    return frame.to_csv(index=index).encode("utf-8")
+
+
+# ------------------------------------------------------------------------------ VaR & CVaR
+def var_tab(inputs: RiskInputs) -> pd.DataFrame | None:
+    """VaR and CVaR by every method: key figures, table, distribution and bar chart."""
+    try:
+        table = compute_table(inputs)
+    except BallastError as exc:
+        show_error(exc, "VaR and CVaR")
+        return None
+    h = inputs.horizon
+    hist = table[table["method"] == "historical"]
+    cols = st.columns(len(hist) * 2)
+    for i, (_, row) in enumerate(hist.iterrows()):
+        c = row["confidence"]
+        cols[2 * i].metric(
+            f"Historical VaR {c:.1%}, {h} d",
+            percent(row["var"]),
+            inputs.money(row["var"]),
+            delta_color="off",
+            delta_arrow="off",
+        )
+        cols[2 * i + 1].metric(
+            f"Historical CVaR {c:.1%}, {h} d",
+            percent(row["cvar"]),
+            inputs.money(row["cvar"]),
+            delta_color="off",
+            delta_arrow="off",
+        )
+    if (table["note"] != "").any():
+        st.warning(
+            "The Cornish-Fisher expansion is not monotonic for this portfolio's skewness and "
+            "kurtosis (fat tails): its VaR and CVaR are unreliable here. Prefer historical or "
+            "Student-t Monte Carlo figures.",
+            icon=":material/warning:",
+        )
+    st.dataframe(
+        display_table(table),
+        column_config={
+            "Confidence": _PCT,
+            "VaR (%)": _PCT,
+            "CVaR (%)": _PCT,
+            "VaR (money)": _MONEY,
+            "CVaR (money)": _MONEY,
+            "MC std. error VaR (%)": _PCT,
+            "MC std. error CVaR (%)": _PCT,
+            "Student-t dof": st.column_config.NumberColumn(format="%.2f"),
+        },
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        f"Losses as a share of the portfolio value and in money for {inputs.money(1.0)}, over "
+        f"{h} trading day{'s' if h > 1 else ''}, from {len(inputs.portfolio)} daily returns of "
+        "the date window. Historical: empirical quantile (the ceil(n c)-th smallest loss), "
+        + ("overlapping h-day compounded returns; " if h > 1 else "")
+        + "CVaR = mean loss beyond VaR (Acerbi-Tasche). Monte Carlo: multivariate normal and "
+        "Student-t fitted to the window (sample mean and covariance), seed "
+        f"{st.session_state['risk_mc_seed']}, {int(st.session_state['risk_mc_scenarios']):,} "
+        "scenarios each, with standard errors."
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        c = st.selectbox(
+            "Confidence of the lines",
+            inputs.confidences,
+            index=len(inputs.confidences) - 1,
+            format_func=lambda v: f"{v:.1%}",
+            key="risk_hist_confidence",
+        )
+        part = table[table["confidence"] == c]
+        lines = {r["label"]: (r["var"], r["cvar"]) for _, r in part.iterrows()}
+        sample = risk.horizon_returns(inputs.portfolio.to_numpy(), h)
+        st.plotly_chart(risk_charts.return_distribution(sample, lines, h, c), key="risk_hist")
+    with right:
+        st.plotly_chart(risk_charts.var_by_method(table), key="risk_methods")
+    st.download_button(
+        "Download VaR and CVaR (CSV)",
+        _csv(table),
+        "ballast_var_cvar.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_var",
+    )
+    return table
+
+
+# --------------------------------------------------------------------------- contributions
+@st.fragment
+def contributions_tab(inputs: RiskInputs) -> None:
+    """Component and marginal contributions per asset and per sector: tables and charts."""
+    c1, c2 = st.columns(2)
+    with c1:
+        synced(
+            st.radio,
+            "risk_contrib_method",
+            "Decomposition",
+            options=["historical", "parametric"],
+            format_func=risk.METHODS.get,
+            horizontal=True,
+        )
+    with c2:
+        synced(
+            st.selectbox,
+            "risk_contrib_confidence",
+            "Confidence",
+            options=CONFIDENCE_OPTIONS,
+            format_func=lambda v: f"{v:.1%}",
+        )
+    ss = st.session_state
+    try:
+        rc = risk.risk_contributions(
+            inputs.returns,
+            inputs.weights,
+            ss["risk_contrib_confidence"],
+            inputs.horizon,
+            ss["risk_contrib_method"],
+            inputs.sectors,
+        )
+    except BallastError as exc:
+        show_error(exc, "Contributions")
+        return
+    m = st.columns(3)
+    m[0].metric("Volatility (annualised)", percent(rc.volatility))
+    m[1].metric(
+        f"VaR {rc.confidence:.1%}, {rc.horizon} d",
+        percent(rc.var),
+        inputs.money(rc.var),
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[2].metric(
+        f"CVaR {rc.confidence:.1%}, {rc.horizon} d",
+        percent(rc.cvar),
+        inputs.money(rc.cvar),
+        delta_color="off",
+        delta_arrow="off",
+    )
+    held = rc.assets[rc.assets["weight"].abs() > 1e-8]
+    left, right = st.columns(2)
+    left.plotly_chart(
+        risk_charts.contributions_bar(held, "Share of risk by asset"), key="risk_contrib_assets"
+    )
+    right.plotly_chart(
+        risk_charts.contributions_bar(rc.sectors, "Share of risk by sector"),
+        key="risk_contrib_sectors",
+    )
+    pct_cols = [c for c in rc.assets.columns if c != "sector"]
+    st.dataframe(rc.assets, column_config={c: _PCT for c in pct_cols}, width="stretch")
+    st.dataframe(rc.sectors, column_config={c: _PCT for c in rc.sectors.columns}, width="stretch")
+    st.caption(
+        "Euler allocation: component = weight x marginal (d risk / d weight); components add "
+        "up to the total. Historical CVaR: average asset loss over the tail scenarios; "
+        "historical VaR: kernel average over the scenarios nearest the VaR, rescaled to add up "
+        "(Tasche 1999; Epperlein & Smillie 2006). Sector marginal = component / sector weight. "
+        "Volatility figures annualised (252 days); VaR and CVaR over the horizon."
+    )
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Download contributions by asset (CSV)",
+        _csv(rc.assets, True),
+        "ballast_risk_contributions_assets.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_contrib",
+    )
+    d2.download_button(
+        "Download contributions by sector (CSV)",
+        _csv(rc.sectors, True),
+        "ballast_risk_contributions_sectors.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_contrib_sec",
+    )
+
+
+# ------------------------------------------------------------------------------- drawdowns
+def drawdowns_tab(inputs: RiskInputs) -> None:
+    """Drawdown curve, maximum drawdown, CDaR and time to recovery over the window."""
+    c = max(inputs.confidences)
+    try:
+        dd = risk.drawdowns(inputs.portfolio, c)
+    except BallastError as exc:
+        show_error(exc, "Drawdowns")
+        return
+    m = st.columns(4)
+    m[0].metric(
+        "Maximum drawdown",
+        percent(dd.max_drawdown),
+        inputs.money(dd.max_drawdown),
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[1].metric(
+        f"CDaR {c:.1%}",
+        percent(dd.cdar),
+        inputs.money(dd.cdar),
+        delta_color="off",
+        delta_arrow="off",
+        help="Mean of the worst 1 - c share of daily drawdowns",
+    )
+    m[2].metric(
+        "Peak to trough",
+        f"{dd.days_peak_to_trough} trading days",
+        f"{dd.peak.date()} to {dd.trough.date()}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[3].metric(
+        "Time to recovery",
+        f"{dd.days_to_recovery} trading days" if dd.recovery is not None else "not recovered",
+        f"recovered {dd.recovery.date()}" if dd.recovery is not None else "by the window's end",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    st.plotly_chart(risk_charts.drawdown_chart(dd.curve), key="risk_dd")
+    st.download_button(
+        "Download drawdown curve (CSV)",
+        _csv(dd.curve.to_frame(), True),
+        "ballast_drawdowns.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_dd",
+    )
+
+
+# -------------------------------------------------------------------------------- backtest
+def run_backtest(inputs: RiskInputs) -> risk.VaRBacktest:
+    """The rolling one-day VaR backtest of the setup (cached).
+
+    Raises
+    ------
+    core.exceptions.RiskInputError
+        Window too long for the data, bad method or confidence.
+    """
+    ss = st.session_state
+    series = inputs.full_portfolio if ss["risk_backtest_full_history"] else inputs.portfolio
+    return cache.var_backtest(
+        series,
+        int(ss["risk_backtest_window"]),
+        float(ss["risk_backtest_confidence"]),
+        ss["risk_backtest_method"],
+    )
+
+
+@st.fragment
+def backtest_tab(inputs: RiskInputs) -> None:
+    """Rolling VaR backtest: exceptions on the return chart, Kupiec, Christoffersen, Basel."""
+    c = st.columns(4)
+    with c[0]:
+        synced(
+            st.selectbox,
+            "risk_backtest_method",
+            "VaR method",
+            options=list(risk.BACKTEST_METHODS),
+            format_func=risk.BACKTEST_METHODS.get,
+        )
+    with c[1]:
+        synced(
+            st.number_input,
+            "risk_backtest_window",
+            "Estimation window (trading days)",
+            min_value=20,
+            max_value=5000,
+            step=10,
+        )
+    with c[2]:
+        synced(
+            st.selectbox,
+            "risk_backtest_confidence",
+            "Confidence",
+            options=CONFIDENCE_OPTIONS,
+            format_func=lambda v: f"{v:.1%}",
+        )
+    with c[3]:
+        synced(
+            st.toggle,
+            "risk_backtest_full_history",
+            "Whole loaded history",
+            help="Off: only the date window",
+        )
+    try:
+        bt = run_backtest(inputs)
+    except BallastError as exc:
+        show_error(exc, "Backtest")
+        return
+    ch = bt.christoffersen
+    zone_icon = {"green": "🟢", "yellow": "🟡", "red": "🔴"}[bt.zone]
+    m = st.columns(5)
+    m[0].metric(
+        "Exceptions",
+        f"{bt.n_exceptions} of {bt.n_days} days",
+        f"expected {bt.expected_exceptions:.1f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[1].metric(
+        "Kupiec POF",
+        f"LR {bt.kupiec:.2f}",
+        f"p-value {bt.kupiec_p:.4f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[2].metric(
+        "Christoffersen independence",
+        f"LR {ch.independence:.2f}",
+        f"p-value {ch.independence_p:.4f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[3].metric(
+        "Conditional coverage",
+        f"LR {ch.conditional_coverage:.2f}",
+        f"p-value {ch.conditional_coverage_p:.4f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    m[4].metric(
+        "Basel traffic light",
+        f"{zone_icon} {bt.zone}",
+        f"{bt.zone_exceptions} exceptions in the last {bt.zone_days} days",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    st.plotly_chart(
+        risk_charts.backtest_chart(bt.returns, bt.var, bt.exceptions, bt.confidence), key="risk_bt"
+    )
+    st.caption(
+        f"One-day VaR for each day from the previous {bt.window} trading days only (no "
+        "look-ahead), current weights held constant. Kupiec (1995) tests the exception rate "
+        "(chi-square, 1 dof); Christoffersen (1998) tests clustering (1 dof) and both together "
+        "(2 dof). Basel zones at the binomial 95 % / 99.99 % cumulative probabilities."
+    )
+    frame = pd.DataFrame({"return": bt.returns, "var": bt.var, "exception": bt.exceptions})
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Download backtest statistics (CSV)",
+        _csv(bt.summary()),
+        "ballast_var_backtest_statistics.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_bt_stats",
+    )
+    d2.download_button(
+        "Download backtest series (CSV)",
+        _csv(frame, True),
+        "ballast_var_backtest.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_bt",
+    )
+
+
+# ---------------------------------------------------------------------------------- stress
+def _windows_frame(windows: dict) -> pd.DataFrame:
+    rows = [(n, pd.Timestamp(s).date(), pd.Timestamp(e).date()) for n, (s, e) in windows.items()]
+    frame = pd.DataFrame(rows, columns=["Name", "Start", "End"])
+    for col in ("Start", "End"):
+        frame[col] = pd.to_datetime(frame[col]).dt.date
+    return frame
+
+
+def _parse_windows(frame: pd.DataFrame) -> dict:
+    out = {}
+    for _, row in frame.iterrows():
+        name, start, end = row["Name"], row["Start"], row["End"]
+        if pd.isna(start) or pd.isna(end) or not str(name or "").strip() or str(name) == "None":
+            continue
+        out[str(name).strip()] = [str(pd.Timestamp(start).date()), str(pd.Timestamp(end).date())]
+    return out
+
+
+def _shocks_frame(shocks: dict, index: list[str], label: str) -> pd.DataFrame:
+    return pd.DataFrame({label: index, "Shock (%)": [shocks.get(k, np.nan) * 100 for k in index]})
+
+
+def _parse_shocks(frame: pd.DataFrame, label: str) -> dict:
+    return {
+        str(row[label]): float(row["Shock (%)"]) / 100
+        for _, row in frame.iterrows()
+        if not pd.isna(row["Shock (%)"])
+    }
+
+
+def run_stress(inputs: RiskInputs) -> tuple[pd.DataFrame, list[str]]:
+    """Historical scenarios on the full history, with the user's windows (cached).
+
+    Raises
+    ------
+    core.exceptions.RiskInputError
+        A custom window outside the data.
+    """
+    custom = tuple((n, s, e) for n, (s, e) in st.session_state["risk_custom_windows"].items())
+    return cache.historical_stress(inputs.full_prices, inputs.weights, custom, inputs.benchmark)
+
+
+@st.fragment
+def stress_tab(inputs: RiskInputs) -> None:
+    """Historical crisis windows, the user's windows, and hypothetical shocks."""
+    st.markdown("**Historical scenarios** (buy and hold the current weights through the window)")
+    with st.expander("Add your own windows"):
+        synced_editor(
+            "risk_custom_windows",
+            _windows_frame,
+            _parse_windows,
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Start": st.column_config.DateColumn("Start"),
+                "End": st.column_config.DateColumn("End"),
+            },
+        )
+    try:
+        table, skipped = run_stress(inputs)
+    except BallastError as exc:
+        show_error(exc, "Stress scenarios")
+        table, skipped = None, []
+    if table is not None and len(table):
+        shown = table.assign(loss_money=table["loss"] * inputs.capital)
+        st.dataframe(
+            shown,
+            column_config={
+                "portfolio_return": st.column_config.NumberColumn(
+                    "Portfolio return (%)", format="percent"
+                ),
+                "loss": st.column_config.NumberColumn("Loss (%)", format="percent"),
+                "loss_money": st.column_config.NumberColumn("Loss (money)", format="%,.0f"),
+                "worst_day": st.column_config.NumberColumn("Worst day (%)", format="percent"),
+                "max_drawdown": st.column_config.NumberColumn("Max drawdown (%)", format="percent"),
+                "benchmark_return": st.column_config.NumberColumn(
+                    "Benchmark return (%)", format="percent"
+                ),
+            },
+            hide_index=True,
+            width="stretch",
+        )
+        st.plotly_chart(risk_charts.stress_bar(table), key="risk_stress")
+        st.download_button(
+            "Download stress scenarios (CSV)",
+            _csv(shown),
+            "ballast_stress.csv",
+            "text/csv",
+            icon=":material/download:",
+            key="dl_risk_stress",
+        )
+    if skipped:
+        first = inputs.full_prices.index[0].date()
+        st.info(f"Not covered by the loaded data (from {first}): {', '.join(skipped)}.")
+    st.markdown(
+        "**Hypothetical shocks** (instantaneous returns; an asset's shock overrides its sector's)"
+    )
+    held = [t for t in inputs.weights.index if abs(inputs.weights[t]) > 1e-8]
+    sectors = sorted(inputs.sectors.reindex(inputs.weights.index).fillna("Unknown").unique())
+    a, b = st.columns(2)
+    with a:
+        synced_editor(
+            "risk_sector_shocks",
+            lambda s: _shocks_frame(s, sectors, "Sector"),
+            lambda f: _parse_shocks(f, "Sector"),
+            disabled=["Sector"],
+            hide_index=True,
+            width="stretch",
+        )
+    with b:
+        synced_editor(
+            "risk_asset_shocks",
+            lambda s: _shocks_frame(s, held, "Asset"),
+            lambda f: _parse_shocks(f, "Asset"),
+            disabled=["Asset"],
+            hide_index=True,
+            width="stretch",
+        )
+    ss = st.session_state
+    try:
+        shock = stress.hypothetical_shock(
+            inputs.weights,
+            ss["risk_asset_shocks"],
+            ss["risk_sector_shocks"],
+            inputs.sectors,
+            inputs.capital,
+        )
+    except BallastError as exc:
+        show_error(exc, "Hypothetical shocks")
+        return
+    total = float(shock["pnl"].sum())
+    st.metric(
+        "Portfolio P&L under the shocks",
+        percent(total),
+        inputs.money(total),
+        delta_color="normal" if total else "off",
+    )
+    hit = shock[shock["shock"] != 0]
+    if len(hit):
+        st.dataframe(
+            hit,
+            column_config={"weight": _PCT, "shock": _PCT, "pnl": _PCT, "pnl_money": _MONEY},
+            width="stretch",
+        )
+        st.download_button(
+            "Download shock P&L (CSV)",
+            _csv(shock, True),
+            "ballast_shocks.csv",
+            "text/csv",
+            icon=":material/download:",
+            key="dl_risk_shock",
+        )
+
+
+# ------------------------------------------------------------------------ correlation stress
+def run_correlation_stress(inputs: RiskInputs, confidence: float) -> pd.DataFrame:
+    """Correlation-stress table for the setup (crisis window and pushed correlations).
+
+    Raises
+    ------
+    core.exceptions.RiskInputError
+        The crisis window is not in the data or too short.
+    """
+    ss = st.session_state
+    name = ss["risk_crisis"]
+    windows = {**stress.HISTORICAL_SCENARIOS, **ss["risk_custom_windows"]}
+    crisis = None
+    if name in windows:
+        s, e = windows[name]
+        prices = inputs.full_prices.loc[s:e]
+        if len(prices) < 21:
+            raise RiskInputError(
+                f"The crisis window '{name}' ({s} to {e}) is not in the loaded data; choose "
+                "another window."
+            )
+        crisis = returns_from_prices(prices)
+    lam = float(ss["risk_corr_push"])
+    strengths = sorted({0.0, 0.25, 0.5, 0.75, 1.0, lam})
+    return stress.correlation_stress(
+        inputs.returns, inputs.weights, confidence, inputs.horizon, strengths, crisis, name
+    )
+
+
+@st.fragment
+def correlation_tab(inputs: RiskInputs) -> None:
+    """Rolling average correlation and VaR/CVaR under crisis and pushed correlations."""
+    ss = st.session_state
+    windows = {**stress.HISTORICAL_SCENARIOS, **ss["risk_custom_windows"]}
+    c = st.columns(3)
+    with c[0]:
+        synced(
+            st.number_input,
+            "risk_corr_window",
+            "Rolling window (trading days)",
+            min_value=10,
+            max_value=750,
+            step=21,
+        )
+    with c[1]:
+        if ss["risk_crisis"] not in windows:
+            ss["risk_crisis"] = next(iter(windows))
+            ss.pop("w_risk_crisis", None)
+        synced(st.selectbox, "risk_crisis", "Crisis correlations from", options=list(windows))
+    with c[2]:
+        synced(
+            st.slider,
+            "risk_corr_push",
+            "Push correlations toward 1 (lambda)",
+            min_value=0.0,
+            max_value=1.0,
+            step=0.05,
+        )
+    full_returns = returns_from_prices(inputs.full_prices).dropna()
+    try:
+        rolling = cache.rolling_average_correlation(full_returns, int(ss["risk_corr_window"]))
+        st.plotly_chart(risk_charts.rolling_correlation_chart(rolling, windows), key="risk_rc")
+    except BallastError as exc:
+        show_error(exc, "Rolling correlation")
+    conf = max(inputs.confidences)
+    try:
+        table = run_correlation_stress(inputs, conf)
+    except BallastError as exc:
+        show_error(exc, "Correlation stress")
+        return
+    base = table.iloc[0]
+    lam = float(ss["risk_corr_push"])
+    pushed = table[np.isclose(table["strength"], lam)].iloc[0]
+    crisis = table[table["strength"].isna()]
+    m = st.columns(3)
+    m[0].metric(
+        f"VaR {conf:.1%}, base correlations",
+        percent(base["var"]),
+        inputs.money(base["var"]),
+        delta_color="off",
+        delta_arrow="off",
+    )
+    if len(crisis):
+        row = crisis.iloc[0]
+        m[1].metric(
+            f"VaR with {row['case']} correlations",
+            percent(row["var"]),
+            f"{row['var'] - base['var']:+.2%} · avg corr {row['average_correlation']:.2f}",
+            delta_color="inverse",
+        )
+    m[2].metric(
+        f"VaR, correlations pushed {lam:.0%} toward 1",
+        percent(pushed["var"]),
+        f"{pushed['var'] - base['var']:+.2%} · diversification benefit "
+        f"{pushed['diversification_benefit']:.0%} (base "
+        f"{base['diversification_benefit']:.0%})",
+        delta_color="inverse",
+    )
+    st.plotly_chart(risk_charts.correlation_stress_chart(table), key="risk_cs")
+    st.dataframe(
+        table,
+        column_config={c: _PCT for c in ("volatility", "var", "cvar", "diversification_benefit")},
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Parametric normal VaR/CVaR with each asset's volatility and mean from the date window "
+        "and the correlations replaced: (1 - lambda) C + lambda 11' stays a valid correlation "
+        "matrix. Diversification ratio = sum |w_i| sigma_i / sigma_p (Choueifaty & Coignard); "
+        "benefit = 1 - sigma_p / sum |w_i| sigma_i. Volatility annualised."
+    )
+    st.download_button(
+        "Download correlation stress (CSV)",
+        _csv(table),
+        "ballast_correlation_stress.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="dl_risk_cs",
+    )
+
+
+# ---------------------------------------------------------------------------------- report
+def report_section() -> ReportSection | None:
+    """The risk section of the reports, computed from the current setup.
+
+    Returns
+    -------
+    core.reporting.ReportSection or None
+        Tables ``VaR and CVaR``, ``Contributions (assets)``, ``Contributions (sectors)``,
+        ``Stress scenarios``, ``Correlation stress``, ``Backtest``, ``Key figures``; figures: the
+        return distribution, contributions, stress bars and the backtest chart. None while no
+        allocation can be computed or the window is unusable.
+    """
+    try:
+        inputs = prepare()
+        table = compute_table(inputs, show_progress=False)
+    except BallastError:
+        return None
+    ss = st.session_state
+    c, h = max(inputs.confidences), inputs.horizon
+    tables: dict[str, pd.DataFrame] = {"VaR and CVaR": table}
+    figures = []
+    part = table[table["confidence"] == c]
+    lines = {r["label"]: (r["var"], r["cvar"]) for _, r in part.iterrows()}
+    figures.append(
+        risk_charts.return_distribution(
+            risk.horizon_returns(inputs.portfolio.to_numpy(), h), lines, h, c
+        )
+    )
+    key = [
+        ("Portfolio value", inputs.capital),
+        ("Horizon (trading days)", h),
+        ("Window start", str(inputs.returns.index[0].date())),
+        ("Window end", str(inputs.returns.index[-1].date())),
+    ]
+    for _, r in table[table["method"] == "historical"].iterrows():
+        key += [
+            (f"Historical VaR {r['confidence']:.1%}", r["var"]),
+            (f"Historical CVaR {r['confidence']:.1%}", r["cvar"]),
+        ]
+    notes = []
+    try:
+        rc = risk.risk_contributions(
+            inputs.returns,
+            inputs.weights,
+            ss["risk_contrib_confidence"],
+            h,
+            ss["risk_contrib_method"],
+            inputs.sectors,
+        )
+        tables["Contributions (assets)"] = rc.assets.reset_index()
+        tables["Contributions (sectors)"] = rc.sectors.reset_index()
+        figures.append(risk_charts.contributions_bar(rc.sectors, "Share of risk by sector"))
+        dd = risk.drawdowns(inputs.portfolio, c)
+        key += [
+            ("Maximum drawdown", dd.max_drawdown),
+            (f"CDaR {c:.1%}", dd.cdar),
+            ("Days to recovery", dd.days_to_recovery),
+        ]
+    except BallastError as exc:
+        notes.append(f"Contributions/drawdowns not computed: {exc}")
+    try:
+        stress_table, skipped = run_stress(inputs)
+        tables["Stress scenarios"] = stress_table
+        if len(stress_table):
+            figures.append(risk_charts.stress_bar(stress_table))
+        if skipped:
+            notes.append(f"Scenarios not covered by the data: {', '.join(skipped)}.")
+        tables["Correlation stress"] = run_correlation_stress(inputs, c)
+    except BallastError as exc:
+        notes.append(f"Stress tests not computed: {exc}")
+    try:
+        bt = run_backtest(inputs)
+        tables["Backtest"] = bt.summary().astype({"value": str})
+        figures.append(risk_charts.backtest_chart(bt.returns, bt.var, bt.exceptions, bt.confidence))
+        key += [("Backtest exceptions", bt.n_exceptions), ("Basel zone", bt.zone)]
+    except BallastError as exc:
+        notes.append(f"Backtest not computed: {exc}")
+    tables["Key figures"] = pd.DataFrame(key, columns=["figure", "value"]).astype({"value": str})
+    text = (
+        f"VaR and CVaR (expected shortfall) of the current allocation as positive losses, "
+        f"fractions of the portfolio value {inputs.money(1.0)}, over {h} trading day(s), at "
+        f"{', '.join(f'{x:.1%}' for x in inputs.confidences)} confidence, from daily returns "
+        f"{inputs.returns.index[0].date()} to {inputs.returns.index[-1].date()}. Methods: "
+        "historical (empirical quantile; overlapping h-day compounded returns for h > 1), "
+        "parametric normal, Cornish-Fisher (Zangari 1996; tail average of its quantile "
+        "function), Monte Carlo from fitted multivariate normal and Student-t models "
+        f"({int(ss['risk_mc_scenarios']):,} scenarios, seed {ss['risk_mc_seed']}). "
+        "Contributions: Euler allocation (Tasche 1999). Backtest: Kupiec (1995) POF, "
+        "Christoffersen (1998) independence and conditional coverage, Basel (1996) traffic "
+        "light. Stress: crisis windows replayed buy-and-hold on the full history; correlation "
+        "stress keeps volatilities and pushes correlations toward 1."
+        + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
+    )
+    return ReportSection(key="risk", title="Risk", text=text, tables=tables, figures=figures)
