@@ -1,0 +1,256 @@
+"""Plotly figures of the efficient frontier: the risk-return map and the transition map.
+
+Conventions
+-----------
+Returns and volatilities are annualised decimals, shown as percentages on the axes
+(``tickformat=".0%"``); weights are decimals. Every trace can be toggled from the legend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.frontier import Frontier
+
+__all__ = ["frontier_figure", "transition_map", "weights_hover"]
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+_MARKERS = {
+    "Current allocation": dict(symbol="x", size=13, color="#d62728"),
+    "Current holdings": dict(symbol="square", size=12, color="#8c564b"),
+    "Selected portfolio": dict(symbol="circle-open", size=18, color="#111111", line=dict(width=3)),
+}
+
+
+def weights_hover(weights: pd.DataFrame, top: int = 8, threshold: float = 0.005) -> list[str]:
+    """One hover line per portfolio listing its largest positions.
+
+    Parameters
+    ----------
+    weights : DataFrame (n_portfolios, n_assets)
+        Decimal weights, columns are tickers.
+    top : int
+        Most positions listed (by absolute weight).
+    threshold : float
+        Positions below this absolute weight (decimal) are left out.
+
+    Returns
+    -------
+    list of str
+        HTML lines such as ``"AAPL 25.0 %<br>KO 12.1 %"``.
+    """
+    out = []
+    cols = np.asarray(weights.columns.astype(str))
+    for row in weights.to_numpy():
+        order = np.argsort(-np.abs(row))[:top]
+        parts = [f"{cols[i]} {row[i] * 100:.1f} %" for i in order if abs(row[i]) >= threshold]
+        out.append("<br>".join(parts))
+    return out
+
+
+def frontier_figure(
+    frontier: Frontier,
+    assets: pd.DataFrame | None = None,
+    random_cloud: pd.DataFrame | None = None,
+    points: Mapping[str, tuple[float, float]] | None = None,
+    overlays: Mapping[str, Frontier] | None = None,
+    show_cml: bool = True,
+    title: str = "Efficient frontier",
+) -> go.Figure:
+    """Risk-return map: the frontier, assets, random portfolios, the capital market line.
+
+    Parameters
+    ----------
+    frontier : Frontier
+        The frontier to draw (hover shows each point's weights).
+    assets : DataFrame, optional
+        One row per asset (index: ticker) with decimal columns ``expected_return`` and
+        ``volatility`` (annualised).
+    random_cloud : DataFrame, optional
+        Random portfolios with columns ``expected_return``, ``volatility``, ``sharpe_ratio``;
+        coloured by Sharpe ratio.
+    points : mapping of str to (float, float), optional
+        Named portfolios as (volatility, expected return), annualised decimals, e.g.
+        ``{"Current allocation": (0.18, 0.12)}``.
+    overlays : mapping of str to Frontier, optional
+        Other frontiers drawn as dashed lines (unconstrained, another estimator).
+    show_cml : bool
+        Draw the capital market line from the risk-free rate through the tangency portfolio.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    rf = frontier.risk_free_rate
+    if random_cloud is not None and len(random_cloud):
+        fig.add_scatter(
+            x=random_cloud["volatility"],
+            y=random_cloud["expected_return"],
+            mode="markers",
+            name=f"Random portfolios ({len(random_cloud):,})",
+            marker=dict(
+                size=4,
+                opacity=0.55,
+                color=random_cloud["sharpe_ratio"],
+                colorscale="Viridis",
+                colorbar=dict(title="Sharpe ratio", x=1.02, len=0.6, y=0.3),
+            ),
+            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>Sharpe %{marker.color:.2f}"
+            "<extra>Random portfolio</extra>",
+        )
+    for i, (name, other) in enumerate((overlays or {}).items()):
+        fig.add_scatter(
+            x=other.volatilities,
+            y=other.returns,
+            mode="lines",
+            name=name,
+            line=dict(dash="dash" if i == 0 else "dot", width=2),
+            text=weights_hover(other.weights),
+            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>%{text}<extra>"
+            + name
+            + "</extra>",
+        )
+    fig.add_scatter(
+        x=frontier.volatilities,
+        y=frontier.returns,
+        mode="lines+markers",
+        name="Efficient frontier",
+        line=dict(width=3, color="#1f77b4"),
+        marker=dict(size=5),
+        text=weights_hover(frontier.weights),
+        customdata=frontier.sharpe_ratios,
+        hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>Sharpe %{customdata:.2f}"
+        "<br>%{text}<extra>Frontier</extra>",
+    )
+    tan = frontier.tangency
+    if show_cml and tan is not None and np.isfinite(tan.sharpe_ratio):
+        x_end = max(float(np.max(frontier.volatilities)), tan.volatility) * 1.15
+        if random_cloud is not None and len(random_cloud):
+            x_end = max(x_end, float(random_cloud["volatility"].max()))
+        fig.add_scatter(
+            x=[0.0, x_end],
+            y=[rf, rf + tan.sharpe_ratio * x_end],
+            mode="lines",
+            name="Capital market line",
+            line=dict(color="#ff7f0e", width=2),
+            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<extra>Capital market line"
+            "</extra>",
+        )
+    mv = frontier.min_variance
+    fig.add_scatter(
+        x=[mv.volatility],
+        y=[mv.expected_return],
+        mode="markers",
+        name="Minimum variance",
+        marker=dict(symbol="star", size=16, color="#2ca02c"),
+        text=weights_hover(mv.weights.to_frame().T),
+        hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>%{text}"
+        "<extra>Minimum variance</extra>",
+    )
+    if tan is not None:
+        fig.add_scatter(
+            x=[tan.volatility],
+            y=[tan.expected_return],
+            mode="markers",
+            name=f"Tangency (max Sharpe {tan.sharpe_ratio:.2f})",
+            marker=dict(symbol="diamond", size=14, color="#ff7f0e"),
+            text=weights_hover(tan.weights.to_frame().T),
+            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>%{text}"
+            "<extra>Tangency portfolio</extra>",
+        )
+    if assets is not None and len(assets):
+        fig.add_scatter(
+            x=assets["volatility"],
+            y=assets["expected_return"],
+            mode="markers+text",
+            name="Assets",
+            text=assets.index.astype(str),
+            textposition="top center",
+            textfont=dict(size=10),
+            marker=dict(size=8, color="#7f7f7f", symbol="circle"),
+            hovertemplate="%{text}<br>Volatility %{x:.2%}<br>Return %{y:.2%}<extra>Asset</extra>",
+        )
+    for name, (vol, ret) in (points or {}).items():
+        fig.add_scatter(
+            x=[vol],
+            y=[ret],
+            mode="markers",
+            name=name,
+            marker=_MARKERS.get(name, dict(size=12)),
+            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<extra>" + name + "</extra>",
+        )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="Volatility (annualised, %)", tickformat=".0%", rangemode="tozero"),
+        yaxis=dict(title="Expected return (annualised, %)", tickformat=".0%"),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
+        height=620,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -> go.Figure:
+    """Stacked areas of the weights along the frontier (the transition map).
+
+    Parameters
+    ----------
+    frontier : Frontier
+        The frontier.
+    x : {"volatility", "expected_return"}
+        Horizontal axis: the points' annualised volatility or expected return.
+    title : str
+        Figure title; a default names the axis.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Long positions stack upwards, short positions downwards.
+    """
+    xs = frontier.volatilities if x == "volatility" else frontier.returns
+    label = "Volatility" if x == "volatility" else "Expected return"
+    W = frontier.weights
+    held = [c for c in W.columns if W[c].abs().max() > 1e-6]
+    fig = go.Figure()
+    has_short = bool((W[held] < -1e-9).any().any()) if held else False
+    for col in held:
+        w = W[col].to_numpy()
+        fig.add_scatter(
+            x=xs,
+            y=np.clip(w, 0, None),
+            mode="lines",
+            stackgroup="long",
+            name=str(col),
+            legendgroup=str(col),
+            line=dict(width=0.5),
+            customdata=w,
+            hovertemplate=f"{label} %{{x:.2%}}<br>{col}: %{{customdata:.2%}}<extra></extra>",
+        )
+        if has_short and (w < -1e-9).any():
+            fig.add_scatter(
+                x=xs,
+                y=np.clip(w, None, 0),
+                mode="lines",
+                stackgroup="short",
+                name=f"{col} (short)",
+                legendgroup=str(col),
+                showlegend=False,
+                line=dict(width=0.5),
+                hoverinfo="skip",
+            )
+    fig.update_layout(
+        title=title or f"Weights along the frontier, by {label.lower()}",
+        xaxis=dict(title=f"{label} (annualised, %)", tickformat=".0%"),
+        yaxis=dict(title="Weight (% of capital)", tickformat=".0%"),
+        height=460,
+        hovermode="x unified",
+        **_LAYOUT,
+    )
+    return fig

@@ -1,0 +1,108 @@
+"""Efficient Frontier: the whole frontier, a slider along it, what constraints and views cost."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.charts.frontier import frontier_figure, transition_map
+from core.exceptions import BallastError
+from ui import frontier as ui_frontier
+from ui import state
+from ui.widgets import data_caption, percent, show_error
+
+st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
+state.init()
+st.title("Efficient frontier")
+data_caption()
+st.caption(
+    "Estimators, objective and constraints come from the Allocation page; the frontier is exact "
+    "(critical line algorithm), from the minimum-variance to the maximum-return portfolio."
+)
+
+with st.sidebar:
+    st.header("Frontier")
+    ui_frontier.sidebar_inputs()
+
+try:
+    view = ui_frontier.compute_view()
+    st.session_state["frontier_last"] = view
+except BallastError as exc:
+    show_error(exc, "The frontier cannot be computed")
+    view = st.session_state.get("frontier_last")
+    if view is None:
+        st.stop()
+    st.info("Showing the last frontier that could be computed.")
+frontier = view.frontier
+for note in view.notes:
+    st.caption(note)
+
+single = len(frontier.returns) == 1
+if single:
+    st.warning(
+        "The frontier is a single portfolio: with one asset, or when every asset has the same "
+        "expected return, no trade-off between risk and return is left to choose from."
+    )
+
+cols = st.columns(4)
+mv, tan = frontier.min_variance, frontier.tangency
+cols[0].metric("Minimum-variance volatility", percent(mv.volatility),
+               help=f"Expected return {percent(mv.expected_return)} (annualised)")  # fmt: skip
+top = frontier.max_return
+cols[1].metric("Highest expected return", percent(top.expected_return),
+               help=f"Volatility {percent(top.volatility)} (annualised)")  # fmt: skip
+if tan is not None:
+    cols[2].metric("Tangency Sharpe ratio", f"{tan.sharpe_ratio:.2f}",
+                   help=f"Return {percent(tan.expected_return)}, volatility "
+                   f"{percent(tan.volatility)}; risk-free rate "
+                   f"{percent(frontier.risk_free_rate)}")  # fmt: skip
+else:
+    cols[2].metric("Tangency Sharpe ratio", "n/a",
+                   help="No portfolio on the frontier beats the risk-free rate.")  # fmt: skip
+cols[3].metric("Corner portfolios", f"{len(frontier.corner_portfolios)}",
+               help="Points where the set of assets at a bound or binding sector limits "
+               "changes; the frontier is exact between them.")  # fmt: skip
+
+picked = None
+if not single:
+    st.subheader("Pick a portfolio on the frontier")
+    picked = ui_frontier.pick_slider(frontier)
+points = dict(view.points)
+if picked is not None:
+    points["Selected portfolio"] = (picked.volatility, picked.expected_return)
+st.plotly_chart(
+    frontier_figure(frontier, view.assets, view.cloud, points, view.overlays),
+    key="frontier_chart",
+)
+
+if picked is not None:
+    left, right = st.columns([2, 3])
+    with left:
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Return (annualised)", percent(picked.expected_return))
+        c2.metric("Volatility (annualised)", percent(picked.volatility))
+        c3.metric("Sharpe ratio", f"{picked.sharpe_ratio:.2f}")
+        if st.button("Make this the allocation", icon=":material/check:", type="primary"):
+            ui_frontier.make_allocation(picked, frontier)
+            st.success("The allocation is now this portfolio; the Allocation page shows its "
+                       "orders.")  # fmt: skip
+    with right:
+        st.dataframe(
+            ui_frontier.weights_table(picked),
+            column_config={"Weight": st.column_config.NumberColumn("Weight", format="percent")},
+            width="stretch",
+            key="picked_weights",
+        )
+
+if not single:
+    st.plotly_chart(transition_map(frontier, st.session_state["frontier_transition_x"]),
+                    key="transition_map")  # fmt: skip
+with st.expander("Frontier points (annualised decimals)"):
+    table = frontier.to_frame()
+    st.dataframe(table, width="stretch")
+    st.download_button(
+        "Download the frontier (CSV)",
+        data=table.to_csv(index_label="point").encode("utf-8"),
+        file_name="ballast_frontier.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )

@@ -1,0 +1,336 @@
+"""Efficient-frontier page pieces: inputs, the computed view, the pick slider, the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.charts.frontier import frontier_figure, transition_map
+from core.constraints import Constraints
+from core.estimators import COVARIANCE_ESTIMATORS
+from core.exceptions import BallastError
+from core.frontier import Frontier, FrontierPortfolio, portfolio_statistics
+from core.optimization import (
+    Objective,
+    OptimizationResult,
+    effective_number_of_assets,
+    sector_exposure,
+)
+from core.reporting import ReportSection
+from ui import cache, state
+from ui.widgets import synced
+
+PICK_AXES = {"volatility": "Target volatility", "return": "Target return"}
+RANDOM_COUNTS = [0, 1_000, 2_000, 5_000, 10_000]
+_UNBOUNDED = Constraints(long_only=False, weight_bounds=(-np.inf, np.inf))
+
+
+@dataclass(frozen=True)
+class FrontierView:
+    """Everything the page draws, computed from the setup.
+
+    Attributes
+    ----------
+    frontier : Frontier
+        The frontier under the user's estimates and constraints.
+    assets : DataFrame
+        Per asset (index: ticker) ``expected_return`` and ``volatility``, annualised decimals.
+    cloud : DataFrame or None
+        Random feasible portfolios: ``expected_return``, ``volatility``, ``sharpe_ratio``.
+    overlays : dict of str to Frontier
+        Unconstrained and second-estimator frontiers, by legend name.
+    points : dict of str to (float, float)
+        Current allocation and holdings as (volatility, expected return).
+    notes : list of str
+        Things the user should know (overlays that could not be drawn, ignored holdings).
+    """
+
+    frontier: Frontier
+    assets: pd.DataFrame
+    cloud: pd.DataFrame | None = None
+    overlays: dict[str, Frontier] = field(default_factory=dict)
+    points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def compare_options() -> dict[str, str]:
+    """Second estimators the frontier can be compared with: setup value -> label."""
+    ss = st.session_state
+    options = {"none": "None"}
+    has_bl = ss.get("bl_posterior_returns") is not None
+    if ss["expected_returns_source"] == "black_litterman" and has_bl:
+        options["historical"] = "Historical expected returns (without views)"
+    elif has_bl:
+        options["black_litterman"] = "Black-Litterman posterior expected returns"
+    for method, label in COVARIANCE_ESTIMATORS.items():
+        if method != ss["cov_method"]:
+            options[f"cov:{method}"] = f"Covariance: {label}"
+    return options
+
+
+def sidebar_inputs() -> None:
+    """Frontier resolution, random cloud, overlays and the transition map's axis."""
+    synced(st.slider, "frontier_n_points", "Points on the frontier", min_value=10,
+           max_value=200, step=10)  # fmt: skip
+    synced(st.select_slider, "frontier_n_random", "Random feasible portfolios",
+           options=RANDOM_COUNTS, format_func=lambda n: f"{n:,}")  # fmt: skip
+    st.subheader("Overlays")
+    synced(st.checkbox, "frontier_show_unconstrained",
+           "Unconstrained frontier (only fully invested, shorting allowed)")  # fmt: skip
+    options = compare_options()
+    if st.session_state["frontier_compare"] not in options:
+        st.session_state["frontier_compare"] = "none"
+        st.session_state.pop("w_frontier_compare", None)
+    synced(st.selectbox, "frontier_compare", "Compare with a second estimator",
+           options=list(options), format_func=options.get)  # fmt: skip
+    synced(st.radio, "frontier_transition_x", "Transition map along",
+           options=["volatility", "expected_return"],
+           format_func={"volatility": "volatility", "expected_return": "expected return"}.get,
+           horizontal=True)  # fmt: skip
+
+
+def _second_estimates(choice: str, mu: pd.Series, cov: pd.DataFrame):
+    if choice == "historical":
+        return state.historical_estimates()[0], cov, "Frontier, historical expected returns"
+    if choice == "black_litterman":
+        post = st.session_state["bl_posterior_returns"]
+        if set(post.index) != set(mu.index):
+            raise BallastError("The Black-Litterman posterior does not cover this universe.")
+        return post.reindex(mu.index), cov, "Frontier, Black-Litterman posterior"
+    method = choice.removeprefix("cov:")
+    data = state.window_data()
+    cov2 = cache.covariance(data.prices, method).loc[mu.index, mu.index]
+    return mu, cov2, f"Frontier, {COVARIANCE_ESTIMATORS.get(method, method)}"
+
+
+def _holdings_weights(tickers: list[str], notes: list[str]) -> pd.Series | None:
+    holdings = st.session_state.get("holdings") or {}
+    if not holdings:
+        return None
+    prices = state.price_data().prices.iloc[-1]
+    shares = pd.Series({str(t): float(s) for t, s in holdings.items()})
+    outside = [t for t in shares.index if t not in tickers and shares[t] != 0]
+    if outside:
+        notes.append(
+            f"Holdings outside the universe are left out of the map: {', '.join(outside)}."
+        )
+    values = shares.reindex(tickers).fillna(0.0) * prices.reindex(tickers).fillna(0.0)
+    if values.sum() <= 0:
+        return None
+    return values / values.sum()
+
+
+def compute_view(n_random: int | None = None) -> FrontierView:
+    """The frontier and everything around it, from the current setup.
+
+    Parameters
+    ----------
+    n_random : int, optional
+        Number of random portfolios; defaults to the setup's ``frontier_n_random``.
+
+    Returns
+    -------
+    FrontierView
+
+    Raises
+    ------
+    core.exceptions.BallastError
+        When the frontier itself cannot be computed (infeasible constraints, bad data).
+    """
+    ss = st.session_state
+    mu, cov = state.estimates()
+    cons = state.constraints()
+    rf = float(ss["risk_free_rate"])
+    frontier = cache.efficient_frontier(mu, cov, cons, int(ss["frontier_n_points"]), rf, None)
+    tickers = list(mu.index)
+    assets = pd.DataFrame({"expected_return": mu, "volatility": np.sqrt(np.diag(cov))})
+    notes: list[str] = []
+    cloud = None
+    n_random = int(ss["frontier_n_random"] if n_random is None else n_random)
+    if n_random > 0 and len(tickers) > 1:
+        try:
+            W = cache.random_portfolios(tuple(tickers), cons, n_random, 0)
+            r, v, s = portfolio_statistics(W, mu, cov, rf)
+            cloud = pd.DataFrame({"expected_return": r, "volatility": v, "sharpe_ratio": s})
+        except BallastError as exc:
+            notes.append(f"Random portfolios: {exc}")
+    overlays: dict[str, Frontier] = {}
+    top = max(frontier.max_return.expected_return, float(mu.max()))
+    if ss["frontier_show_unconstrained"] and len(tickers) > 1:
+        try:
+            overlays["Unconstrained frontier (sum of weights = 1 only)"] = cache.efficient_frontier(
+                mu, cov, _UNBOUNDED, 60, rf, top
+            )
+        except BallastError as exc:
+            notes.append(f"Unconstrained frontier: {exc}")
+    if ss["frontier_compare"] != "none":
+        try:
+            mu2, cov2, label = _second_estimates(ss["frontier_compare"], mu, cov)
+            overlays[label] = cache.efficient_frontier(mu2, cov2, cons, 60, rf, None)
+        except BallastError as exc:
+            notes.append(f"Second estimator: {exc}")
+    points: dict[str, tuple[float, float]] = {}
+    alloc = ss.get("allocation")
+    if alloc is not None and set(alloc.weights.index) == set(tickers):
+        r, v, _ = portfolio_statistics(alloc.weights.reindex(tickers).to_numpy()[None, :], mu, cov)
+        points["Current allocation"] = (float(v[0]), float(r[0]))
+    held = _holdings_weights(tickers, notes)
+    if held is not None:
+        r, v, _ = portfolio_statistics(held.to_numpy()[None, :], mu, cov)
+        points["Current holdings"] = (float(v[0]), float(r[0]))
+    return FrontierView(frontier, assets, cloud, overlays, points, notes)
+
+
+def pick_slider(frontier: Frontier) -> FrontierPortfolio:
+    """A slider along the frontier (by target volatility or return); returns the portfolio.
+
+    The choice is stored in the setup keys ``frontier_pick_by`` and ``frontier_pick``; a pick
+    outside the current frontier is moved to its nearest end.
+    """
+    ss = st.session_state
+    by = synced(st.radio, "frontier_pick_by", "Pick a portfolio by", options=list(PICK_AXES),
+                format_func=PICK_AXES.get, horizontal=True)  # fmt: skip
+    if by == "volatility":
+        lo, hi = frontier.min_variance.volatility, frontier.max_return.volatility
+    else:
+        lo, hi = frontier.min_variance.expected_return, frontier.max_return.expected_return
+    lo_pct, hi_pct = np.floor(lo * 1e4) / 100, np.ceil(hi * 1e4) / 100
+    key = f"w_frontier_pick_{by}"
+    previous = ss.get("_frontier_selected")
+    if key not in ss:
+        if ss["frontier_pick"] is not None and ss.get("_frontier_pick_axis") == by:
+            start = ss["frontier_pick"]
+        elif previous is not None:  # the axis changed: keep the same portfolio
+            start = previous[0] if by == "volatility" else previous[1]
+        else:
+            tan = frontier.tangency or frontier.min_variance
+            start = tan.volatility if by == "volatility" else tan.expected_return
+        ss[key] = round(start * 100, 2)
+    ss[key] = float(min(max(ss[key], lo_pct), hi_pct))
+    label = "Target volatility (% a year)" if by == "volatility" else "Target return (% a year)"
+    value = st.slider(label, min_value=float(lo_pct), max_value=float(hi_pct), step=0.01,
+                      key=key, format="%.2f %%")  # fmt: skip
+    ss["frontier_pick"] = value / 100
+    ss["_frontier_pick_axis"] = by
+    for other in PICK_AXES:
+        if other != by:
+            ss.pop(f"w_frontier_pick_{other}", None)
+    if by == "volatility":
+        picked = frontier.portfolio_at_volatility(value / 100)
+    else:
+        picked = frontier.portfolio_at_return(value / 100)
+    ss["_frontier_selected"] = (picked.volatility, picked.expected_return)
+    return picked
+
+
+def as_allocation(picked: FrontierPortfolio, frontier: Frontier, by: str) -> OptimizationResult:
+    """The picked frontier portfolio as the Allocation page's result.
+
+    Parameters
+    ----------
+    picked : FrontierPortfolio
+        A portfolio on the frontier.
+    frontier : Frontier
+        Its frontier (for the risk-free rate).
+    by : {"volatility", "return"}
+        The slider's axis: the objective becomes the matching target.
+
+    Returns
+    -------
+    OptimizationResult
+    """
+    if by == "volatility":
+        objective = Objective("target_volatility", target_volatility=picked.volatility,
+                              risk_free_rate=frontier.risk_free_rate)  # fmt: skip
+    else:
+        objective = Objective("target_return", target_return=picked.expected_return,
+                              risk_free_rate=frontier.risk_free_rate)  # fmt: skip
+    sectors = state.price_data().sectors
+    weights = picked.weights.where(picked.weights.abs() > 1e-12, 0.0)
+    return OptimizationResult(
+        weights=weights,
+        expected_return=picked.expected_return,
+        volatility=picked.volatility,
+        sharpe_ratio=picked.sharpe_ratio,
+        risk_free_rate=frontier.risk_free_rate,
+        objective=objective,
+        effective_number_of_assets=effective_number_of_assets(weights),
+        sector_weights=sector_exposure(weights, sectors),
+    )
+
+
+def make_allocation(picked: FrontierPortfolio, frontier: Frontier) -> None:
+    """Store the picked portfolio as the allocation and set the matching objective.
+
+    The Allocation page re-optimises from the setup on every run, so the objective becomes
+    "minimum volatility for this target return" (or "maximum return for this volatility"),
+    whose optimum is this very frontier portfolio.
+    """
+    ss = st.session_state
+    by = ss["frontier_pick_by"]
+    ss["allocation"] = as_allocation(picked, frontier, by)
+    if by == "volatility":
+        ss["objective_kind"] = "target_volatility"
+        ss["target_volatility"] = float(picked.volatility)
+    else:
+        ss["objective_kind"] = "target_return"
+        ss["target_return"] = float(picked.expected_return)
+    for key in ("w_objective_kind", "w_target_volatility", "w_target_return"):
+        ss.pop(key, None)
+
+
+def weights_table(picked: FrontierPortfolio) -> pd.DataFrame:
+    """Non-zero weights of a portfolio with their sectors, largest first."""
+    w = picked.weights[picked.weights.abs() > 1e-6].sort_values(ascending=False)
+    sectors = state.price_data().sectors.reindex(w.index).fillna("Unknown")
+    return pd.DataFrame({"Sector": sectors, "Weight": w})
+
+
+def report_section() -> ReportSection | None:
+    """The frontier for the report: its points table and figures, from the current setup.
+
+    Returns
+    -------
+    core.reporting.ReportSection or None
+        None when the frontier cannot be computed from the setup.
+    """
+    try:
+        view = compute_view(n_random=2_000)
+    except BallastError:
+        return None
+    f = view.frontier
+    ss = st.session_state
+    text = (
+        f"Efficient frontier of {len(f.tickers)} assets, {len(f.returns)} points equally spaced "
+        f"in expected return from the minimum-variance portfolio "
+        f"({f.min_variance.expected_return:.2%} return, {f.min_variance.volatility:.2%} "
+        f"volatility, annualised) to the maximum-return portfolio "
+        f"({f.max_return.expected_return:.2%}, {f.max_return.volatility:.2%}). "
+        f"Expected returns: {ss['returns_method']}"
+        + (" (Black-Litterman posterior)" if ss["expected_returns_source"] == "black_litterman"
+           else "")
+        + f"; covariance: {ss['cov_method']}; risk-free rate {f.risk_free_rate:.2%} a year.\n\n"
+    )  # fmt: skip
+    if f.tangency is not None:
+        text += (
+            f"Tangency portfolio (maximum Sharpe ratio, exact): return "
+            f"{f.tangency.expected_return:.2%}, volatility {f.tangency.volatility:.2%}, Sharpe "
+            f"ratio {f.tangency.sharpe_ratio:.2f}.\n\n"
+        )
+    text += (
+        "Method: the critical line algorithm (Markowitz 1956; Niedermayer & Niedermayer 2010), "
+        "which traces the exact piecewise-linear frontier under the weight bounds and sector "
+        "limits; checked against PyPortfolioOpt's efficient_return solved by Clarabel."
+    )
+    tables = {
+        "Frontier points": f.to_frame(),
+        "Corner portfolios": f.corner_portfolios,
+    }
+    figures = [
+        frontier_figure(f, view.assets, view.cloud, view.points, view.overlays),
+        transition_map(f, ss["frontier_transition_x"]),
+    ]
+    return ReportSection("frontier", "Efficient frontier", text, tables, figures)
