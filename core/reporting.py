@@ -276,6 +276,8 @@ def _cell_value(value: Any) -> Any:
 
 def _text(value: Any, label: object = "") -> str:
     """A value as text for the HTML report."""
+    if value is pd.NA or value is pd.NaT:
+        return ""
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if value is None:

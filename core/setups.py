@@ -322,7 +322,10 @@ def setup_tickers(setup: Mapping[str, Any], keys: Iterable[str] | None = None) -
 
 
 def check_tickers(
-    setup: Mapping[str, Any], available: Iterable[str], keys: Iterable[str] | None = None
+    setup: Mapping[str, Any],
+    available: Iterable[str],
+    keys: Iterable[str] | None = None,
+    extra: Iterable[str] = (),
 ) -> None:
     """Raise if the setup names tickers the data lacks.
 
@@ -334,6 +337,8 @@ def check_tickers(
         Tickers of the loaded data.
     keys : iterable of str, optional
         Setup keys holding tickers (see :func:`setup_tickers`).
+    extra : iterable of str
+        More tickers the setup names in other shapes (e.g. in the text of its views).
 
     Raises
     ------
@@ -341,7 +346,8 @@ def check_tickers(
         Naming every missing ticker.
     """
     have = set(available)
-    missing = [t for t in setup_tickers(setup, keys) if t not in have]
+    named = dict.fromkeys([*setup_tickers(setup, keys), *extra])
+    missing = [t for t in named if t not in have]
     if missing:
         raise SetupError(
             f"The setup names tickers the loaded data lacks: {', '.join(missing)}. Load data "

@@ -204,6 +204,7 @@ def report_section():
     cash = {"ticker": "CASH", "sector": "Cash", "value": orders.leftover_cash,
             "achieved_weight": orders.leftover_cash / capital}  # fmt: skip
     order_table = pd.concat([order_table, pd.DataFrame([cash])], ignore_index=True)
+    order_table["shares"] = order_table["shares"].astype("Int64")  # whole shares, none for cash
     key = pd.DataFrame([{
         "Expected return (annualised)": result.expected_return,
         "Volatility (annualised)": result.volatility,

@@ -16,6 +16,7 @@ import datetime as dt
 import importlib
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,7 +241,7 @@ def apply_setup(setup: dict[str, Any]) -> None:
     data = None
     if setup["data_source"] != ss["data_source"] or ss.get("price_data") is None:
         data = load_data_source(setup["data_source"])
-    setups.check_tickers(setup, (data or state.price_data()).tickers)
+    setups.check_tickers(setup, (data or state.price_data()).tickers, extra=view_tickers(setup))
     if data is not None:
         state.set_price_data(data)
     for key in state.DEFAULTS:
@@ -250,6 +251,46 @@ def apply_setup(setup: dict[str, Any]) -> None:
             ss[key] = copy.deepcopy(value)
     state.clear_widget_state()
     state.init()  # universe, start or end saved as None: fill them from the data
+    if ss["expected_returns_source"] == "black_litterman":
+        _restore_posterior()
+
+
+_VIEW_SPLIT = re.compile(r"[,;+&\s]+")  # as core.black_litterman reads the views' tickers
+
+
+def view_tickers(setup: dict[str, Any]) -> list[str]:
+    """Tickers named in the text of the setup's Black-Litterman views (``bl_views``)."""
+    out: list[str] = []
+    for view in setup.get("bl_views") or []:
+        if isinstance(view, dict):
+            for side in ("assets", "versus"):
+                text = str(view.get(side) or "").strip().upper()
+                out += [t for t in _VIEW_SPLIT.split(text) if t]
+    return out
+
+
+def _restore_posterior() -> None:
+    """Recompute the Black-Litterman posterior the setup uses, as its page computes it.
+
+    The posterior is a result (never saved); a setup that optimises on it needs it again to
+    give the same numbers. When it cannot be computed, the allocation falls back to the
+    historical estimator and the page says so.
+    """
+    try:
+        from ui import black_litterman as bl_ui
+
+        outcome = bl_ui.compute(bl_ui.prepare())
+    except BallastError as exc:
+        _flash_warning(
+            f"The setup uses Black-Litterman returns, which could not be recomputed ({exc}); "
+            "the allocation uses the historical estimator until you fix the views."
+        )
+        return
+    st.session_state["bl_posterior_returns"] = outcome.result.returns.rename("expected_return")
+
+
+def _flash_warning(message: str) -> None:
+    st.session_state["report_flash_warning"] = message
 
 
 def _flash(kind: str, message: str) -> None:
@@ -258,6 +299,9 @@ def _flash(kind: str, message: str) -> None:
 
 def show_flash() -> None:
     """Show (once) the message an action left before it reran the page."""
+    warning = st.session_state.pop("report_flash_warning", None)
+    if warning:
+        st.warning(warning, icon=":material/warning:")
     kind, message = st.session_state.pop("report_flash", (None, None))
     if kind == "success":
         st.success(message, icon=":material/check_circle:")

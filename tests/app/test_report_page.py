@@ -7,9 +7,10 @@ import json
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.setups import SetupStore
-from tests.app.conftest import open_page
+from tests.app.conftest import ROOT, open_page
 
 PAGE = "pages/7_Report.py"
 
@@ -150,3 +151,36 @@ def test_corrupt_store_shows_an_error_not_a_traceback(data_dir):
     at = open_page(PAGE)
     assert not at.exception
     assert any("damaged" in e.value for e in at.error)
+
+
+def test_black_litterman_setup_round_trips(data_dir):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("pages/3_Black_Litterman.py")
+    at.session_state["bl_views"] = [
+        {"kind": "absolute", "assets": "JPM", "return": 0.12, "confidence": 0.7},
+        {"kind": "relative", "assets": "MSFT", "versus": "AAPL", "return": 0.03,
+         "confidence": 0.4},
+    ]  # fmt: skip
+    at.run()
+    next(b for b in at.button if b.label.startswith("Use the posterior")).click().run()
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.session_state["expected_returns_source"] == "black_litterman"
+    saved = at.session_state["allocation"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Black-Litterman**: ready" in text
+    _save(at, "views")
+
+    at.session_state["bl_views"] = [{"kind": "absolute", "assets": "XOM", "return": 0.4}]
+    at.session_state["expected_returns_source"] = "historical"
+    at.session_state["bl_posterior_returns"] = None
+    at.run()
+    assert (at.session_state["allocation"].weights - saved.weights).abs().max() > 1e-3
+
+    at.selectbox(key="report_setup_choice").select("views")
+    _click(at, "Load")
+    assert not at.warning
+    loaded = at.session_state["allocation"]
+    pd.testing.assert_series_equal(loaded.weights, saved.weights, rtol=0, atol=1e-10)
