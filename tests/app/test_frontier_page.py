@@ -1,0 +1,138 @@
+"""AppTest of the Efficient Frontier page on the bundled data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.optimization import Objective, optimize
+from tests.app.conftest import ROOT
+
+PAGE = "pages/4_Efficient_Frontier.py"
+
+
+def _page(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=90)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    return at
+
+
+def _trace_names(at: AppTest, index: int = 0) -> list[str]:
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return [trace.get("name", "") for trace in spec["data"]]
+
+
+def _picked(at: AppTest):
+    tables = [d.value for d in at.dataframe if "Weight" in d.value.columns]
+    return tables[0]["Weight"]
+
+
+def test_frontier_page_renders_with_exact_tangency():
+    at = _page()
+    assert not at.exception
+    assert not at.error
+    view = at.session_state["frontier_last"]
+    f = view.frontier
+    assert len(f.returns) == 50
+    names = _trace_names(at)
+    for name in ("Efficient frontier", "Capital market line", "Minimum variance", "Assets"):
+        assert name in names
+    assert any(n.startswith("Random portfolios") for n in names)
+    assert any(n.startswith("Tangency") for n in names)
+    assert len(at.get("plotly_chart")) == 2  # the frontier map and the transition map
+    mu = view.assets["expected_return"]
+    sharpe = [m.value for m in at.metric if m.label == "Tangency Sharpe ratio"][0]
+    assert float(sharpe) == pytest.approx(f.tangency.sharpe_ratio, abs=0.005)
+    assert f.tangency.weights.index.tolist() == mu.index.tolist()
+
+
+def test_pick_slider_changes_the_selected_weights_and_makes_the_allocation():
+    at = _page()
+    slider = at.slider(key="w_frontier_pick_volatility")
+    at_tangency = _picked(at)
+    slider.set_value(slider.min).run()
+    assert not at.exception
+    at_min = _picked(at)
+    f = at.session_state["frontier_last"].frontier
+    mv = f.min_variance.weights
+    assert not at_min.equals(at_tangency)
+    assert (at_min - mv.reindex(at_min.index)).abs().max() < 1e-3  # slider rounds to 0.01 %
+    slider.set_value(slider.max).run()
+    assert _picked(at).idxmax() == f.max_return.weights.idxmax()
+
+    slider.set_value(round((slider.min + slider.max) / 2, 2)).run()
+    picked = _picked(at)
+    at.button[0].click().run()
+    assert not at.exception
+    alloc = at.session_state["allocation"]
+    assert alloc.objective.kind == "target_volatility"
+    assert at.session_state["objective_kind"] == "target_volatility"
+    assert (alloc.weights.reindex(picked.index) - picked).abs().max() < 1e-9
+    # the Allocation page's objective now gives the same portfolio
+    tickers = f.tickers
+    ref = optimize(
+        pd.Series(f._mu, index=tickers),
+        pd.DataFrame(f._cov, index=tickers, columns=tickers),
+        Objective("target_volatility", target_volatility=alloc.volatility),
+    )
+    assert (ref.weights - alloc.weights).abs().max() < 1e-5
+
+
+def test_pick_by_return_keeps_the_portfolio():
+    at = _page()
+    before = _picked(at)
+    f = at.session_state["frontier_last"].frontier
+    at.radio(key="w_frontier_pick_by").set_value("return").run()
+    assert not at.exception
+    ret_slider = at.slider(key="w_frontier_pick_return")
+    assert ret_slider.value == pytest.approx(f.tangency.expected_return * 100, abs=0.01)
+    after = _picked(at)
+    assert (after - before.reindex(after.index)).abs().max() < 1e-3
+
+
+def test_overlays_and_holdings_are_drawn():
+    at = _page(holdings={"AAPL": 100.0, "KO": 300.0, "ZZZZ": 5.0})
+    at.checkbox(key="w_frontier_show_unconstrained").check().run()
+    at.selectbox(key="w_frontier_compare").select("cov:sample").run()
+    assert not at.exception
+    names = _trace_names(at)
+    assert "Unconstrained frontier (sum of weights = 1 only)" in names
+    assert any("Sample covariance" in n for n in names)
+    assert "Current holdings" in names
+    assert any("ZZZZ" in c.value for c in at.caption)
+    overlays = at.session_state["frontier_last"].overlays
+    unconstrained = overlays["Unconstrained frontier (sum of weights = 1 only)"]
+    f = at.session_state["frontier_last"].frontier
+    # without bounds the minimum variance is lower than with them
+    assert unconstrained.min_variance.volatility <= f.min_variance.volatility + 1e-12
+
+
+def test_infeasible_constraints_show_an_error_and_keep_the_last_frontier():
+    at = _page()
+    good = at.session_state["frontier_last"]
+    at.session_state["max_weight"] = 0.03
+    at.run()
+    assert not at.exception
+    assert any("less than 100" in e.value for e in at.error)
+    assert at.session_state["frontier_last"] is good
+    assert any("last frontier" in i.value for i in at.info)
+
+
+def test_infeasible_on_first_visit_stops_cleanly():
+    at = _page(sector_bounds={"Energy": (0.6, 1.0), "Health Care": (0.6, 1.0)})
+    assert not at.exception
+    assert at.error
+
+
+def test_one_asset_is_a_single_point():
+    at = _page(universe=["KO"])
+    assert not at.exception
+    assert any("single portfolio" in w.value for w in at.warning)
+    f = at.session_state["frontier_last"].frontier
+    assert len(f.returns) == 1 and np.isclose(f.weights.iloc[0, 0], 1.0)
