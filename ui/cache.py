@@ -37,7 +37,7 @@ def covariance(prices: pd.DataFrame, method: str) -> pd.DataFrame:
     return estimators.covariance(prices, method)
 
 
-# Risk page (ui/risk.py). Parameters starting with "_" are not hashed by st.cache_data.
+# Risk page (ui/risk.py).
 @st.cache_data(max_entries=16, show_spinner=False)
 def risk_table(
     asset_returns: pd.DataFrame,
@@ -47,14 +47,17 @@ def risk_table(
     n_scenarios: int,
     dof: float | None,
     seed: int | None,
-    _progress=None,
 ) -> pd.DataFrame:
-    """Cached :func:`core.risk.risk_table` (money columns are added by the caller)."""
+    """Cached :func:`core.risk.risk_table` (money columns are added by the caller).
+
+    No progress callback: an element updated from inside a cached function cannot be replayed
+    (CacheReplayClosureError); ``ui.risk`` runs large simulations uncached, with a progress bar.
+    """
     from core import risk
 
     return risk.risk_table(
         asset_returns, weights, list(confidences), horizon,
-        n_scenarios=n_scenarios, dof=dof, seed=seed, progress=_progress,
+        n_scenarios=n_scenarios, dof=dof, seed=seed,
     )  # fmt: skip
 
 

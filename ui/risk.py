@@ -185,13 +185,13 @@ def prepare() -> RiskInputs:
     )
 
 
-def _progress_bar(label: str):
-    bar = st.progress(0.0, text=label)
-    return bar, lambda f: bar.progress(min(max(f, 0.0), 1.0), text=f"{label} {f:.0%}")
-
-
 def compute_table(inputs: RiskInputs, show_progress: bool = True) -> pd.DataFrame:
-    """VaR/CVaR by every method at every confidence (cached), with money columns.
+    """VaR/CVaR by every method at every confidence, with money columns.
+
+    Ordinary runs go through ``ui.cache.risk_table``. Large Monte Carlo runs (at least
+    :data:`_PROGRESS_DRAWS` draws, about a second) run here with a live progress bar, since a
+    cached function cannot update an element created outside it; their last result is kept in
+    session state under ``_risk_mc_memo`` with the inputs that produced it.
 
     Parameters
     ----------
@@ -215,15 +215,34 @@ def compute_table(inputs: RiskInputs, show_progress: bool = True) -> pd.DataFram
         None if dof is None else float(dof),
         int(ss["risk_mc_seed"]),
     )
-    bar = None
-    progress = None
-    if show_progress and n * (1 + inputs.horizon) >= _PROGRESS_DRAWS:
-        bar, progress = _progress_bar(f"Simulating {n:,} scenarios per distribution...")
-    try:
-        table = cache.risk_table(*args, _progress=progress)
-    finally:
-        if bar is not None:
-            bar.empty()
+    if n * (1 + inputs.horizon) < _PROGRESS_DRAWS:
+        table = cache.risk_table(*args)
+    else:
+        key = (
+            tuple(inputs.returns.index[[0, -1]]),
+            tuple(inputs.returns.columns),
+            tuple(np.round(inputs.weights.to_numpy(), 12)),
+            *args[2:],
+        )
+        memo = ss.get("_risk_mc_memo")
+        if memo is not None and memo[0] == key:
+            table = memo[1]
+        else:
+            bar = st.progress(0.0, text="Simulating...") if show_progress else None
+            label = f"Simulating {n:,} Monte Carlo scenarios per distribution"
+
+            def progress(f: float) -> None:
+                if bar is not None:
+                    bar.progress(min(max(f, 0.0), 1.0), text=f"{label}: {f:.0%}")
+
+            try:
+                table = risk.risk_table(
+                    *args[:4], n_scenarios=n, dof=args[5], seed=args[6], progress=progress
+                )
+            finally:
+                if bar is not None:
+                    bar.empty()
+            ss["_risk_mc_memo"] = (key, table)
     table = table.copy()
     table["var_money"] = table["var"] * inputs.capital
     table["cvar_money"] = table["cvar"] * inputs.capital

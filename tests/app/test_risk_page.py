@@ -1,0 +1,133 @@
+"""AppTest of the Risk page on the bundled data, including its error paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from core import risk
+from core.estimators import returns_from_prices
+from tests.app.conftest import ROOT, open_page
+
+PAGE = "pages/5_Risk.py"
+
+
+def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, getattr(m.proto, "delta", "")) for m in at.metric}
+
+
+def _with_setup(**setup) -> AppTest:
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=90)
+    for key, value in setup.items():
+        at.session_state[key] = value
+    at.run()
+    return at
+
+
+def test_risk_page_renders_every_method_in_percent_and_money():
+    at = open_page(PAGE)
+    assert not at.exception
+    assert not at.error
+    metrics = _metrics(at)
+    assert "Historical VaR 95.0%, 1 d" in metrics and "Historical CVaR 99.0%, 1 d" in metrics
+    value, money = metrics["Historical VaR 99.0%, 1 d"]
+    assert value.endswith("%") and "USD" in money
+    table = at.dataframe[0].value
+    assert len(table) == 10  # five methods x two confidence levels
+    assert set(table["Method"]) == set(risk.TABLE_METHODS.values())
+    assert (table["CVaR (%)"] >= table["VaR (%)"]).all()
+    np.testing.assert_allclose(table["VaR (money)"], table["VaR (%)"] * 100_000)
+    # the page's historical VaR is core's on the window's portfolio returns
+    weights = at.session_state["allocation"].weights
+    data = at.session_state["price_data"].subset(
+        at.session_state["universe"],
+        pd.Timestamp(at.session_state["start"]),
+        pd.Timestamp(at.session_state["end"]),
+    )
+    p = risk.portfolio_returns(returns_from_prices(data.prices), weights)
+    hist = table[table["Method"] == "Historical"].set_index("Confidence")["VaR (%)"]
+    assert hist[0.99] == risk.value_at_risk(p, 0.99)
+    labels = [t.label for t in at.tabs]
+    assert labels == ["VaR & CVaR", "Contributions", "Drawdowns", "Backtest",
+                      "Stress scenarios", "Correlation stress"]  # fmt: skip
+    assert any(m.startswith("Basel traffic light") for m in metrics)
+    assert any("Kupiec" in m for m in metrics)
+
+
+def test_changing_confidence_and_horizon_changes_var():
+    at = open_page(PAGE)
+    before = _metrics(at)["Historical VaR 99.0%, 1 d"][0]
+    at.multiselect(key="w_risk_confidences").select(0.995).run()
+    assert not at.exception
+    assert "Historical VaR 99.5%, 1 d" in _metrics(at)
+    at.number_input(key="w_risk_horizon").set_value(10).run()
+    assert not at.exception
+    after = _metrics(at)["Historical VaR 99.0%, 10 d"][0]
+    assert float(after.rstrip(" %")) > float(before.rstrip(" %"))
+
+
+def test_no_confidence_shows_error_and_keeps_last_result():
+    at = open_page(PAGE)
+    at.multiselect(key="w_risk_confidences").set_value([]).run()
+    assert not at.exception
+    assert any("at least one confidence" in e.value for e in at.error)
+    assert any("last portfolio" in i.value for i in at.info)
+    assert len(at.dataframe) >= 1
+
+
+def test_backtest_window_longer_than_the_data_is_explained():
+    at = open_page(PAGE)
+    at.toggle(key="w_risk_backtest_full_history").set_value(False).run()
+    at.number_input(key="w_risk_backtest_window").set_value(2000).run()
+    assert not at.exception
+    assert any("too few for a 2000-day backtest window" in e.value for e in at.error)
+    # the other tabs still render
+    assert any(m.label.startswith("Historical VaR") for m in at.metric)
+
+
+def test_custom_window_outside_the_data_and_shocks():
+    at = _with_setup(
+        risk_custom_windows={"Black Monday": ["1987-10-14", "1987-10-20"]},
+        risk_sector_shocks={"Information Technology": -0.3},
+    )
+    assert not at.exception
+    assert any("outside the loaded data" in e.value for e in at.error)
+    weights = at.session_state["allocation"].weights
+    sectors = at.session_state["price_data"].sectors
+    expected = -0.3 * weights[sectors.reindex(weights.index) == "Information Technology"].sum()
+    value, _ = _metrics(at)["Portfolio P&L under the shocks"]
+    assert abs(float(value.rstrip(" %")) / 100 - expected) < 5e-5  # shown to 0.01 %
+
+
+def test_million_scenarios_with_progress_bar_path():
+    at = _with_setup(risk_mc_scenarios=1_000_000, risk_confidences=[0.99])
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    mc = table[table["Method"].str.startswith("Monte Carlo")]
+    assert (mc["MC std. error VaR (%)"] < 0.001).all()
+
+
+def _report_script():
+    import streamlit as st
+
+    from ui import risk as risk_ui
+    from ui import state
+
+    state.init()
+    section = risk_ui.report_section()
+    st.session_state["section"] = section
+
+
+def test_report_section():
+    at = AppTest.from_function(_report_script, default_timeout=90)
+    at.run()
+    assert not at.exception
+    section = at.session_state["section"]
+    assert section.key == "risk"
+    for name in ("VaR and CVaR", "Contributions (assets)", "Stress scenarios", "Backtest",
+                 "Correlation stress", "Key figures"):  # fmt: skip
+        assert name in section.tables and len(section.tables[name])
+        assert len(name) <= 31
+    assert len(section.figures) >= 3
+    assert "Kupiec" in section.text
