@@ -85,8 +85,9 @@ class BacktestResult:
         initial wealth of 1).
     summary : DataFrame (n_metrics, n_series)
         ``core.performance.performance_table`` against the benchmark, plus rows
-        ``turnover`` (annualised, decimal), ``costs`` (sum of costs, fraction of initial
-        wealth) and ``rebalances`` (count).
+        ``turnover`` (annualised, decimal), ``costs`` (cost drag: each trade's cost over the
+        portfolio's value before it, summed and divided by the years, decimal a year) and
+        ``rebalances`` (count).
     yearly : DataFrame (n_years, n_series)
         Calendar-year decimal returns.
     notes : tuple of str
@@ -433,8 +434,10 @@ def run_backtest(
     for label, evs in ((STRATEGY, strat_events), (BUY_AND_HOLD, bh_events),
                        (EQUAL_WEIGHT, ew_events)):  # fmt: skip
         for t, turnover, traded, cost in evs:
-            rows.append((label, prices.index[t], turnover, traded, cost))
-    events = pd.DataFrame(rows, columns=["portfolio", "date", "turnover", "traded_value", "cost"])
+            rows.append((label, prices.index[t], t, turnover, traded, cost))
+    events = pd.DataFrame(
+        rows, columns=["portfolio", "date", "position", "turnover", "traded_value", "cost"]
+    )
     kept = {t: w for t, w in chosen.items() if w is not None}
     weights = pd.DataFrame(
         [kept[t] for t in sorted(kept)], index=prices.index[sorted(kept)], columns=tickers
@@ -447,11 +450,16 @@ def run_backtest(
     extra = {}
     for col in equity.columns:
         evs = events[events["portfolio"] == col]
+        if col not in values:
+            extra[col] = dict.fromkeys(("turnover", "costs", "rebalances"), np.nan)
+            continue
         later = evs.iloc[1:]  # the initial investment is not turnover
+        # Cost drag: each cost over the value before the trade (post-trade value + cost).
+        before = values[col][evs["position"].to_numpy()] + evs["cost"].to_numpy()
         extra[col] = {
-            "turnover": later["turnover"].sum() / years if len(evs) else np.nan,
-            "costs": evs["cost"].sum() if len(evs) else np.nan,
-            "rebalances": float(len(later)) if len(evs) else np.nan,
+            "turnover": later["turnover"].sum() / years,
+            "costs": float((evs["cost"].to_numpy() / before).sum() / years),
+            "rebalances": float(len(later)),
         }
     summary = pd.concat([summary, pd.DataFrame(extra)])
     settings = {
@@ -467,6 +475,7 @@ def run_backtest(
         "end": index[-1].date(),
         "benchmark": None if bench is None else str(benchmark.name or "Benchmark"),
     }
+    events = events.drop(columns="position")
     return BacktestResult(
         equity=equity,
         returns=returns,

@@ -31,6 +31,8 @@ that figures can be compared with that widely used library:
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 
@@ -58,6 +60,7 @@ __all__ = [
     "benchmark_weights",
     "active_weights",
     "ex_ante_tracking_error",
+    "benchmark_from_csv",
 ]
 
 #: Metric keys of :func:`performance_summary` -> labels with units for the user.
@@ -657,3 +660,45 @@ def ex_ante_tracking_error(active: pd.Series, cov: pd.DataFrame) -> float:
     """
     a = active.reindex(cov.index).fillna(0.0).to_numpy()
     return float(np.sqrt(max(a @ cov.to_numpy() @ a, 0.0)))
+
+
+def benchmark_from_csv(data: bytes, name: str = "Uploaded benchmark") -> pd.Series:
+    """A benchmark level series from CSV bytes: a date column then a level (or price) column.
+
+    Parameters
+    ----------
+    data : bytes
+        CSV with a header row; the first column holds dates, the last numeric column levels.
+    name : str
+        Name given to the series.
+
+    Returns
+    -------
+    Series (n_observations,)
+        Positive levels on a sorted, unique DatetimeIndex.
+
+    Raises
+    ------
+    DataError
+        Unreadable file, no dates, no numeric column, non-positive levels, fewer than 2 rows.
+    """
+    from core.exceptions import DataError
+
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"The benchmark file cannot be read as CSV ({exc}).") from exc
+    if frame.shape[1] < 2:
+        raise DataError("The benchmark CSV needs a date column and a level column.")
+    dates = pd.to_datetime(frame.iloc[:, 0], errors="coerce")
+    numeric = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")
+    cols = [c for c in numeric.columns if numeric[c].notna().any()]
+    if dates.isna().all() or not cols:
+        raise DataError("The benchmark CSV needs dates in its first column and numbers after.")
+    series = pd.Series(numeric[cols[-1]].to_numpy(), index=dates, name=name)
+    series = series[series.index.notna()].dropna().sort_index()
+    series = series[~series.index.duplicated(keep="last")]
+    if len(series) < 2 or (series <= 0).any():
+        raise DataError("The benchmark needs at least two positive levels.")
+    series.index = pd.DatetimeIndex(series.index).tz_localize(None).as_unit("ns")
+    return series

@@ -1,0 +1,115 @@
+"""Rebalance: benchmark tracking, walk-forward backtest, trade plan, stop-loss/take-profit."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.charts import backtest as bcharts
+from core.exceptions import BallastError
+from core.execution import stop_levels_csv, trade_plan_csv
+from core.performance import drawdowns
+from ui import rebalance as rb
+from ui import state
+from ui.widgets import data_caption, percent, show_error
+
+st.set_page_config(page_title="Rebalance · Ballast", layout="wide")
+state.init()
+st.title("Rebalance")
+data_caption()
+with st.sidebar:
+    st.header("Benchmark")
+    rb.benchmark_inputs()
+    st.header("Costs")
+    rb.cost_input()
+
+holdings, tracking, backtest, trades, stops = st.tabs(
+    ["Holdings", "Benchmark", "Backtest", "Trade plan", "Stop levels"]
+)
+with holdings:
+    rb.holdings_inputs()
+    holdings_ok = rb.holdings_problems()
+
+with tracking:
+    try:
+        table, growth, active, what = rb.tracking_figures()
+        st.dataframe(rb.metrics_display(table), width="stretch")
+        st.caption("On the window at fixed weights (cash excluded); percentages where marked. "
+                   "Definitions as empyrical; information ratio = annualised active return / "
+                   "tracking error.")  # fmt: skip
+        st.plotly_chart(bcharts.equity_curves(growth, "Growth of 1 against the benchmark"),
+                        key="tracking_growth")  # fmt: skip
+        st.caption(f"Active weights against {what}.")
+        cols = st.columns(len(active.columns) or 1)
+        for col, name in zip(cols, active.columns, strict=False):
+            col.plotly_chart(bcharts.active_weights_bar(active[name], f"Active weights: {name}"),
+                             key=f"active_{name}")  # fmt: skip
+    except BallastError as exc:
+        show_error(exc, "Benchmark")
+
+with backtest:
+    rb.backtest_inputs()
+    if st.button(
+        "Run backtest", type="primary", key="w_run_backtest", icon=":material/play_arrow:"
+    ):
+        rb.run_backtest_now()
+    result = rb.last_backtest()
+    if result is not None:
+        if rb.last_backtest(current_only=True) is None:
+            st.info("The setup changed since this backtest: run it again to update.")
+        s = result.settings
+        st.caption(f"{s['objective']}, {s['start']} to {s['end']}, lookback {s['lookback']} "
+                   f"trading days, costs {s['cost_bps']:.1f} bps.")  # fmt: skip
+        st.plotly_chart(bcharts.equity_curves(result.equity), key="bt_equity")
+        st.plotly_chart(bcharts.drawdown_curves(drawdowns(result.returns)), key="bt_dd")
+        st.dataframe(rb.metrics_display(result.summary), width="stretch")
+        st.subheader("Calendar-year returns (%)")
+        st.dataframe((result.yearly * 100).round(2), width="stretch")
+        for note in result.notes[:5]:
+            st.warning(note)
+        st.download_button("Download backtest (CSV)", result.equity.to_csv().encode(),
+                           "ballast_backtest.csv", "text/csv")  # fmt: skip
+
+with trades:
+    rb.trade_inputs()
+    if holdings_ok:
+        try:
+            plan = rb.current_trade_plan()
+            c = st.columns(4)
+            c[0].metric("Portfolio value", f"{plan.portfolio_value:,.2f}")
+            c[1].metric("Turnover", percent(plan.turnover), help="Traded value / portfolio value")
+            c[2].metric("Estimated costs", f"{plan.costs:,.2f}")
+            c[3].metric("Cash after trades", f"{plan.cash_after:,.2f}")
+            shown = plan.trades[(plan.trades["current_shares"] != 0)
+                                | (plan.trades["final_shares"] != 0)]  # fmt: skip
+            st.dataframe(shown, width="stretch", column_config={
+                k: st.column_config.NumberColumn(format="percent")
+                for k in ("current_weight", "target_weight", "final_weight")})  # fmt: skip
+            st.download_button("Download trade plan (CSV)", trade_plan_csv(plan),
+                               "ballast_trade_plan.csv", "text/csv")  # fmt: skip
+        except BallastError as exc:
+            show_error(exc, "Trade plan")
+
+with stops:
+    rb.stop_inputs()
+    try:
+        levels, limits = rb.current_stop_levels()
+        if limits is not None:
+            c = st.columns(3)
+            c[0].metric("Portfolio loss limit", f"{limits['loss_limit']:,.2f}",
+                        f"{limits['loss_limit_distance']:.2%}",
+                        help="Value x (1 - CVaR) over the horizon")  # fmt: skip
+            c[1].metric("Portfolio take-profit", f"{limits['take_profit']:,.2f}",
+                        f"{limits['take_distance']:+.2%}")  # fmt: skip
+            c[2].metric("CVaR over the horizon", percent(limits["cvar"]))
+        st.dataframe(levels, width="stretch", column_config={
+            k: st.column_config.NumberColumn(format="percent") for k in
+            ("expected_return_h", "volatility_h", "stop_distance", "take_distance")})  # fmt: skip
+        st.download_button("Download stop levels (CSV)", stop_levels_csv(levels, limits),
+                           "ballast_stop_levels.csv", "text/csv")  # fmt: skip
+        ticker = st.selectbox("Chart the levels of", list(levels.index), key="w_stop_ticker")
+        prices = state.window_data().prices[ticker]
+        level = levels.loc[ticker]
+        fig = bcharts.stop_chart(prices, level["stop_loss"], level["take_profit"])
+        st.plotly_chart(fig, key="stop_chart")
+    except BallastError as exc:
+        show_error(exc, "Stop levels")

@@ -1,0 +1,117 @@
+"""AppTest of the Rebalance page on the bundled data, with its error paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import ROOT
+
+PAGE = str(ROOT / "pages/6_Rebalance.py")
+
+
+def run_page(**setup) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in setup.items():
+        at.session_state[key] = value
+    at.run()
+    return at
+
+
+def _texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def test_page_renders_metrics_trade_plan_and_stops():
+    at = run_page(holdings={"AAPL": 100.0, "KO": 300.0}, cash=20_000.0)
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    labels = [m.label for m in at.metric]
+    for label in ("Turnover", "Cash after trades", "Portfolio loss limit"):
+        assert label in labels
+    assert len(at.dataframe) >= 3  # metrics, trade plan, stop levels
+    assert at.session_state["allocation"] is not None  # the target was optimised on the way
+
+
+def test_holdings_outside_universe_can_be_dropped():
+    at = run_page(holdings={"AAPL": 10.0, "ZZZ": 5.0})
+    assert not at.exception
+    assert "ZZZ" in _texts(at.warning)
+    at.button(key="w_drop_unknown").click().run()
+    assert not at.exception
+    assert at.session_state["holdings"] == {"AAPL": 10.0}
+    assert "ZZZ" not in _texts(at.warning)
+
+
+def test_holdings_outside_universe_can_be_added():
+    universe = ["AAPL", "JNJ", "XOM", "JPM", "WMT"]
+    at = run_page(universe=universe, holdings={"AAPL": 10.0, "KO": 50.0})
+    assert "KO" in _texts(at.warning)
+    at.button(key="w_add_unknown").click().run()
+    assert not at.exception
+    assert "KO" in at.session_state["universe"]
+
+
+def test_negative_shares_when_long_only():
+    at = run_page(holdings={"AAPL": -10.0})
+    assert not at.exception
+    assert "Negative shares for AAPL" in _texts(at.error)
+
+
+def test_benchmark_without_overlap_says_so():
+    dates = pd.to_datetime(["1985-01-02", "1985-01-03", "1985-01-04"])
+    old = pd.Series([100.0, 101.0, 102.0], index=dates, name="OLD")
+    at = run_page(rebalance_benchmark="__upload__", rebalance_uploaded_benchmark=old)
+    assert not at.exception
+    assert "no overlap" in _texts(at.error)
+
+
+def test_lookback_longer_than_data():
+    # Data up to 1999 (ten years) and a twenty-year lookback.
+    at = run_page(end=dt.date(1999, 12, 31), start=dt.date(1997, 1, 1),
+                  rebalance_lookback_years=20.0)  # fmt: skip
+    at.button(key="w_run_backtest").click().run()
+    assert not at.exception
+    assert "longer than the data" in _texts(at.error)
+    assert at.session_state["rebalance_backtest"] is None
+
+
+def test_backtest_runs_and_is_kept():
+    at = run_page(
+        universe=["AAPL", "JNJ", "XOM", "JPM", "WMT", "KO"],
+        rebalance_lookback_years=1.0,
+        rebalance_backtest_start=dt.date(2019, 1, 1),
+        rebalance_schedule="quarterly",
+    )
+    at.button(key="w_run_backtest").click().run()
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    key, result = at.session_state["rebalance_backtest"]
+    assert list(result.equity.columns)[:3] == ["Strategy", "Buy and hold", "Equal weight"]
+    assert result.equity.index[0] >= pd.Timestamp("2019-01-01")
+    assert "Calendar-year returns (%)" in [s.value for s in at.subheader]
+    # Another rerun keeps the result; a changed setup flags it as stale.
+    at.number_input(key="w_rebalance_cost_bps").set_value(50.0).run()
+    assert "setup changed" in _texts(at.info)
+
+
+def _report_script():
+    import streamlit as st
+
+    from ui import rebalance, state
+
+    state.init()
+    st.session_state["section"] = rebalance.report_section()
+
+
+def test_report_section():
+    at = AppTest.from_function(_report_script, default_timeout=120)
+    at.session_state["holdings"] = {"AAPL": 10.0}
+    at.run()
+    assert not at.exception
+    section = at.session_state["section"]
+    assert section.key == "rebalance"
+    assert {"Benchmark metrics", "Trade plan", "Stop levels"} <= set(section.tables)
+    assert "Backtest summary" not in section.tables  # a report does not run a backtest
