@@ -44,8 +44,8 @@ with c1:
         return_volatility_scatter(
             quality.rename(
                 columns={
-                    "Mean return (annualised)": "annualised_return",
-                    "Volatility (annualised)": "annualised_volatility",
+                    "Mean return (annualised, %)": "annualised_return",
+                    "Volatility (annualised, %)": "annualised_volatility",
                 }
             ),
             window.sectors,

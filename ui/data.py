@@ -112,7 +112,12 @@ def source_chooser() -> None:
     if "w_data_kind" not in st.session_state:
         st.session_state["w_data_kind"] = current.get("kind", "sample")
     kind = st.radio(
-        "Source", list(SOURCES), format_func=SOURCES.get, key="w_data_kind", horizontal=True
+        "Source",
+        list(SOURCES),
+        format_func=SOURCES.get,
+        key="w_data_kind",
+        horizontal=True,
+        label_visibility="collapsed",
     )
     if kind == "sample":
         st.caption(
@@ -235,34 +240,49 @@ def sector_editor() -> None:
 
 
 def quality_table(window: md.PriceData) -> pd.DataFrame:
-    """The data-quality table of the window, with readable column names (units included)."""
+    """The data-quality table of the window (decimals), with readable column names."""
     q = md.data_quality(window.prices, window.filled)
     q.insert(0, "sector", window.sectors.reindex(q.index).fillna("Unknown"))
-    return q.rename(
-        columns={
-            "sector": "Sector",
-            "first_date": "First date",
-            "last_date": "Last date",
-            "observations": "Observations",
-            "missing_share": "Missing (share)",
-            "annualised_return": "Mean return (annualised)",
-            "annualised_volatility": "Volatility (annualised)",
-        }
-    )
+    q.index.name = "Ticker"
+    return q.rename(columns=_QUALITY_COLUMNS)
+
+
+_QUALITY_COLUMNS = {
+    "sector": "Sector",
+    "first_date": "First date",
+    "last_date": "Last date",
+    "observations": "Observations",
+    "missing_share": "Missing (%)",
+    "annualised_return": "Mean return (annualised, %)",
+    "annualised_volatility": "Volatility (annualised, %)",
+}
 
 
 def show_quality(table: pd.DataFrame) -> None:
     """Render the quality table (percentages) and its CSV download (decimals)."""
-    pct = ["Missing (share)", "Mean return (annualised)", "Volatility (annualised)"]
+    pct = st.column_config.NumberColumn(format="percent")
+    day = st.column_config.DateColumn(format="YYYY-MM-DD")
     st.dataframe(
-        table.style.format({c: "{:.2%}" for c in pct}).format(
-            {"First date": "{:%Y-%m-%d}", "Last date": "{:%Y-%m-%d}"}
-        ),
+        table,
         width="stretch",
+        column_config={
+            "Missing (%)": pct,
+            "Mean return (annualised, %)": pct,
+            "Volatility (annualised, %)": pct,
+            "First date": day,
+            "Last date": day,
+        },
+    )
+    download = table.rename(
+        columns={
+            "Missing (%)": "missing_share_decimal",
+            "Mean return (annualised, %)": "annualised_return_decimal",
+            "Volatility (annualised, %)": "annualised_volatility_decimal",
+        }
     )
     st.download_button(
         "Download the quality table (CSV, decimals)",
-        table.to_csv(date_format="%Y-%m-%d").encode(),
+        download.to_csv(date_format="%Y-%m-%d").encode(),
         file_name="ballast_data_quality.csv",
         mime="text/csv",
         icon=":material/download:",
