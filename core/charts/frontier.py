@@ -131,9 +131,8 @@ def frontier_figure(
     )
     tan = frontier.tangency
     if show_cml and tan is not None and np.isfinite(tan.sharpe_ratio):
-        x_end = max(float(np.max(frontier.volatilities)), tan.volatility) * 1.15
-        if random_cloud is not None and len(random_cloud):
-            x_end = max(x_end, float(random_cloud["volatility"].max()))
+        # to the end of the frontier: further out it would only stretch the return axis
+        x_end = max(float(np.max(frontier.volatilities)), tan.volatility * 1.5)
         fig.add_scatter(
             x=[0.0, x_end],
             y=[rf, rf + tan.sharpe_ratio * x_end],
