@@ -15,7 +15,6 @@ st.set_page_config(page_title="Report · Ballast", layout="wide")
 state.init()
 st.title("Report")
 data_caption()
-report.show_flash()
 
 run_optimization()  # the report shows the allocation of the current setup
 statuses = report.collect_sections()

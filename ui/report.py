@@ -309,8 +309,15 @@ def show_flash() -> None:
         st.error(message, icon=":material/error:")
 
 
+@st.fragment
 def setups_manager() -> None:
-    """Save, list, load, rename, delete, export and import setups."""
+    """Save, list, load, rename, delete, export and import setups.
+
+    A fragment: saving, renaming and deleting rerun only this part of the page (the report
+    sections can take seconds); loading and importing rerun the whole page, since every
+    result changes.
+    """
+    show_flash()
     the_store = store()
     st.caption(f"Stored in `{the_store.path}`.")
     with st.form("report_save_form", clear_on_submit=True, border=False):
@@ -361,15 +368,9 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
             st.error(f"Could not load {chosen!r}: {exc}", icon=":material/error:")
         else:
             _flash("success", f"Loaded the setup {chosen!r}; results recomputed from it.")
-            st.rerun()
-    if c2.button("Delete", icon=":material/delete:", key="report_delete"):
-        try:
-            the_store.delete(chosen)
-        except SetupError as exc:
-            st.error(str(exc), icon=":material/error:")
-        else:
-            _flash("success", f"Deleted the setup {chosen!r}.")
-            st.rerun()
+            st.rerun(scope="app")
+    c2.button("Delete", icon=":material/delete:", key="report_delete",
+              on_click=_delete, args=(the_store, chosen))  # fmt: skip
     try:
         exported = setups.export_json(
             the_store.load(chosen, state.DEFAULTS, current_setup()), state.DEFAULTS, chosen
@@ -379,17 +380,33 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
                            key="report_export_saved")  # fmt: skip
     except SetupError as exc:
         c3.warning(str(exc), icon=":material/warning:")
-    with st.form("report_rename_form", clear_on_submit=True, border=False):
+    with st.form("report_rename_form", border=False):
         r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
-        new = r1.text_input(f"Rename {chosen!r} to", key="report_rename_to")
-        if r2.form_submit_button("Rename", icon=":material/edit:"):
-            try:
-                stored = the_store.rename(chosen, new)
-            except SetupError as exc:
-                st.error(str(exc), icon=":material/error:")
-            else:
-                _flash("success", f"Renamed {chosen!r} to {stored!r}.")
-                st.rerun()
+        r1.text_input(f"Rename {chosen!r} to", key="report_rename_to")
+        r2.form_submit_button("Rename", icon=":material/edit:", on_click=_rename,
+                              args=(the_store, chosen))  # fmt: skip
+
+
+# Rename and delete run as callbacks, before the rerun their click starts, so that the list
+# shown after it is already up to date (a fragment rerun; the report is not rebuilt).
+def _delete(the_store: setups.SetupStore, name: str) -> None:
+    try:
+        the_store.delete(name)
+    except SetupError as exc:
+        _flash("error", str(exc))
+    else:
+        _flash("success", f"Deleted the setup {name!r}.")
+
+
+def _rename(the_store: setups.SetupStore, name: str) -> None:
+    try:
+        stored = the_store.rename(name, st.session_state.get("report_rename_to", ""))
+    except SetupError as exc:
+        _flash("error", str(exc))
+    else:
+        st.session_state["report_rename_to"] = ""
+        st.session_state["report_setup_choice"] = stored
+        _flash("success", f"Renamed {name!r} to {stored!r}.")
 
 
 def _import_json() -> None:
@@ -412,4 +429,4 @@ def _import_json() -> None:
         return
     st.session_state["report_imported"] = (upload.file_id, "")
     _flash("success", f"Imported the setup from {upload.name}; results recomputed from it.")
-    st.rerun()
+    st.rerun(scope="app")

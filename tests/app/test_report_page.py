@@ -26,11 +26,15 @@ def _labels(at, kind):
     return [w.label for w in at.get(kind)]
 
 
-def _save(at, name):
-    at.text_input(key="report_save_name").input(name)
-    next(b for b in at.get("form_submit_button") if b.label == "Save setup").click()
+def _submit(at, label):
+    next(b for b in at.get("form_submit_button") if b.label == label).click()
     at.run()
     assert not at.exception
+
+
+def _save(at, name):
+    at.text_input(key="report_save_name").input(name)
+    _submit(at, "Save setup")
 
 
 def _upload(at, name, content):
@@ -61,7 +65,7 @@ def test_page_offers_the_downloads_and_lists_sections():
 
 
 def test_save_change_load_gives_identical_results(data_dir):
-    at = open_page(PAGE)
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=90)
     at.session_state["cov_method"] = "oas"
     at.session_state["max_weight"] = 0.3
     at.session_state["start"] = dt.date(2019, 1, 2)
@@ -82,7 +86,7 @@ def test_save_change_load_gives_identical_results(data_dir):
     changed = at.session_state["allocation"]
     assert set(changed.weights.index) != set(saved.weights.index)
 
-    at.selectbox(key="report_setup_choice").select("Capped at 30 %")
+    assert at.selectbox(key="report_setup_choice").value == "Capped at 30 %"
     _click(at, "Load")
     assert any("Loaded the setup" in s.value for s in at.success)
     loaded = at.session_state["allocation"]
@@ -94,39 +98,32 @@ def test_save_change_load_gives_identical_results(data_dir):
 
 
 def test_rename_and_delete_through_the_page(data_dir):
+    store = SetupStore(data_dir)
+    for name in ("first", "second"):
+        store.save(name, {}, {"capital": 1.0})
     at = open_page(PAGE)
-    _save(at, "first")
-    _save(at, "second")
-    assert set(SetupStore(data_dir).names()) == {"first", "second"}
-    at.selectbox(key="report_setup_choice").select("first")
-    at.run()
-    at.text_input(key="report_rename_to").input("renamed")
-    next(b for b in at.get("form_submit_button") if b.label == "Rename").click()
-    at.run()
-    assert not at.exception
-    assert set(SetupStore(data_dir).names()) == {"renamed", "second"}
-    assert any("Renamed 'first' to 'renamed'" in s.value for s in at.success)
-    # Renaming onto an existing name is refused with a message.
-    at.selectbox(key="report_setup_choice").select("renamed")
-    at.run()
-    at.text_input(key="report_rename_to").input("second")
-    next(b for b in at.get("form_submit_button") if b.label == "Rename").click()
-    at.run()
+    assert at.selectbox(key="report_setup_choice").value == "second"  # the latest first
+    at.text_input(key="report_rename_to").input("first")  # taken: refused with a message
+    _submit(at, "Rename")
     assert any("exists already" in e.value for e in at.error)
-    at.selectbox(key="report_setup_choice").select("second")
+    at.text_input(key="report_rename_to").input("renamed")
+    _submit(at, "Rename")
+    assert set(store.names()) == {"first", "renamed"}
+    assert any("Renamed 'second' to 'renamed'" in s.value for s in at.success)
+    assert at.selectbox(key="report_setup_choice").value == "renamed"
     _click(at, "Delete")
-    assert SetupStore(data_dir).names() == ["renamed"]
-    assert any("Deleted the setup 'second'" in s.value for s in at.success)
+    assert store.names() == ["first"]
+    assert any("Deleted the setup 'renamed'" in s.value for s in at.success)
+    assert at.selectbox(key="report_setup_choice").options == ["first"]
 
 
 def test_import_json_bad_then_good():
     at = open_page(PAGE)
-    bad = json.dumps({"colour": "red", "capital": "lots", "universe": ["AAPL", "TSLA"]})
-    _upload(at, "bad.json", bad)
+    _upload(at, "bad.json", json.dumps({"colour": "red", "capital": 1.0}))
     errors = " ".join(e.value for e in at.error)
-    assert "Could not import bad.json" in errors and "colour" in errors
-    wrong = json.dumps({"capital": "lots", "long_only": "yes"})
-    _upload(at, "w.json", wrong)
+    assert "Could not import bad.json" in errors and "Unknown settings" in errors
+    assert "colour" in errors
+    _upload(at, "w.json", json.dumps({"capital": "lots", "long_only": "yes"}))
     errors = " ".join(e.value for e in at.error)
     assert "capital (expected number, got text)" in errors and "long_only" in errors
     tickers = json.dumps({"universe": ["AAPL", "TSLA", "NVDA"]})
