@@ -19,7 +19,7 @@ import datetime as dt
 import html
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,16 +167,20 @@ class ReportSummary:
 _PERCENT = re.compile(
     r"weight|return|volatil|\bvar\b|cvar|shortfall|drawdown|tracking.error|turnover|"
     r"contribution|risk.free|\brate\b|decimal|alpha|excess|\bloss|\bes\b|exposure|confidence|"
-    r"probability|%",
+    r"probability|annuali[sz]ed|tilt|distance|worst|%",
     re.IGNORECASE,
 )
 # Names that look like the above but hold something else (ratios, counts, money, prices).
 _NOT_PERCENT = re.compile(
     r"ratio|number|count|shares|price|value|money|amount|days|observations|breaches|beta|"
-    r"delta|\btau\b|aversion|p-value|statistic|\(x\)",
+    r"delta|\btau\b|aversion|p-value|statistic|\(x\)|variance|omega|level|stop.loss$|"
+    r"take.profit$",
     re.IGNORECASE,
 )
 _MONEY = re.compile(r"price|value|capital|cash|money|amount|cost|notional", re.IGNORECASE)
+_COUNT = re.compile(r"shares|days|count|number of|observations|breaches", re.IGNORECASE)
+# Decimals beyond this (5000 %) are not weights or returns: the column is shown as it is.
+_PCT_LIMIT = 50.0
 _PCT_FORMAT = "0.00%"
 _MONEY_FORMAT = "#,##0.00"
 _FLOAT_FORMAT = "#,##0.00##"
@@ -301,7 +305,11 @@ def _text(value: Any, label: object = "") -> str:
     return str(value)
 
 
-def report_xlsx(summary: ReportSummary, sections: Sequence[ReportSection]) -> bytes:
+def report_xlsx(
+    summary: ReportSummary,
+    sections: Sequence[ReportSection],
+    percent_columns: Iterable[str] = (),
+) -> bytes:
     """The report as an Excel workbook: a summary sheet, then one sheet per section table.
 
     Parameters
@@ -312,6 +320,9 @@ def report_xlsx(summary: ReportSummary, sections: Sequence[ReportSection]) -> by
     sections : sequence of ReportSection
         Each table becomes a sheet named as :func:`sheet_names` says; a meaningful index
         (tickers, dates) becomes the first column(s).
+    percent_columns : iterable of str
+        More column names that hold decimals to show as percentages, beyond those
+        :func:`is_percent_label` recognises; e.g. the tickers, whose columns hold weights.
 
     Returns
     -------
@@ -326,6 +337,7 @@ def report_xlsx(summary: ReportSummary, sections: Sequence[ReportSection]) -> by
     """
     buffer = io.BytesIO()
     names = sheet_names(sections)
+    extra = frozenset(map(str, percent_columns))
     with pd.ExcelWriter(
         buffer, engine="xlsxwriter", engine_kwargs={"options": {"nan_inf_to_errors": True}}
     ) as writer:
@@ -335,6 +347,7 @@ def report_xlsx(summary: ReportSummary, sections: Sequence[ReportSection]) -> by
             "head": book.add_format({"bold": True, "bottom": 1}),
             "bold": book.add_format({"bold": True}),
             "pct": book.add_format({"num_format": _PCT_FORMAT}),
+            "count": None,
             "money": book.add_format({"num_format": _MONEY_FORMAT}),
             "float": book.add_format({"num_format": _FLOAT_FORMAT}),
             "date": book.add_format({"num_format": "yyyy-mm-dd", "align": "left"}),
@@ -351,20 +364,25 @@ def report_xlsx(summary: ReportSummary, sections: Sequence[ReportSection]) -> by
                 ws.freeze_panes(1, 0)
                 for i, col in enumerate(frame.columns):
                     width = min(max(len(col), 10) + 2, 40)
-                    ws.set_column(i, i, width, _column_format(frame[col], col, fmt))
+                    kind = _column_kind(frame.iloc[:, i], col, extra)
+                    ws.set_column(i, i, width, fmt.get(kind))
     return buffer.getvalue()
 
 
-def _column_format(series: pd.Series, label: str, fmt: dict) -> Any:
+def _column_kind(series: pd.Series, label: str, percent_columns: frozenset[str]) -> str:
+    """How a table column is formatted: "pct", "count", "money", "float" or "" (as it is)."""
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return None
-    if is_percent_label(label):
-        return fmt["pct"]
+        return ""
+    if label in percent_columns or is_percent_label(label):
+        values = np.abs(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float))
+        values = values[np.isfinite(values)]
+        if values.size == 0 or values.max() <= _PCT_LIMIT:
+            return "pct"
+    if _COUNT.search(label):
+        return "count"
     if _MONEY.search(label):
-        return fmt["money"]
-    if pd.api.types.is_float_dtype(series):
-        return fmt["float"]
-    return None
+        return "money"
+    return "float" if pd.api.types.is_float_dtype(series) else ""
 
 
 def _summary_sheet(ws, summary, sections, names, fmt) -> None:
@@ -513,26 +531,45 @@ def markdown_to_html(text: str, heading_offset: int = 2) -> str:
     return "\n".join(blocks)
 
 
-def _html_table(table: pd.DataFrame) -> str:
+def _cell_text(value: Any, kind: str, label: str) -> str:
+    if not kind or value is None or value is pd.NA or isinstance(value, str):
+        return _text(value, label)
+    v = float(value)
+    if not np.isfinite(v):
+        return "" if np.isnan(v) else str(v)
+    if kind == "pct":
+        return f"{v:.2%}"
+    if kind == "count":
+        return f"{v:,.0f}" if v.is_integer() else f"{v:,.4g}"
+    if kind == "money":
+        return f"{v:,.2f}"
+    return f"{v:,.2f}" if abs(v) >= 100 else f"{v:.4f}"
+
+
+def _html_table(table: pd.DataFrame, percent_columns: frozenset[str] = frozenset()) -> str:
     frame = _flat_table(table)
+    columns = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    kinds = [
+        _column_kind(c, str(name), percent_columns)
+        for c, name in zip(columns, frame.columns, strict=True)
+    ]
+    numeric = [pd.api.types.is_numeric_dtype(c) for c in columns]
     note = ""
     if len(frame) > _HTML_MAX_ROWS:
         note = (
             f'<p class="note">First {_HTML_MAX_ROWS} of {len(frame):,} rows; the Excel '
             "workbook has all of them.</p>"
         )
-        frame = frame.head(_HTML_MAX_ROWS)
-    shown = pd.DataFrame(
-        {col: [_text(v, col) for v in frame[col].tolist()] for col in frame.columns},
-        columns=frame.columns,
-    )
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    texts = [
+        [_cell_text(v, kind, str(name)) for v in col.iloc[:_HTML_MAX_ROWS].tolist()]
+        for col, kind, name in zip(columns, kinds, frame.columns, strict=True)
+    ]
     rows = []
-    for values in shown.itertuples(index=False):
+    for r in range(min(len(frame), _HTML_MAX_ROWS)):
         cells = "".join(
-            f'<td class="num">{html.escape(v)}</td>' if num else f"<td>{html.escape(v)}</td>"
-            for v, num in zip(values, numeric, strict=True)
+            f'<td class="num">{html.escape(t[r])}</td>' if num else f"<td>{html.escape(t[r])}</td>"
+            for t, num in zip(texts, numeric, strict=True)
         )
         rows.append(f"<tr>{cells}</tr>")
     return (
@@ -587,7 +624,11 @@ _PRINT_SCRIPT = """
 """
 
 
-def report_html(summary: ReportSummary, sections: Sequence[ReportSection]) -> bytes:
+def report_html(
+    summary: ReportSummary,
+    sections: Sequence[ReportSection],
+    percent_columns: Iterable[str] = (),
+) -> bytes:
     """The report as one self-contained HTML file with interactive charts.
 
     Parameters
@@ -596,6 +637,8 @@ def report_html(summary: ReportSummary, sections: Sequence[ReportSection]) -> by
         Title, generation time, data source, as-of date, inputs, key figures and notes.
     sections : sequence of ReportSection
         Written in order, each with its text (methods and references), tables and figures.
+    percent_columns : iterable of str
+        As in :func:`report_xlsx`.
 
     Returns
     -------
@@ -652,7 +695,8 @@ def report_html(summary: ReportSummary, sections: Sequence[ReportSection]) -> by
         if section.text:
             parts.append(f'<div class="text">{markdown_to_html(section.text)}</div>')
         for name, table in section.tables.items():
-            parts.append(f"<h3>{html.escape(str(name))}</h3>{_html_table(table)}")
+            body = _html_table(table, frozenset(map(str, percent_columns)))
+            parts.append(f"<h3>{html.escape(str(name))}</h3>{body}")
         for fig in section.figures:
             height = fig.layout.height or 450
             div = fig.to_html(

@@ -53,8 +53,9 @@ if result is not None:
 if sections:
     with st.spinner("Building the workbook and the HTML report..."):
         summary = report.report_summary(statuses)
-        xlsx = report_xlsx(summary, sections)
-        html = report_html(summary, sections)
+        # Columns named by a ticker hold weights (frontier points, corner portfolios).
+        xlsx = report_xlsx(summary, sections, percent_columns=data.tickers)
+        html = report_html(summary, sections, percent_columns=data.tickers)
     c2.download_button(
         "Excel workbook (XLSX)", data=xlsx, file_name=f"ballast_report_{stamp}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

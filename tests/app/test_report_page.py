@@ -181,3 +181,55 @@ def test_black_litterman_setup_round_trips(data_dir):
     assert not at.warning
     loaded = at.session_state["allocation"]
     pd.testing.assert_series_equal(loaded.weights, saved.weights, rtol=0, atol=1e-10)
+
+
+def _build_all_reports():
+    """Run inside AppTest: every feature's section, strictly, and both reports built."""
+    import streamlit as st
+
+    from core.reporting import report_html, report_xlsx, sheet_names
+    from ui import report, state
+    from ui.allocation import run_optimization
+
+    state.init()
+    run_optimization()
+    statuses = report.collect_sections(strict=True)
+    sections = [s.section for s in statuses if s.section is not None]
+    summary = report.report_summary(statuses)
+    st.session_state["out"] = {
+        "statuses": {s.module: (s.status, s.message) for s in statuses},
+        "sections": sections,
+        "sheets": sheet_names(sections),
+        "xlsx": report_xlsx(summary, sections, state.price_data().tickers),
+        "html": report_html(summary, sections, state.price_data().tickers).decode("utf-8"),
+    }
+
+
+def test_every_feature_section_goes_into_both_reports():
+    import io
+    import re
+
+    import openpyxl
+
+    at = AppTest.from_function(_build_all_reports, default_timeout=120)
+    at.session_state["bl_views"] = [
+        {"kind": "absolute", "assets": "JPM", "return": 0.12, "confidence": 0.7}
+    ]
+    at.run()
+    assert not at.exception
+    out = at.session_state["out"]
+    statuses = out["statuses"]
+    assert statuses["ui.allocation"][0] == "ready"
+    assert not [m for m, (status, _) in statuses.items() if status in ("error", "bug")]
+    # Sections of the features that exist when this runs (others join as they are built).
+    book = openpyxl.load_workbook(io.BytesIO(out["xlsx"]))
+    assert book.sheetnames == ["Summary"] + [sheet for _, _, sheet in out["sheets"]]
+    html = out["html"]
+    assert len(re.findall(r"plotly\.js v\d", html)) == 1
+    assert html.count('class="plotly-graph-div"') == sum(len(s.figures) for s in out["sections"])
+    for section in out["sections"]:
+        assert f'id="section-{section.key}"' in html
+        for name, table in section.tables.items():
+            sheet = next(sh for k, n, sh in out["sheets"] if (k, n) == (section.key, name))
+            rows = list(book[sheet].iter_rows(values_only=True))
+            assert len(rows) == len(table) + 1, (section.key, name)

@@ -214,3 +214,31 @@ def test_percent_labels():
         "ticker",
     ]:
         assert not is_percent_label(label), label  # fmt: skip
+
+
+def test_number_formats_follow_the_column_meaning():
+    table = pd.DataFrame(
+        {
+            "ticker": ["AAPL", "RRC"],
+            "AAPL": [0.25, 0.5],  # a weight column named by its ticker
+            "stop_loss": [108.9, 20.1],  # a price level, not a loss in %
+            "stop_distance": [-0.13, -0.2],
+            "trade_shares": [43.0, -2.0],
+            "trade_value": [5403.98, -40.2],
+            "return in % units": [12.0, 300.0],  # beyond 5000 %: not decimals, shown as is
+        }
+    )
+    section = ReportSection("x", "X", "", {"Table": table})
+    book = openpyxl.load_workbook(io.BytesIO(report_xlsx(ReportSummary(), [section], ["AAPL"])))
+    formats = {
+        c.value: d.number_format for c, d in zip(*book["Table"].iter_rows(max_row=2), strict=True)
+    }
+    assert formats == {
+        "ticker": "General", "AAPL": "0.00%", "stop_loss": "#,##0.00##",
+        "stop_distance": "0.00%", "trade_shares": "General", "trade_value": "#,##0.00",
+        "return in % units": "#,##0.00##",
+    }  # fmt: skip
+    text = report_html(ReportSummary(), [section], ["AAPL"]).decode()
+    row = re.search(r"<tr><td>AAPL</td>(.*?)</tr>", text).group(1)
+    cells = re.findall(r">([^<]*)</td>", row)
+    assert cells == ["25.00%", "108.90", "-13.00%", "43", "5,403.98", "12.0000"]
