@@ -32,12 +32,14 @@ with holdings:
 with tracking:
     try:
         table, growth, active, what = rb.tracking_figures()
-        st.dataframe(rb.metrics_display(table), width="stretch")
+        st.dataframe(rb.metrics_display(table), width="stretch", height=36 * len(table) + 40)
         st.caption("On the window at fixed weights (cash excluded); percentages where marked. "
-                   "Definitions as empyrical; information ratio = annualised active return / "
-                   "tracking error.")  # fmt: skip
-        st.plotly_chart(bcharts.equity_curves(growth, "Growth of 1 against the benchmark"),
-                        key="tracking_growth")  # fmt: skip
+                   "In sample: the target was optimised on this window (the Backtest tab is out "
+                   "of sample). Definitions as empyrical; information ratio = annualised active "
+                   "return / tracking error.")  # fmt: skip
+        fig = bcharts.equity_curves(growth, "Growth of 1 against the benchmark",
+                                    benchmark=growth.columns[-1])  # fmt: skip
+        st.plotly_chart(fig, key="tracking_growth")
         st.caption(f"Active weights against {what}.")
         cols = st.columns(len(active.columns) or 1)
         for col, name in zip(cols, active.columns, strict=False):
@@ -59,7 +61,8 @@ with backtest:
         s = result.settings
         st.caption(f"{s['objective']}, {s['start']} to {s['end']}, lookback {s['lookback']} "
                    f"trading days, costs {s['cost_bps']:.1f} bps.")  # fmt: skip
-        st.plotly_chart(bcharts.equity_curves(result.equity), key="bt_equity")
+        fig = bcharts.equity_curves(result.equity, benchmark=s["benchmark"])
+        st.plotly_chart(fig, key="bt_equity")
         st.plotly_chart(bcharts.drawdown_curves(drawdowns(result.returns)), key="bt_dd")
         st.dataframe(rb.metrics_display(result.summary), width="stretch")
         st.subheader("Calendar-year returns (%)")
@@ -81,9 +84,7 @@ with trades:
             c[3].metric("Cash after trades", f"{plan.cash_after:,.2f}")
             shown = plan.trades[(plan.trades["current_shares"] != 0)
                                 | (plan.trades["final_shares"] != 0)]  # fmt: skip
-            st.dataframe(shown, width="stretch", column_config={
-                k: st.column_config.NumberColumn(format="percent")
-                for k in ("current_weight", "target_weight", "final_weight")})  # fmt: skip
+            st.dataframe(shown, width="stretch", column_config=rb.trade_columns())
             st.download_button("Download trade plan (CSV)", trade_plan_csv(plan),
                                "ballast_trade_plan.csv", "text/csv")  # fmt: skip
         except BallastError as exc:
@@ -101,9 +102,7 @@ with stops:
             c[1].metric("Portfolio take-profit", f"{limits['take_profit']:,.2f}",
                         f"{limits['take_distance']:+.2%}")  # fmt: skip
             c[2].metric("CVaR over the horizon", percent(limits["cvar"]))
-        st.dataframe(levels, width="stretch", column_config={
-            k: st.column_config.NumberColumn(format="percent") for k in
-            ("expected_return_h", "volatility_h", "stop_distance", "take_distance")})  # fmt: skip
+        st.dataframe(levels, width="stretch", column_config=rb.stop_columns())
         st.download_button("Download stop levels (CSV)", stop_levels_csv(levels, limits),
                            "ballast_stop_levels.csv", "text/csv")  # fmt: skip
         ticker = st.selectbox("Chart the levels of", list(levels.index), key="w_stop_ticker")

@@ -159,7 +159,16 @@ def holdings_inputs() -> None:
                 "Shares": st.column_config.NumberColumn("Shares", format="%.2f"),
             }, width="stretch",
         )  # fmt: skip
-        synced(st.number_input, "cash", "Cash", step=1_000.0, format="%.2f")
+        currency = f" ({data.currency})" if data.currency else ""
+        synced(st.number_input, "cash", f"Cash{currency}", step=1_000.0, format="%.2f")
+        h = pd.Series(st.session_state["holdings"], dtype=float)
+        px = last.reindex(h.index)
+        invested = float((h * px).sum(skipna=True))
+        st.caption(
+            f"Holdings worth {invested:,.2f} at the prices of {data.as_of.date()}, plus cash "
+            f"{st.session_state['cash']:,.2f}: {invested + st.session_state['cash']:,.2f}"
+            f"{currency}."
+        )
 
 
 def holdings_problems() -> bool:
@@ -368,6 +377,35 @@ def last_backtest(current_only: bool = False) -> BacktestResult | None:
 
 
 # ------------------------------------------------------------------------------ trade plan
+def _num(label: str, fmt: str = "%.2f"):
+    return st.column_config.NumberColumn(label, format=fmt)
+
+
+def trade_columns() -> dict:
+    """Column labels and formats of the trade-plan table."""
+    pct = "percent"
+    return {
+        "price": _num("Price"), "current_shares": _num("Shares held", "%.2f"),
+        "current_value": _num("Value held"), "current_weight": _num("Weight now", pct),
+        "target_weight": _num("Target weight", pct), "target_shares": _num("Target shares", "%d"),
+        "trade_shares": _num("Trade (shares)", "%+.0f"), "trade_value": _num("Trade value"),
+        "cost": _num("Cost"), "final_shares": _num("Shares after", "%.2f"),
+        "final_value": _num("Value after"), "final_weight": _num("Weight after", pct),
+        "action": "Action", "note": "Note",
+    }  # fmt: skip
+
+
+def stop_columns() -> dict:
+    """Column labels and formats of the stop-levels table."""
+    pct = "percent"
+    return {
+        "price": _num("Price"), "expected_return_h": _num("Expected return (horizon)", pct),
+        "volatility_h": _num("Volatility (horizon)", pct), "stop_loss": _num("Stop-loss"),
+        "stop_distance": _num("Stop distance", pct), "take_profit": _num("Take-profit"),
+        "take_distance": _num("Take-profit distance", pct),
+    }  # fmt: skip
+
+
 def trade_inputs() -> None:
     """Costs, minimum trade size and no-trade band of the trade plan."""
     c1, c2, c3 = st.columns(3)
@@ -492,7 +530,7 @@ def report_section() -> ReportSection | None:
         s = result.settings
         tables["Backtest summary"] = result.summary.rename(index=perf.METRIC_LABELS)
         tables["Backtest yearly returns"] = result.yearly
-        figures.append(bcharts.equity_curves(result.equity))
+        figures.append(bcharts.equity_curves(result.equity, benchmark=s["benchmark"]))
         lines.append(
             f"Walk-forward backtest {s['start']} to {s['end']}: {s['objective']}, rebalanced "
             f"{s['schedule']}, {s['lookback']}-day lookback, costs {s['cost_bps']:.1f} bps of "

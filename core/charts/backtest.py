@@ -18,8 +18,10 @@ def _thin(frame: pd.DataFrame | pd.Series, points: int = 2000):
     return frame.iloc[::step] if step == 1 else pd.concat([frame.iloc[::step], frame.iloc[-1:]])
 
 
-def equity_curves(equity: pd.DataFrame, title: str = "Growth of 1 after costs") -> go.Figure:
-    """Wealth paths on a log axis, one line per strategy (the benchmark drawn dark).
+def equity_curves(
+    equity: pd.DataFrame, title: str = "Growth of 1 after costs", benchmark: str | None = None
+) -> go.Figure:
+    """Wealth paths on a log axis, one line per strategy (the benchmark drawn dark, dotted).
 
     Parameters
     ----------
@@ -27,6 +29,8 @@ def equity_curves(equity: pd.DataFrame, title: str = "Growth of 1 after costs") 
         Wealth starting at 1.
     title : str
         Figure title.
+    benchmark : str, optional
+        Column holding the benchmark.
 
     Returns
     -------
@@ -35,7 +39,7 @@ def equity_curves(equity: pd.DataFrame, title: str = "Growth of 1 after costs") 
     eq = _thin(equity)
     fig = go.Figure()
     for i, col in enumerate(eq.columns):
-        bench = i == 3 or col not in ("Strategy", "Buy and hold", "Equal weight")
+        bench = col == benchmark
         fig.add_scatter(
             x=eq.index, y=eq[col], name=str(col), mode="lines",
             line=dict(width=2.5 if i == 0 else 1.5, color="black" if bench else None,
