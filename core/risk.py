@@ -1126,9 +1126,9 @@ def rolling_var(
     """One-day VaR forecasts from a rolling window, vectorised.
 
     The forecast for day ``t`` uses the ``window`` returns ``t - window .. t - 1`` only (no
-    look-ahead). Historical: the module's empirical quantile, computed for all windows at once
-    with ``numpy.partition`` on a sliding-window view (in blocks to bound memory); parametric
-    and Cornish-Fisher: rolling moments from pandas.
+    look-ahead). Historical: the module's empirical quantile (the ``ceil(window c)``-th smallest
+    loss) from pandas' rolling quantile; parametric and Cornish-Fisher: rolling moments from
+    pandas (bias-corrected skewness and excess kurtosis, as scipy's ``bias=False``).
 
     Parameters
     ----------
@@ -1168,15 +1168,13 @@ def rolling_var(
             f"Unknown backtest method {method!r}: choose one of "
             f"{', '.join(map(repr, BACKTEST_METHODS))}."
         )
-    x = r.to_numpy()
-    n_fc = len(x) - window
     if method == "historical":
-        windows = np.lib.stride_tricks.sliding_window_view(-x[:-1], window)
+        # pandas' rolling quantile (a skiplist in C) with "lower" interpolation at a level
+        # between order statistics j - 1 and j picks exactly the j-th smallest loss
         j = min(max(int(math.ceil(window * c - 1e-9)), 1), window)
-        out = np.empty(n_fc)
-        block = max(1, 4_000_000 // window)
-        for s in range(0, n_fc, block):
-            out[s : s + block] = np.partition(windows[s : s + block], j - 1, axis=1)[:, j - 1]
+        level = min((j - 0.5) / (window - 1), 1.0)
+        losses = (-r).rolling(window).quantile(level, interpolation="lower")
+        out = losses.to_numpy()[window - 1 : -1]
     else:
         roll = r.rolling(window)
         mean = roll.mean().to_numpy()[window - 1 : -1]

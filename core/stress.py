@@ -295,7 +295,8 @@ def rolling_average_correlation(returns: pd.DataFrame, window: int = 63) -> pd.S
     Returns
     -------
     Series (n_observations - window + 1,)
-        Average pairwise correlation, indexed by the window's last day.
+        Average pairwise correlation, indexed by the window's last day. Pairs with an asset
+        whose price is constant over the window are left out of that window's average.
 
     Raises
     ------
@@ -323,8 +324,12 @@ def rolling_average_correlation(returns: pd.DataFrame, window: int = 63) -> pd.S
     s = rolling_sum(x)
     var = rolling_sum(x * x) - s * s / window
     cross = rolling_sum(x[:, iu] * x[:, ju]) - s[:, iu] * s[:, ju] / window
-    sd = np.sqrt(np.clip(var, 1e-300, None))
-    avg = (cross / (sd[:, iu] * sd[:, ju])).mean(axis=1)
+    # an asset with constant prices over a window (a trading halt) has no correlation there
+    flat = var <= 1e-14 * np.median(var)
+    sd = np.sqrt(np.where(flat, np.nan, var))
+    with np.errstate(invalid="ignore"):
+        pairs = cross / (sd[:, iu] * sd[:, ju])
+        avg = np.nanmean(pairs, axis=1) if flat.any() else pairs.mean(axis=1)
     return pd.Series(avg, index=r.index[window - 1 :], name="average_correlation")
 
 

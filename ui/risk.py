@@ -250,18 +250,18 @@ def compute_table(inputs: RiskInputs, show_progress: bool = True) -> pd.DataFram
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The risk table with user-facing column names (percent as decimals, money)."""
+    """The risk table with user-facing column names; ``(%)`` columns in percent (x 100)."""
     return pd.DataFrame(
         {
             "Method": table["label"],
-            "Confidence": table["confidence"],
+            "Confidence (%)": table["confidence"] * 100,
             "Horizon (days)": table["horizon_days"],
-            "VaR (%)": table["var"],
+            "VaR (%)": table["var"] * 100,
             "VaR (money)": table["var_money"],
-            "CVaR (%)": table["cvar"],
+            "CVaR (%)": table["cvar"] * 100,
             "CVaR (money)": table["cvar_money"],
-            "MC std. error VaR (%)": table["var_se"],
-            "MC std. error CVaR (%)": table["cvar_se"],
+            "MC std. error VaR (%)": table["var_se"] * 100,
+            "MC std. error CVaR (%)": table["cvar_se"] * 100,
             "Student-t dof": table["dof"],
             "Note": table["note"],
         }
@@ -270,6 +270,8 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
 
 _PCT = st.column_config.NumberColumn(format="percent")
 _MONEY = st.column_config.NumberColumn(format="%,.0f")
+_PCT2 = st.column_config.NumberColumn(format="%.2f")  # values already x 100
+_PCT3 = st.column_config.NumberColumn(format="%.3f")
 
 
 def _csv(frame: pd.DataFrame, index: bool = False) -> bytes:
@@ -313,13 +315,13 @@ def var_tab(inputs: RiskInputs) -> pd.DataFrame | None:
     st.dataframe(
         display_table(table),
         column_config={
-            "Confidence": _PCT,
-            "VaR (%)": _PCT,
-            "CVaR (%)": _PCT,
+            "Confidence (%)": st.column_config.NumberColumn(format="%.1f"),
+            "VaR (%)": _PCT2,
+            "CVaR (%)": _PCT2,
             "VaR (money)": _MONEY,
             "CVaR (money)": _MONEY,
-            "MC std. error VaR (%)": _PCT,
-            "MC std. error CVaR (%)": _PCT,
+            "MC std. error VaR (%)": _PCT3,
+            "MC std. error CVaR (%)": _PCT3,
             "Student-t dof": st.column_config.NumberColumn(format="%.2f"),
         },
         hide_index=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import risk
@@ -37,7 +38,7 @@ def test_risk_page_renders_every_method_in_percent_and_money():
     assert len(table) == 10  # five methods x two confidence levels
     assert set(table["Method"]) == set(risk.TABLE_METHODS.values())
     assert (table["CVaR (%)"] >= table["VaR (%)"]).all()
-    np.testing.assert_allclose(table["VaR (money)"], table["VaR (%)"] * 100_000)
+    np.testing.assert_allclose(table["VaR (money)"], table["VaR (%)"] / 100 * 100_000)
     # the page's historical VaR is core's on the window's portfolio returns
     weights = at.session_state["allocation"].weights
     data = at.session_state["price_data"].subset(
@@ -46,8 +47,8 @@ def test_risk_page_renders_every_method_in_percent_and_money():
         pd.Timestamp(at.session_state["end"]),
     )
     p = risk.portfolio_returns(returns_from_prices(data.prices), weights)
-    hist = table[table["Method"] == "Historical"].set_index("Confidence")["VaR (%)"]
-    assert hist[0.99] == risk.value_at_risk(p, 0.99)
+    hist = table[table["Method"] == "Historical"].set_index("Confidence (%)")["VaR (%)"]
+    assert hist[99.0] == pytest.approx(risk.value_at_risk(p, 0.99) * 100, rel=1e-12)
     labels = [t.label for t in at.tabs]
     assert labels == ["VaR & CVaR", "Contributions", "Drawdowns", "Backtest",
                       "Stress scenarios", "Correlation stress"]  # fmt: skip
@@ -105,7 +106,7 @@ def test_million_scenarios_with_progress_bar_path():
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     mc = table[table["Method"].str.startswith("Monte Carlo")]
-    assert (mc["MC std. error VaR (%)"] < 0.001).all()
+    assert (mc["MC std. error VaR (%)"] < 0.1).all()
 
 
 def _report_script():

@@ -364,6 +364,17 @@ def test_rolling_var_no_lookahead_and_matches_loop(sample):
             assert fast.iloc[t] == pytest.approx(fn(r.iloc[t : t + 250].to_numpy()), rel=1e-9)
 
 
+@pytest.mark.parametrize("window", [20, 57, 250, 251])
+@pytest.mark.parametrize("c", [0.9, 0.95, 0.975, 0.99, 0.999])
+def test_rolling_historical_var_order_statistic(window, c):
+    # ties included (rounded returns): the j-th smallest loss of every window, j = ceil(n c)
+    x = np.round(np.random.default_rng(window).standard_t(3, window + 60) * 0.01, 3)
+    r = pd.Series(x, index=pd.bdate_range("2001-01-01", periods=len(x)))
+    fast = risk.rolling_var(r, window, c, "historical").to_numpy()
+    slow = [risk.historical_var_cvar(x[t - window : t], c)[0] for t in range(window, len(x))]
+    np.testing.assert_array_equal(fast, slow)
+
+
 def test_var_backtest_on_sample(sample):
     p = risk.portfolio_returns(
         returns_from_prices(sample.prices), pd.Series(0.05, index=sample.tickers)
