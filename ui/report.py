@@ -25,7 +25,7 @@ import streamlit as st
 
 from core import setups
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
-from core.exceptions import BallastError, SetupError
+from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
 from core.optimization import OBJECTIVES
 from core.reporting import ReportSection, ReportSummary
@@ -204,7 +204,10 @@ def current_setup() -> dict[str, Any]:
 
 
 def load_data_source(descriptor: dict[str, Any]) -> PriceData:
-    """Load the data a setup names.
+    """Load the data a setup names (``core.market_data.load_source``).
+
+    The plain bundled sample comes from the cache; Yahoo data falls back to the local cache
+    when Yahoo cannot be reached.
 
     Raises
     ------
@@ -213,16 +216,15 @@ def load_data_source(descriptor: dict[str, Any]) -> PriceData:
     """
     if not isinstance(descriptor, dict) or "kind" not in descriptor:
         raise SetupError(f"The setup's data source {descriptor!r} has no 'kind'.")
-    if descriptor.get("kind") == "sample":
+    if descriptor == {"kind": "sample"}:
         return cache.sample_data()
     from core import market_data
 
-    loader = getattr(market_data, "load_source", None)
-    if loader is None:
-        raise SetupError(
-            f"This version of Ballast cannot load data of kind {descriptor['kind']!r}."
-        )
-    return loader(descriptor)
+    with st.spinner("Loading the setup's prices..."):
+        try:
+            return market_data.load_source(descriptor)
+        except DataSourceUnavailableError:
+            return market_data.load_source(descriptor, offline=True)
 
 
 def apply_setup(setup: dict[str, Any]) -> None:

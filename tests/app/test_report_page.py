@@ -233,3 +233,26 @@ def test_every_feature_section_goes_into_both_reports():
             sheet = next(sh for k, n, sh in out["sheets"] if (k, n) == (section.key, name))
             rows = list(book[sheet].iter_rows(values_only=True))
             assert len(rows) == len(table) + 1, (section.key, name)
+
+
+def test_import_reloads_the_data_source_it_names(sample):
+    from core.market_data import upload_descriptor
+
+    small = sample.subset(["AAPL", "KO", "XOM", "JPM"], start="2021-01-01")
+    setup = {"data_source": upload_descriptor(small, "mine.csv"),
+             "universe": ["AAPL", "KO", "XOM"], "objective_kind": "min_volatility"}  # fmt: skip
+    at = open_page(PAGE)
+    _upload(at, "upload.json", json.dumps(setup))
+    assert any("Imported the setup" in s.value for s in at.success)
+    data = at.session_state["price_data"]
+    assert data.tickers == ["AAPL", "KO", "XOM", "JPM"] and data.source == "upload"
+    pd.testing.assert_frame_equal(data.prices, small.prices, check_freq=False, atol=1e-9)
+    assert set(at.session_state["allocation"].weights.index) == {"AAPL", "KO", "XOM"}
+    assert at.session_state["start"] == dt.date(2021, 1, 4)  # None in the file: the data's start
+
+    # Back to the sample, with a sector the user edited on the Data page.
+    back = {"data_source": {"kind": "sample", "sectors": {"AAPL": "Hardware"}}}
+    _upload(at, "sample.json", json.dumps(back))
+    data = at.session_state["price_data"]
+    assert data.source == "sample" and data.sectors["AAPL"] == "Hardware"
+    assert len(data.tickers) == 20
