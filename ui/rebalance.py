@@ -293,24 +293,27 @@ def metrics_display(table: pd.DataFrame) -> pd.DataFrame:
 # -------------------------------------------------------------------------------- backtest
 def backtest_inputs() -> None:
     """Schedule, lookback, costs, drift band and start date of the backtest."""
-    c1, c2, c4 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     with c1:
         synced(st.selectbox, "rebalance_schedule", "Rebalance", options=list(SCHEDULES),
                format_func=SCHEDULES.get)  # fmt: skip
     with c2:
         synced(st.number_input, "rebalance_lookback_years", "Lookback (years)",
                min_value=0.25, max_value=30.0, step=0.5, format="%.2f")  # fmt: skip
+    with c3:
+        data = state.price_data()
+        lo, hi = data.prices.index[0].date(), data.prices.index[-1].date()
+        start = st.session_state["rebalance_backtest_start"]
+        if start is None or not lo <= pd.Timestamp(start).date() <= hi:
+            # New data or a saved setup from other data: start from the first possible date.
+            st.session_state["rebalance_backtest_start"] = lo
+            st.session_state.pop("w_rebalance_backtest_start", None)
+        synced(st.date_input, "rebalance_backtest_start", "Start (or first possible date)",
+               min_value=lo, max_value=hi)  # fmt: skip
     with c4:
         if st.session_state["rebalance_schedule"] == "threshold":
             synced(st.number_input, "rebalance_drift_band", "Drift band (% points)",
                    scale=100.0, min_value=0.5, max_value=50.0, step=0.5, format="%.1f")  # fmt: skip
-        else:
-            data = state.price_data()
-            lo, hi = data.prices.index[0].date(), data.prices.index[-1].date()
-            if st.session_state["rebalance_backtest_start"] is None:
-                st.session_state["rebalance_backtest_start"] = lo
-            synced(st.date_input, "rebalance_backtest_start", "Start (or first possible date)",
-                   min_value=lo, max_value=hi)  # fmt: skip
 
 
 def _backtest_key() -> tuple:
