@@ -279,13 +279,17 @@ def _csv(frame: pd.DataFrame, index: bool = False) -> bytes:
 
 
 # ------------------------------------------------------------------------------ VaR & CVaR
-def var_tab(inputs: RiskInputs) -> pd.DataFrame | None:
-    """VaR and CVaR by every method: key figures, table, distribution and bar chart."""
+@st.fragment
+def var_tab(inputs: RiskInputs) -> None:
+    """VaR and CVaR by every method: key figures, table, distribution and bar chart.
+
+    A fragment: choosing the confidence of the histogram's lines reruns this tab only.
+    """
     try:
         table = compute_table(inputs)
     except BallastError as exc:
         show_error(exc, "VaR and CVaR")
-        return None
+        return
     h = inputs.horizon
     hist = table[table["method"] == "historical"]
     cols = st.columns(len(hist) * 2)
@@ -360,7 +364,6 @@ def var_tab(inputs: RiskInputs) -> pd.DataFrame | None:
         icon=":material/download:",
         key="dl_risk_var",
     )
-    return table
 
 
 # --------------------------------------------------------------------------- contributions
