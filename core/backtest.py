@@ -40,7 +40,7 @@ from core import optimization as opt
 from core.constraints import Constraints, LinearConstraints
 from core.exceptions import BacktestError, BallastError
 from core.optimization import OBJECTIVES, Objective, covariance_factor, optimize
-from core.performance import performance_table, yearly_returns
+from core.performance import levels_on, performance_table, yearly_returns
 
 __all__ = [
     "SCHEDULES",
@@ -471,7 +471,7 @@ def run_backtest(
         )
     bench = None
     if benchmark is not None:
-        bench = benchmark.reindex(prices.index).ffill().iloc[first:]
+        bench = levels_on(benchmark, prices.index).iloc[first:]
         if bench.notna().sum() < 2:
             raise BacktestError(
                 f"The benchmark {benchmark.name or ''} has no overlap with the backtest's dates "
@@ -481,7 +481,7 @@ def run_backtest(
     tickers = list(prices.columns)
     px = prices.to_numpy(dtype=float)
     rets = np.vstack([np.full((1, n_assets), np.nan), px[1:] / px[:-1] - 1.0])
-    bench_prices = None if benchmark is None else benchmark.reindex(prices.index).ffill()
+    bench_prices = None if benchmark is None else levels_on(benchmark, prices.index)
     positions = rebalance_positions(prices.index, schedule, first)
     band = drift_band if schedule == "threshold" else None
     rate = cost_bps / 10_000.0

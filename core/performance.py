@@ -61,6 +61,7 @@ __all__ = [
     "active_weights",
     "ex_ante_tracking_error",
     "benchmark_from_csv",
+    "levels_on",
 ]
 
 #: Metric keys of :func:`performance_summary` -> labels with units for the user.
@@ -107,6 +108,31 @@ def align(returns: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, pd.Serie
             "periods): choose another benchmark or a window the benchmark covers."
         )
     return both["r"], both["b"]
+
+
+def levels_on(levels: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
+    """A level series (benchmark, price) on other dates: last known level, within its range.
+
+    Parameters
+    ----------
+    levels : Series
+        Levels on their own dates (e.g. an uploaded benchmark with another calendar).
+    index : DatetimeIndex
+        Dates wanted.
+
+    Returns
+    -------
+    Series
+        On ``index``: the last level on or before each date, NaN before the first level and
+        after the last one (no made-up flat returns outside the series).
+    """
+    s = levels.dropna().sort_index()
+    s = s[~s.index.duplicated(keep="last")]
+    if s.empty:
+        return pd.Series(np.nan, index=index, name=levels.name)
+    out = s.reindex(index.union(s.index)).ffill().reindex(index)
+    out[(index < s.index[0]) | (index > s.index[-1])] = np.nan
+    return out.rename(levels.name)
 
 
 def annualized_return(returns: pd.Series, periods_per_year: int = 252) -> float:

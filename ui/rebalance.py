@@ -250,7 +250,7 @@ def tracking_figures() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     """
     window = state.window_data()
     bench = benchmark_series()
-    bench_r = bench.reindex(window.prices.index).pct_change(fill_method=None).iloc[1:]
+    bench_r = perf.levels_on(bench, window.prices.index).pct_change(fill_method=None).iloc[1:]
     portfolios: dict[str, pd.Series] = {}
     try:
         portfolios["Current holdings"] = current_weights()[0]

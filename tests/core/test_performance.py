@@ -110,3 +110,18 @@ def test_yearly_returns_compound_within_year():
     y = perf.yearly_returns(r)
     assert y.loc[2020].iloc[0] == pytest.approx(0.21)
     assert y.loc[2021].iloc[0] == pytest.approx(-0.5)
+
+
+def test_levels_on_other_calendar_and_csv():
+    levels = pd.Series([100.0, 110.0], index=pd.to_datetime(["2020-01-01", "2020-01-06"]))
+    idx = pd.bdate_range("2019-12-31", "2020-01-08")
+    out = perf.levels_on(levels, idx)
+    assert np.isnan(out.iloc[0]) and np.isnan(out.iloc[-1])  # outside the series
+    assert out.loc["2020-01-03"] == 100.0 and out.loc["2020-01-06"] == 110.0
+    csv = b"Date,Close\n2020-01-02,3000\n2020-01-03,3010.5\n"
+    s = perf.benchmark_from_csv(csv, "IDX")
+    assert s.name == "IDX" and list(s) == [3000.0, 3010.5]
+    from core.exceptions import DataError
+
+    with pytest.raises(DataError):
+        perf.benchmark_from_csv(b"Date,Close\n2020-01-02,-1\n2020-01-03,2\n")
