@@ -520,6 +520,11 @@ def report_section() -> ReportSection | None:
         table, growth, active, what = tracking_figures()
         tables["Benchmark metrics"] = table.rename(index=perf.METRIC_LABELS)
         tables["Active weights"] = active
+        figures.append(
+            bcharts.equity_curves(
+                growth, "Growth of 1 against the benchmark", benchmark=growth.columns[-1]
+            )
+        )
         lines.append(
             f"Benchmark: {growth.columns[-1]}; active weights against {what}. Metrics on the "
             f"window {st.session_state['start']} to {st.session_state['end']} at fixed weights, "
