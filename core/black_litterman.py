@@ -37,7 +37,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.constraints import Constraints
 from core.exceptions import EstimationError, ViewError
+from core.optimization import (
+    Objective,
+    OptimizationResult,
+    effective_number_of_assets,
+    optimize,
+    portfolio_performance,
+    sector_exposure,
+)
 
 __all__ = [
     "VIEW_KINDS",
@@ -55,6 +64,7 @@ __all__ = [
     "idzorek_omega",
     "posterior",
     "unconstrained_weights",
+    "reoptimize",
 ]
 
 #: View kinds: name -> label for the user.
@@ -785,3 +795,305 @@ def unconstrained_weights(
             "The posterior covariance is singular; choose a shrinkage covariance estimator."
         ) from None
     return pd.Series(w, index=tickers, name="bl_weight")
+
+
+class _QP:
+    """Ballast's QPs with assets at a bound eliminated (see :func:`_solve_qp`)."""
+
+    def __init__(self, M, c, lin, A_eq, b_eq, homogeneous):
+        self.M, self.c, self.A_eq, self.b_eq, self.hom = M, c, A_eq, b_eq, homogeneous
+        self.n = n = len(lin.lower)
+        self.lo, self.hi = lin.lower, lin.upper
+        self.has_lo = np.isfinite(self.lo)
+        self.has_hi = np.isfinite(self.hi) & (self.hi != self.lo)
+        self.lo0 = np.where(self.has_lo, self.lo, 0.0)
+        self.hi0 = np.where(self.has_hi, self.hi, 0.0)
+        if homogeneous:
+            self.Ag = np.vstack([np.hstack([-lin.G, lin.h[:, None]]), np.append(np.zeros(n), 1.0)])
+            self.bg = np.zeros(len(self.Ag))
+        else:
+            self.Ag, self.bg = -lin.G.reshape(-1, n), -lin.h
+
+    def slacks(self, x):
+        """Slack of every lower bound, upper bound and general row (inf where absent)."""
+        n = self.n
+        y, k = (x[:n], x[n]) if self.hom else (x, 1.0)
+        return (
+            np.where(self.has_lo, y - self.lo0 * k, np.inf),
+            np.where(self.has_hi, self.hi0 * k - y, np.inf),
+            self.Ag @ x - self.bg,
+        )
+
+    def solve(self, at_lo, at_hi, gen, x=None, step=False):
+        """Solve the equality QP with the working set binding.
+
+        Returns ``(x or step, bound multipliers on B, general multipliers, B)`` or None.
+        With ``step``, the minimiser from ``x`` keeping the working set's values (primal
+        active-set step); otherwise the minimiser with the working set at equality.
+        """
+        n, M = self.n, self.M
+        bound = at_lo | at_hi
+        F, B = np.flatnonzero(~bound), np.flatnonzero(bound)
+        cB = np.where(at_lo, self.lo, self.hi)[B]
+        A_w = np.vstack([self.A_eq, self.Ag[gen]]) if len(gen) else self.A_eq
+        b_w = np.concatenate([self.b_eq, self.bg[gen]])
+        if self.hom:
+            Mk = M[:, B] @ cB
+            Hr = np.empty((len(F) + 1, len(F) + 1))
+            Hr[:-1, :-1] = M[np.ix_(F, F)]
+            Hr[:-1, -1] = Hr[-1, :-1] = Mk[F]
+            Hr[-1, -1] = cB @ Mk[B]
+            Ar = np.hstack([A_w[:, F], (A_w[:, n] + A_w[:, B] @ cB)[:, None]])
+            if step:
+                g = M @ x[:n]
+                cr, br = np.append(g[F], cB @ g[B]), np.zeros(len(b_w))
+            else:
+                cr, br = np.zeros(len(F) + 1), b_w
+        else:
+            Hr, Ar = M[np.ix_(F, F)], A_w[:, F]
+            if step:
+                g = M @ x + self.c
+                cr, br = g[F], np.zeros(len(b_w))
+            else:
+                cr = self.c[F] + M[np.ix_(F, B)] @ cB
+                br = b_w - A_w[:, B] @ cB
+        r, m = len(cr), len(br)
+        kkt = np.zeros((r + m, r + m))
+        kkt[:r, :r] = Hr
+        kkt[:r, r:] = -Ar.T
+        kkt[r:, :r] = Ar
+        try:
+            sol = np.linalg.solve(kkt, np.concatenate([-cr, br]))
+        except np.linalg.LinAlgError:
+            return None
+        if not np.isfinite(sol).all():
+            return None
+        out = np.zeros(n + 1 if self.hom else n)
+        out[F] = sol[: len(F)]
+        if self.hom:
+            out[n] = sol[len(F)]
+            out[B] = cB * out[n]
+        elif not step:
+            out[B] = cB
+        lam = sol[r:]
+        point = x if step else out
+        g_full = M @ point[:n] + (0.0 if self.hom else self.c)
+        if self.hom:
+            g_full = np.append(g_full, 0.0)
+        resid = g_full - A_w.T @ lam
+        lam_b = np.where(at_lo, resid[:n], -resid[:n])[B]
+        return out, lam_b, lam[len(self.b_eq) :], B
+
+
+def _pdas(qp: _QP, x: np.ndarray, max_iter: int = 40) -> np.ndarray | None:
+    """Primal-dual active-set iterations (Hintermueller, Ito & Kunisch 2002) from ``x``'s set.
+
+    Each iteration solves one equality QP and moves every violated constraint into the set and
+    every constraint with a negative multiplier out, so that a large change of the expected
+    returns costs a few solves rather than one per change of the set. Returns the optimum, or
+    None when the iterations do not settle (the caller falls back to the primal method).
+    """
+    s_lo, s_hi, s_g = qp.slacks(x)
+    tol = 1e-10 * max(1.0, float(np.abs(x).max()))
+    at_lo, at_hi = s_lo <= tol, (s_hi <= tol) & ~(s_lo <= tol)
+    gen = np.flatnonzero(s_g <= tol)
+    for _ in range(max_iter):
+        res = qp.solve(at_lo, at_hi, gen)
+        if res is None:
+            return None
+        x, lam_b, lam_g, B = res
+        s_lo, s_hi, s_g = qp.slacks(x)
+        tol = 1e-10 * max(1.0, float(np.abs(x).max()))
+        lam_tol = 1e-10 * max(1.0, float(np.abs(lam_b).max(initial=0.0)))
+        keep = np.zeros(qp.n, dtype=bool)
+        keep[B] = lam_b > lam_tol
+        new_lo = (at_lo & keep) | (~at_lo & ~at_hi & (s_lo < -tol))
+        new_hi = (at_hi & keep) | (~at_lo & ~at_hi & (s_hi < -tol) & ~new_lo)
+        gen_keep = [j for j, v in zip(gen, lam_g, strict=True) if v > lam_tol]
+        gen_add = [j for j in np.flatnonzero(s_g < -tol) if j not in set(gen)]
+        new_gen = np.array(sorted(gen_keep + gen_add), dtype=int)
+        if (
+            (new_lo == at_lo).all()
+            and (new_hi == at_hi).all()
+            and np.array_equal(new_gen, np.sort(gen))
+        ):
+            feasible = min(s_lo.min(), s_hi.min(), s_g.min(initial=np.inf)) >= -1e3 * tol
+            dual = min(lam_b.min(initial=0.0), lam_g.min(initial=0.0)) >= -1e3 * lam_tol
+            return x if feasible and dual else None
+        at_lo, at_hi, gen = new_lo, new_hi, new_gen
+    return None
+
+
+def _primal_active_set(qp: _QP, x: np.ndarray, max_iter: int) -> np.ndarray | None:
+    """Primal active-set method (Nocedal & Wright 2006, algorithm 16.3) from a feasible ``x``."""
+    s_lo, s_hi, s_g = qp.slacks(x)
+    tol = 1e-10 * max(1.0, float(np.abs(x).max()))
+    if min(s_lo.min(), s_hi.min(), s_g.min(initial=np.inf)) < -1e3 * tol:
+        return None
+    if np.abs(qp.A_eq @ x - qp.b_eq).max() > 1e-8:
+        return None
+    at_lo, at_hi = s_lo <= tol, (s_hi <= tol) & ~(s_lo <= tol)
+    gen = list(np.flatnonzero(s_g <= tol))
+    n = qp.n
+    for _ in range(max_iter):
+        res = qp.solve(at_lo, at_hi, np.array(gen, dtype=int), x=x, step=True)
+        if res is None:
+            return None
+        step, lam_b, lam_g, B = res
+        if np.abs(step).max() <= 1e-12 * max(1.0, float(np.abs(x).max())):
+            scale = max(1.0, float(np.abs(lam_b).max(initial=0.0)))
+            worst_b, worst_g = lam_b.min(initial=np.inf), lam_g.min(initial=np.inf)
+            if min(worst_b, worst_g) >= -1e-10 * scale:
+                return x
+            if worst_b <= worst_g:
+                i = B[int(np.argmin(lam_b))]
+                at_lo[i] = at_hi[i] = False
+            else:
+                gen.pop(int(np.argmin(lam_g)))
+            continue
+        bound = at_lo | at_hi
+        py, pk = (step[:n], step[n]) if qp.hom else (step, 0.0)
+        rate_lo = np.where(qp.has_lo & ~bound, py - qp.lo0 * pk, 0.0)
+        rate_hi = np.where(qp.has_hi & ~bound, qp.hi0 * pk - py, 0.0)
+        rate_g = qp.Ag @ step
+        if gen:
+            rate_g[gen] = 0.0
+        s_lo, s_hi, s_g = qp.slacks(x)
+        alpha, hit = 1.0, None
+        for kind, rate, slack in (("lo", rate_lo, s_lo), ("hi", rate_hi, s_hi), ("g", rate_g, s_g)):
+            idx = np.flatnonzero(rate < -1e-14)
+            if len(idx):
+                ratios = np.maximum(slack[idx], 0.0) / -rate[idx]
+                j = int(np.argmin(ratios))
+                if ratios[j] < alpha:
+                    alpha, hit = float(ratios[j]), (kind, int(idx[j]))
+        x = x + alpha * step
+        if hit is not None:
+            kind, i = hit
+            if kind == "lo":
+                at_lo[i] = True
+            elif kind == "hi":
+                at_hi[i] = True
+            else:
+                gen.append(i)
+    return None
+
+
+def _solve_qp(M, c, lin, A_eq, b_eq, x, homogeneous) -> np.ndarray | None:
+    """Optimum of Ballast's QP from the previous optimum ``x``: PDAS, then the primal method.
+
+    Plain: ``min 1/2 w'Mw + c'w`` over ``x = w`` with ``lower <= w <= upper``, ``G w <= h``
+    and ``A_eq x = b_eq``. Homogeneous: ``min 1/2 y'My`` over ``x = (y, kappa)`` with
+    ``lower kappa <= y <= upper kappa``, ``G y <= h kappa``, ``kappa >= 0``, ``A_eq x = b_eq``.
+    Assets at a bound are eliminated, so each solve is a KKT system in the free assets only.
+    """
+    qp = _QP(M, c, lin, A_eq, b_eq, homogeneous)
+    found = _pdas(qp, x)
+    if found is None:
+        found = _primal_active_set(qp, x, 4 * qp.n + 20)
+    return found
+
+
+def reoptimize(
+    expected_returns: pd.Series,
+    cov: pd.DataFrame,
+    objective: Objective,
+    constraints: Constraints | None = None,
+    previous_weights: pd.Series | None = None,
+) -> OptimizationResult:
+    """:func:`core.optimization.optimize`, warm-started from the previous solution.
+
+    Built for the confidence sliders: between two moves only the expected returns change, so
+    the previous optimal portfolio is feasible and its set of binding constraints is nearly
+    right. The maximum Sharpe ratio (homogenised as in ``optimize``), the maximum utility and
+    the minimum volatility are quadratic programs solved exactly from there: primal-dual
+    active-set iterations (Hintermueller, Ito & Kunisch 2002), one KKT solve in the free assets
+    each, settle in a few steps; if they do not, a primal active-set method (Nocedal & Wright
+    2006, algorithm 16.3) finishes from the previous, feasible solution. The result is a KKT
+    point checked for primal and dual feasibility, hence the optimum. Everything else (target
+    return or volatility, a volatility cap, no previous solution, a previous portfolio that
+    does not beat the risk-free rate under the new returns, a degenerate active set) goes to
+    ``optimize``.
+
+    Parameters
+    ----------
+    expected_returns : Series (n_assets,)
+        Annualised decimal expected returns.
+    cov : DataFrame (n_assets, n_assets)
+        Annualised covariance, same order.
+    objective : Objective
+        The objective.
+    constraints : Constraints, optional
+        Defaults to long-only in [0, 1].
+    previous_weights : Series (n_assets,), optional
+        A starting portfolio, ideally the optimum under the previous expected returns (any
+        weights give the right answer; close ones give it fast).
+
+    Returns
+    -------
+    OptimizationResult
+        As ``optimize`` returns it (equal to it within solver tolerance).
+
+    Raises
+    ------
+    BallastError
+        As :func:`core.optimization.optimize`.
+
+    References
+    ----------
+    Nocedal & Wright (2006), "Numerical Optimization", 2nd ed., section 16.5; Hintermueller,
+    Ito & Kunisch (2002), "The primal-dual active set strategy as a semismooth Newton method",
+    SIAM J. Optim. 13(3); Cornuejols & Tutuncu (2007), section 8.2 for the homogenised
+    maximum Sharpe ratio.
+    """
+    constraints = constraints or Constraints()
+    tickers = list(expected_returns.index)
+    usable = (
+        previous_weights is not None
+        and list(previous_weights.index) == tickers
+        and objective.kind in ("max_sharpe", "max_utility", "min_volatility")
+        and constraints.max_volatility is None
+        and list(cov.columns) == tickers
+    )
+    if not usable:
+        return optimize(expected_returns, cov, objective, constraints)
+    lin = constraints.linear_form(tickers)
+    mu = expected_returns.to_numpy(dtype=float)
+    S = cov.to_numpy(dtype=float)
+    w0 = previous_weights.to_numpy(dtype=float)
+    rf = float(objective.risk_free_rate)
+    n = len(tickers)
+    x = None
+    if objective.kind == "min_volatility":
+        x = _solve_qp(S, np.zeros(n), lin, np.ones((1, n)), np.ones(1), w0, homogeneous=False)
+    elif objective.kind == "max_utility":
+        x = _solve_qp(objective.risk_aversion * S, -mu, lin, np.ones((1, n)), np.ones(1), w0,
+                      homogeneous=False)  # fmt: skip
+    else:
+        excess = float((mu - rf) @ w0)
+        if excess > 1e-12:
+            A_eq = np.vstack([np.append(mu - rf, 0.0), np.append(np.ones(n), -1.0)])
+            start = np.append(w0, 1.0) / excess
+            y = _solve_qp(S, np.zeros(n), lin, A_eq, np.array([1.0, 0.0]), start,
+                          homogeneous=True)  # fmt: skip
+            if y is not None and y[-1] > 1e-12:
+                x = y[:n] / y[-1]
+    if x is None:
+        return optimize(expected_returns, cov, objective, constraints)
+    values = np.clip(x, lin.lower, lin.upper)
+    values[np.abs(values) < 1e-10] = 0.0
+    weights = pd.Series(values / values.sum(), index=tickers, name="weight")
+    ret, vol, sharpe = portfolio_performance(weights, expected_returns, cov, rf)
+    sectors = pd.Series(dict(constraints.sectors)) if constraints.sectors else pd.Series(dtype=str)
+    return OptimizationResult(
+        weights=weights,
+        expected_return=ret,
+        volatility=vol,
+        sharpe_ratio=sharpe,
+        risk_free_rate=rf,
+        objective=objective,
+        effective_number_of_assets=effective_number_of_assets(weights),
+        sector_weights=(
+            sector_exposure(weights, sectors) if len(sectors) else pd.Series(dtype=float)
+        ),
+    )

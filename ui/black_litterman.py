@@ -23,7 +23,7 @@ from core import black_litterman as bl
 from core.charts import black_litterman as bl_charts
 from core.constraints import Constraints
 from core.exceptions import BallastError, EstimationError
-from core.optimization import OBJECTIVES, Objective, OptimizationResult, optimize
+from core.optimization import OBJECTIVES, Objective, OptimizationResult
 from core.reporting import ReportSection
 from ui import cache, state
 from ui.widgets import percent, show_error, synced
@@ -130,7 +130,11 @@ class BLOutcome:
     figures: dict[str, go.Figure] = field(default_factory=dict)
 
 
-def compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOutcome:
+def compute(
+    inputs: BLInputs,
+    confidences: np.ndarray | None = None,
+    previous: pd.Series | None = None,
+) -> BLOutcome:
     """Posterior, the unconstrained BL and the optimised portfolios, the table and the figures.
 
     Parameters
@@ -138,6 +142,9 @@ def compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOutcom
     inputs : BLInputs
     confidences : ndarray (n_views,), optional
         Slider values (decimal); the setup's confidences when omitted.
+    previous : Series (n_assets,), optional
+        The optimised weights of the previous slider position: the optimiser starts there
+        (``core.black_litterman.reoptimize``), which makes a move cost milliseconds.
 
     Returns
     -------
@@ -165,7 +172,9 @@ def compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOutcom
         result.returns, result.cov, inputs.delta, inputs.risk_free_rate
     )
     try:
-        optimised = optimize(result.returns, inputs.cov, inputs.objective, inputs.constraints)
+        optimised = bl.reoptimize(
+            result.returns, inputs.cov, inputs.objective, inputs.constraints, previous
+        )
         error = ""
     except BallastError as exc:
         optimised, error = None, str(exc)
@@ -472,8 +481,10 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
             st.session_state["bl_views"][pos]["confidence"] = float(confidences[i])
     elif len(views):
         st.caption("The sliders apply with Idzorek's omega (sidebar).")
+    last = st.session_state.get("bl_result")
+    previous = None if last is None or last.optimised is None else last.optimised.weights
     try:
-        outcome = compute(inputs, confidences)
+        outcome = compute(inputs, confidences, previous)
     except BallastError as exc:
         show_error(exc)
         last = st.session_state.get("bl_result")
@@ -545,9 +556,8 @@ def report_section() -> ReportSection | None:
             "BL views": _markdown_views(outcome),
         },
         figures=[
-            outcome.figures["returns"],
-            outcome.figures["weights"],
-            outcome.figures["changes"],
+            go.Figure(outcome.figures[name]).update_layout(template="plotly_white")
+            for name in ("returns", "weights", "changes")
         ],
     )
 

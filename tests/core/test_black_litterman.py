@@ -280,3 +280,49 @@ def test_user_given_view_variance(hl):
     assert abs(P.iloc[0] @ tight.returns - 0.05) < 1e-6
     loose = posterior(pi, cov, P.iloc[:1], [0.05], omega=np.array([[1e6]]))
     np.testing.assert_allclose(loose.returns, pi, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    confidences=st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3),
+    kind=st.sampled_from(["max_sharpe", "max_utility", "min_volatility"]),
+    limits=st.sampled_from(["long_only", "capped", "sectors"]),
+)
+def test_warm_started_reoptimize_matches_optimize(sample_window, sample_estimates, confidences,
+                                                  kind, limits):  # fmt: skip
+    from core.constraints import Constraints
+    from core.optimization import Objective, optimize
+
+    _, cov = sample_estimates
+    caps = sample_window.market_caps
+    pi = market_implied_returns(cov, market_weights(caps, cov.index), 2.0, 0.02)
+    views = parse_views(
+        [
+            {"kind": "absolute", "assets": "JPM", "return": 0.12},
+            {"kind": "relative", "assets": "MSFT", "versus": "AAPL", "return": 0.04},
+            {"kind": "relative", "assets": "XOM, CVX", "versus": "PG", "return": -0.05},
+        ],
+        list(cov.index),
+    )
+    cons = {
+        "long_only": Constraints(),
+        "capped": Constraints(weight_bounds=(0.01, 0.12)),
+        "sectors": Constraints(
+            sectors=dict(sample_window.sectors),
+            sector_bounds={"Energy": (0.05, 0.10), "Health Care": (0.0, 0.2)},
+        ),
+    }[limits]
+    objective = Objective(kind, risk_aversion=3.0, risk_free_rate=0.02)
+    start = posterior(pi, cov, views.P, views.Q, confidences=[0.5, 0.5, 0.5])
+    # Start from the maximum Sharpe portfolio whatever the objective: any start must do.
+    previous = optimize(start.returns, cov, Objective("max_sharpe", risk_free_rate=0.02), cons)
+    previous = previous.weights
+    moved = posterior(pi, cov, views.P, views.Q, confidences=confidences)
+    ref = optimize(moved.returns, cov, objective, cons)
+    from core.black_litterman import reoptimize
+
+    got = reoptimize(moved.returns, cov, objective, cons, previous)
+    assert abs(got.weights.sum() - 1) < 1e-9
+    np.testing.assert_allclose(got.weights, ref.weights, atol=2e-5)
+    if kind == "max_sharpe":
+        assert got.sharpe_ratio >= ref.sharpe_ratio - 1e-9
