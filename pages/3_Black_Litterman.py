@@ -42,5 +42,6 @@ st.caption(
 )
 if not len(inputs.views):
     st.info("No views yet: add a row to the table. Until then the posterior is the prior.")
+    ui_bl.example_button()
 
 ui_bl.results_fragment(inputs, row_ids)

@@ -336,6 +336,33 @@ def views_editor() -> list[int]:
     return ids
 
 
+def example_views(universe: list[str]) -> list[dict]:
+    """Two starter views on the universe: one absolute, one relative (both at 50 %)."""
+    if {"JPM", "MSFT", "AAPL"} <= set(universe):
+        a, b, c = "JPM", "MSFT", "AAPL"
+    elif len(universe) >= 3:
+        a, b, c = universe[:3]
+    else:
+        return []
+    return [
+        {"kind": "absolute", "assets": a, "versus": "", "return": 0.08, "basket": "equal",
+         "view_volatility": None, "confidence": 0.5},
+        {"kind": "relative", "assets": b, "versus": c, "return": 0.02, "basket": "equal",
+         "view_volatility": None, "confidence": 0.5},
+    ]  # fmt: skip
+
+
+def _load_examples() -> None:
+    st.session_state["bl_views"] = example_views(list(st.session_state["universe"]))
+    for key in ("w_bl_views", "wbase_bl_views"):
+        st.session_state.pop(key, None)
+
+
+def example_button() -> None:
+    """A button that fills an empty views table with :func:`example_views`."""
+    st.button("Add two example views", on_click=_load_examples, icon=":material/add:")
+
+
 def sidebar_inputs() -> None:
     """Prior, delta, tau, risk-free rate and the omega method, written to the setup."""
     synced(st.radio, "bl_prior", "Prior portfolio", options=list(PRIORS), format_func=PRIORS.get)
@@ -438,8 +465,10 @@ def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
     left.plotly_chart(outcome.figures["weights"], key="bl_weights_chart")
     right.plotly_chart(outcome.figures["changes"], key="bl_changes_chart")
     st.subheader("Posterior")
-    pct = {c: st.column_config.NumberColumn(c, format="percent") for c in outcome.table.columns}
-    st.dataframe(outcome.table, column_config=pct, width="stretch", key="bl_table")
+    # Shown in percent with two decimals (the "percent" format drops trailing zeros).
+    shown = outcome.table * 100
+    pct = {c: st.column_config.NumberColumn(c, format="%.2f %%") for c in shown.columns}
+    st.dataframe(shown, column_config=pct, width="stretch")
     if not live:
         return
     in_use = st.session_state.get("bl_posterior_returns")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
@@ -54,10 +56,16 @@ def test_add_edit_remove_views():
     prior = at.session_state["bl_result"].result.prior_returns
     assert abs(first["JPM"] - prior["JPM"]) > 1e-4
 
-    # Edit: JPM returns 12 % instead of 8 % (added rows are edited in place).
+    json.dumps(views)  # a saved setup holds them
+
+    # Edit: JPM returns 12 % instead of 8 % (added rows are edited in place); the view keeps
+    # its confidence.
+    at.slider(key="w_bl_conf_0").set_value(80).run()
+    moved = posterior(at)
     at = edit(at, added=[{**JPM, "Return (% a year)": 12.0}, MSFT_AAPL])
     assert at.slider[0].label == "View 1: JPM returns 12.00 % a year"
-    assert posterior(at)["JPM"] > first["JPM"]
+    assert at.slider[0].value == 80
+    assert moved["JPM"] < first["JPM"] < posterior(at)["JPM"]  # 8 % pulls down, 12 % up
 
     # Remove the JPM view.
     at = edit(at, added=[MSFT_AAPL])
@@ -169,3 +177,14 @@ def test_report_section():
     assert len(section.figures) == 3
     views = section.tables["BL views"]
     assert views.loc[0, "Confidence"] == 0.7
+
+
+def test_example_views_button_fills_the_table():
+    at = open_page(PAGE)
+    at.button[0].click().run()
+    assert not at.exception
+    assert [s.label for s in at.slider] == [
+        "View 1: JPM returns 8.00 % a year",
+        "View 2: MSFT outperforms AAPL by 2.00 % a year",
+    ]
+    assert len(at.data_editor[-1].value) == 2
