@@ -115,3 +115,13 @@ def test_report_section():
     assert section.key == "rebalance"
     assert {"Benchmark metrics", "Trade plan", "Stop levels"} <= set(section.tables)
     assert "Backtest summary" not in section.tables  # a report does not run a backtest
+
+
+def test_benchmark_can_be_a_ticker_of_the_data():
+    at = run_page(holdings={"AAPL": 10.0, "KO": 20.0})
+    at.selectbox(key="w_rebalance_benchmark").select("KO").run()
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    assert "100 % in KO" in _texts(at.caption)
+    tables = [d.value for d in at.dataframe if "Tracking error (annualised, %)" in d.value.index]
+    assert list(tables[0].columns) == ["Current holdings", "Target allocation", "KO"]
