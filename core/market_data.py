@@ -356,8 +356,10 @@ def _date(value: Any) -> str:
 
 def _is_blank(series: pd.Series) -> pd.Series:
     """True where a raw cell is empty (NaN, None, or only whitespace)."""
-    as_text = series.astype("string").str.strip()
-    return series.isna() | (as_text == "").fillna(True)
+    missing = series.isna()
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return missing
+    return missing | series.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
 
 
 def _parse_dates(raw: pd.Series) -> pd.DatetimeIndex:
@@ -475,10 +477,13 @@ def validate_prices(
         notes.append(f"Ignored {int(empty_rows.sum())} empty row(s).")
     rows = pd.Series(raw.index.to_numpy() + 2, index=raw.index)  # spreadsheet numbering
 
-    unnamed = [
-        i + 2 for i, c in enumerate(values.columns) if not c or c.lower().startswith("unnamed:")
-    ]
     blank = values.apply(_is_blank)
+    unnamed_cols = [c for c in values.columns if not c or c.lower().startswith("unnamed:")]
+    padding = [c for c in unnamed_cols if blank[c].all()]  # trailing separators, empty cells
+    if padding:
+        values, blank = values.drop(columns=padding), blank.drop(columns=padding)
+        notes.append(f"Ignored {len(padding)} empty column(s) without a header.")
+    unnamed = [i + 2 for i, c in enumerate(values.columns) if c in unnamed_cols]
     empty_cols = [c for c in values.columns if blank[c].all()]
     if empty_cols:
         raise FileValidationError(
@@ -507,7 +512,9 @@ def validate_prices(
             rows=[int(r) for r in rows[dup]],
         )
 
-    numeric = values.apply(lambda s: pd.to_numeric(s, errors="coerce")).astype(float)
+    numeric = values.apply(
+        lambda s: s if pd.api.types.is_float_dtype(s) else pd.to_numeric(s, errors="coerce")
+    ).astype(float)
     bad = numeric.isna() & ~blank
     if bad.any().any():
         cols = [c for c in values.columns if bad[c].any()]
@@ -556,8 +563,16 @@ def validate_prices(
                 "Only the benchmark column has prices; the file needs at least one asset.",
                 "no_prices",
             )
-    prices, aligned_notes = _align(numeric, alignment)
-    notes += aligned_notes
+    prices, filled, more = _finish(numeric, alignment)
+    notes += more
+    if bench is not None:
+        bench = bench.reindex(prices.index).ffill()
+    return prices, bench, filled, notes
+
+
+def _finish(numeric: pd.DataFrame, alignment: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Align histories, fill gaps, check the length: the last step of every source."""
+    prices, notes = _align(numeric, alignment)
     prices, filled, fill_notes = _fill_gaps(prices)
     notes += fill_notes
     if len(prices) < MIN_OBSERVATIONS:
@@ -568,15 +583,13 @@ def validate_prices(
             "months of daily prices). Add more history.",
             "too_few_observations",
         )
-    if bench is not None:
-        bench = bench.reindex(prices.index).ffill()
     spacing = pd.Series(prices.index).diff().median()
     if spacing > pd.Timedelta(days=4):
         notes.append(
             f"Prices are about {spacing.days} days apart; annualised figures assume daily prices "
             "(252 a year)."
         )
-    return prices, bench, filled, notes
+    return prices, filled, notes
 
 
 def _align(prices: pd.DataFrame, alignment: str) -> tuple[pd.DataFrame, list[str]]:
@@ -716,7 +729,12 @@ def load_csv(
         name = Path(path_or_buffer).name
     try:
         text = _read_text(path_or_buffer)
-        raw = pd.read_csv(io.StringIO(text), sep=_delimiter(text), dtype=str, skip_blank_lines=True)
+        # Numbers parse natively; a column with any non-numeric cell stays text and is
+        # reported cell by cell by validate_prices.
+        raw = pd.read_csv(io.StringIO(text), sep=_delimiter(text), skip_blank_lines=True)
+        date_col = date_column or _date_column(raw)
+        if date_col in raw.columns:
+            raw[date_col] = raw[date_col].astype(object)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         raise FileValidationError(
             f"Cannot read {name or 'the file'} as CSV ({e}). Save it as comma-separated text "
@@ -839,7 +857,7 @@ def load_upload(
 # --------------------------------------------------------------------------------------------
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS prices (ticker TEXT, date TEXT, close REAL, PRIMARY KEY (ticker, date));
+CREATE TABLE IF NOT EXISTS series (ticker TEXT PRIMARY KEY, dates BLOB, closes BLOB);
 CREATE TABLE IF NOT EXISTS coverage (ticker TEXT PRIMARY KEY, start TEXT, end TEXT, fetched TEXT);
 CREATE TABLE IF NOT EXISTS info (ticker TEXT PRIMARY KEY, sector TEXT, currency TEXT,
                                  market_cap REAL, name TEXT, fetched TEXT);
@@ -894,32 +912,33 @@ def _covered(con: sqlite3.Connection, ticker: str, start: dt.date, end: dt.date)
 def _read_cached(
     con: sqlite3.Connection, tickers: list[str], start: dt.date, end: dt.date
 ) -> pd.DataFrame:
-    if not tickers:
-        return pd.DataFrame()
-    marks = ",".join("?" * len(tickers))
-    rows = pd.read_sql_query(
-        f"SELECT ticker, date, close FROM prices WHERE ticker IN ({marks}) "
-        "AND date >= ? AND date <= ?",
-        con,
-        params=[*tickers, start.isoformat(), end.isoformat()],
-    )
-    if rows.empty:
+    """Cached closes of ``tickers`` between ``start`` and ``end`` (tickers not cached omitted)."""
+    columns = {}
+    lo, hi = np.datetime64(start, "ns"), np.datetime64(end, "ns")
+    for t in tickers:
+        row = con.execute("SELECT dates, closes FROM series WHERE ticker = ?", (t,)).fetchone()
+        if row is None:
+            continue
+        # Stored as raw int64 nanoseconds and float64: reading is a memory copy, not a parse.
+        dates = np.frombuffer(row[0], dtype="<i8").astype("datetime64[ns]")
+        keep = (dates >= lo) & (dates <= hi)
+        columns[t] = pd.Series(np.frombuffer(row[1], dtype="<f8")[keep], index=dates[keep])
+    if not columns:
         return pd.DataFrame(columns=tickers, dtype=float)
-    wide = rows.pivot(index="date", columns="ticker", values="close")
-    wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index)).as_unit("ns")
+    wide = pd.DataFrame(columns).sort_index()
+    wide.index = pd.DatetimeIndex(wide.index).as_unit("ns")
     wide.index.name = "Date"
-    wide.columns.name = None
-    return wide.reindex(columns=[t for t in tickers if t in wide.columns]).sort_index()
+    return wide
 
 
 def _store(
     con: sqlite3.Connection, closes: pd.Series, ticker: str, start: dt.date, end: dt.date
 ) -> None:
-    closes = closes.dropna()
-    con.execute("DELETE FROM prices WHERE ticker = ?", (ticker,))
-    con.executemany(
-        "INSERT INTO prices VALUES (?, ?, ?)",
-        [(ticker, d.date().isoformat(), float(v)) for d, v in closes.items()],
+    closes = closes.dropna().astype(float)
+    dates = pd.DatetimeIndex(closes.index).as_unit("ns").asi8.astype("<i8")
+    con.execute(
+        "INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
+        (ticker, dates.tobytes(), closes.to_numpy(dtype="<f8").tobytes()),
     )
     con.execute(
         "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)",
@@ -1105,7 +1124,7 @@ def load_yahoo(
         have_any = [
             t
             for t in names
-            if con.execute("SELECT 1 FROM prices WHERE ticker = ? LIMIT 1", (t,)).fetchone()
+            if con.execute("SELECT 1 FROM series WHERE ticker = ?", (t,)).fetchone()
         ]
     notes: list[str] = []
     unknown: list[str] = []
@@ -1189,8 +1208,7 @@ def load_yahoo(
         bench_series = prices[bench].rename(bench)
         if bench not in names:
             prices = prices.drop(columns=[bench])
-    raw = prices[assets].reset_index()
-    clean, _, filled, more_notes = validate_prices(raw, alignment=alignment, date_column="Date")
+    clean, filled, more_notes = _finish(prices[assets], alignment)
     notes += more_notes
     if bench_series is not None:
         bench_series = bench_series.reindex(clean.index).ffill().bfill()

@@ -167,6 +167,14 @@ def test_unnamed_price_column(tmp_path, small):
     assert err.problem == "unnamed_columns" and "number 4" in str(err)
 
 
+def test_trailing_separators_are_ignored(tmp_path, small):
+    text = "\n".join(line + ",," for line in small.to_csv().splitlines())
+    path = tmp_path / "trailing.csv"
+    path.write_text(text)
+    data = load(str(path))
+    assert data.tickers == list(small.columns) and any("without a header" in n for n in data.notes)
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [("garbage.xlsx", b"not a workbook at all"), ("only_dates.csv", b"Date\n2020-01-02\n")],
