@@ -292,9 +292,9 @@ def views_editor() -> list[int]:
     wkey, bkey = "w_bl_views", "wbase_bl_views"
     if wkey not in st.session_state or bkey not in st.session_state:
         st.session_state[bkey] = _views_frame(st.session_state["bl_views"])
-    visible = [c for k, c in _COLS.items() if k != "view_volatility"]
-    if st.session_state["bl_omega"] == "variance":
-        visible.append(_COLS["view_volatility"])
+    # The same columns whatever the omega method: changing an editor's parameters makes it a
+    # new widget, which would drop the edits made since the page opened.
+    visible = list(_COLS.values())
     edited = st.data_editor(
         st.session_state[bkey], key=wkey, num_rows="dynamic", width="stretch",
         hide_index=True, column_order=visible,
@@ -313,7 +313,8 @@ def views_editor() -> list[int]:
                 help="Weights within a basket of several tickers"),
             _COLS["view_volatility"]: st.column_config.NumberColumn(
                 _COLS["view_volatility"], format="%.2f", min_value=0.0,
-                help="Your uncertainty about the view: its standard deviation, % a year"),
+                help="Only with omega from your view standard deviations (sidebar): your "
+                     "uncertainty about the view, % a year"),
         },
     )  # fmt: skip
     rows, ids = [], []

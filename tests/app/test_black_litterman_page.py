@@ -188,3 +188,24 @@ def test_example_views_button_fills_the_table():
         "View 2: MSFT outperforms AAPL by 2.00 % a year",
     ]
     assert len(at.data_editor[-1].value) == 2
+
+
+def test_prior_and_omega_inputs():
+    at = edit(open_page(PAGE), added=[JPM])
+    market = at.session_state["bl_result"].inputs.market_weights
+    assert market["AAPL"] > market["RRC"]  # market caps by default
+    at.radio(key="w_bl_prior").set_value("equal").run()
+    assert not at.exception
+    np.testing.assert_allclose(at.session_state["bl_result"].inputs.market_weights, 1 / 20)
+
+    at.toggle[0].set_value(True).run()
+    at.number_input(key="w_bl_delta").set_value(3.0).run()
+    assert at.session_state["bl_result"].inputs.delta == 3.0
+
+    # User-given view variance: the column must be filled, else an error names the view.
+    at.selectbox(key="w_bl_omega").set_value("variance").run()
+    assert any("standard deviation for View 1" in e.value for e in at.error)
+    assert len(at.slider) == 0
+    at = edit(at, added=[{**JPM, "View std dev (% a year)": 0.0}])
+    assert not at.error
+    assert abs(posterior(at)["JPM"] - 0.08) < 1e-9  # zero view variance: the view holds
