@@ -191,13 +191,7 @@ class Frontier:
     def _weights_at_returns(self, targets: np.ndarray) -> np.ndarray:
         if len(self._a) == 0:
             return np.tile(self.min_variance.weights.to_numpy(), (len(targets), 1))
-        r_a = self._a @ self._mu
-        r_b = self._b @ self._mu
-        r_break = np.append(r_a + r_b * self._t[:-1], r_a[-1] + r_b[-1] * self._t[-1])
-        k = np.clip(np.searchsorted(r_break, targets, side="right") - 1, 0, len(self._a) - 1)
-        t = np.where(r_b[k] > 0, (targets - r_a[k]) / np.where(r_b[k] > 0, r_b[k], 1), self._t[k])
-        t = np.clip(t, self._t[k], self._t[k + 1])
-        return self._a[k] + self._b[k] * t[:, None]
+        return _path_at_returns(self._t, self._a, self._b, self._mu, targets)
 
     def _portfolio(self, w: np.ndarray) -> FrontierPortfolio:
         return _make_portfolio(w, self.tickers, self._mu, self._cov, self.risk_free_rate)
@@ -210,6 +204,19 @@ def _make_portfolio(
     vol = float(np.sqrt(max(w @ cov @ w, 0.0)))
     sharpe = (ret - rf) / vol if vol > 1e-12 else float("nan")
     return FrontierPortfolio(pd.Series(w, index=tickers, name="weight"), ret, vol, sharpe)
+
+
+def _path_at_returns(
+    t_break: np.ndarray, a: np.ndarray, b: np.ndarray, mu: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
+    """Weights on the piecewise affine path at target returns (its return rises with t)."""
+    r_a, r_b = a @ mu, b @ mu
+    r_break = np.append(r_a + r_b * t_break[:-1], r_a[-1] + r_b[-1] * t_break[-1])
+    k = np.clip(np.searchsorted(r_break, targets, side="right") - 1, 0, len(a) - 1)
+    slope = np.where(r_b[k] > 0, r_b[k], 1.0)
+    t = np.where(r_b[k] > 0, (targets - r_a[k]) / slope, t_break[k])
+    t = np.clip(t, t_break[k], t_break[k + 1])
+    return a[k] + b[k] * t[:, None]
 
 
 def _eval_path(t_break: np.ndarray, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -255,6 +262,7 @@ class _Problem:
         self.fixed = (self.upper - self.lower) <= 1e-12
         self.ridge = _ridge(cov)
         self.S = cov + self.ridge * np.eye(self.n) if self.ridge else cov
+        self.inverse = _FreeInverse(self.S)
 
 
 def _ridge(cov: np.ndarray) -> float:
@@ -297,8 +305,66 @@ class _Segment:
     xi1: np.ndarray
 
 
-def _solve_segment(p: _Problem, act: _ActiveSet) -> _Segment:
-    """KKT system of the active set, solved for w(t) = w0 + t w1 and the multipliers."""
+class _FreeInverse:
+    """``(Sigma_FF)^-1`` over the free assets, updated by bordering when one enters or leaves.
+
+    An update costs ``O(n_free^2)`` instead of a new ``O(n_free^3)`` factorisation; the inverse
+    is recomputed from scratch every 40 updates and whenever a KKT residual looks off.
+    """
+
+    def __init__(self, S: np.ndarray) -> None:
+        self.S = S
+        self.free = np.zeros(0, dtype=int)
+        self.inv = np.zeros((0, 0))
+        self.updates = 0
+
+    def get(self, free: np.ndarray, fresh: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        cur, new = set(self.free.tolist()), set(free.tolist())
+        added, removed = new - cur, cur - new
+        if fresh or len(added) + len(removed) > 2 or self.updates >= 40 or not len(self.free):
+            self.refactor(np.sort(free))
+        else:
+            for i in removed:
+                self._remove(i)
+            for i in added:
+                self._add(i)
+        return self.free, self.inv
+
+    def refactor(self, free: np.ndarray) -> None:
+        self.free, self.updates = free, 0
+        self.inv = np.linalg.inv(self.S[np.ix_(free, free)]) if len(free) else np.zeros((0, 0))
+
+    def _add(self, i: int) -> None:
+        m = len(self.free)
+        b = self.S[self.free, i]
+        u = self.inv @ b
+        s = self.S[i, i] - b @ u
+        if not s > 1e-12 * self.S[i, i]:
+            self.refactor(np.append(self.free, i))
+            return
+        inv = np.empty((m + 1, m + 1))
+        inv[:m, :m] = self.inv + np.outer(u, u) / s
+        inv[:m, m] = inv[m, :m] = -u / s
+        inv[m, m] = 1.0 / s
+        self.inv, self.free = inv, np.append(self.free, i)
+        self.updates += 1
+
+    def _remove(self, i: int) -> None:
+        j = int(np.flatnonzero(self.free == i)[0])
+        keep = np.arange(len(self.free)) != j
+        u = self.inv[keep, j]
+        self.inv = self.inv[np.ix_(keep, keep)] - np.outer(u, u) / self.inv[j, j]
+        self.free = self.free[keep]
+        self.updates += 1
+
+
+def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segment:
+    """KKT system of the active set, solved for w(t) = w0 + t w1 and the multipliers.
+
+    With ``M = Sigma_FF`` over the free assets and ``E`` the equality rows (``sum(w) = 1`` and
+    the binding sector rows) on them: ``w_F = M^-1 (r - E' lam)`` and
+    ``(E M^-1 E') lam = E M^-1 r - f`` (a Schur complement of a few rows).
+    """
     n = p.n
     free = np.flatnonzero(act.status == 0)
     bound = np.flatnonzero(act.status != 0)
@@ -307,40 +373,58 @@ def _solve_segment(p: _Problem, act: _ActiveSet) -> _Segment:
     E = np.vstack([np.ones((1, n)), p.G[rows]]) if rows else np.ones((1, n))
     f = np.concatenate([[1.0], p.h[rows]]) if rows else np.array([1.0])
     f = f - E[:, bound] @ b_val
-    nf, ne = len(free), E.shape[0]
     w0 = np.zeros(n)
     w1 = np.zeros(n)
     w0[bound] = b_val
-    S_fb_b = p.S[np.ix_(free, bound)] @ b_val if len(bound) else np.zeros(nf)
-    if nf:
-        K = np.zeros((nf + ne, nf + ne))
-        K[:nf, :nf] = p.S[np.ix_(free, free)]
-        K[:nf, nf:] = E[:, free].T
-        K[nf:, :nf] = E[:, free]
-        rhs = np.zeros((nf + ne, 2))
-        rhs[:nf, 0] = -S_fb_b
-        rhs[nf:, 0] = f
-        rhs[:nf, 1] = p.mu[free]
-        try:
-            sol = np.linalg.solve(K, rhs)
-        except np.linalg.LinAlgError:
-            sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
-        w0[free], w1[free] = sol[:nf, 0], sol[:nf, 1]
-        lam0, lam1 = sol[nf:, 0], sol[nf:, 1]
+    if len(free):
+        free, inv = p.inverse.get(free, fresh)
+        EF = E[:, free]
+        R = np.column_stack([-(p.S @ w0)[free], p.mu[free]])
+        F = np.column_stack([f, np.zeros_like(f)])
+        wF, lam = _kkt_solve(inv, EF, R, F)
+        w0[free], w1[free] = wF[:, 0], wF[:, 1]
+        Sw0, Sw1 = p.S @ w0, p.S @ w1
+        # The bordered inverse and the Schur complement can lose digits on an ill-conditioned
+        # covariance: check the KKT residual, refine once, and refactorise if it stays large.
+        r_stat = np.column_stack([-Sw0[free], p.mu[free] - Sw1[free]]) - EF.T @ lam
+        r_eq = F - EF @ wF
+        res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
+        if res > 1e-13:
+            if not fresh and not res < 1e-7:
+                return _solve_segment(p, act, fresh=True)
+            dw, dlam = _kkt_solve(inv, EF, r_stat, r_eq)
+            wF, lam = wF + dw, lam + dlam
+            w0[free], w1[free] = wF[:, 0], wF[:, 1]
+            Sw0, Sw1 = p.S @ w0, p.S @ w1
+        lam0, lam1 = lam[:, 0], lam[:, 1]
     else:
         lam0, lam1 = _multipliers_without_free(p, act, E, bound)
+        Sw0, Sw1 = p.S @ w0, p.S @ w1
     # Stationarity S w - t mu + E' lam + s * xi = 0 on the bound assets (s = +1 upper, -1 lower).
     xi0 = np.zeros(n)
     xi1 = np.zeros(n)
     if len(bound):
-        g0 = p.S[bound] @ w0 + E[:, bound].T @ lam0
-        g1 = p.S[bound] @ w1 - p.mu[bound] + E[:, bound].T @ lam1
+        g0 = Sw0[bound] + E[:, bound].T @ lam0
+        g1 = Sw1[bound] - p.mu[bound] + E[:, bound].T @ lam1
         sign = act.status[bound].astype(float)
         xi0[bound] = -sign * g0
         xi1[bound] = -sign * g1
         xi0[p.fixed] = np.inf  # fixed weights are never released
         xi1[p.fixed] = 0.0
     return _Segment(w0, w1, lam0[1:], lam1[1:], xi0, xi1)
+
+
+def _kkt_solve(inv, EF, R, F):
+    """Solve ``[[M, E'], [E, 0]] [w; lam] = [R; F]`` given ``M^-1`` (Schur complement)."""
+    X = inv @ R
+    Y = inv @ EF.T
+    schur = EF @ Y
+    rhs = EF @ X - F
+    try:
+        lam = np.linalg.solve(schur, rhs)
+    except np.linalg.LinAlgError:
+        lam = np.linalg.lstsq(schur, rhs, rcond=None)[0]
+    return X - Y @ lam, lam
 
 
 def _multipliers_without_free(p, act, E, bound):
@@ -354,6 +438,155 @@ def _multipliers_without_free(p, act, E, bound):
 
 
 def _initial_active_set(p: _Problem) -> _ActiveSet:
+    """Active set of the minimum-variance portfolio, exact (multipliers of the right sign).
+
+    A primal active-set method from a vertex of the feasible set (greedy fill by variance, or
+    HiGHS with sector rows) needs one small KKT solve per asset that enters; Clarabel's interior
+    point, made exact by :func:`_repair`, is the fallback (unbounded weights, degenerate cycles).
+    """
+    if len(p.h) == 0 and np.isfinite(p.lower).all() and np.isfinite(p.upper).all():
+        try:
+            return _primal_dual_active_set(p)
+        except _NoConvergence:
+            pass
+    start = _feasible_vertex(p)
+    if start is not None:
+        act, w = start
+        try:
+            return _primal_active_set(p, act, w)
+        except _NoConvergence:
+            pass
+    return _initial_active_set_clarabel(p)
+
+
+class _NoConvergence(Exception):
+    pass
+
+
+def _feasible_vertex(p: _Problem) -> tuple[_ActiveSet, np.ndarray] | None:
+    if not (np.isfinite(p.lower).all() and np.isfinite(p.upper).all()):
+        return None
+    status = np.full(p.n, -1, dtype=int)
+    if len(p.h) == 0:
+        w = p.lower.copy()
+        rest = 1.0 - w.sum()
+        last = None
+        for i in np.argsort(np.diag(p.cov), kind="stable"):
+            if p.fixed[i] or rest <= 0:
+                continue
+            take = min(p.upper[i] - p.lower[i], rest)
+            w[i] += take
+            rest -= take
+            last = i
+            status[i] = 1 if take >= p.upper[i] - p.lower[i] else 0
+        if last is None:
+            return None
+        if not (status == 0).any():
+            status[last] = 0  # one weight is implied by the others through sum(w) = 1
+        return _ActiveSet(status, []), w
+    from scipy.optimize import linprog
+
+    res = linprog(
+        np.diag(p.cov),
+        A_ub=p.G,
+        b_ub=p.h,
+        A_eq=np.ones((1, p.n)),
+        b_eq=[1.0],
+        bounds=list(zip(p.lower, p.upper, strict=True)),
+        method="highs-ds",
+    )
+    if res.status == 2:
+        raise InfeasibleConstraintsError(_infeasible_message(p))
+    if res.status != 0:
+        return None
+    w = res.x
+    status[:] = 0
+    status[np.abs(w - p.lower) <= 1e-9] = -1
+    status[(np.abs(w - p.upper) <= 1e-9) & (status == 0)] = 1
+    status[p.fixed] = -1
+    w = np.where(status > 0, p.upper, np.where(status < 0, p.lower, w))
+    rows = [int(j) for j in np.flatnonzero(np.abs(p.G @ w - p.h) <= 1e-9)]
+    act = _ActiveSet(status, rows)
+    _make_independent(p, act, np.zeros(2 * p.n + len(p.h)))
+    return act, w
+
+
+def _primal_dual_active_set(p: _Problem, max_iter: int = 12) -> _ActiveSet:
+    """Minimum variance under bounds by primal-dual active-set steps.
+
+    Hintermueller, Ito & Kunisch (2002); the first guess holds at their bounds the weights that
+    the unconstrained minimum-variance portfolio pushes beyond them.
+
+    Each step moves every violated bound into the active set and every bound with a negative
+    multiplier out of it; usually a handful of steps. Not guaranteed: the caller falls back.
+    """
+    w_u = np.linalg.solve(p.S, np.ones(p.n))
+    w_u /= w_u.sum()
+    status = np.where(w_u >= p.upper, 1, np.where(w_u <= p.lower, -1, 0))
+    status[p.fixed] = -1
+    if not (status == 0).any():
+        raise _NoConvergence
+    act = _ActiveSet(status, [])
+    tol = 1e-12
+    for _ in range(max_iter):
+        seg = _solve_segment(p, act)
+        w = seg.w0
+        free = act.status == 0
+        over = free & (w > p.upper + tol)
+        under = free & (w < p.lower - tol)
+        release = (act.status != 0) & ~p.fixed & (seg.xi0 < -tol)
+        if not (over.any() or under.any() or release.any()):
+            return act
+        act.status[over] = 1
+        act.status[under] = -1
+        act.status[release] = 0
+        if not (act.status == 0).any():
+            raise _NoConvergence
+    raise _NoConvergence
+
+
+def _primal_active_set(p: _Problem, act: _ActiveSet, w: np.ndarray) -> _ActiveSet:
+    """Minimum variance by the primal active-set method (Nocedal & Wright 2006, alg. 16.3)."""
+    for _ in range(4 * (p.n + len(p.h)) + 20):
+        seg = _solve_segment(p, act)
+        step = seg.w0 - w
+        if np.abs(step).max() <= 1e-12:
+            xi = np.where(np.isfinite(seg.xi0), seg.xi0, 0.0)
+            m_xi, m_nu = xi.min(initial=0.0), seg.nu0.min(initial=0.0)
+            if min(m_xi, m_nu) >= -1e-12:
+                return act
+            if m_xi <= m_nu:
+                act.status[int(np.argmin(xi))] = 0
+            else:
+                act.rows.pop(int(np.argmin(seg.nu0)))
+            continue
+        free = act.status == 0
+        alpha, block = 1.0, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up = np.where(free & (step > 1e-15), (p.upper - w) / step, np.inf)
+            lo = np.where(free & (step < -1e-15), (p.lower - w) / step, np.inf)
+        for ratios, kind in ((up, 1), (lo, -1)):
+            i = int(np.argmin(ratios))
+            if ratios[i] < alpha:
+                alpha, block = max(ratios[i], 0.0), (kind, i)
+        if len(p.h):
+            slope = p.G @ step
+            for j in range(len(p.h)):
+                if j not in act.rows and slope[j] > 1e-15:
+                    a = max((p.h[j] - p.G[j] @ w) / slope[j], 0.0)
+                    if a < alpha:
+                        alpha, block = a, (0, j)
+        w = w + alpha * step
+        if block is not None:
+            if block[0] == 0:
+                act.rows.append(block[1])
+            else:
+                act.status[block[1]] = block[0]
+                w[block[1]] = p.upper[block[1]] if block[0] > 0 else p.lower[block[1]]
+    raise _NoConvergence
+
+
+def _initial_active_set_clarabel(p: _Problem) -> _ActiveSet:
     """Active set of the minimum-variance portfolio: Clarabel's solution, then made exact."""
     x, z_up, z_lo, z_g = _min_variance_clarabel(p)
     status = np.zeros(p.n, dtype=int)
@@ -478,12 +711,17 @@ def _infeasible_message(p: _Problem) -> str:
     )
 
 
+_UP, _LO, _RELEASE, _ROW_ON, _ROW_OFF = range(5)
+_UNDO = {_UP: [_RELEASE], _LO: [_RELEASE], _RELEASE: [_UP, _LO], _ROW_ON: [_ROW_OFF],
+         _ROW_OFF: [_ROW_ON]}  # fmt: skip
+
+
 def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
     """Follow the critical line from t = 0; returns breakpoints and per-segment (a, b)."""
     t_now = 0.0
     ts, a_list, b_list = [0.0], [], []
     w_start: np.ndarray | None = None
-    last: tuple[str, int] | None = None  # the last event, not to be undone at the same t
+    last: tuple[int, int] | None = None  # the last event, not to be undone at the same t
     max_steps = _MAX_STEPS_PER_CONSTRAINT * (p.n + len(p.h)) + 20
     for _ in range(max_steps):
         seg = _solve_segment(p, act)
@@ -493,34 +731,37 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
         scale_w1 = max(1.0, float(np.abs(w1).max()))
         stationary = np.abs(w1).max() <= 1e-13 * max(1.0, t_now)
         eps = 1e-12 * scale_w1
-        events: list[tuple[float, str, int]] = []
         w_now = w0 + t_now * w1
-        free = np.flatnonzero(act.status == 0)
-        for i in free:
-            if w1[i] > eps and np.isfinite(p.upper[i]):
-                events.append(((p.upper[i] - w0[i]) / w1[i], "up", int(i)))
-            elif w1[i] < -eps and np.isfinite(p.lower[i]):
-                events.append(((p.lower[i] - w0[i]) / w1[i], "lo", int(i)))
-        if len(p.h):
-            slope = p.G @ w1
-            for j in range(len(p.h)):
-                if j not in act.rows and slope[j] > eps:
-                    events.append(((p.h[j] - p.G[j] @ w0) / slope[j], "row_on", j))
-        for pos, j in enumerate(act.rows):
-            if seg.nu1[pos] < -eps:
-                events.append((-seg.nu0[pos] / seg.nu1[pos], "row_off", j))
-        for i in np.flatnonzero((act.status != 0) & ~p.fixed):
-            if seg.xi1[i] < -eps:
-                events.append((-seg.xi0[i] / seg.xi1[i], "release", int(i)))
-        undo = {"up": "release", "lo": "release", "release": None, "row_on": "row_off"}
-        undo["row_off"] = "row_on"
+        free = act.status == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts = [
+                (free & (w1 > eps) & np.isfinite(p.upper), (p.upper - w0) / w1, _UP),
+                (free & (w1 < -eps) & np.isfinite(p.lower), (p.lower - w0) / w1, _LO),
+                ((act.status != 0) & ~p.fixed & (seg.xi1 < -eps), -seg.xi0 / seg.xi1, _RELEASE),
+            ]
+            if len(p.h):
+                inactive = np.ones(len(p.h), dtype=bool)
+                inactive[act.rows] = False
+                slope = p.G @ w1
+                parts.append((inactive & (slope > eps), (p.h - p.G @ w0) / slope, _ROW_ON))
+                nu_t = np.full(len(p.h), np.inf)
+                nu_mask = np.zeros(len(p.h), dtype=bool)
+                if act.rows:
+                    nu_t[act.rows] = -seg.nu0 / seg.nu1
+                    nu_mask[act.rows] = seg.nu1 < -eps
+                parts.append((nu_mask, nu_t, _ROW_OFF))
+        t_ev = np.concatenate([np.where(m, t, np.inf) for m, t, _ in parts])
+        kind_ev = np.concatenate([np.full(len(m), k) for m, _, k in parts])
+        idx_ev = np.concatenate([np.arange(len(m)) for m, _, _ in parts])
+        t_ev = np.maximum(t_ev, t_now)
+        if last is not None:
+            # never undo the last event at the same t (a degenerate tie would cycle)
+            undo = (idx_ev == last[1]) & np.isin(kind_ev, _UNDO[last[0]]) & (t_ev <= t_now + 1e-14)
+            t_ev[undo] = np.inf
         candidates = []
-        for t_e, kind, idx in events:
-            t_e = max(t_e, t_now)
-            if last is not None and t_e <= t_now + 1e-14 and idx == last[1]:
-                if undo.get(last[0]) == kind or (last[0] == "release" and kind in ("up", "lo")):
-                    continue
-            candidates.append((t_e, kind, idx))
+        if np.isfinite(t_ev).any():
+            e = int(np.argmin(t_ev))
+            candidates = [(float(t_ev[e]), int(kind_ev[e]), int(idx_ev[e]))]
         r_now = float(p.mu @ w_now)
         r_slope = float(p.mu @ w1)
         if max_return is not None and r_slope > 0:
@@ -543,13 +784,13 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
             a_list.append(w0)
             b_list.append(w1)
             t_now = t_e
-        if kind == "up":
+        if kind == _UP:
             act.status[idx] = 1
-        elif kind == "lo":
+        elif kind == _LO:
             act.status[idx] = -1
-        elif kind == "release":
+        elif kind == _RELEASE:
             act.status[idx] = 0
-        elif kind == "row_on":
+        elif kind == _ROW_ON:
             act.rows.append(idx)
         else:
             act.rows.remove(idx)
@@ -708,45 +949,21 @@ def efficient_frontier(
             a = b = np.zeros((0, p.n))
             t_break = np.array([0.0])
 
-    frontier_weights: np.ndarray
     if len(a) == 0:
         end_w = w_start
         frontier_weights = w_start[None, :]
         corners = w_start[None, :]
+        best = (0.0, w_start) if float(w_start @ mu) > rf else None
     else:
-        start_w = _clean(a[0] + b[0] * t_break[0], p)
-        end_w = _clean(a[-1] + b[-1] * t_break[-1], p)
-        corners = np.vstack([a[k] + b[k] * t_break[k] for k in range(len(a))] + [end_w])
-        w_start = start_w
-    dummy = Frontier(
-        returns=np.zeros(0),
-        volatilities=np.zeros(0),
-        sharpe_ratios=np.zeros(0),
-        weights=pd.DataFrame(columns=tickers, dtype=float),
-        risk_free_rate=rf,
-        min_variance=_make_portfolio(w_start, tickers, mu, cov_np, rf),
-        max_return=_make_portfolio(end_w, tickers, mu, cov_np, rf),
-        tangency=None,
-        corner_portfolios=pd.DataFrame(corners, columns=tickers),
-        regularization=p.ridge,
-        _t=t_break,
-        _a=a,
-        _b=b,
-        _cov=cov_np,
-        _mu=mu,
-    )
-    if len(a):
-        r_lo, r_hi = dummy.min_variance.expected_return, dummy.max_return.expected_return
+        corners = _clean(np.vstack([a + b * t_break[:-1, None], a[-1] + b[-1] * t_break[-1]]), p)
+        w_start, end_w = corners[0], corners[-1]
+        r_lo, r_hi = float(w_start @ mu), float(end_w @ mu)
         targets = np.linspace(r_lo, r_hi, n_points) if n_points > 1 else np.array([r_lo])
-        frontier_weights = np.vstack([_clean(w, p) for w in dummy._weights_at_returns(targets)])
+        frontier_weights = _clean(_path_at_returns(t_break, a, b, mu, targets), p)
         best = _tangency_on_path(t_break, a, b, mu, cov_np, rf)
-    else:
-        best = None
-        if float(w_start @ mu) > rf:
-            best = (0.0, w_start)
     rets = frontier_weights @ mu
     vols = np.sqrt(
-        np.maximum(np.einsum("ij,jk,ik->i", frontier_weights, cov_np, frontier_weights), 0)
+        np.maximum(np.einsum("ij,ij->i", frontier_weights @ cov_np, frontier_weights), 0)
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         sharpe = np.where(vols > 1e-12, (rets - rf) / vols, np.nan)
@@ -759,10 +976,10 @@ def efficient_frontier(
         sharpe_ratios=sharpe,
         weights=pd.DataFrame(frontier_weights, columns=tickers),
         risk_free_rate=rf,
-        min_variance=dummy.min_variance,
-        max_return=dummy.max_return,
+        min_variance=_make_portfolio(w_start, tickers, mu, cov_np, rf),
+        max_return=_make_portfolio(end_w, tickers, mu, cov_np, rf),
         tangency=tangency,
-        corner_portfolios=dummy.corner_portfolios,
+        corner_portfolios=pd.DataFrame(corners, columns=tickers),
         regularization=p.ridge,
         _t=t_break,
         _a=a,
