@@ -40,7 +40,7 @@ frontier", JFQA 7(4) for the frontier without bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -121,11 +121,12 @@ class Frontier:
     tangency: FrontierPortfolio | None
     corner_portfolios: pd.DataFrame
     regularization: float
-    _t: np.ndarray  # (n_segments + 1,) breakpoints in risk tolerance
-    _a: np.ndarray  # (n_segments, n_assets) w(t) = a + b t on each segment
-    _b: np.ndarray
-    _cov: np.ndarray
-    _mu: np.ndarray
+    # The exact path, for picks between grid points: w(t) = a + b t on [t_k, t_k+1].
+    _t: np.ndarray = field(repr=False)  # (n_segments + 1,) breakpoints
+    _a: np.ndarray = field(repr=False)  # (n_segments, n_assets)
+    _b: np.ndarray = field(repr=False)
+    _cov: np.ndarray = field(repr=False)
+    _mu: np.ndarray = field(repr=False)
 
     @property
     def tickers(self) -> list[str]:

@@ -113,7 +113,7 @@ RESULTS: dict[str, Any] = {
     "rebalance_backtest": None,  # (settings key, core.backtest.BacktestResult), last run
     "rebalance_uploaded_benchmark": None,  # Series uploaded as benchmark
     "risk_last": None,  # ui.risk.RiskInputs of the last good run of the Risk page
-    "frontier_last": None,  # core.frontier.Frontier, the last good one
+    "frontier_last": None,  # ui.frontier.FrontierView, the last good one
 }
 
 
