@@ -1009,11 +1009,11 @@ def reoptimize(
     the minimum volatility are quadratic programs solved exactly from there: primal-dual
     active-set iterations (Hintermueller, Ito & Kunisch 2002), one KKT solve in the free assets
     each, settle in a few steps; if they do not, a primal active-set method (Nocedal & Wright
-    2006, algorithm 16.3) finishes from the previous, feasible solution. The result is a KKT
-    point checked for primal and dual feasibility, hence the optimum. Everything else (target
-    return or volatility, a volatility cap, no previous solution, a previous portfolio that
-    does not beat the risk-free rate under the new returns, a degenerate active set) goes to
-    ``optimize``.
+    2006, algorithm 16.3) finishes from the previous solution if it is feasible. The result
+    is a KKT point checked for primal and dual feasibility, hence the optimum. Everything else
+    (target return or volatility, a volatility cap, a starting portfolio that does not beat
+    the risk-free rate under the new returns, iterations that do not settle, infeasible
+    constraints) goes to ``optimize``, which also writes the error messages.
 
     Parameters
     ----------
@@ -1027,7 +1027,7 @@ def reoptimize(
         Defaults to long-only in [0, 1].
     previous_weights : Series (n_assets,), optional
         A starting portfolio, ideally the optimum under the previous expected returns (any
-        weights give the right answer; close ones give it fast).
+        weights give the right answer; close ones give it fast). Equal weights when omitted.
 
     Returns
     -------
@@ -1049,14 +1049,16 @@ def reoptimize(
     constraints = constraints or Constraints()
     tickers = list(expected_returns.index)
     usable = (
-        previous_weights is not None
-        and list(previous_weights.index) == tickers
-        and objective.kind in ("max_sharpe", "max_utility", "min_volatility")
+        objective.kind in ("max_sharpe", "max_utility", "min_volatility")
         and constraints.max_volatility is None
         and list(cov.columns) == tickers
+        and np.isfinite(expected_returns.to_numpy(dtype=float)).all()
     )
     if not usable:
         return optimize(expected_returns, cov, objective, constraints)
+    if previous_weights is None or list(previous_weights.index) != tickers:
+        # Equal weights: no bound binding to start with; the iterations add the binding ones.
+        previous_weights = pd.Series(1.0 / len(tickers), index=tickers)
     lin = constraints.linear_form(tickers)
     mu = expected_returns.to_numpy(dtype=float)
     S = cov.to_numpy(dtype=float)

@@ -321,8 +321,22 @@ def test_warm_started_reoptimize_matches_optimize(sample_window, sample_estimate
     ref = optimize(moved.returns, cov, objective, cons)
     from core.black_litterman import reoptimize
 
-    got = reoptimize(moved.returns, cov, objective, cons, previous)
-    assert abs(got.weights.sum() - 1) < 1e-9
-    np.testing.assert_allclose(got.weights, ref.weights, atol=2e-5)
-    if kind == "max_sharpe":
-        assert got.sharpe_ratio >= ref.sharpe_ratio - 1e-9
+    for start in (previous, None):
+        got = reoptimize(moved.returns, cov, objective, cons, start)
+        assert abs(got.weights.sum() - 1) < 1e-9
+        np.testing.assert_allclose(got.weights, ref.weights, atol=2e-5)
+        if kind == "max_sharpe":
+            assert got.sharpe_ratio >= ref.sharpe_ratio - 1e-9
+
+
+def test_reoptimize_reports_conflicts_like_optimize(sample_estimates):
+    from core.black_litterman import reoptimize
+    from core.constraints import Constraints
+    from core.exceptions import InfeasibleConstraintsError
+    from core.optimization import Objective
+
+    mu, cov = sample_estimates
+    with pytest.raises(InfeasibleConstraintsError, match="less than 100"):
+        reoptimize(mu, cov, Objective("max_sharpe"), Constraints(weight_bounds=(0, 0.03)))
+    with pytest.raises(InfeasibleConstraintsError, match="risk-free rate"):
+        reoptimize(mu * 0 + 0.01, cov, Objective("max_sharpe", risk_free_rate=0.05))
