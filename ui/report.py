@@ -329,6 +329,7 @@ def setups_manager() -> None:
         if c2.form_submit_button("Save setup", icon=":material/save:"):
             try:
                 stored = the_store.save(name, current_setup(), state.DEFAULTS)
+                st.session_state["report_setup_choice"] = stored  # the list shows it chosen
                 st.success(f"Saved the setup as {stored!r}.", icon=":material/check_circle:")
             except SetupError as exc:
                 st.error(str(exc), icon=":material/error:")

@@ -54,10 +54,14 @@ def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
     (tmp_path / "report.pdf").write_bytes(pdf)
     offline.close()
 
-    # Save the setup through the page; it appears in the list.
+    # Save the setup through the page, then load it.
     page.get_by_label("Save the current setup as").fill("Browser setup")
     page.get_by_role("button", name="Save setup").click()
     wait_idle(page)
     page.get_by_text("Saved the setup as 'Browser setup'").wait_for()
+    # Loading from inside the setups fragment reruns the whole page.
+    page.get_by_role("button", name="Load", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Loaded the setup 'Browser setup'").wait_for()
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path="/tmp/ballast_report.png", full_page=True)
