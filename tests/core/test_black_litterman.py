@@ -321,12 +321,20 @@ def test_warm_started_reoptimize_matches_optimize(sample_window, sample_estimate
     ref = optimize(moved.returns, cov, objective, cons)
     from core.black_litterman import reoptimize
 
+    def utility(r):
+        return r.expected_return - 1.5 * r.volatility**2
+
     for start in (previous, None):
         got = reoptimize(moved.returns, cov, objective, cons, start)
         assert abs(got.weights.sum() - 1) < 1e-9
-        np.testing.assert_allclose(got.weights, ref.weights, atol=2e-5)
+        # The active-set solution is exact; cvxpy's interior point stops within ~1e-5.
+        np.testing.assert_allclose(got.weights, ref.weights, atol=1e-4)
         if kind == "max_sharpe":
             assert got.sharpe_ratio >= ref.sharpe_ratio - 1e-9
+        elif kind == "max_utility":
+            assert utility(got) >= utility(ref) - 1e-10
+        else:
+            assert got.volatility <= ref.volatility + 1e-10
 
 
 def test_reoptimize_reports_conflicts_like_optimize(sample_estimates):
