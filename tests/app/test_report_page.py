@@ -256,3 +256,52 @@ def test_import_reloads_the_data_source_it_names(sample):
     data = at.session_state["price_data"]
     assert data.source == "sample" and data.sectors["AAPL"] == "Hardware"
     assert len(data.tickers) == 20
+
+
+def _round_trip_every_section():
+    """Run inside AppTest: every section's tables before saving, after changes, after loading."""
+    import streamlit as st
+
+    from core.setups import SetupStore
+    from ui import report, state
+    from ui.allocation import run_optimization
+
+    state.init()
+    ss = st.session_state
+
+    def tables():
+        ss["allocation"] = None
+        run_optimization()
+        return {
+            (s.section.key, name): table
+            for s in report.collect_sections(strict=True)
+            if s.section is not None
+            for name, table in s.section.tables.items()
+        }
+
+    before = tables()
+    store = SetupStore()
+    store.save("all", report.current_setup(), state.DEFAULTS)
+    ss["cov_method"], ss["objective_kind"], ss["max_weight"] = "sample", "min_volatility", 0.2
+    ss["start"] = ss["start"].replace(year=ss["start"].year - 2)
+    ss["bl_views"] = [{"kind": "absolute", "assets": "XOM", "return": 0.3, "confidence": 0.9}]
+    ss["universe"] = ss["universe"][:8]
+    changed = tables()
+    report.apply_setup(store.load("all", state.DEFAULTS, report.current_setup()))
+    ss["out"] = (before, changed, tables())
+
+
+def test_every_section_identical_after_save_change_load():
+    at = AppTest.from_function(_round_trip_every_section, default_timeout=180)
+    at.session_state["bl_views"] = [
+        {"kind": "relative", "assets": "MSFT", "versus": "AAPL", "return": 0.03, "confidence": 0.6}
+    ]
+    at.run()
+    assert not at.exception
+    before, changed, after = at.session_state["out"]
+    assert {key for key, _ in before} >= {"allocation", "black_litterman"}
+    assert before.keys() == after.keys()
+    differs = [k for k in before if k in changed and not before[k].equals(changed[k])]
+    assert ("allocation", "Weights") in differs
+    for key, table in before.items():
+        pd.testing.assert_frame_equal(after[key], table, check_exact=True, obj=str(key))
