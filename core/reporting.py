@@ -602,6 +602,8 @@ code { background: #f0f4f8; padding: 0 .2rem; border-radius: 3px; }
   figure.chart, .plotly-graph-div, tr, h2, h3 { break-inside: avoid; page-break-inside: avoid; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
   .table { overflow: visible; }
+  table { font-size: 7.5pt; width: 100%; }
+  th, td { padding: 1px 4px; }
   a { color: inherit; text-decoration: none; }
   .modebar-container { display: none !important; }
 }
