@@ -476,8 +476,8 @@ class SetupStore:
     Parameters
     ----------
     path : str or Path, optional
-        The database file, or a folder to hold ``setups.sqlite3``; default
-        ``default_data_dir() / "setups.sqlite3"``.
+        The database file, or a folder to hold ``setups.sqlite3`` (an existing folder, or a
+        path without a suffix); default ``default_data_dir() / "setups.sqlite3"``.
 
     References
     ----------
@@ -487,10 +487,11 @@ class SetupStore:
     FILENAME = "setups.sqlite3"
 
     def __init__(self, path: str | Path | None = None) -> None:
-        path = Path(path).expanduser() if path is not None else default_data_dir()
-        if path.suffix == "" or path.is_dir():
-            path = path / self.FILENAME
-        self.path = path
+        if path is None:
+            self.path = default_data_dir() / self.FILENAME
+            return
+        path = Path(path).expanduser()
+        self.path = path / self.FILENAME if path.is_dir() or path.suffix == "" else path
 
     # A test hook: runs inside the write transaction, after the write and before the commit.
     def _before_commit(self, connection: sqlite3.Connection) -> None:

@@ -305,3 +305,44 @@ def test_every_section_identical_after_save_change_load():
     assert ("allocation", "Weights") in differs
     for key, table in before.items():
         pd.testing.assert_frame_equal(after[key], table, check_exact=True, obj=str(key))
+
+
+@pytest.fixture
+def broken_features(monkeypatch):
+    """Two feature modules: one whose section raises a BallastError, one with a bug."""
+    import importlib.machinery
+    import sys
+    import types
+
+    from core.exceptions import RiskInputError
+    from ui import report
+
+    def module(name, error):
+        mod = types.ModuleType(name)
+        mod.__spec__ = importlib.machinery.ModuleSpec(name, None)
+
+        def report_section():
+            raise error
+
+        mod.report_section = report_section
+        monkeypatch.setitem(sys.modules, name, mod)
+
+    module("ui.fake_user_error", RiskInputError("Too few observations for a 99 % VaR."))
+    module("ui.fake_bug", KeyError("oops"))
+    modules = {"ui.allocation": "Allocation", "ui.fake_user_error": "Fake risk",
+               "ui.fake_bug": "Fake bug", "ui.not_there_yet": "Future"}  # fmt: skip
+    monkeypatch.setattr(report, "SECTION_MODULES", modules)
+
+
+def test_section_errors_are_shown_and_bugs_are_not_swallowed(broken_features):
+    from ui import report
+
+    with pytest.raises(KeyError, match="oops"):
+        report.collect_sections(strict=True)
+    at = open_page(PAGE)
+    assert any("Fake risk: Too few observations" in e.value for e in at.error)
+    assert len(at.exception) == 1 and "oops" in at.exception[0].message  # shown, not hidden
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Fake risk**: error" in text and "**Fake bug**: bug" in text
+    assert "**Future**: not available" in text
+    assert "Excel workbook (XLSX)" in _labels(at, "download_button")  # the rest still works

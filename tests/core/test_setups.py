@@ -176,9 +176,9 @@ def test_save_list_load_rename_delete(store):
 
 
 def test_data_dir_from_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("BALLAST_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("BALLAST_DATA_DIR", str(tmp_path / "elsewhere.v2"))
     store = SetupStore()
-    assert store.path == tmp_path / "elsewhere" / "setups.sqlite3"
+    assert store.path == tmp_path / "elsewhere.v2" / "setups.sqlite3"
     store.save("x", SETUP, DEFAULTS)
     assert store.path.exists()
 
