@@ -485,6 +485,8 @@ class SetupStore:
     """
 
     FILENAME = "setups.sqlite3"
+    #: Seconds to wait for another session's write to finish before giving up.
+    TIMEOUT = 10.0
 
     def __init__(self, path: str | Path | None = None) -> None:
         if path is None:
@@ -506,7 +508,7 @@ class SetupStore:
             except OSError as exc:
                 raise SetupError(f"Cannot create the folder {self.path.parent}: {exc}.") from None
         try:
-            con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            con = sqlite3.connect(self.path, timeout=self.TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
             raise SetupError(f"Cannot open the setups file {self.path}: {exc}.") from None
         try:
@@ -519,6 +521,13 @@ class SetupStore:
         return con
 
     def _damaged(self, exc: Exception) -> SetupError:
+        if isinstance(exc, sqlite3.OperationalError):
+            # Locked by another session's write beyond the timeout, a read-only folder, a full
+            # disk: the file is fine, it cannot be used right now.
+            return SetupError(
+                f"The setups file {self.path} cannot be used right now ({exc}). Try again; "
+                "check that the folder is writable and the disk not full."
+            )
         return SetupError(
             f"The setups file {self.path} is damaged or is not a Ballast setups file ({exc}). "
             "Move it away (or delete it) to start a new one; your other files are untouched."

@@ -258,3 +258,18 @@ def test_core_setups_does_not_import_ui():
     modules = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [m for m in modules if m and (m == "ui" or m.startswith(("ui.", "streamlit")))]
+
+
+def test_a_locked_store_says_so_and_keeps_the_data(store):
+    store.save("Mine", SETUP, DEFAULTS)
+    busy = SetupStore(store.path)
+    busy.TIMEOUT = 0.1
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another session in the middle of a write
+    try:
+        with pytest.raises(SetupError, match="cannot be used right now"):
+            busy.save("Mine", {**SETUP, "capital": 1.0}, DEFAULTS)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert busy.load("Mine", DEFAULTS, CURRENT) == SETUP
