@@ -185,6 +185,7 @@ _PCT_FORMAT = "0.00%"
 _MONEY_FORMAT = "#,##0.00"
 _FLOAT_FORMAT = "#,##0.00##"
 _HTML_MAX_ROWS = 250
+_EXCEL_MAX_TEXT = 32_767
 
 
 def is_percent_label(label: object) -> bool:
@@ -442,7 +443,10 @@ def _write_value(ws, row: int, col: int, value: Any, label: object, fmt: dict) -
         else:
             ws.write_number(row, col, value, fmt["float"] if isinstance(value, float) else None)
     else:
-        ws.write_string(row, col, str(value))
+        text = str(value)
+        if len(text) > _EXCEL_MAX_TEXT:  # Excel's limit per cell; longer text is dropped
+            text = text[: _EXCEL_MAX_TEXT - 3] + "..."
+        ws.write_string(row, col, text)
 
 
 # --- HTML -----------------------------------------------------------------------------------

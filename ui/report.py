@@ -120,11 +120,23 @@ def _objective_inputs(ss: Any) -> dict[str, Any]:
     return out
 
 
+def _describe_source(descriptor: Any) -> str:
+    """The data source descriptor as one line; embedded files are named, not copied."""
+    if not isinstance(descriptor, dict):
+        return str(descriptor)
+    short = {
+        k: (f"<{len(v):,} characters>" if isinstance(v, str) and len(v) > 200 else v)
+        for k, v in descriptor.items()
+    }
+    text = json.dumps(short, default=str)
+    return text if len(text) <= 2000 else text[:2000] + "..."
+
+
 def report_inputs() -> dict[str, Any]:
     """Every setup key as a labelled input of the report (units in the labels)."""
     ss = st.session_state
     inputs: dict[str, Any] = {
-        "Data source (setup)": json.dumps(ss["data_source"], default=str),
+        "Data source (setup)": _describe_source(ss["data_source"]),
         "Universe size (assets)": len(ss["universe"]),
         "Universe": list(ss["universe"]),
         "Window start": ss["start"],
