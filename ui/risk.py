@@ -367,6 +367,22 @@ def var_tab(inputs: RiskInputs) -> None:
 
 
 # --------------------------------------------------------------------------- contributions
+_MEASURES = {"volatility": "Volatility", "var": "VaR", "cvar": "CVaR"}
+_KINDS = {"marginal": "marginal", "component": "component", "share": "share of total"}
+
+
+def _contrib_config(columns) -> dict:
+    config = {"weight": st.column_config.NumberColumn("Weight (%)", format="percent"),
+              "sector": st.column_config.TextColumn("Sector")}  # fmt: skip
+    for col in columns:
+        if "_" in col and col.split("_", 1)[0] in _MEASURES:
+            m, kind = col.split("_", 1)
+            config[col] = st.column_config.NumberColumn(
+                f"{_MEASURES[m]} {_KINDS[kind]} (%)", format="percent"
+            )
+    return config
+
+
 @st.fragment
 def contributions_tab(inputs: RiskInputs) -> None:
     """Component and marginal contributions per asset and per sector: tables and charts."""
@@ -423,12 +439,14 @@ def contributions_tab(inputs: RiskInputs) -> None:
         risk_charts.contributions_bar(held, "Share of risk by asset"), key="risk_contrib_assets"
     )
     right.plotly_chart(
-        risk_charts.contributions_bar(rc.sectors, "Share of risk by sector"),
+        risk_charts.contributions_bar(
+            rc.sectors[rc.sectors["weight"].abs() > 1e-8], "Share of risk by sector"
+        ),
         key="risk_contrib_sectors",
     )
     pct_cols = [c for c in rc.assets.columns if c != "sector"]
-    st.dataframe(rc.assets, column_config={c: _PCT for c in pct_cols}, width="stretch")
-    st.dataframe(rc.sectors, column_config={c: _PCT for c in rc.sectors.columns}, width="stretch")
+    st.dataframe(rc.assets, column_config=_contrib_config(pct_cols), width="stretch")
+    st.dataframe(rc.sectors, column_config=_contrib_config(rc.sectors.columns), width="stretch")
     st.caption(
         "Euler allocation: component = weight x marginal (d risk / d weight); components add "
         "up to the total. Historical CVaR: average asset loss over the tail scenarios; "
@@ -566,11 +584,10 @@ def backtest_tab(inputs: RiskInputs) -> None:
         show_error(exc, "Backtest")
         return
     ch = bt.christoffersen
-    zone_icon = {"green": "🟢", "yellow": "🟡", "red": "🔴"}[bt.zone]
     m = st.columns(5)
     m[0].metric(
-        "Exceptions",
-        f"{bt.n_exceptions} of {bt.n_days} days",
+        f"Exceptions in {bt.n_days:,} days",
+        f"{bt.n_exceptions}",
         f"expected {bt.expected_exceptions:.1f}",
         delta_color="off",
         delta_arrow="off",
@@ -598,9 +615,9 @@ def backtest_tab(inputs: RiskInputs) -> None:
     )
     m[4].metric(
         "Basel traffic light",
-        f"{zone_icon} {bt.zone}",
-        f"{bt.zone_exceptions} exceptions in the last {bt.zone_days} days",
-        delta_color="off",
+        bt.zone.capitalize(),
+        f"{bt.zone_exceptions} exceptions, last {bt.zone_days} days",
+        delta_color={"green": "green", "yellow": "orange", "red": "red"}[bt.zone],
         delta_arrow="off",
     )
     st.plotly_chart(
@@ -702,12 +719,17 @@ def stress_tab(inputs: RiskInputs) -> None:
         st.dataframe(
             shown,
             column_config={
+                "scenario": st.column_config.TextColumn("Scenario"),
+                "start": st.column_config.DateColumn("Start"),
+                "end": st.column_config.DateColumn("End"),
+                "trading_days": st.column_config.NumberColumn("Trading days"),
                 "portfolio_return": st.column_config.NumberColumn(
                     "Portfolio return (%)", format="percent"
                 ),
                 "loss": st.column_config.NumberColumn("Loss (%)", format="percent"),
                 "loss_money": st.column_config.NumberColumn("Loss (money)", format="%,.0f"),
                 "worst_day": st.column_config.NumberColumn("Worst day (%)", format="percent"),
+                "worst_day_date": st.column_config.DateColumn("Worst day"),
                 "max_drawdown": st.column_config.NumberColumn("Max drawdown (%)", format="percent"),
                 "benchmark_return": st.column_config.NumberColumn(
                     "Benchmark return (%)", format="percent"

@@ -354,9 +354,10 @@ def rolling_correlation_chart(
                         yref="paper",
                         text=name,
                         showarrow=False,
+                        textangle=-90,
                         xanchor="left",
                         yanchor="top",
-                        font=dict(size=9),
+                        font=dict(size=9, color="#7f7f7f"),
                     )
                 )
     fig.update_layout(shapes=shapes, annotations=notes)
