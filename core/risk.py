@@ -675,8 +675,9 @@ def value_at_risk(
     Parameters
     ----------
     portfolio_returns : Series or ndarray (n_observations,)
-        Simple daily decimal portfolio returns (NaN dropped). May be None for
-        ``method="monte_carlo"`` when ``asset_returns`` and ``weights`` are given.
+        Simple daily decimal portfolio returns (NaN dropped). For ``method="monte_carlo"``
+        with ``asset_returns`` and ``weights`` it is ignored (pass None): the model is fitted
+        to the asset returns.
     confidence : float
         In (0, 1), e.g. 0.95 or 0.99.
     method : {"historical", "parametric", "cornish_fisher", "monte_carlo"}

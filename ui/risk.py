@@ -76,13 +76,65 @@ class RiskInputs:
 
 
 # ----------------------------------------------------------------------------------- inputs
+#: Ranges of the numeric risk settings: key -> (min, max, default). A loaded setup outside them
+#: would make Streamlit's number inputs raise; :func:`sanitize_setup` resets such values.
+_RANGES: dict[str, tuple[float, float, float]] = {
+    "risk_horizon": (1, 250, 1),
+    "risk_mc_scenarios": (1_000, 1_000_000, 100_000),
+    "risk_mc_seed": (0, 2**32 - 1, 42),
+    "risk_backtest_window": (20, 5000, 250),
+    "risk_corr_window": (10, 750, 63),
+    "risk_corr_push": (0.0, 1.0, 0.5),
+}
+
+
+def sanitize_setup() -> list[str]:
+    """Reset risk settings that a loaded setup put out of range; return what was reset.
+
+    Returns
+    -------
+    list of str
+        One message per reset value (shown as a warning by the page).
+    """
+    ss, notes = st.session_state, []
+    for key, (lo, hi, default) in _RANGES.items():
+        value = ss.get(key)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi
+        if not ok:
+            notes.append(f"{key} = {value!r} is outside [{lo:g}, {hi:g}]; reset to {default:g}.")
+            ss[key] = type(default)(default)
+            ss.pop(f"w_{key}", None)
+    for key, allowed in (("risk_contrib_method", ("historical", "parametric")),
+                         ("risk_backtest_method", tuple(risk.BACKTEST_METHODS))):  # fmt: skip
+        if ss.get(key) not in allowed:
+            notes.append(f"{key} = {ss.get(key)!r} is unknown; reset to {allowed[0]!r}.")
+            ss[key] = allowed[0]
+            ss.pop(f"w_{key}", None)
+    dof = ss.get("risk_mc_dof")
+    if dof is not None and not (isinstance(dof, int | float) and 2.1 <= dof <= 200):
+        notes.append(f"risk_mc_dof = {dof!r} is outside [2.1, 200]; the dof will be fitted.")
+        ss["risk_mc_dof"] = None
+        ss.pop("w_risk_mc_dof", None)
+    return notes
+
+
+def _confidence_options(*current) -> list[float]:
+    """The offered levels plus any level a loaded setup holds (validated later by core)."""
+    extra = []
+    for c in current:
+        extra += list(c) if isinstance(c, list | tuple) else [c]
+    return sorted({*CONFIDENCE_OPTIONS, *(float(c) for c in extra if isinstance(c, int | float))})
+
+
 def settings_inputs() -> None:
     """Sidebar: confidence levels, horizon, portfolio value and the Monte Carlo settings."""
+    for note in sanitize_setup():
+        st.warning(note, icon=":material/warning:")
     synced(
         st.multiselect,
         "risk_confidences",
         "Confidence levels",
-        options=CONFIDENCE_OPTIONS,
+        options=_confidence_options(st.session_state["risk_confidences"]),
         format_func=lambda c: f"{c:.1%}",
         help="VaR and CVaR are shown for each level chosen.",
     )
@@ -401,7 +453,7 @@ def contributions_tab(inputs: RiskInputs) -> None:
             st.selectbox,
             "risk_contrib_confidence",
             "Confidence",
-            options=CONFIDENCE_OPTIONS,
+            options=_confidence_options(st.session_state["risk_contrib_confidence"]),
             format_func=lambda v: f"{v:.1%}",
         )
     ss = st.session_state
@@ -453,6 +505,13 @@ def contributions_tab(inputs: RiskInputs) -> None:
         "historical VaR: kernel average over the scenarios nearest the VaR, rescaled to add up "
         "(Tasche 1999; Epperlein & Smillie 2006). Sector marginal = component / sector weight. "
         "Volatility figures annualised (252 days); VaR and CVaR over the horizon."
+        + (
+            " At h > 1 days the scenarios are buy-and-hold h-day returns (linear in the "
+            "weights), so the totals can differ slightly from the VaR tab's historical figures, "
+            "which compound daily-rebalanced returns."
+            if inputs.horizon > 1
+            else ""
+        )
     )
     d1, d2 = st.columns(2)
     d1.download_button(
@@ -568,7 +627,7 @@ def backtest_tab(inputs: RiskInputs) -> None:
             st.selectbox,
             "risk_backtest_confidence",
             "Confidence",
-            options=CONFIDENCE_OPTIONS,
+            options=_confidence_options(st.session_state["risk_backtest_confidence"]),
             format_func=lambda v: f"{v:.1%}",
         )
     with c[3]:

@@ -101,6 +101,17 @@ def test_custom_window_outside_the_data_and_shocks():
     assert abs(float(value.rstrip(" %")) / 100 - expected) < 5e-5  # shown to 0.01 %
 
 
+def test_out_of_range_setup_values_are_reset_or_explained():
+    # as a hand-edited saved setup could hold them
+    at = _with_setup(risk_horizon=0, risk_mc_scenarios=10**9, risk_backtest_method="garch",
+                     risk_confidences=[0.95, 1.5])  # fmt: skip
+    assert not at.exception
+    assert any("risk_horizon = 0" in w.value for w in at.warning)
+    assert any("risk_backtest_method" in w.value for w in at.warning)
+    assert at.session_state["risk_horizon"] == 1
+    assert any("between 0 and 1" in e.value for e in at.error)
+
+
 def test_million_scenarios_with_progress_bar_path():
     at = _with_setup(risk_mc_scenarios=1_000_000, risk_confidences=[0.99])
     assert not at.exception and not at.error
