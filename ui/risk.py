@@ -998,7 +998,8 @@ def report_section() -> ReportSection | None:
     -------
     core.reporting.ReportSection or None
         Tables ``VaR and CVaR``, ``Contributions (assets)``, ``Contributions (sectors)``,
-        ``Stress scenarios``, ``Correlation stress``, ``Backtest``, ``Key figures``; figures: the
+        ``Stress scenarios``, ``Correlation stress``, ``Backtest``, ``Key figures`` (losses as
+        decimals and money), ``Settings``; figures: the
         return distribution, contributions, stress bars and the backtest chart. None while no
         allocation can be computed or the window is unusable.
     """
@@ -1018,16 +1019,17 @@ def report_section() -> ReportSection | None:
             risk.horizon_returns(inputs.portfolio.to_numpy(), h), lines, h, c
         )
     )
-    key = [
-        ("Portfolio value", inputs.capital),
-        ("Horizon (trading days)", h),
-        ("Window start", str(inputs.returns.index[0].date())),
-        ("Window end", str(inputs.returns.index[-1].date())),
+    settings = [
+        ("Portfolio value", f"{inputs.capital:,.2f} {inputs.currency}".strip()),
+        ("Horizon (trading days)", str(h)),
+        ("Window", f"{inputs.returns.index[0].date()} to {inputs.returns.index[-1].date()}"),
     ]
+    # losses as decimals (the report shows them as %), with their money value
+    losses: list[tuple[str, float]] = []
     for _, r in table[table["method"] == "historical"].iterrows():
-        key += [
-            (f"Historical VaR {r['confidence']:.1%}", r["var"]),
-            (f"Historical CVaR {r['confidence']:.1%}", r["cvar"]),
+        losses += [
+            (f"Historical VaR {r['confidence']:.1%}, {h} d", r["var"]),
+            (f"Historical CVaR {r['confidence']:.1%}, {h} d", r["cvar"]),
         ]
     notes = []
     try:
@@ -1043,11 +1045,8 @@ def report_section() -> ReportSection | None:
         tables["Contributions (sectors)"] = rc.sectors.reset_index()
         figures.append(risk_charts.contributions_bar(rc.sectors, "Share of risk by sector"))
         dd = risk.drawdowns(inputs.portfolio, c)
-        key += [
-            ("Maximum drawdown", dd.max_drawdown),
-            (f"CDaR {c:.1%}", dd.cdar),
-            ("Days to recovery", dd.days_to_recovery),
-        ]
+        losses += [("Maximum drawdown", dd.max_drawdown), (f"CDaR {c:.1%}", dd.cdar)]
+        settings.append(("Days to recovery", str(dd.days_to_recovery or "not recovered")))
     except BallastError as exc:
         notes.append(f"Contributions/drawdowns not computed: {exc}")
     try:
@@ -1064,10 +1063,16 @@ def report_section() -> ReportSection | None:
         bt = run_backtest(inputs)
         tables["Backtest"] = bt.summary().astype({"value": str})
         figures.append(risk_charts.backtest_chart(bt.returns, bt.var, bt.exceptions, bt.confidence))
-        key += [("Backtest exceptions", bt.n_exceptions), ("Basel zone", bt.zone)]
+        settings += [
+            ("Backtest exceptions", f"{bt.n_exceptions} of {bt.n_days} days"),
+            ("Basel zone (last 250 days)", bt.zone),
+        ]
     except BallastError as exc:
         notes.append(f"Backtest not computed: {exc}")
-    tables["Key figures"] = pd.DataFrame(key, columns=["figure", "value"]).astype({"value": str})
+    key = pd.DataFrame(losses, columns=["figure", "loss (decimal)"])
+    key["loss (money)"] = key["loss (decimal)"] * inputs.capital
+    tables["Key figures"] = key
+    tables["Settings"] = pd.DataFrame(settings, columns=["setting", "value"])
     text = (
         f"VaR and CVaR (expected shortfall) of the current allocation as positive losses, "
         f"fractions of the portfolio value {inputs.money(1.0)}, over {h} trading day(s), at "

@@ -138,8 +138,12 @@ def test_report_section():
     section = at.session_state["section"]
     assert section.key == "risk"
     for name in ("VaR and CVaR", "Contributions (assets)", "Stress scenarios", "Backtest",
-                 "Correlation stress", "Key figures"):  # fmt: skip
+                 "Correlation stress", "Key figures", "Settings"):  # fmt: skip
         assert name in section.tables and len(section.tables[name])
         assert len(name) <= 31
     assert len(section.figures) >= 3
     assert "Kupiec" in section.text
+    from core.reporting import ReportSummary, report_html, report_xlsx
+
+    assert report_xlsx(ReportSummary(), [section])[:2] == b"PK"
+    assert b"Historical VaR" in report_html(ReportSummary(), [section])
