@@ -436,3 +436,22 @@ def test_risk_table_all_methods(window_returns, equal_weights):
     p = risk.portfolio_returns(window_returns, equal_weights)
     hist99 = table[(table.method == "historical") & (table.confidence == 0.99)].iloc[0]
     assert hist99["var"] == pytest.approx(risk.value_at_risk(p, 0.99))
+
+
+def test_risk_table_monte_carlo_rows_equal_the_function(window_returns, equal_weights):
+    table = risk.risk_table(window_returns, equal_weights, [0.99], 1, n_scenarios=5_000, seed=3)
+    row = table[table["method"] == "mc_student_t"].iloc[0]
+    mc = risk.monte_carlo_var_cvar(None, 0.99, asset_returns=window_returns,
+                                   weights=equal_weights, distribution="student_t",
+                                   n_scenarios=5_000, seed=3)  # fmt: skip
+    assert (row["var"], row["cvar"], row["dof"]) == (mc.var, mc.cvar, mc.dof)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), c=st.floats(0.5, 0.999), h=st.integers(1, 5))
+def test_cvar_at_least_var_monte_carlo(seed, c, h):
+    r = np.random.default_rng(seed).standard_t(3, 60) * 0.01
+    for dist in ("normal", "student_t"):
+        mc = risk.monte_carlo_var_cvar(r, c, h, distribution=dist, dof=3.5, n_scenarios=1_000,
+                                       seed=seed)  # fmt: skip
+        assert mc.cvar >= mc.var - 1e-12
