@@ -136,3 +136,27 @@ def test_one_asset_is_a_single_point():
     assert any("single portfolio" in w.value for w in at.warning)
     f = at.session_state["frontier_last"].frontier
     assert len(f.returns) == 1 and np.isclose(f.weights.iloc[0, 0], 1.0)
+
+
+def _report_script():
+    import streamlit as st
+
+    from ui import frontier, state
+
+    state.init()
+    st.session_state["section"] = frontier.report_section()
+
+
+def test_report_section_has_points_table_and_figures():
+    at = AppTest.from_function(_report_script, default_timeout=90)
+    at.run()
+    assert not at.exception
+    section = at.session_state["section"]
+    assert section.key == "frontier"
+    table = section.tables["Frontier points"]
+    assert list(table.columns[:3]) == ["expected_return", "volatility", "sharpe_ratio"]
+    assert len(table) == 50
+    assert np.allclose(table.iloc[:, 3:].sum(axis=1), 1.0)
+    assert all(len(name) <= 31 for name in section.tables)
+    assert len(section.figures) == 2
+    assert "critical line" in section.text
