@@ -373,6 +373,9 @@ def setups_manager() -> None:
     _import_json()
 
 
+_FILE_UNSAFE = re.compile(r"[^\w.-]+")
+
+
 def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
     chosen = st.selectbox("Saved setup", names, key="report_setup_choice")
     c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
@@ -390,8 +393,9 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
         exported = setups.export_json(
             the_store.load(chosen, state.DEFAULTS, current_setup()), state.DEFAULTS, chosen
         )
+        stem = _FILE_UNSAFE.sub("_", chosen)
         c3.download_button("Export (JSON)", data=exported, icon=":material/download:",
-                           file_name=f"ballast_setup_{chosen}.json", mime="application/json",
+                           file_name=f"ballast_setup_{stem}.json", mime="application/json",
                            key="report_export_saved")  # fmt: skip
     except SetupError as exc:
         c3.warning(str(exc), icon=":material/warning:")
