@@ -251,6 +251,7 @@ def apply_setup(setup: dict[str, Any]) -> None:
     BallastError
         If the data cannot be loaded or lacks tickers of the setup (named).
     """
+    check_choices(setup)
     ss = st.session_state
     data = None
     if setup["data_source"] != ss["data_source"] or ss.get("price_data") is None:
@@ -267,6 +268,26 @@ def apply_setup(setup: dict[str, Any]) -> None:
     state.init()  # universe, start or end saved as None: fill them from the data
     if ss["expected_returns_source"] == "black_litterman":
         _restore_posterior()
+
+
+#: Setup keys whose value is one of a fixed set of choices.
+CHOICES: dict[str, Any] = {
+    "returns_method": RETURN_ESTIMATORS,
+    "cov_method": COVARIANCE_ESTIMATORS,
+    "objective_kind": OBJECTIVES,
+    "expected_returns_source": ("historical", "black_litterman"),
+}
+
+
+def check_choices(setup: dict[str, Any]) -> None:
+    """Raise a SetupError naming every setting whose value is not one of its choices."""
+    bad = [
+        f"{key} ({setup[key]!r}; choose one of {', '.join(options)})"
+        for key, options in CHOICES.items()
+        if key in setup and setup[key] not in options
+    ]
+    if bad:
+        raise SetupError(f"Settings with a value Ballast does not know: {'; '.join(bad)}.")
 
 
 _VIEW_SPLIT = re.compile(r"[,;+&\s]+")  # as core.black_litterman reads the views' tickers

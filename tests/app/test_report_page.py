@@ -127,6 +127,8 @@ def test_import_json_bad_then_good():
     errors = " ".join(e.value for e in at.error)
     assert "capital (expected number, got text)" in errors and "long_only" in errors
     tickers = json.dumps({"universe": ["AAPL", "TSLA", "NVDA"]})
+    _upload(at, "c.json", json.dumps({"objective_kind": "max_fun", "cov_method": "sample"}))
+    assert any("objective_kind ('max_fun'; choose one of max_sharpe" in e.value for e in at.error)
     _upload(at, "t.json", tickers)
     assert any("TSLA, NVDA" in e.value for e in at.error)
     assert at.session_state["universe"] != ["AAPL", "TSLA", "NVDA"]  # nothing applied
