@@ -363,6 +363,8 @@ def report_xlsx(
                 frame.to_excel(writer, sheet_name=sheet, index=False)
                 ws = writer.sheets[sheet]
                 ws.freeze_panes(1, 0)
+                if len(frame.columns):
+                    ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
                 for i, col in enumerate(frame.columns):
                     width = min(max(len(col), 10) + 2, 40)
                     kind = _column_kind(frame.iloc[:, i], col, extra)
