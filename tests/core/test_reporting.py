@@ -11,6 +11,8 @@ import openpyxl
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import charts
 from core.constraints import Constraints
@@ -242,3 +244,31 @@ def test_number_formats_follow_the_column_meaning():
     row = re.search(r"<tr><td>AAPL</td>(.*?)</tr>", text).group(1)
     cells = re.findall(r">([^<]*)</td>", row)
     assert cells == ["25.00%", "108.90", "-13.00%", "43", "5,403.98", "12.0000"]
+
+
+_names = st.text(alphabet="ab[]:*?/\\' %xyzHISTORY", min_size=0, max_size=40)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    tables=st.lists(
+        st.tuples(
+            _names,
+            st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_tables_round_trip_through_the_workbook(tables):
+    sections = [
+        ReportSection(f"s{i}", f"Section {i}", "", {name: pd.DataFrame({"weight": values})})
+        for i, (name, values) in enumerate(tables)
+    ]
+    book = openpyxl.load_workbook(io.BytesIO(report_xlsx(ReportSummary(), sections)))
+    names = [sheet for _, _, sheet in sheet_names(sections)]
+    assert book.sheetnames == ["Summary", *names]
+    for (_, values), sheet in zip(tables, names, strict=True):
+        assert 0 < len(sheet) <= 31 and not re.search(r"[\[\]:*?/\\]", sheet)
+        got = [r[0] for r in book[sheet].iter_rows(min_row=2, values_only=True)]
+        assert got == pytest.approx(values, rel=1e-15, abs=0)
