@@ -28,7 +28,7 @@ from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
 from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
 from core.optimization import OBJECTIVES
-from core.reporting import ReportSection, ReportSummary
+from core.reporting import ReportSection, ReportSummary, report_html, report_xlsx
 from ui import cache, state
 
 #: Feature modules that may contribute a report section, in report order, with their labels.
@@ -199,6 +199,33 @@ def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
         key_figures=figures,
         notes=notes,
     )
+
+
+def section_downloads(section: ReportSection | None) -> None:
+    """Excel and HTML downloads of one feature's section, for the page that shows it.
+
+    Parameters
+    ----------
+    section : ReportSection or None
+        The page's ``report_section()``; nothing is shown when None.
+    """
+    if section is None:
+        return
+    summary = report_summary([SectionStatus("", section.title, "ready", section)])
+    tickers = state.price_data().tickers
+    stamp = state.price_data().as_of.date()
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        f"{section.title} (Excel)", data=report_xlsx(summary, [section], tickers),
+        file_name=f"ballast_{section.key}_{stamp}.xlsx", icon=":material/table_view:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"report_dl_xlsx_{section.key}",
+    )  # fmt: skip
+    c2.download_button(
+        f"{section.title} (HTML report)", data=report_html(summary, [section], tickers),
+        file_name=f"ballast_{section.key}_{stamp}.html", mime="text/html",
+        icon=":material/description:", key=f"report_dl_html_{section.key}",
+    )  # fmt: skip
 
 
 # --- setups ---------------------------------------------------------------------------------

@@ -348,3 +348,18 @@ def test_section_errors_are_shown_and_bugs_are_not_swallowed(broken_features):
     assert "**Fake risk**: error" in text and "**Fake bug**: bug" in text
     assert "**Future**: not available" in text
     assert "Excel workbook (XLSX)" in _labels(at, "download_button")  # the rest still works
+
+
+def _allocation_downloads():
+    from ui import allocation, report, state
+
+    state.init()
+    allocation.run_optimization()
+    report.section_downloads(allocation.report_section())
+
+
+def test_a_page_can_offer_its_own_section_as_downloads():
+    at = AppTest.from_function(_allocation_downloads, default_timeout=90)
+    at.run()
+    assert not at.exception
+    assert _labels(at, "download_button") == ["Allocation (Excel)", "Allocation (HTML report)"]
