@@ -261,21 +261,27 @@ class _Problem:
         self.h = np.asarray(lin.h, dtype=float)
         self.labels = list(lin.labels)
         self.fixed = (self.upper - self.lower) <= 1e-12
-        self.ridge = _ridge(cov)
+        self.ridge, self.ill_conditioned = _ridge(cov)
         self.S = cov + self.ridge * np.eye(self.n) if self.ridge else cov
         self.inverse = _FreeInverse(self.S)
+        self.solves = 0
 
 
-def _ridge(cov: np.ndarray) -> float:
+def _ridge(cov: np.ndarray) -> tuple[float, bool]:
+    """Ridge for a (nearly) singular covariance, and whether it is ill-conditioned.
+
+    ``min(diag(L))^2`` of the Cholesky factor bounds the smallest eigenvalue from above, so it
+    flags trouble cheaply; the eigenvalues are computed only then.
+    """
     scale = float(np.mean(np.diag(cov)))
     if not np.isfinite(cov).all():
         raise EstimationError("The covariance matrix has missing or infinite entries.")
     if scale <= 0:
         raise EstimationError("The covariance matrix is zero: the assets have no variance.")
     try:
-        L = np.linalg.cholesky(cov)
-        if np.min(np.diag(L)) ** 2 > 1e-10 * scale:
-            return 0.0
+        pivot = float(np.min(np.diag(np.linalg.cholesky(cov)))) ** 2
+        if pivot > 1e-4 * scale:
+            return 0.0, False
     except np.linalg.LinAlgError:
         pass
     values = np.linalg.eigvalsh((cov + cov.T) / 2)
@@ -284,8 +290,8 @@ def _ridge(cov: np.ndarray) -> float:
             "The covariance matrix is not positive semidefinite; choose a shrinkage estimator."
         )
     if values.min() > 1e-10 * scale:
-        return 0.0
-    return 1e-8 * scale - min(values.min(), 0.0)
+        return 0.0, values.min() < 1e-6 * values.max()
+    return 1e-8 * scale - min(values.min(), 0.0), True
 
 
 @dataclass
@@ -309,53 +315,67 @@ class _Segment:
 class _FreeInverse:
     """``(Sigma_FF)^-1`` over the free assets, updated by bordering when one enters or leaves.
 
-    An update costs ``O(n_free^2)`` instead of a new ``O(n_free^3)`` factorisation; the inverse
-    is recomputed from scratch every 40 updates and whenever a KKT residual looks off.
+    An update costs ``O(n_free^2)`` in place (in a preallocated buffer) instead of a new
+    ``O(n_free^3)`` factorisation; the inverse is recomputed from scratch every 64 updates and
+    whenever a KKT residual looks off.
     """
 
     def __init__(self, S: np.ndarray) -> None:
         self.S = S
+        self.buf = np.empty_like(S)
+        self.m = 0
         self.free = np.zeros(0, dtype=int)
-        self.inv = np.zeros((0, 0))
         self.updates = 0
+
+    @property
+    def inv(self) -> np.ndarray:
+        return self.buf[: self.m, : self.m]
 
     def get(self, free: np.ndarray, fresh: bool = False) -> tuple[np.ndarray, np.ndarray]:
         cur, new = set(self.free.tolist()), set(free.tolist())
         added, removed = new - cur, cur - new
-        if fresh or len(added) + len(removed) > 2 or self.updates >= 40 or not len(self.free):
+        if fresh or len(added) + len(removed) > 2 or self.updates >= 64 or not self.m:
             self.refactor(np.sort(free))
         else:
             for i in removed:
                 self._remove(i)
             for i in added:
                 self._add(i)
-        return self.free, self.inv
+        return self.free.copy(), self.inv
 
     def refactor(self, free: np.ndarray) -> None:
-        self.free, self.updates = free, 0
-        self.inv = np.linalg.inv(self.S[np.ix_(free, free)]) if len(free) else np.zeros((0, 0))
+        m = len(free)
+        if m:
+            self.buf[:m, :m] = np.linalg.inv(self.S[np.ix_(free, free)])
+        self.free, self.m, self.updates = np.array(free, dtype=int), m, 0
 
     def _add(self, i: int) -> None:
-        m = len(self.free)
+        m = self.m
         b = self.S[self.free, i]
-        u = self.inv @ b
+        inv = self.buf[:m, :m]
+        u = inv @ b
         s = self.S[i, i] - b @ u
-        if not s > 1e-12 * self.S[i, i]:
+        if not s > 1e-8 * self.S[i, i]:  # cancellation would cost more than half the digits
             self.refactor(np.append(self.free, i))
             return
-        inv = np.empty((m + 1, m + 1))
-        inv[:m, :m] = self.inv + np.outer(u, u) / s
-        inv[:m, m] = inv[m, :m] = -u / s
-        inv[m, m] = 1.0 / s
-        self.inv, self.free = inv, np.append(self.free, i)
+        inv += np.outer(u, u / s)
+        self.buf[:m, m] = -u / s
+        self.buf[m, :m] = -u / s
+        self.buf[m, m] = 1.0 / s
+        self.free, self.m = np.append(self.free, i), m + 1
         self.updates += 1
 
     def _remove(self, i: int) -> None:
+        m = self.m
+        last = m - 1
         j = int(np.flatnonzero(self.free == i)[0])
-        keep = np.arange(len(self.free)) != j
-        u = self.inv[keep, j]
-        self.inv = self.inv[np.ix_(keep, keep)] - np.outer(u, u) / self.inv[j, j]
-        self.free = self.free[keep]
+        if j != last:  # move it to the end: swap rows and columns (and the order of `free`)
+            self.buf[[j, last], :m] = self.buf[[last, j], :m]
+            self.buf[:m, [j, last]] = self.buf[:m, [last, j]]
+            self.free[[j, last]] = self.free[[last, j]]
+        u = self.buf[:last, last].copy()
+        self.buf[:last, :last] -= np.outer(u, u / self.buf[last, last])
+        self.free, self.m = self.free[:last], last
         self.updates += 1
 
 
@@ -380,33 +400,40 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
     if len(free):
         free, inv = p.inverse.get(free, fresh)
         EF = E[:, free]
-        R = np.column_stack([-(p.S @ w0)[free], p.mu[free]])
+        # Sigma_FB b_B through whichever side is smaller (few bounds long-short, few free long-only)
+        if len(bound) < len(free):
+            S_fb_b = p.S[:, bound] @ b_val
+            S_fb_b = S_fb_b[free]
+        else:
+            S_fb_b = p.S[free] @ w0
+        R = np.column_stack([-S_fb_b, p.mu[free]])
         F = np.column_stack([f, np.zeros_like(f)])
         wF, lam = _kkt_solve(inv, EF, R, F)
-        w0[free], w1[free] = wF[:, 0], wF[:, 1]
-        Sw0, Sw1 = p.S @ w0, p.S @ w1
         # The bordered inverse and the Schur complement can lose digits on an ill-conditioned
-        # covariance: check the KKT residual, refine once, and refactorise if it stays large.
-        r_stat = np.column_stack([-Sw0[free], p.mu[free] - Sw1[free]]) - EF.T @ lam
-        r_eq = F - EF @ wF
-        res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
-        if res > 1e-13:
+        # covariance. The equality residual is cheap: when it is off (or every 16 solves), check
+        # the whole KKT residual, refine once, and refactorise if it stays large.
+        p.solves += 1
+        if p.ill_conditioned or fresh or p.solves % 16 == 0 or np.abs(F - EF @ wF).max() > 1e-13:
+            S_ff = p.S[np.ix_(free, free)]
+            r_stat = R - S_ff @ wF - EF.T @ lam
+            r_eq = F - EF @ wF
+            res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
             if not fresh and not res < 1e-7:
                 return _solve_segment(p, act, fresh=True)
-            dw, dlam = _kkt_solve(inv, EF, r_stat, r_eq)
-            wF, lam = wF + dw, lam + dlam
-            w0[free], w1[free] = wF[:, 0], wF[:, 1]
-            Sw0, Sw1 = p.S @ w0, p.S @ w1
+            if res > 1e-13:
+                dw, dlam = _kkt_solve(inv, EF, r_stat, r_eq)
+                wF, lam = wF + dw, lam + dlam
+        w0[free], w1[free] = wF[:, 0], wF[:, 1]
         lam0, lam1 = lam[:, 0], lam[:, 1]
     else:
         lam0, lam1 = _multipliers_without_free(p, act, E, bound)
-        Sw0, Sw1 = p.S @ w0, p.S @ w1
     # Stationarity S w - t mu + E' lam + s * xi = 0 on the bound assets (s = +1 upper, -1 lower).
     xi0 = np.zeros(n)
     xi1 = np.zeros(n)
     if len(bound):
-        g0 = Sw0[bound] + E[:, bound].T @ lam0
-        g1 = Sw1[bound] - p.mu[bound] + E[:, bound].T @ lam1
+        S_b = p.S[bound]
+        g0 = S_b @ w0 + E[:, bound].T @ lam0
+        g1 = S_b @ w1 - p.mu[bound] + E[:, bound].T @ lam1
         sign = act.status[bound].astype(float)
         xi0[bound] = -sign * g0
         xi1[bound] = -sign * g1
@@ -812,10 +839,11 @@ def _tangency_on_path(
     ``e0 = r0 - rf``: one candidate per segment besides its end points.
     """
     best: tuple[float, np.ndarray] | None = None
+    Sa, Sb = a @ cov, b @ cov
+    r0s, r1s = a @ mu, b @ mu
+    v0s, v1s, v2s = (Sa * a).sum(axis=1), (Sa * b).sum(axis=1), (Sb * b).sum(axis=1)
     for k in range(len(a)):
-        r0, r1 = a[k] @ mu, b[k] @ mu
-        Sa, Sb = cov @ a[k], cov @ b[k]
-        v0, v1, v2 = a[k] @ Sa, a[k] @ Sb, b[k] @ Sb
+        r0, r1, v0, v1, v2 = r0s[k], r1s[k], v0s[k], v1s[k], v2s[k]
         e0 = r0 - rf
         cands = [t_break[k], t_break[k + 1]]
         den = r1 * v1 - e0 * v2

@@ -56,7 +56,11 @@ def _cvxpy_volatility(mu, cov, lin, target):
     if len(lin.h):
         cons.append(lin.G @ w <= lin.h)
     prob = cp.Problem(cp.Minimize(cp.quad_form(w, cp.psd_wrap(cov))), cons)
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    try:
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    except cp.error.SolverError:  # singular covariances: Clarabel's default tolerances
+        prob.solve(solver=cp.CLARABEL)
+    assert prob.status == "optimal", prob.status
     return float(np.sqrt(max(prob.value, 0.0)))
 
 
@@ -226,11 +230,14 @@ def test_random_portfolios_respect_constraints(sample_window):
     assert W.min() < -0.05 and (W >= -0.2 - 1e-12).all() and (W <= 0.4 + 1e-12).all()
 
 
-def _random_problem(seed, n, long_short, sector):
+def _random_problem(seed, n, long_short, sector, singular=False):
     rng = np.random.default_rng(seed)
     k = 2
     B = rng.normal(0.8, 0.4, (n, k))
-    cov = B @ np.diag([0.04, 0.01]) @ B.T + np.diag(rng.uniform(0.01, 0.09, n))
+    idio = rng.uniform(0.01, 0.09, n)
+    if singular:  # assets without specific risk: a rank-deficient covariance
+        idio[rng.random(n) < 0.5] = 0.0
+    cov = B @ np.diag([0.04, 0.01]) @ B.T + np.diag(idio)
     mu = rng.normal(0.08, 0.05, n)
     if long_short:
         lo, hi = -rng.uniform(0.1, 0.5), rng.uniform(0.5, 1.0)
@@ -247,15 +254,16 @@ def _random_problem(seed, n, long_short, sector):
     return (pd.Series(mu, index=tickers), pd.DataFrame(cov, index=tickers, columns=tickers), cons)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
     n=st.integers(2, 9),
     long_short=st.booleans(),
     sector=st.booleans(),
+    singular=st.booleans(),
 )
-def test_random_problems_agree_with_cvxpy(seed, n, long_short, sector):
-    mu, cov, cons = _random_problem(seed, n, long_short, sector)
+def test_random_problems_agree_with_cvxpy(seed, n, long_short, sector, singular):
+    mu, cov, cons = _random_problem(seed, n, long_short, sector, singular)
     lin = cons.linear_form(list(mu.index))
     f = efficient_frontier(mu, cov, cons, n_points=9, risk_free_rate=RF)
     W = f.weights.to_numpy()
@@ -263,10 +271,12 @@ def test_random_problems_agree_with_cvxpy(seed, n, long_short, sector):
     assert (W >= lin.lower - 1e-9).all() and (W <= lin.upper + 1e-9).all()
     if len(lin.h):
         assert (W @ lin.G.T <= lin.h + 1e-9).all()
-    assert np.all(np.diff(f.volatilities) >= -1e-10)
-    for k in range(0, len(f.returns), 2):
+    assert np.all(np.diff(f.volatilities) >= -1e-8)  # a ridge moves volatilities < 1e-8
+    # interior targets (at the maximum return itself interior-point solvers may stall)
+    for k in range(0, len(f.returns) - 1, 2):
         ref = _cvxpy_volatility(mu.to_numpy(), cov.to_numpy(), lin, f.returns[k])
         assert f.volatilities[k] == pytest.approx(ref, abs=1e-6)
-    if f.tangency is not None and f.max_return.expected_return > RF + 1e-6:
+    # (with a riskless combination of assets the Sharpe ratio has no maximum: skipped)
+    if f.tangency is not None and f.max_return.expected_return > RF + 1e-6 and not singular:
         ref = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=RF), cons)
         assert f.tangency.sharpe_ratio == pytest.approx(ref.sharpe_ratio, abs=1e-6)
