@@ -17,6 +17,7 @@ from core.optimization import (
     Objective,
     OptimizationResult,
     effective_number_of_assets,
+    optimize,
     sector_exposure,
 )
 from core.reporting import ReportSection
@@ -173,6 +174,11 @@ def compute_view(n_random: int | None = None) -> FrontierView:
         except BallastError as exc:
             notes.append(f"Second estimator: {exc}")
     points: dict[str, tuple[float, float]] = {}
+    if ss.get("allocation") is None:  # first page of the session: the setup's allocation
+        try:
+            ss["allocation"] = optimize(mu, cov, state.objective(), cons)
+        except BallastError:
+            pass
     alloc = ss.get("allocation")
     if alloc is not None and set(alloc.weights.index) == set(tickers):
         r, v, _ = portfolio_statistics(alloc.weights.reindex(tickers).to_numpy()[None, :], mu, cov)

@@ -45,6 +45,7 @@ def test_frontier_page_renders_with_exact_tangency():
         assert name in names
     assert any(n.startswith("Random portfolios") for n in names)
     assert any(n.startswith("Tangency") for n in names)
+    assert "Current allocation" in names  # computed from the setup on a first visit
     assert len(at.get("plotly_chart")) == 2  # the frontier map and the transition map
     mu = view.assets["expected_return"]
     sharpe = [m.value for m in at.metric if m.label == "Tangency Sharpe ratio"][0]
