@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from core.frontier import Frontier
 
@@ -219,8 +220,11 @@ def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -
     held = [c for c in W.columns if W[c].abs().max() > 1e-6]
     fig = go.Figure()
     has_short = bool((W[held] < -1e-9).any().any()) if held else False
-    for col in held:
+    # 26 distinct colours, so that neighbouring areas of a 20-asset universe never share one
+    palette = qualitative.Alphabet
+    for n, col in enumerate(held):
         w = W[col].to_numpy()
+        color = palette[n % len(palette)]
         fig.add_scatter(
             x=xs,
             y=np.clip(w, 0, None),
@@ -228,7 +232,7 @@ def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -
             stackgroup="long",
             name=str(col),
             legendgroup=str(col),
-            line=dict(width=0.5),
+            line=dict(width=0.5, color=color),
             customdata=w,
             hovertemplate=f"{label} %{{x:.2%}}<br>{col}: %{{customdata:.2%}}<extra></extra>",
         )
@@ -241,7 +245,7 @@ def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -
                 name=f"{col} (short)",
                 legendgroup=str(col),
                 showlegend=False,
-                line=dict(width=0.5),
+                line=dict(width=0.5, color=color),
                 hoverinfo="skip",
             )
     fig.update_layout(
