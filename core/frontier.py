@@ -264,7 +264,7 @@ class _Problem:
         self.ridge, self.ill_conditioned = _ridge(cov)
         self.S = cov + self.ridge * np.eye(self.n) if self.ridge else cov
         self.inverse = _FreeInverse(self.S)
-        self.solves = 0
+        self.ones = np.ones((1, self.n))
 
 
 def _ridge(cov: np.ndarray) -> tuple[float, bool]:
@@ -369,10 +369,15 @@ class _FreeInverse:
         m = self.m
         last = m - 1
         j = int(np.flatnonzero(self.free == i)[0])
+        buf = self.buf
         if j != last:  # move it to the end: swap rows and columns (and the order of `free`)
-            self.buf[[j, last], :m] = self.buf[[last, j], :m]
-            self.buf[:m, [j, last]] = self.buf[:m, [last, j]]
-            self.free[[j, last]] = self.free[[last, j]]
+            row = buf[j, :m].copy()
+            buf[j, :m] = buf[last, :m]
+            buf[last, :m] = row
+            col = buf[:m, j].copy()
+            buf[:m, j] = buf[:m, last]
+            buf[:m, last] = col
+            self.free[j], self.free[last] = self.free[last], self.free[j]
         u = self.buf[:last, last].copy()
         self.buf[:last, :last] -= np.outer(u, u / self.buf[last, last])
         self.free, self.m = self.free[:last], last
@@ -391,55 +396,67 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
     bound = np.flatnonzero(act.status != 0)
     b_val = np.where(act.status[bound] > 0, p.upper[bound], p.lower[bound])
     rows = act.rows
-    E = np.vstack([np.ones((1, n)), p.G[rows]]) if rows else np.ones((1, n))
-    f = np.concatenate([[1.0], p.h[rows]]) if rows else np.array([1.0])
-    f = f - E[:, bound] @ b_val
-    w0 = np.zeros(n)
-    w1 = np.zeros(n)
-    w0[bound] = b_val
+    if rows:
+        E = np.vstack([p.ones, p.G[rows]])
+        f = np.concatenate([[1.0], p.h[rows]]) - E[:, bound] @ b_val
+    else:  # only sum(w) = 1: skip the general bookkeeping (most frontiers)
+        E = p.ones
+        f = np.array([1.0 - b_val.sum()])
+    W = np.zeros((n, 2))  # columns: w0, w1
+    W[bound, 0] = b_val
     if len(free):
         free, inv = p.inverse.get(free, fresh)
-        EF = E[:, free]
-        # Sigma_FB b_B through whichever side is smaller (few bounds long-short, few free long-only)
-        if len(bound) < len(free):
-            S_fb_b = p.S[:, bound] @ b_val
-            S_fb_b = S_fb_b[free]
-        else:
-            S_fb_b = p.S[free] @ w0
-        R = np.column_stack([-S_fb_b, p.mu[free]])
-        F = np.column_stack([f, np.zeros_like(f)])
+        EF = E[:, free] if rows else p.ones[:, : len(free)]
+        R = np.empty((len(free), 2))
+        R[:, 0] = -_sym_times(p.S, W[:, :1])[free, 0]  # -Sigma_FB b_B
+        R[:, 1] = p.mu[free]
+        F = np.zeros((len(f), 2))
+        F[:, 0] = f
         wF, lam = _kkt_solve(inv, EF, R, F)
-        # The bordered inverse and the Schur complement can lose digits on an ill-conditioned
-        # covariance. The equality residual is cheap: when it is off (or every 16 solves), check
-        # the whole KKT residual, refine once, and refactorise if it stays large.
-        p.solves += 1
-        if p.ill_conditioned or fresh or p.solves % 16 == 0 or np.abs(F - EF @ wF).max() > 1e-13:
-            S_ff = p.S[np.ix_(free, free)]
-            r_stat = R - S_ff @ wF - EF.T @ lam
-            r_eq = F - EF @ wF
-            res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
+        W[free] = wF
+        SW = _sym_times(p.S, W)
+        # KKT residual (free from SW): the bordered inverse and the Schur complement can lose
+        # digits on an ill-conditioned covariance; refine once, refactorise if it stays large.
+        r_stat = -SW[free] - EF.T @ lam
+        r_stat[:, 1] += p.mu[free]
+        r_eq = F - EF @ wF
+        res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
+        if res > 1e-13:
             if not fresh and not res < 1e-7:
                 return _solve_segment(p, act, fresh=True)
-            if res > 1e-13:
-                dw, dlam = _kkt_solve(inv, EF, r_stat, r_eq)
-                wF, lam = wF + dw, lam + dlam
-        w0[free], w1[free] = wF[:, 0], wF[:, 1]
+            dw, dlam = _kkt_solve(inv, EF, r_stat, r_eq)
+            wF, lam = wF + dw, lam + dlam
+            W[free] = wF
+            SW = _sym_times(p.S, W)
         lam0, lam1 = lam[:, 0], lam[:, 1]
     else:
         lam0, lam1 = _multipliers_without_free(p, act, E, bound)
+        SW = _sym_times(p.S, W)
     # Stationarity S w - t mu + E' lam + s * xi = 0 on the bound assets (s = +1 upper, -1 lower).
     xi0 = np.zeros(n)
     xi1 = np.zeros(n)
     if len(bound):
-        S_b = p.S[bound]
-        g0 = S_b @ w0 + E[:, bound].T @ lam0
-        g1 = S_b @ w1 - p.mu[bound] + E[:, bound].T @ lam1
+        if rows:
+            EB = E[:, bound].T
+            g0 = SW[bound, 0] + EB @ lam0
+            g1 = SW[bound, 1] - p.mu[bound] + EB @ lam1
+        else:
+            g0 = SW[bound, 0] + lam0[0]
+            g1 = SW[bound, 1] - p.mu[bound] + lam1[0]
         sign = act.status[bound].astype(float)
         xi0[bound] = -sign * g0
         xi1[bound] = -sign * g1
         xi0[p.fixed] = np.inf  # fixed weights are never released
         xi1[p.fixed] = 0.0
-    return _Segment(w0, w1, lam0[1:], lam1[1:], xi0, xi1)
+    return _Segment(W[:, 0].copy(), W[:, 1].copy(), lam0[1:], lam1[1:], xi0, xi1)
+
+
+def _sym_times(S: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``S @ W`` for a symmetric ``S``, reading only the rows where ``W`` is non-zero."""
+    nz = np.flatnonzero(W.any(axis=1))
+    if 2 * len(nz) > len(S):
+        return S @ W
+    return S[nz].T @ W[nz]
 
 
 def _kkt_solve(inv, EF, R, F):
@@ -448,10 +465,13 @@ def _kkt_solve(inv, EF, R, F):
     Y = inv @ EF.T
     schur = EF @ Y
     rhs = EF @ X - F
-    try:
-        lam = np.linalg.solve(schur, rhs)
-    except np.linalg.LinAlgError:
-        lam = np.linalg.lstsq(schur, rhs, rcond=None)[0]
+    if schur.shape == (1, 1) and schur[0, 0] > 0:
+        lam = rhs / schur[0, 0]
+    else:
+        try:
+            lam = np.linalg.solve(schur, rhs)
+        except np.linalg.LinAlgError:
+            lam = np.linalg.lstsq(schur, rhs, rcond=None)[0]
     return X - Y @ lam, lam
 
 
@@ -751,6 +771,9 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
     w_start: np.ndarray | None = None
     last: tuple[int, int] | None = None  # the last event, not to be undone at the same t
     max_steps = _MAX_STEPS_PER_CONSTRAINT * (p.n + len(p.h)) + 20
+    n, m = p.n, len(p.h)
+    offsets = np.array([0, n, 2 * n, 3 * n, 3 * n + m])  # by kind: _UP, _LO, ... _ROW_OFF
+    fin_up, fin_lo = np.isfinite(p.upper), np.isfinite(p.lower)
     for _ in range(max_steps):
         seg = _solve_segment(p, act)
         w0, w1 = seg.w0, seg.w1
@@ -761,35 +784,37 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
         eps = 1e-12 * scale_w1
         w_now = w0 + t_now * w1
         free = act.status == 0
+        # Event times in one array laid out [up (n) | lo (n) | release (n) | row on | row off].
+        t_ev = np.full(3 * n + 2 * m, np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
-            parts = [
-                (free & (w1 > eps) & np.isfinite(p.upper), (p.upper - w0) / w1, _UP),
-                (free & (w1 < -eps) & np.isfinite(p.lower), (p.lower - w0) / w1, _LO),
-                ((act.status != 0) & ~p.fixed & (seg.xi1 < -eps), -seg.xi0 / seg.xi1, _RELEASE),
-            ]
-            if len(p.h):
-                inactive = np.ones(len(p.h), dtype=bool)
+            up = free & (w1 > eps) & fin_up
+            t_ev[:n][up] = (p.upper[up] - w0[up]) / w1[up]
+            lo = free & (w1 < -eps) & fin_lo
+            t_ev[n : 2 * n][lo] = (p.lower[lo] - w0[lo]) / w1[lo]
+            rel = ~free & ~p.fixed & (seg.xi1 < -eps)
+            t_ev[2 * n : 3 * n][rel] = -seg.xi0[rel] / seg.xi1[rel]
+            if m:
+                inactive = np.ones(m, dtype=bool)
                 inactive[act.rows] = False
                 slope = p.G @ w1
-                parts.append((inactive & (slope > eps), (p.h - p.G @ w0) / slope, _ROW_ON))
-                nu_t = np.full(len(p.h), np.inf)
-                nu_mask = np.zeros(len(p.h), dtype=bool)
+                on = inactive & (slope > eps)
+                t_ev[3 * n : 3 * n + m][on] = (p.h[on] - p.G[on] @ w0) / slope[on]
                 if act.rows:
-                    nu_t[act.rows] = -seg.nu0 / seg.nu1
-                    nu_mask[act.rows] = seg.nu1 < -eps
-                parts.append((nu_mask, nu_t, _ROW_OFF))
-        t_ev = np.concatenate([np.where(m, t, np.inf) for m, t, _ in parts])
-        kind_ev = np.concatenate([np.full(len(m), k) for m, _, k in parts])
-        idx_ev = np.concatenate([np.arange(len(m)) for m, _, _ in parts])
-        t_ev = np.maximum(t_ev, t_now)
+                    off = seg.nu1 < -eps
+                    rows = np.asarray(act.rows)
+                    t_ev[3 * n + m + rows[off]] = -seg.nu0[off] / seg.nu1[off]
+        np.maximum(t_ev, t_now, out=t_ev)
         if last is not None:
             # never undo the last event at the same t (a degenerate tie would cycle)
-            undo = (idx_ev == last[1]) & np.isin(kind_ev, _UNDO[last[0]]) & (t_ev <= t_now + 1e-14)
-            t_ev[undo] = np.inf
+            for k in _UNDO[last[0]]:
+                pos = offsets[k] + last[1]
+                if t_ev[pos] <= t_now + 1e-14:
+                    t_ev[pos] = np.inf
         candidates = []
-        if np.isfinite(t_ev).any():
-            e = int(np.argmin(t_ev))
-            candidates = [(float(t_ev[e]), int(kind_ev[e]), int(idx_ev[e]))]
+        e = int(np.argmin(t_ev))
+        if np.isfinite(t_ev[e]):
+            kind = int(np.searchsorted(offsets, e, side="right") - 1)
+            candidates = [(float(t_ev[e]), kind, e - int(offsets[kind]))]
         r_now = float(p.mu @ w_now)
         r_slope = float(p.mu @ w1)
         if max_return is not None and r_slope > 0:
