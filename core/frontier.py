@@ -871,28 +871,27 @@ def _tangency_on_path(
     ``(R - rf) / sqrt(V)`` vanishes where ``t (r1 v1 - e0 v2) = e0 v1 - r1 v0`` with
     ``e0 = r0 - rf``: one candidate per segment besides its end points.
     """
-    best: tuple[float, np.ndarray] | None = None
     Sa, Sb = a @ cov, b @ cov
-    r0s, r1s = a @ mu, b @ mu
-    v0s, v1s, v2s = (Sa * a).sum(axis=1), (Sa * b).sum(axis=1), (Sb * b).sum(axis=1)
-    for k in range(len(a)):
-        r0, r1, v0, v1, v2 = r0s[k], r1s[k], v0s[k], v1s[k], v2s[k]
-        e0 = r0 - rf
-        cands = [t_break[k], t_break[k + 1]]
-        den = r1 * v1 - e0 * v2
-        if abs(den) > 1e-300:
-            t_star = (e0 * v1 - r1 * v0) / den
-            if t_break[k] < t_star < t_break[k + 1]:
-                cands.append(t_star)
-        for t in cands:
-            var = v0 + 2 * v1 * t + v2 * t * t
-            excess = e0 + r1 * t
-            if var <= 1e-300 or excess <= 0:
-                continue
-            s = excess / np.sqrt(var)
-            if best is None or s > best[0]:
-                best = (float(s), a[k] + b[k] * t)
-    return best
+    r0, r1 = a @ mu, b @ mu
+    v0, v1, v2 = (Sa * a).sum(axis=1), (Sa * b).sum(axis=1), (Sb * b).sum(axis=1)
+    e0 = r0 - rf
+    lo, hi = t_break[:-1], t_break[1:]
+    den = r1 * v1 - e0 * v2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_star = np.where(np.abs(den) > 1e-300, (e0 * v1 - r1 * v0) / den, lo)
+    t_star = np.where((t_star > lo) & (t_star < hi), t_star, lo)
+    t_all = np.concatenate([lo, hi, t_star])
+    k_all = np.tile(np.arange(len(a)), 3)
+    var = v0[k_all] + 2 * v1[k_all] * t_all + v2[k_all] * t_all**2
+    excess = e0[k_all] + r1[k_all] * t_all
+    ok = (var > 1e-300) & (excess > 0)
+    if not ok.any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.where(ok, excess / np.sqrt(np.where(ok, var, 1.0)), -np.inf)
+    j = int(np.argmax(sharpe))
+    k = k_all[j]
+    return float(sharpe[j]), a[k] + b[k] * t_all[j]
 
 
 def _validate(expected_returns: pd.Series, cov: pd.DataFrame) -> None:
