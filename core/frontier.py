@@ -16,13 +16,17 @@ For a risk tolerance ``t >= 0`` the problem
 has a solution that is piecewise affine in ``t`` (Markowitz's critical line): between two
 breakpoints the active set (assets at a bound, binding sector limits) does not change and the
 KKT system gives ``w(t) = a + b t`` exactly. The engine starts from the minimum-variance
-portfolio (``t = 0``, solved once by Clarabel, whose active set is then made exact), and walks
-up in ``t``: at each breakpoint a free weight reaches a bound, a sector limit becomes binding,
+portfolio (``t = 0``: primal-dual active-set steps from the unconstrained minimum-variance
+portfolio, or a primal active-set method from a vertex found by HiGHS when there are sector
+limits, or Clarabel's interior point for unbounded weights; its active set made exact), and
+walks up in ``t``: at each breakpoint a free weight reaches a bound, a sector limit becomes binding,
 or a multiplier reaches zero and its constraint is released. The walk ends at the
 maximum-return portfolio (``b = 0``). Every target return on the frontier is then one affine
 evaluation, and the tangency portfolio is found in closed form on each segment (the Sharpe
-ratio of an affine path has one stationary point). Only a handful of small linear solves are
-needed, because long-only optimal portfolios are sparse.
+ratio of an affine path has one stationary point). One small linear solve per breakpoint:
+the inverse of the free assets' covariance block is updated by bordering (``O(n_free^2)``),
+with a KKT residual check and one step of iterative refinement; long-only optimal portfolios
+are sparse, so ``n_free`` is small.
 
 A covariance whose smallest eigenvalue is below ``1e-10`` of its mean variance is regularised
 by adding ``1e-8`` x its mean variance to the diagonal before the walk (reported as
@@ -104,7 +108,9 @@ class Frontier:
         The highest-return portfolio on the frontier (the last point).
     tangency : FrontierPortfolio or None
         The maximum Sharpe ratio portfolio, exact (not the best grid point); None when no
-        portfolio on the frontier beats the risk-free rate.
+        portfolio on the frontier beats the risk-free rate. With a singular covariance a
+        riskless long-short combination may exist, and then the Sharpe ratio has no maximum:
+        the portfolio returned has a huge ratio and should not be used.
     corner_portfolios : DataFrame (n_corners, n_assets)
         Weights at the breakpoints of the critical line, where the active set changes.
     regularization : float
