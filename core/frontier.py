@@ -86,7 +86,7 @@ class FrontierPortfolio:
     sharpe_ratio: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare frontiers by identity
 class Frontier:
     """The efficient frontier from the minimum-variance to the maximum-return portfolio.
 
