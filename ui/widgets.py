@@ -7,9 +7,30 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.exceptions import BallastError
 from ui import state
+
+#: Session-state key: widget key -> the page that last rendered it (see :func:`_needs_seed`).
+_RENDERED_ON = "_synced_rendered_on"
+
+
+def _needs_seed(*keys: str) -> bool:
+    """Whether a synced widget must be (re)filled from the setup before it is drawn.
+
+    True when one of its session-state ``keys`` is missing, or when the widget was last drawn
+    on another page. Streamlit gives widgets with the same key on two pages different identities
+    (the page is part of a widget's id), so the value left under the key by the other page's
+    widget is not taken over: without a refill the new widget starts from its default (a number
+    input's minimum) and overwrites the setup.
+    """
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx is not None else ""
+    rendered_on = st.session_state.setdefault(_RENDERED_ON, {})
+    moved = rendered_on.get(keys[0]) != page
+    rendered_on[keys[0]] = page
+    return moved or any(k not in st.session_state for k in keys)
 
 
 def synced(
@@ -18,7 +39,8 @@ def synced(
     """Render a widget whose value lives in the setup key ``name`` of session state.
 
     The widget gets the key ``w_<name>``; it starts from the setup's value whenever it is
-    (re)created and writes its value back on every run, so the setup survives page changes.
+    (re)created, also when another page drew a widget for the same setup key, and writes its
+    value back on every run, so the setup survives page changes.
 
     Parameters
     ----------
@@ -39,7 +61,7 @@ def synced(
         The widget's current value.
     """
     wkey = f"w_{name}"
-    if wkey not in st.session_state:
+    if _needs_seed(wkey):
         stored = st.session_state[name]
         st.session_state[wkey] = stored * scale if scale != 1.0 else stored
     value = widget(label, key=wkey, **kwargs)
@@ -76,7 +98,7 @@ def synced_editor(
         The parsed setup value.
     """
     wkey, bkey = f"w_{name}", f"wbase_{name}"
-    if wkey not in st.session_state or bkey not in st.session_state:
+    if _needs_seed(wkey, bkey):
         st.session_state[bkey] = to_frame(st.session_state[name])
     edited = st.data_editor(st.session_state[bkey], key=wkey, **kwargs)
     st.session_state[name] = from_frame(edited)
