@@ -22,7 +22,7 @@ from core.estimators import returns_from_prices
 from core.exceptions import BallastError, RiskInputError
 from core.reporting import ReportSection
 from ui import cache, state
-from ui.widgets import percent, show_error, synced, synced_editor
+from ui.widgets import csv_download, percent, show_error, synced, synced_editor
 
 #: Confidence levels offered to the user (decimals).
 CONFIDENCE_OPTIONS = [0.9, 0.95, 0.975, 0.99, 0.995, 0.999]
@@ -330,6 +330,15 @@ def _csv(frame: pd.DataFrame, index: bool = False) -> bytes:
     return frame.to_csv(index=index).encode("utf-8")
 
 
+#: Loss measures shown side by side: column or attribute -> label.
+_LOSSES = {"var": "VaR", "cvar": "CVaR"}
+
+
+def _note_metric(box, label: str, value: str, note: str, **kwargs) -> None:
+    """A metric whose small line is a note (money, p-value, dates), not a change: grey, no arrow."""
+    box.metric(label, value, note, delta_color="off", delta_arrow="off", **kwargs)
+
+
 # ------------------------------------------------------------------------------ VaR & CVaR
 @st.fragment
 def var_tab(inputs: RiskInputs) -> None:
@@ -347,20 +356,13 @@ def var_tab(inputs: RiskInputs) -> None:
     cols = st.columns(len(hist) * 2)
     for i, (_, row) in enumerate(hist.iterrows()):
         c = row["confidence"]
-        cols[2 * i].metric(
-            f"Historical VaR {c:.1%}, {h} d",
-            percent(row["var"]),
-            inputs.money(row["var"]),
-            delta_color="off",
-            delta_arrow="off",
-        )
-        cols[2 * i + 1].metric(
-            f"Historical CVaR {c:.1%}, {h} d",
-            percent(row["cvar"]),
-            inputs.money(row["cvar"]),
-            delta_color="off",
-            delta_arrow="off",
-        )
+        for j, (col, name) in enumerate(_LOSSES.items()):
+            _note_metric(
+                cols[2 * i + j],
+                f"Historical {name} {c:.1%}, {h} d",
+                percent(row[col]),
+                inputs.money(row[col]),
+            )
     if (table["note"] != "").any():
         st.warning(
             "The Cornish-Fisher expansion is not monotonic for this portfolio's skewness and "
@@ -408,13 +410,8 @@ def var_tab(inputs: RiskInputs) -> None:
         st.plotly_chart(risk_charts.return_distribution(sample, lines, h, c), key="risk_hist")
     with right:
         st.plotly_chart(risk_charts.var_by_method(table), key="risk_methods")
-    st.download_button(
-        "Download VaR and CVaR (CSV)",
-        _csv(table),
-        "ballast_var_cvar.csv",
-        "text/csv",
-        icon=":material/download:",
-        key="dl_risk_var",
+    csv_download(
+        "Download VaR and CVaR (CSV)", _csv(table), "ballast_var_cvar.csv", key="dl_risk_var"
     )
 
 
@@ -471,20 +468,11 @@ def contributions_tab(inputs: RiskInputs) -> None:
         return
     m = st.columns(3)
     m[0].metric("Volatility (annualised)", percent(rc.volatility))
-    m[1].metric(
-        f"VaR {rc.confidence:.1%}, {rc.horizon} d",
-        percent(rc.var),
-        inputs.money(rc.var),
-        delta_color="off",
-        delta_arrow="off",
-    )
-    m[2].metric(
-        f"CVaR {rc.confidence:.1%}, {rc.horizon} d",
-        percent(rc.cvar),
-        inputs.money(rc.cvar),
-        delta_color="off",
-        delta_arrow="off",
-    )
+    for box, (col, name) in zip(m[1:], _LOSSES.items(), strict=True):
+        loss = getattr(rc, col)
+        _note_metric(
+            box, f"{name} {rc.confidence:.1%}, {rc.horizon} d", percent(loss), inputs.money(loss)
+        )
     held = rc.assets[rc.assets["weight"].abs() > 1e-8]
     left, right = st.columns(2)
     left.plotly_chart(
@@ -514,21 +502,19 @@ def contributions_tab(inputs: RiskInputs) -> None:
         )
     )
     d1, d2 = st.columns(2)
-    d1.download_button(
+    csv_download(
         "Download contributions by asset (CSV)",
         _csv(rc.assets, True),
         "ballast_risk_contributions_assets.csv",
-        "text/csv",
-        icon=":material/download:",
         key="dl_risk_contrib",
+        box=d1,
     )
-    d2.download_button(
+    csv_download(
         "Download contributions by sector (CSV)",
         _csv(rc.sectors, True),
         "ballast_risk_contributions_sectors.csv",
-        "text/csv",
-        icon=":material/download:",
         key="dl_risk_contrib_sec",
+        box=d2,
     )
 
 
@@ -542,42 +528,31 @@ def drawdowns_tab(inputs: RiskInputs) -> None:
         show_error(exc, "Drawdowns")
         return
     m = st.columns(4)
-    m[0].metric(
-        "Maximum drawdown",
-        percent(dd.max_drawdown),
-        inputs.money(dd.max_drawdown),
-        delta_color="off",
-        delta_arrow="off",
-    )
-    m[1].metric(
+    _note_metric(m[0], "Maximum drawdown", percent(dd.max_drawdown), inputs.money(dd.max_drawdown))
+    _note_metric(
+        m[1],
         f"CDaR {c:.1%}",
         percent(dd.cdar),
         inputs.money(dd.cdar),
-        delta_color="off",
-        delta_arrow="off",
         help="Mean of the worst 1 - c share of daily drawdowns",
     )
-    m[2].metric(
+    _note_metric(
+        m[2],
         "Peak to trough",
         f"{dd.days_peak_to_trough} trading days",
         f"{dd.peak.date()} to {dd.trough.date()}",
-        delta_color="off",
-        delta_arrow="off",
     )
-    m[3].metric(
+    _note_metric(
+        m[3],
         "Time to recovery",
         f"{dd.days_to_recovery} trading days" if dd.recovery is not None else "not recovered",
         f"recovered {dd.recovery.date()}" if dd.recovery is not None else "by the window's end",
-        delta_color="off",
-        delta_arrow="off",
     )
     st.plotly_chart(risk_charts.drawdown_chart(dd.curve), key="risk_dd")
-    st.download_button(
+    csv_download(
         "Download drawdown curve (CSV)",
         _csv(dd.curve.to_frame(), True),
         "ballast_drawdowns.csv",
-        "text/csv",
-        icon=":material/download:",
         key="dl_risk_dd",
     )
 
@@ -644,34 +619,19 @@ def backtest_tab(inputs: RiskInputs) -> None:
         return
     ch = bt.christoffersen
     m = st.columns(5)
-    m[0].metric(
+    _note_metric(
+        m[0],
         f"Exceptions in {bt.n_days:,} days",
         f"{bt.n_exceptions}",
         f"expected {bt.expected_exceptions:.1f}",
-        delta_color="off",
-        delta_arrow="off",
     )
-    m[1].metric(
-        "Kupiec POF",
-        f"LR {bt.kupiec:.2f}",
-        f"p-value {bt.kupiec_p:.4f}",
-        delta_color="off",
-        delta_arrow="off",
-    )
-    m[2].metric(
-        "Christoffersen independence",
-        f"LR {ch.independence:.2f}",
-        f"p-value {ch.independence_p:.4f}",
-        delta_color="off",
-        delta_arrow="off",
-    )
-    m[3].metric(
-        "Conditional coverage",
-        f"LR {ch.conditional_coverage:.2f}",
-        f"p-value {ch.conditional_coverage_p:.4f}",
-        delta_color="off",
-        delta_arrow="off",
-    )
+    lr_tests = {
+        "Kupiec POF": (bt.kupiec, bt.kupiec_p),
+        "Christoffersen independence": (ch.independence, ch.independence_p),
+        "Conditional coverage": (ch.conditional_coverage, ch.conditional_coverage_p),
+    }
+    for box, (name, (lr, p)) in zip(m[1:4], lr_tests.items(), strict=True):
+        _note_metric(box, name, f"LR {lr:.2f}", f"p-value {p:.4f}")
     m[4].metric(
         "Basel traffic light",
         bt.zone.capitalize(),
@@ -690,21 +650,19 @@ def backtest_tab(inputs: RiskInputs) -> None:
     )
     frame = pd.DataFrame({"return": bt.returns, "var": bt.var, "exception": bt.exceptions})
     d1, d2 = st.columns(2)
-    d1.download_button(
+    csv_download(
         "Download backtest statistics (CSV)",
         _csv(bt.summary()),
         "ballast_var_backtest_statistics.csv",
-        "text/csv",
-        icon=":material/download:",
         key="dl_risk_bt_stats",
+        box=d1,
     )
-    d2.download_button(
+    csv_download(
         "Download backtest series (CSV)",
         _csv(frame, True),
         "ballast_var_backtest.csv",
-        "text/csv",
-        icon=":material/download:",
         key="dl_risk_bt",
+        box=d2,
     )
 
 
@@ -798,12 +756,10 @@ def stress_tab(inputs: RiskInputs) -> None:
             width="stretch",
         )
         st.plotly_chart(risk_charts.stress_bar(table), key="risk_stress")
-        st.download_button(
+        csv_download(
             "Download stress scenarios (CSV)",
             _csv(shown),
             "ballast_stress.csv",
-            "text/csv",
-            icon=":material/download:",
             key="dl_risk_stress",
         )
     if skipped:
@@ -859,13 +815,8 @@ def stress_tab(inputs: RiskInputs) -> None:
             column_config={"weight": _PCT, "shock": _PCT, "pnl": _PCT, "pnl_money": _MONEY},
             width="stretch",
         )
-        st.download_button(
-            "Download shock P&L (CSV)",
-            _csv(shock, True),
-            "ballast_shocks.csv",
-            "text/csv",
-            icon=":material/download:",
-            key="dl_risk_shock",
+        csv_download(
+            "Download shock P&L (CSV)", _csv(shock, True), "ballast_shocks.csv", key="dl_risk_shock"
         )
 
 
@@ -944,12 +895,8 @@ def correlation_tab(inputs: RiskInputs) -> None:
     pushed = table[np.isclose(table["strength"], lam)].iloc[0]
     crisis = table[table["strength"].isna()]
     m = st.columns(3)
-    m[0].metric(
-        f"VaR {conf:.1%}, base correlations",
-        percent(base["var"]),
-        inputs.money(base["var"]),
-        delta_color="off",
-        delta_arrow="off",
+    _note_metric(
+        m[0], f"VaR {conf:.1%}, base correlations", percent(base["var"]), inputs.money(base["var"])
     )
     if len(crisis):
         row = crisis.iloc[0]
@@ -980,12 +927,10 @@ def correlation_tab(inputs: RiskInputs) -> None:
         "matrix. Diversification ratio = sum |w_i| sigma_i / sigma_p (Choueifaty & Coignard); "
         "benefit = 1 - sigma_p / sum |w_i| sigma_i. Volatility annualised."
     )
-    st.download_button(
+    csv_download(
         "Download correlation stress (CSV)",
         _csv(table),
         "ballast_correlation_stress.csv",
-        "text/csv",
-        icon=":material/download:",
         key="dl_risk_cs",
     )
 

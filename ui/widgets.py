@@ -122,6 +122,19 @@ def data_caption() -> None:
     )
 
 
+def csv_download(
+    label: str,
+    data: bytes,
+    file_name: str,
+    *,
+    key: str | None = None,
+    box: Any = None,
+    icon: str | None = ":material/download:",
+) -> None:
+    """A download button for CSV bytes, in ``box`` (a column or container; the page if None)."""
+    (box or st).download_button(label, data, file_name, "text/csv", icon=icon, key=key)
+
+
 def percent(x: float, digits: int = 2) -> str:
     """Format a decimal as a percentage, e.g. ``0.1234 -> '12.34 %'``."""
     return f"{x * 100:.{digits}f} %"
