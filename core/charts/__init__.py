@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.charts._common import finish
+
 __all__ = [
     "weights_bar",
     "sector_pie",
     "normalized_prices",
     "correlation_heatmap",
 ]
-
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=420)
 
 
 def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weights") -> go.Figure:
@@ -46,15 +46,14 @@ def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weigh
             name=str(col),
             hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>",
         )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         yaxis=dict(title="Weight (% of capital)", tickformat=".0%"),
         xaxis=dict(title="Asset"),
         barmode="group",
         showlegend=frame.shape[1] > 1,
-        **_LAYOUT,
     )
-    return fig
 
 
 def sector_pie(sector_weights: pd.Series, title: str = "Sector exposure") -> go.Figure:
@@ -81,8 +80,7 @@ def sector_pie(sector_weights: pd.Series, title: str = "Sector exposure") -> go.
             texttemplate="%{label}<br>%{value:.1%}",
         )
     )
-    fig.update_layout(title=title, showlegend=False, **_LAYOUT)
-    return fig
+    return finish(fig, title, showlegend=False)
 
 
 def normalized_prices(
@@ -125,13 +123,12 @@ def normalized_prices(
             mode="lines",
             line=dict(width=3, color="black"),
         )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         yaxis=dict(title="Value of 1 invested (log scale)", type="log"),
         xaxis=dict(title="Date"),
-        **_LAYOUT,
     )
-    return fig
 
 
 def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlation of returns") -> go.Figure:
@@ -161,5 +158,4 @@ def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlation of returns
             hovertemplate="%{y} / %{x}: %{z:.2f}<extra></extra>",
         )
     )
-    fig.update_layout(title=title, yaxis=dict(autorange="reversed"), **{**_LAYOUT, "height": 560})
-    return fig
+    return finish(fig, title, yaxis=dict(autorange="reversed"), height=560)

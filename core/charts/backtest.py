@@ -8,14 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.charts._common import finish, thin
+
 __all__ = ["equity_curves", "drawdown_curves", "yearly_bars", "active_weights_bar", "stop_chart"]
-
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=420)
-
-
-def _thin(frame: pd.DataFrame | pd.Series, points: int = 2000):
-    step = max(1, len(frame) // points)
-    return frame.iloc[::step] if step == 1 else pd.concat([frame.iloc[::step], frame.iloc[-1:]])
 
 
 def equity_curves(
@@ -36,7 +31,7 @@ def equity_curves(
     -------
     plotly.graph_objects.Figure
     """
-    eq = _thin(equity)
+    eq = thin(equity, keep_last=True)
     fig = go.Figure()
     for i, col in enumerate(eq.columns):
         bench = col == benchmark
@@ -46,14 +41,13 @@ def equity_curves(
                       dash="dot" if bench else None),
             hovertemplate="%{x|%Y-%m-%d}: %{y:.2f}x<extra>" + str(col) + "</extra>",
         )  # fmt: skip
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         yaxis=dict(title="Value of 1 invested (log scale)", type="log"),
         xaxis=dict(title="Date"),
         legend=dict(orientation="h", y=-0.15),
-        **_LAYOUT,
     )
-    return fig
 
 
 def drawdown_curves(drawdowns: pd.DataFrame, title: str = "Drawdown from peak") -> go.Figure:
@@ -70,21 +64,21 @@ def drawdown_curves(drawdowns: pd.DataFrame, title: str = "Drawdown from peak") 
     -------
     plotly.graph_objects.Figure
     """
-    dd = _thin(drawdowns)
+    dd = thin(drawdowns, keep_last=True)
     fig = go.Figure()
     for col in dd.columns:
         fig.add_scatter(
             x=dd.index, y=dd[col], name=str(col), mode="lines", line=dict(width=1.2),
             hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra>" + str(col) + "</extra>",
         )  # fmt: skip
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         yaxis=dict(title="Drawdown (% below peak)", tickformat=".0%"),
         xaxis=dict(title="Date"),
         legend=dict(orientation="h", y=-0.15),
-        **{**_LAYOUT, "height": 340},
+        height=340,
     )
-    return fig
 
 
 def yearly_bars(yearly: pd.DataFrame, title: str = "Calendar-year returns") -> go.Figure:
@@ -107,15 +101,14 @@ def yearly_bars(yearly: pd.DataFrame, title: str = "Calendar-year returns") -> g
             x=yearly.index.astype(str), y=yearly[col], name=str(col),
             hovertemplate="%{x}: %{y:.1%}<extra>" + str(col) + "</extra>",
         )  # fmt: skip
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         barmode="group",
         yaxis=dict(title="Return (% in the year)", tickformat=".0%"),
         xaxis=dict(title="Year"),
         legend=dict(orientation="h", y=-0.2),
-        **_LAYOUT,
     )
-    return fig
 
 
 def active_weights_bar(active: pd.Series, title: str = "Active weights") -> go.Figure:
@@ -140,13 +133,13 @@ def active_weights_bar(active: pd.Series, title: str = "Active weights") -> go.F
             hovertemplate="%{y}: %{x:+.2%}<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         xaxis=dict(title="Active weight (% points, portfolio - benchmark)", tickformat=".0%"),
         yaxis=dict(title=""),
-        **{**_LAYOUT, "height": max(300, 22 * len(a) + 100)},
+        height=max(300, 22 * len(a) + 100),
     )
-    return fig
 
 
 def stop_chart(
@@ -180,11 +173,11 @@ def stop_chart(
             annotation_text=f"{name} {level:,.2f} ({level / last - 1:+.1%})",
             annotation_position="top left",
         )  # fmt: skip
-    fig.update_layout(
-        title=title or f"{prices.name}: price with stop-loss and take-profit",
+    return finish(
+        fig,
+        title or f"{prices.name}: price with stop-loss and take-profit",
         yaxis=dict(title="Price"),
         xaxis=dict(title="Date"),
         showlegend=False,
-        **{**_LAYOUT, "height": 320},
+        height=320,
     )
-    return fig

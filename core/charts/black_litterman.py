@@ -28,6 +28,20 @@ def _values(series: pd.Series) -> list[float]:
     return [float(v) for v in series.to_numpy(dtype=float)]
 
 
+def _asset_bars(data: list[dict], title: str, ytitle: str, tickformat: str, **extra) -> go.Figure:
+    """Grouped per-asset bars from trace dicts, legend below; ``extra`` adds layout keys."""
+    layout = dict(
+        title=dict(text=title),
+        yaxis=dict(title=dict(text=ytitle), tickformat=tickformat),
+        xaxis=dict(title=dict(text="Asset")),
+        barmode="group",
+        **extra,
+        legend=dict(orientation="h", y=-0.2),
+        **_LAYOUT,
+    )
+    return go.Figure(data=data, layout=layout)
+
+
 def prior_posterior_returns(
     prior: pd.Series,
     posterior: pd.Series,
@@ -100,15 +114,7 @@ def prior_posterior_returns(
                          hovertemplate=_SIDE_HOVER,
                          marker=dict(symbol=symbol, size=12, color=_VIEW))
                 )  # fmt: skip
-    layout = dict(
-        title=dict(text=title),
-        yaxis=dict(title=dict(text="Expected return (% a year)"), tickformat=".1%"),
-        xaxis=dict(title=dict(text="Asset")),
-        barmode="group",
-        legend=dict(orientation="h", y=-0.2),
-        **_LAYOUT,
-    )
-    return go.Figure(data=data, layout=layout)
+    return _asset_bars(data, title, "Expected return (% a year)", ".1%")
 
 
 def bl_weights(
@@ -134,15 +140,7 @@ def bl_weights(
              hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>")
         for col in weights.columns
     ]  # fmt: skip
-    layout = dict(
-        title=dict(text=title),
-        yaxis=dict(title=dict(text="Weight (% of capital)"), tickformat=".0%"),
-        xaxis=dict(title=dict(text="Asset")),
-        barmode="group",
-        legend=dict(orientation="h", y=-0.2),
-        **_LAYOUT,
-    )
-    return go.Figure(data=data, layout=layout)
+    return _asset_bars(data, title, "Weight (% of capital)", ".0%")
 
 
 def weight_changes(
@@ -173,13 +171,10 @@ def weight_changes(
                  opacity=1.0 if i == 0 else 0.6,
                  hovertemplate="%{x}: %{y:+.2%}<extra>" + str(col) + "</extra>")
         )  # fmt: skip
-    layout = dict(
-        title=dict(text=title),
-        yaxis=dict(title=dict(text="Change in weight (percentage points)"), tickformat="+.0%"),
-        xaxis=dict(title=dict(text="Asset")),
-        barmode="group",
+    return _asset_bars(
+        data,
+        title,
+        "Change in weight (percentage points)",
+        "+.0%",
         showlegend=frame.shape[1] > 1,
-        legend=dict(orientation="h", y=-0.2),
-        **_LAYOUT,
     )
-    return go.Figure(data=data, layout=layout)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.charts._common import finish
+
 __all__ = ["return_volatility_scatter"]
 
 
@@ -50,13 +52,10 @@ def return_volatility_scatter(
             + str(sector)
             + "</extra>",
         )
-    fig.update_layout(
-        title=title,
-        template="plotly_white",
-        margin=dict(l=10, r=10, t=50, b=10),
-        height=420,
+    return finish(
+        fig,
+        title,
         xaxis=dict(title="Volatility (annualised, %)", tickformat=".0%", rangemode="tozero"),
         yaxis=dict(title="Mean return (annualised, %)", tickformat=".0%"),
         showlegend=sectors is not None,
     )
-    return fig

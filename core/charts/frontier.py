@@ -15,11 +15,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from core.charts._common import finish
 from core.frontier import Frontier
 
 __all__ = ["frontier_figure", "transition_map", "weights_hover"]
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+#: Hover lines of a point on the risk-return map.
+_RISK_RETURN = "Volatility %{x:.2%}<br>Return %{y:.2%}"
 _MARKERS = {
     "Current allocation": dict(symbol="x", size=13, color="#d62728"),
     "Current holdings": dict(symbol="square", size=12, color="#8c564b"),
@@ -103,7 +105,7 @@ def frontier_figure(
                 colorscale="Viridis",
                 colorbar=dict(title="Sharpe ratio", x=1.02, len=0.6, y=0.3),
             ),
-            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>Sharpe %{marker.color:.2f}"
+            hovertemplate=_RISK_RETURN + "<br>Sharpe %{marker.color:.2f}"
             "<extra>Random portfolio</extra>",
         )
     for i, (name, other) in enumerate((overlays or {}).items()):
@@ -114,9 +116,7 @@ def frontier_figure(
             name=name,
             line=dict(dash="dash" if i == 0 else "dot", width=2),
             text=weights_hover(other.weights),
-            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>%{text}<extra>"
-            + name
-            + "</extra>",
+            hovertemplate=_RISK_RETURN + "<br>%{text}<extra>" + name + "</extra>",
         )
     fig.add_scatter(
         x=frontier.volatilities,
@@ -127,7 +127,7 @@ def frontier_figure(
         marker=dict(size=5),
         text=weights_hover(frontier.weights),
         customdata=frontier.sharpe_ratios,
-        hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>Sharpe %{customdata:.2f}"
+        hovertemplate=_RISK_RETURN + "<br>Sharpe %{customdata:.2f}"
         "<br>%{text}<extra>Frontier</extra>",
     )
     tan = frontier.tangency
@@ -140,8 +140,7 @@ def frontier_figure(
             mode="lines",
             name="Capital market line",
             line=dict(color="#ff7f0e", width=2),
-            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<extra>Capital market line"
-            "</extra>",
+            hovertemplate=_RISK_RETURN + "<extra>Capital market line</extra>",
         )
     mv = frontier.min_variance
     fig.add_scatter(
@@ -151,8 +150,7 @@ def frontier_figure(
         name="Minimum variance",
         marker=dict(symbol="star", size=16, color="#2ca02c"),
         text=weights_hover(mv.weights.to_frame().T),
-        hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>%{text}"
-        "<extra>Minimum variance</extra>",
+        hovertemplate=_RISK_RETURN + "<br>%{text}<extra>Minimum variance</extra>",
     )
     if tan is not None:
         fig.add_scatter(
@@ -162,8 +160,7 @@ def frontier_figure(
             name=f"Tangency (max Sharpe {tan.sharpe_ratio:.2f})",
             marker=dict(symbol="diamond", size=14, color="#ff7f0e"),
             text=weights_hover(tan.weights.to_frame().T),
-            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<br>%{text}"
-            "<extra>Tangency portfolio</extra>",
+            hovertemplate=_RISK_RETURN + "<br>%{text}<extra>Tangency portfolio</extra>",
         )
     if assets is not None and len(assets):
         fig.add_scatter(
@@ -184,17 +181,16 @@ def frontier_figure(
             mode="markers",
             name=name,
             marker=_MARKERS.get(name, dict(size=12)),
-            hovertemplate="Volatility %{x:.2%}<br>Return %{y:.2%}<extra>" + name + "</extra>",
+            hovertemplate=_RISK_RETURN + "<extra>" + name + "</extra>",
         )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         xaxis=dict(title="Volatility (annualised, %)", tickformat=".0%", rangemode="tozero"),
         yaxis=dict(title="Expected return (annualised, %)", tickformat=".0%"),
         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
         height=620,
-        **_LAYOUT,
     )
-    return fig
 
 
 def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -> go.Figure:
@@ -248,12 +244,11 @@ def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -
                 line=dict(width=0.5, color=color),
                 hoverinfo="skip",
             )
-    fig.update_layout(
-        title=title or f"Weights along the frontier, by {label.lower()}",
+    return finish(
+        fig,
+        title or f"Weights along the frontier, by {label.lower()}",
         xaxis=dict(title=f"{label} (annualised, %)", tickformat=".0%"),
         yaxis=dict(title="Weight (% of capital)", tickformat=".0%"),
         height=460,
         hovermode="x unified",
-        **_LAYOUT,
     )
-    return fig

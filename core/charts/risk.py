@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.charts._common import finish, thin
+
 __all__ = [
     "return_distribution",
     "var_by_method",
@@ -22,13 +24,7 @@ __all__ = [
     "correlation_stress_chart",
 ]
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=420)
 _COLORS = ["#d62728", "#ff7f0e", "#9467bd", "#1f77b4", "#2ca02c", "#8c564b"]
-
-
-def _thin(series: pd.Series, points: int = 2000) -> pd.Series:
-    step = max(1, len(series) // points)
-    return series.iloc[::step]
 
 
 def return_distribution(
@@ -80,15 +76,15 @@ def return_distribution(
                 hovertemplate=f"{what} {label}: {value:.2%} loss<extra></extra>",
             )
     span = f"{horizon}-day" if horizon > 1 else "Daily"
-    fig.update_layout(
-        title=title or f"{span} portfolio returns with VaR and CVaR at {confidence:.1%}",
+    return finish(
+        fig,
+        title or f"{span} portfolio returns with VaR and CVaR at {confidence:.1%}",
         xaxis=dict(title=f"{span} return (%)", tickformat=".1%"),
         yaxis=dict(title="Share of observations", tickformat=".1%"),
         yaxis2=dict(overlaying="y", range=[0, 1], visible=False),
         legend=dict(orientation="h", y=-0.2),
-        **{**_LAYOUT, "height": 460},
+        height=460,
     )
-    return fig
 
 
 def var_by_method(table: pd.DataFrame, title: str = "VaR and CVaR by method") -> go.Figure:
@@ -114,13 +110,12 @@ def var_by_method(table: pd.DataFrame, title: str = "VaR and CVaR by method") ->
                 marker=dict(color=_COLORS[i % len(_COLORS)], opacity=opacity),
                 hovertemplate="%{x}: %{y:.2%} loss<extra>" + f"{what.upper()} {c:.1%}</extra>",
             )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         barmode="group",
         yaxis=dict(title="Loss (% of portfolio value)", tickformat=".1%"),
-        **_LAYOUT,
     )
-    return fig
 
 
 def contributions_bar(
@@ -152,10 +147,7 @@ def contributions_bar(
             hovertemplate="%{x}: %{y:.2%}<extra>" + label + "</extra>",
         )
     ytitle = "Share of total risk (%)" if kind == "share" else "Component (% of portfolio value)"
-    fig.update_layout(
-        title=title, barmode="group", yaxis=dict(title=ytitle, tickformat=".0%"), **_LAYOUT
-    )
-    return fig
+    return finish(fig, title, barmode="group", yaxis=dict(title=ytitle, tickformat=".0%"))
 
 
 def drawdown_chart(curve: pd.Series, title: str = "Drawdown from the running peak") -> go.Figure:
@@ -171,7 +163,7 @@ def drawdown_chart(curve: pd.Series, title: str = "Drawdown from the running pea
     -------
     plotly.graph_objects.Figure
     """
-    c = _thin(curve)
+    c = thin(curve)
     fig = go.Figure(
         go.Scatter(
             x=c.index,
@@ -183,13 +175,12 @@ def drawdown_chart(curve: pd.Series, title: str = "Drawdown from the running pea
             hovertemplate="%{x|%Y-%m-%d}: %{y:.1%}<extra></extra>",
         )
     )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         yaxis=dict(title="Drawdown (%)", tickformat=".0%"),
         xaxis=dict(title="Date"),
-        **_LAYOUT,
     )
-    return fig
 
 
 def backtest_chart(
@@ -239,14 +230,14 @@ def backtest_chart(
         marker=dict(size=7, color="#d62728", symbol="x"),
         hovertemplate="%{x|%Y-%m-%d}: %{y:.2%}<extra>exception</extra>",
     )
-    fig.update_layout(
-        title=title or f"One-day VaR backtest at {confidence:.1%}",
+    return finish(
+        fig,
+        title or f"One-day VaR backtest at {confidence:.1%}",
         yaxis=dict(title="Daily return (%)", tickformat=".0%"),
         xaxis=dict(title="Date"),
         legend=dict(orientation="h", y=-0.2),
-        **{**_LAYOUT, "height": 460},
+        height=460,
     )
-    return fig
 
 
 def stress_bar(table: pd.DataFrame, title: str = "Historical stress scenarios") -> go.Figure:
@@ -262,36 +253,27 @@ def stress_bar(table: pd.DataFrame, title: str = "Historical stress scenarios") 
     -------
     plotly.graph_objects.Figure
     """
-    fig = go.Figure()
-    fig.add_bar(
-        x=table["scenario"],
-        y=table["portfolio_return"],
-        name="Portfolio return",
-        marker_color="#1f77b4",
-        hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-    )
-    fig.add_bar(
-        x=table["scenario"],
-        y=-table["max_drawdown"],
-        name="Max drawdown",
-        marker_color="#d62728",
-        hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-    )
+    bars = [
+        (table["portfolio_return"], "Portfolio return", "#1f77b4"),
+        (-table["max_drawdown"], "Max drawdown", "#d62728"),
+    ]
     if table["benchmark_return"].notna().any():
+        bars.append((table["benchmark_return"], "Benchmark return", "#7f7f7f"))
+    fig = go.Figure()
+    for y, name, color in bars:
         fig.add_bar(
             x=table["scenario"],
-            y=table["benchmark_return"],
-            name="Benchmark return",
-            marker_color="#7f7f7f",
+            y=y,
+            name=name,
+            marker_color=color,
             hovertemplate="%{x}: %{y:.1%}<extra></extra>",
         )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         barmode="group",
         yaxis=dict(title="Return over the window (%)", tickformat=".0%"),
-        **_LAYOUT,
     )
-    return fig
 
 
 def rolling_correlation_chart(
@@ -313,7 +295,7 @@ def rolling_correlation_chart(
     -------
     plotly.graph_objects.Figure
     """
-    s = _thin(series)
+    s = thin(series)
     fig = go.Figure(
         go.Scatter(
             x=s.index,
@@ -361,13 +343,12 @@ def rolling_correlation_chart(
                     )
                 )
     fig.update_layout(shapes=shapes, annotations=notes)
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         yaxis=dict(title="Correlation", range=[-0.2, 1]),
         xaxis=dict(title="Date"),
-        **_LAYOUT,
     )
-    return fig
 
 
 def correlation_stress_chart(
@@ -412,11 +393,11 @@ def correlation_stress_chart(
             name=f"VaR, {row['case']}",
             marker=dict(size=11, symbol="diamond", color="black"),
         )
-    fig.update_layout(
-        title=title,
+    return finish(
+        fig,
+        title,
         xaxis=dict(title="Average pairwise correlation"),
         yaxis=dict(title="Loss / benefit (%)", tickformat=".1%"),
         legend=dict(orientation="h", y=-0.2),
-        **{**_LAYOUT, "height": 460},
+        height=460,
     )
-    return fig

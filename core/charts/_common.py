@@ -1,0 +1,34 @@
+"""Layout boilerplate shared by the figure builders of :mod:`core.charts` (private).
+
+One look for every figure: the white template, tight margins, 420 px high unless a builder
+says otherwise; long time series thinned so that pages stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+#: Template, margins and default height of every figure.
+LAYOUT: dict[str, Any] = dict(
+    template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=420
+)
+
+
+def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
+    """``fig`` with its title and :data:`LAYOUT`; ``layout`` adds axes, legend, a height..."""
+    fig.update_layout(title=title, **{**LAYOUT, **layout})
+    return fig
+
+
+def thin(frame: pd.DataFrame | pd.Series, points: int = 2000, keep_last: bool = False):
+    """Every k-th row of a long series, at most about ``points`` rows; the shape is unchanged.
+
+    ``keep_last`` appends the last row when rows were dropped, so a line ends where the data do.
+    """
+    step = max(1, len(frame) // points)
+    if step == 1 or not keep_last:
+        return frame.iloc[::step]
+    return pd.concat([frame.iloc[::step], frame.iloc[-1:]])
