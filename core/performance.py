@@ -83,6 +83,25 @@ METRIC_LABELS: dict[str, str] = {
 PERCENT_METRICS = ("annual_return", "annual_volatility", "max_drawdown", "tracking_error", "alpha")
 
 
+def _clean(returns: pd.Series) -> pd.Series:
+    """Returns as floats without missing periods."""
+    return pd.Series(returns, dtype=float).dropna()
+
+
+def _excess(returns: pd.Series, risk_free_rate: float, periods_per_year: int) -> pd.Series:
+    """Per-period returns above the risk-free rate, ``risk_free_rate / periods_per_year``."""
+    return _clean(returns) - risk_free_rate / periods_per_year
+
+
+def _aligned_excess(
+    returns: pd.Series, benchmark: pd.Series, risk_free_rate: float, periods_per_year: int
+) -> tuple[pd.Series, pd.Series]:
+    """Portfolio and benchmark excess returns on their common dates (see :func:`align`)."""
+    r, b = align(returns, benchmark)
+    rf = risk_free_rate / periods_per_year
+    return r - rf, b - rf
+
+
 def align(returns: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Portfolio and benchmark returns on their common dates, missing values dropped.
 
@@ -183,7 +202,7 @@ def annualized_volatility(returns: pd.Series, periods_per_year: int = 252) -> fl
     ----------
     empyrical ``annual_volatility``.
     """
-    r = pd.Series(returns, dtype=float).dropna()
+    r = _clean(returns)
     return float(r.std(ddof=1) * np.sqrt(periods_per_year)) if len(r) > 1 else float("nan")
 
 
@@ -212,7 +231,7 @@ def sharpe_ratio(
     ----------
     Sharpe (1966, 1994); empyrical ``sharpe_ratio``.
     """
-    excess = pd.Series(returns, dtype=float).dropna() - risk_free_rate / periods_per_year
+    excess = _excess(returns, risk_free_rate, periods_per_year)
     sd = excess.std(ddof=1)
     if len(excess) < 2 or not sd > 0:
         return float("nan")
@@ -245,7 +264,7 @@ def sortino_ratio(
     ----------
     Sortino & Price (1994); empyrical ``sortino_ratio`` and ``downside_risk``.
     """
-    excess = pd.Series(returns, dtype=float).dropna() - risk_free_rate / periods_per_year
+    excess = _excess(returns, risk_free_rate, periods_per_year)
     downside = np.sqrt(np.mean(np.minimum(excess.to_numpy(), 0.0) ** 2)) * np.sqrt(periods_per_year)
     if len(excess) == 0 or not downside > 0:
         return float("nan")
@@ -284,7 +303,7 @@ def max_drawdown(returns: pd.Series) -> float:
     float
         ``min_t (W_t / max_{s <= t} W_s - 1)``, in [-1, 0].
     """
-    r = pd.Series(returns, dtype=float).dropna()
+    r = _clean(returns)
     return float(drawdowns(r).min()) if len(r) else float("nan")
 
 
@@ -379,10 +398,8 @@ def beta(
     BacktestError
         If the two series share fewer than two dates.
     """
-    r, b = align(returns, benchmark)
-    rf = risk_free_rate / periods_per_year
-    x = (b - rf).to_numpy()
-    y = (r - rf).to_numpy()
+    excess, bench_excess = _aligned_excess(returns, benchmark, risk_free_rate, periods_per_year)
+    x, y = bench_excess.to_numpy(), excess.to_numpy()
     xc = x - x.mean()
     var = float(np.mean(xc**2))
     return float(np.mean(xc * y) / var) if var > 1e-30 else float("nan")
@@ -422,10 +439,9 @@ def jensen_alpha(
     Jensen (1968), "The performance of mutual funds in the period 1945-1964", Journal of
     Finance 23(2); empyrical ``alpha_beta``.
     """
-    r, b = align(returns, benchmark)
-    rf = risk_free_rate / periods_per_year
-    bt = beta(r, b, risk_free_rate, periods_per_year)
-    per_period = float(np.mean((r - rf) - bt * (b - rf)))
+    excess, bench_excess = _aligned_excess(returns, benchmark, risk_free_rate, periods_per_year)
+    bt = beta(returns, benchmark, risk_free_rate, periods_per_year)
+    per_period = float(np.mean(excess - bt * bench_excess))
     return (1.0 + per_period) ** periods_per_year - 1.0
 
 
@@ -507,7 +523,7 @@ def performance_summary(
     BacktestError
         If the benchmark shares fewer than two dates with the returns.
     """
-    r = pd.Series(returns, dtype=float).dropna()
+    r = _clean(returns)
     out = dict.fromkeys(METRIC_LABELS, float("nan"))
     if benchmark is not None:
         r, b = align(r, benchmark)
