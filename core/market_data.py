@@ -31,7 +31,7 @@ import datetime as dt
 import io
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -343,6 +343,30 @@ def _listing(items: list[Any], limit: int = _MAX_LISTED) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _reject_cells(
+    mask: pd.DataFrame,
+    rows: pd.Series,
+    describe: Callable[[Any, Any], str],
+    problem: str,
+    message: str,
+) -> None:
+    """Raise ``FileValidationError(problem)`` naming the cells flagged in ``mask``, if any.
+
+    ``message`` is formatted with ``n`` (how many cells), ``cells`` and ``cols`` (listings);
+    ``describe(column, index)`` names one cell; ``rows`` maps the index to spreadsheet rows.
+    """
+    if not mask.any().any():
+        return
+    cols = [c for c in mask.columns if mask[c].any()]
+    cells = [describe(c, i) for c in cols for i in mask.index[mask[c]]]
+    raise FileValidationError(
+        message.format(n=int(mask.sum().sum()), cells=_listing(cells), cols=_listing(cols)),
+        problem,
+        columns=cols,
+        rows=sorted({int(rows[i]) for c in cols for i in mask.index[mask[c]]}),
+    )
+
+
 def _short_assets(starts: pd.Series, ends: pd.Series) -> list[str]:
     full = (starts == starts.min()) & (ends == ends.max())
     if not full.any():  # nobody spans it all: keep the longest-starting ones
@@ -515,38 +539,22 @@ def validate_prices(
     numeric = values.apply(
         lambda s: s if pd.api.types.is_float_dtype(s) else pd.to_numeric(s, errors="coerce")
     ).astype(float)
-    bad = numeric.isna() & ~blank
-    if bad.any().any():
-        cols = [c for c in values.columns if bad[c].any()]
-        cells = [
-            f"{c} row {rows[i]}: {str(values.at[i, c])!r}"
-            for c in cols
-            for i in values.index[bad[c]]
-        ]
-        raise FileValidationError(
-            f"{int(bad.sum().sum())} cell(s) are not numbers ({_listing(cells)}) in column(s) "
-            f"{_listing(cols)}. Use plain numbers with a decimal point and no currency signs or "
-            "thousands separators; leave missing prices empty.",
-            "non_numeric",
-            columns=cols,
-            rows=sorted({int(rows[i]) for c in cols for i in values.index[bad[c]]}),
-        )
-    nonpos = numeric <= 0
-    if nonpos.any().any():
-        cols = [c for c in values.columns if nonpos[c].any()]
-        cells = [
-            f"{c} row {rows[i]}: {numeric.at[i, c]:g}"
-            for c in cols
-            for i in values.index[nonpos[c]]
-        ]
-        raise FileValidationError(
-            f"{int(nonpos.sum().sum())} price(s) are zero or negative ({_listing(cells)}) in "
-            f"column(s) {_listing(cols)}. Prices must be above zero: check those rows, or "
-            "leave them empty if the price is unknown.",
-            "non_positive",
-            columns=cols,
-            rows=sorted({int(rows[i]) for c in cols for i in values.index[nonpos[c]]}),
-        )
+    _reject_cells(
+        numeric.isna() & ~blank,
+        rows,
+        lambda c, i: f"{c} row {rows[i]}: {str(values.at[i, c])!r}",
+        "non_numeric",
+        "{n} cell(s) are not numbers ({cells}) in column(s) {cols}. Use plain numbers with a "
+        "decimal point and no currency signs or thousands separators; leave missing prices empty.",
+    )
+    _reject_cells(
+        numeric <= 0,
+        rows,
+        lambda c, i: f"{c} row {rows[i]}: {numeric.at[i, c]:g}",
+        "non_positive",
+        "{n} price(s) are zero or negative ({cells}) in column(s) {cols}. Prices must be above "
+        "zero: check those rows, or leave them empty if the price is unknown.",
+    )
 
     numeric.index = dates
     numeric.index.name = "Date"
