@@ -272,10 +272,8 @@ def _cell_value(value: Any) -> Any:
         return value.item()
     if isinstance(value, int | float | str | dt.date):
         return value
-    if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items()) or "none"
-    if isinstance(value, list | tuple | set | pd.Index | pd.Series):
-        return ", ".join(_text(v) for v in value) or "none"
+    if isinstance(value, Mapping | list | tuple | set | pd.Index | pd.Series):
+        return _text(value)  # "k: v; ..." or "a, b, ..." as in the HTML report
     return str(value)
 
 
