@@ -1,8 +1,8 @@
 """Benchmark: 30-year monthly maximum-Sharpe walk-forward backtest of the 20-asset sample.
 
-Runs ``core.backtest.run_backtest`` (numpy/sklearn estimates on each window, one compiled
-cvxpy problem re-solved per date) and, in the same process, two baselines over the same
-rebalance dates and the same simulation:
+Runs ``core.backtest.run_backtest`` (numpy/sklearn estimates on each window, the optimiser's
+critical-line engine stopped at the tangency per date) and, in the same process, two baselines
+over the same rebalance dates and the same simulation:
 
 1. PyPortfolioOpt per date: ``mean_historical_return`` + ``CovarianceShrinkage.ledoit_wolf`` +
    ``EfficientFrontier(..., solver="CLARABEL").max_sharpe`` on each trailing price window;

@@ -20,9 +20,9 @@ Estimation at each date uses Ballast's estimators (``core.estimators``); the sam
 Ledoit-Wolf, OAS, mean and exponentially weighted mean are computed here directly with numpy
 and scikit-learn on the window's returns (the same numbers as ``core.estimators``, which goes
 through PyPortfolioOpt's pandas wrappers and costs ~20 ms a call), the others by
-``core.estimators`` itself. Likewise the optimisation re-solves one compiled cvxpy problem
-(:class:`ParametricOptimizer`, the formulation of ``core.optimization.optimize``) and falls back
-to ``optimize`` for the objectives and constraints it does not cover.
+``core.estimators`` itself. The optimisation at each date is ``core.optimization.optimize``'s
+engine on arrays (:func:`core.optimization.optimal_weights`, the critical-line walk stopped at
+the wanted point), with the constraints' matrix form computed once.
 """
 
 from __future__ import annotations
@@ -30,16 +30,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 from sklearn import covariance as sk_covariance
 
 from core import estimators
-from core import optimization as opt
-from core.constraints import Constraints, LinearConstraints
-from core.exceptions import BacktestError, BallastError
-from core.optimization import OBJECTIVES, Objective, covariance_factor, optimize
+from core.constraints import Constraints
+from core.exceptions import BacktestError, BallastError, EstimationError
+from core.optimization import OBJECTIVES, Objective, optimal_weights
 from core.performance import levels_on, performance_table, yearly_returns
 
 __all__ = [
@@ -50,7 +48,6 @@ __all__ = [
     "BacktestResult",
     "rebalance_positions",
     "window_estimates",
-    "ParametricOptimizer",
     "run_backtest",
 ]
 
@@ -200,110 +197,6 @@ def window_estimates(
         cov = sk_covariance.oas(returns)[0]
     cov = np.atleast_2d(cov) * periods_per_year
     return mu, (cov + cov.T) / 2
-
-
-class ParametricOptimizer:
-    """``core.optimization.optimize`` for many dates: one cvxpy problem, re-solved (DPP).
-
-    ``optimize`` builds and compiles a new cvxpy problem per call (plus a linear program that
-    checks the maximum Sharpe ratio exists), ~10-25 ms for 20 assets; a walk-forward backtest
-    solves the same problem with new estimates hundreds of times. Here the expected returns and
-    the covariance factor are cvxpy Parameters of a problem compiled once (disciplined
-    parametrized programming, Agrawal et al. 2019), with the same formulation, solver and
-    tolerances as ``optimize`` and the same clean-up of the weights. Objectives
-    ``max_sharpe``, ``min_volatility`` and ``max_utility`` without a volatility cap are handled;
-    :meth:`solve` returns None for anything else, or when the solve is not optimal, so that the
-    caller falls back to ``optimize`` (and its error messages).
-
-    Parameters
-    ----------
-    objective : Objective
-        The objective.
-    lin : LinearConstraints
-        ``Constraints.linear_form(tickers)``.
-    max_volatility : float or None
-        The constraints' volatility cap (not handled here when set).
-
-    References
-    ----------
-    Agrawal, Amos, Barratt, Boyd, Diamond & Kolter (2019), "Differentiable convex optimization
-    layers" (DPP); Cornuejols & Tutuncu (2007), section 8.2 for the maximum Sharpe ratio.
-    """
-
-    KINDS = ("max_sharpe", "min_volatility", "max_utility")
-
-    def __init__(
-        self, objective: Objective, lin: LinearConstraints, max_volatility: float | None = None
-    ) -> None:
-        self.lin = lin
-        self.kind = objective.kind
-        self.usable = objective.kind in self.KINDS and max_volatility is None
-        if not self.usable:
-            return
-        n = len(lin.lower)
-        self.mu = cp.Parameter(n)
-        self.F = cp.Parameter((n, n))
-        self.w = cp.Variable(n)
-        if self.kind == "max_sharpe":
-            self.kappa = cp.Variable(nonneg=True)
-            cons = self._base(self.w, self.kappa)
-            cons.append((self.mu - float(objective.risk_free_rate)) @ self.w == 1)
-            problem = cp.Problem(cp.Minimize(cp.sum_squares(self.F @ self.w)), cons)
-        elif self.kind == "min_volatility":
-            cons = self._base(self.w, 1.0)
-            problem = cp.Problem(cp.Minimize(cp.sum_squares(self.F @ self.w)), cons)
-        else:
-            delta = float(objective.risk_aversion)
-            cons = self._base(self.w, 1.0)
-            utility = self.mu @ self.w - delta / 2 * cp.sum_squares(self.F @ self.w)
-            problem = cp.Problem(cp.Maximize(utility), cons)
-        self.problem = problem
-
-    def _base(self, w: cp.Variable, scale) -> list:
-        lin = self.lin
-        cons = [cp.sum(w) == scale, w >= lin.lower * scale, w <= lin.upper * scale]
-        if len(lin.h):
-            cons.append(lin.G @ w <= lin.h * scale)
-        return cons
-
-    def solve(self, mu: np.ndarray, cov: np.ndarray) -> np.ndarray | None:
-        """Optimal weights for these estimates, or None (use ``optimize`` instead).
-
-        Parameters
-        ----------
-        mu : ndarray (n_assets,)
-            Annualised decimal expected returns.
-        cov : ndarray (n_assets, n_assets)
-            Annualised covariance.
-
-        Returns
-        -------
-        ndarray (n_assets,) or None
-            Weights summing to 1, as ``optimize(...).weights``.
-        """
-        if not self.usable:
-            return None
-        try:
-            factor = covariance_factor(cov)
-        except BallastError:
-            return None
-        n = len(mu)
-        padded = np.zeros((n, n))
-        padded[: factor.shape[0]] = factor
-        self.mu.value = np.asarray(mu, dtype=float)
-        self.F.value = padded
-        try:
-            self.problem.solve(solver=cp.CLARABEL, **opt._SOLVER_OPTIONS)
-        except cp.error.SolverError:
-            return None
-        if self.problem.status != "optimal" or self.w.value is None:
-            return None
-        values = self.w.value / self.kappa.value if self.kind == "max_sharpe" else self.w.value
-        if not np.isfinite(values).all():
-            return None
-        values = np.clip(values, self.lin.lower, self.lin.upper)
-        values[np.abs(values) < 1e-10] = 0.0
-        return values / values.sum()
 
 
 def _trade(value: float, holdings: np.ndarray, target: np.ndarray, rate: float):
@@ -490,7 +383,6 @@ def run_backtest(
         lin = constraints.linear_form(tickers)
     except BallastError as exc:
         raise BacktestError(f"The constraints cannot be met: {exc}") from exc
-    fast_opt = ParametricOptimizer(objective, lin, constraints.max_volatility)
     chosen: dict[int, np.ndarray] = {}
     notes: list[str] = []
     last_good: list[np.ndarray] = []
@@ -510,11 +402,9 @@ def run_backtest(
                 )
                 cov_df = estimators.covariance(wp, cov_method)
                 fast = (mu_s.to_numpy(), cov_df.to_numpy())
-            w = fast_opt.solve(*fast)
-            if w is None:
-                mu_s = pd.Series(fast[0], index=tickers)
-                cov_df = pd.DataFrame(fast[1], index=tickers, columns=tickers)
-                w = optimize(mu_s, cov_df, objective, constraints).weights.to_numpy()
+            if not np.isfinite(fast[0]).all():
+                raise EstimationError("Some expected returns are missing or infinite.")
+            w = optimal_weights(*fast, objective, lin, constraints.max_volatility)
             last_good.append(w)
         except BallastError as exc:
             if last_good:

@@ -28,6 +28,11 @@ the inverse of the free assets' covariance block is updated by bordering (``O(n_
 with a KKT residual check and one step of iterative refinement; long-only optimal portfolios
 are sparse, so ``n_free`` is small.
 
+The same walk is the engine of :func:`core.optimization.optimize` (and through it of the
+Black-Litterman page and the backtest): :func:`frontier_optimum` stops it on the segment that
+holds one wanted point (a risk tolerance, a return, a volatility, the tangency, or a volatility
+cap), so a single portfolio costs only the breakpoints below it.
+
 A covariance whose smallest eigenvalue is below ``1e-10`` of its mean variance is regularised
 by adding ``1e-8`` x its mean variance to the diagonal before the walk (reported as
 ``Frontier.regularization``); volatilities and Sharpe ratios are always computed with the
@@ -39,11 +44,13 @@ Markowitz (1956), "The optimization of a quadratic function subject to linear co
 Naval Research Logistics Quarterly 3; Niedermayer & Niedermayer (2010), "Applying Markowitz's
 critical line algorithm", in Handbook of Portfolio Construction; Best (2010), "Portfolio
 Optimization", ch. 7; Merton (1972), "An analytic derivation of the efficient portfolio
-frontier", JFQA 7(4) for the frontier without bounds.
+frontier", JFQA 7(4) for the frontier without bounds; Markowitz (1952), "Portfolio Selection",
+Journal of Finance 7(1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +63,9 @@ __all__ = [
     "Frontier",
     "FrontierPortfolio",
     "efficient_frontier",
+    "FRONTIER_POINTS",
+    "FrontierOptimum",
+    "frontier_optimum",
     "random_portfolios",
     "portfolio_statistics",
 ]
@@ -318,6 +328,7 @@ class _Segment:
     nu1: np.ndarray
     xi0: np.ndarray  # (n,) multipliers of the asset bounds (0 for free assets)
     xi1: np.ndarray
+    SW: np.ndarray  # (n, 2) the walk's covariance times [w0, w1]
 
 
 class _FreeInverse:
@@ -342,7 +353,7 @@ class _FreeInverse:
     def get(self, free: np.ndarray, fresh: bool = False) -> tuple[np.ndarray, np.ndarray]:
         cur, new = set(self.free.tolist()), set(free.tolist())
         added, removed = new - cur, cur - new
-        if fresh or len(added) + len(removed) > 2 or self.updates >= 64 or not self.m:
+        if fresh or len(added) + len(removed) > 2 or self.updates >= max(64, self.m) or not self.m:
             self.refactor(np.sort(free))
         else:
             for i in removed:
@@ -461,7 +472,7 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
         if p.any_fixed:
             xi0[p.fixed] = np.inf  # fixed weights are never released
             xi1[p.fixed] = 0.0
-    return _Segment(W[:, 0].copy(), W[:, 1].copy(), lam0[1:], lam1[1:], xi0, xi1)
+    return _Segment(W[:, 0].copy(), W[:, 1].copy(), lam0[1:], lam1[1:], xi0, xi1, SW)
 
 
 def _sym_times(S: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -777,8 +788,14 @@ _UNDO = {_UP: [_RELEASE], _LO: [_RELEASE], _RELEASE: [_UP, _LO], _ROW_ON: [_ROW_
          _ROW_OFF: [_ROW_ON]}  # fmt: skip
 
 
-def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
-    """Follow the critical line from t = 0; returns breakpoints and per-segment (a, b)."""
+def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
+    """Follow the critical line from t = 0; returns breakpoints, per-segment (a, b), the start.
+
+    ``until(t0, t1, seg)`` is asked on every segment ``w(t) = seg.w0 + t seg.w1``, ``t`` in
+    ``[t0, t1]`` (``t1`` is infinite on an unbounded last segment): a ``t`` in that range ends
+    the walk there, None walks on. The last element returned says whether the walk reached the
+    maximum-return portfolio (it was not ended by ``until``).
+    """
     t_now = 0.0
     ts, a_list, b_list = [0.0], [], []
     w_start: np.ndarray | None = None
@@ -796,7 +813,6 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
         scale_w1 = max(1.0, size_w1)
         stationary = size_w1 <= 1e-13 * max(1.0, t_now)
         eps = 1e-12 * scale_w1
-        w_now = w0 + t_now * w1
         free = act.status == 0
         # Event times in one array laid out [up (n) | lo (n) | release (n) | row on | row off].
         t_ev = np.full(3 * n + 2 * m, np.inf)
@@ -829,17 +845,16 @@ def _walk(p: _Problem, act: _ActiveSet, max_return: float | None):
         if np.isfinite(t_ev[e]):
             kind = int(np.searchsorted(offsets, e, side="right") - 1)
             candidates = [(float(t_ev[e]), kind, e - int(offsets[kind]))]
-        r_now = float(p.mu @ w_now)
-        r_slope = float(p.mu @ w1)
-        if max_return is not None and r_slope > 0:
-            t_cap = t_now + max(max_return - r_now, 0.0) / r_slope
-            if not candidates or t_cap <= min(c[0] for c in candidates):
-                ts.append(t_cap)
+        if until is not None:
+            t_next = candidates[0][0] if candidates else (t_now if stationary else np.inf)
+            t_stop = until(t_now, t_next, seg)
+            if t_stop is not None:
+                ts.append(min(max(t_stop, t_now), t_next))
                 a_list.append(w0)
                 b_list.append(w1)
-                return np.array(ts), a_list, b_list, w_start
+                return np.array(ts), a_list, b_list, w_start, False
         if not candidates and stationary:
-            return np.array(ts), a_list, b_list, w_start  # the maximum-return portfolio
+            return np.array(ts), a_list, b_list, w_start, True  # the maximum-return portfolio
         if not candidates:
             raise OptimizationError(
                 "The expected return is unbounded under these constraints (shorting without "
@@ -898,6 +913,225 @@ def _tangency_on_path(
     j = int(np.argmax(sharpe))
     k = k_all[j]
     return float(sharpe[j]), a[k] + b[k] * t_all[j]
+
+
+# Ends of the walk: each returns the t in [t0, t1] where the wanted point lies, or None.
+_Until = Callable[[float, float, _Segment], "float | None"]
+
+
+def _moments(p: _Problem, seg: _Segment) -> tuple[float, float, float]:
+    """``V(t) = v0 + 2 v1 t + v2 t^2``, the variance (covariance as given) along a segment."""
+    w0, w1 = seg.w0, seg.w1
+    SW = _sym_times(p.cov, np.column_stack([w0, w1])) if p.ridge else seg.SW
+    return float(w0 @ SW[:, 0]), float(w0 @ SW[:, 1]), float(w1 @ SW[:, 1])
+
+
+def _until_risk_tolerance(t_target: float) -> _Until:
+    def until(t0, t1, seg):
+        return t_target if t_target <= t1 else None
+
+    return until
+
+
+def _until_return(p: _Problem, target: float) -> _Until:
+    def until(t0, t1, seg):
+        r0, r1 = float(p.mu @ seg.w0), float(p.mu @ seg.w1)
+        if r0 + r1 * t0 >= target:
+            return t0
+        if r1 <= 0 or (np.isfinite(t1) and r0 + r1 * t1 < target):
+            return None
+        return (target - r0) / r1
+
+    return until
+
+
+def _until_volatility(p: _Problem, target: float) -> _Until:
+    var = target * target
+
+    def until(t0, t1, seg):
+        v0, v1, v2 = _moments(p, seg)
+        if v0 + (2 * v1 + v2 * t0) * t0 >= var:
+            return t0
+        if np.isfinite(t1) and v0 + (2 * v1 + v2 * t1) * t1 < var:
+            return None
+        if v2 > 1e-300:  # the larger root of v2 t^2 + 2 v1 t + (v0 - var) = 0
+            return (-v1 + np.sqrt(max(v1 * v1 - v2 * (v0 - var), 0.0))) / v2
+        return (var - v0) / (2 * v1) if v1 > 0 else None
+
+    return until
+
+
+def _until_tangency(p: _Problem, rf: float) -> _Until:
+    """Past the tangency: the Sharpe ratio falls at the segment's end.
+
+    Along the efficient frontier (concave in volatility) the Sharpe ratio has a single maximum
+    (Merton 1972), so the walk can stop on the first segment where it decreases.
+    """
+
+    def falling(r0, r1, v0, v1, v2, t):
+        excess, var = r0 - rf + r1 * t, v0 + (2 * v1 + v2 * t) * t
+        # d/dt excess / sqrt(V) has the sign of r1 V - excess (v1 + v2 t)
+        up, down = r1 * var, excess * (v1 + v2 * t)
+        return excess > 0 and var > 0 and up - down < -1e-12 * (abs(up) + abs(down))
+
+    def until(t0, t1, seg):
+        if not t1 > t0:
+            return None
+        r0, r1 = float(p.mu @ seg.w0), float(p.mu @ seg.w1)
+        v0, v1, v2 = _moments(p, seg)
+        if np.isfinite(t1):
+            return t1 if falling(r0, r1, v0, v1, v2, t1) else None
+        e0, den = r0 - rf, r1 * v1 - (r0 - rf) * v2
+        t_star = (e0 * v1 - r1 * v0) / den if abs(den) > 1e-300 else t0
+        t_end = 2 * max(t_star, t0) + 1.0
+        return t_end if falling(r0, r1, v0, v1, v2, t_end) else None
+
+    return until
+
+
+def _first(untils: list[_Until]) -> _Until | None:
+    if not untils:
+        return None
+    if len(untils) == 1:
+        return untils[0]
+
+    def until(t0, t1, seg):
+        hits = [t for u in untils if (t := u(t0, t1, seg)) is not None]
+        return min(hits) if hits else None
+
+    return until
+
+
+def _trace(p: _Problem, until: _Until | None = None):
+    """The critical line from the minimum-variance portfolio: ``(t, a, b, w_start, complete)``."""
+    act = _initial_active_set(p)
+    t_break, a_list, b_list, w_start, complete = _walk(p, act, until)
+    if a_list:
+        a, b = np.vstack(a_list), np.vstack(b_list)
+    else:
+        a = b = np.zeros((0, p.n))
+    return t_break, a, b, w_start, complete
+
+
+@dataclass(frozen=True)
+class FrontierOptimum:
+    """One point of the efficient frontier, found by a walk that stops once it is passed.
+
+    Attributes
+    ----------
+    weights : ndarray (n_assets,) or None
+        The wanted portfolio (decimal weights summing to 1); for ``"tangency"`` None when no
+        portfolio walked beats the risk-free rate. For ``"return"`` it is the last portfolio
+        walked, whose return is below the target when the target is out of reach.
+    min_variance : ndarray (n_assets,)
+        The minimum-variance portfolio under the constraints.
+    end : ndarray (n_assets,)
+        The last portfolio walked (the maximum-return one when ``reached_max_return``).
+    reached_max_return : bool
+        Whether the walk went to the end of the frontier.
+    regularization : float
+        Ridge added to the covariance's diagonal for the walk (see the module docstring).
+    """
+
+    weights: np.ndarray | None
+    min_variance: np.ndarray
+    end: np.ndarray
+    reached_max_return: bool
+    regularization: float
+
+
+#: Points :func:`frontier_optimum` finds: name -> meaning of its ``value``.
+FRONTIER_POINTS: dict[str, str] = {
+    "risk_tolerance": "risk tolerance t >= 0 (0: minimum variance; 1 / delta: maximum utility)",
+    "return": "target expected return (annualised decimal)",
+    "volatility": "target volatility (annualised decimal)",
+    "tangency": "risk-free rate (annual decimal) of the maximum Sharpe ratio portfolio",
+}
+
+
+def frontier_optimum(
+    expected_returns: np.ndarray,
+    cov: np.ndarray,
+    lin: LinearConstraints,
+    point: str = "risk_tolerance",
+    value: float = 0.0,
+    max_volatility: float | None = None,
+) -> FrontierOptimum:
+    r"""One efficient portfolio, by the critical-line walk stopped as soon as it is passed.
+
+    Every mean-variance objective under linear constraints has its optimum on the efficient
+    frontier (Markowitz 1952): the frontier at risk tolerance ``t`` solves
+    ``min 1/2 w' Sigma w - t mu' w``, which is the maximum of the quadratic utility
+    ``mu' w - delta / 2 w' Sigma w`` at ``t = 1 / delta`` (``t = 0``: minimum variance); the
+    frontier point at a target return minimises the variance for it; the one at a target
+    volatility maximises the return for it; the tangency maximises the Sharpe ratio. The walk
+    starts at the minimum-variance portfolio and ends on the segment holding the wanted point,
+    so a point costs only the breakpoints below it.
+
+    Parameters
+    ----------
+    expected_returns : ndarray (n_assets,)
+        Annualised decimal expected returns.
+    cov : ndarray (n_assets, n_assets)
+        Annualised covariance (positive semidefinite).
+    lin : LinearConstraints
+        ``Constraints.linear_form(tickers)``: ``sum(w) = 1``, bounds, ``G w <= h``.
+    point : {"risk_tolerance", "return", "volatility", "tangency"}
+        Which point (see :data:`FRONTIER_POINTS`). A target return below the minimum-variance
+        portfolio's gives that portfolio; a target volatility above the maximum-return
+        portfolio's gives that one.
+    value : float
+        The point's parameter: risk tolerance, target return, target volatility or risk-free
+        rate.
+    max_volatility : float, optional
+        Annualised decimal cap: the frontier ends where its volatility reaches it (when the
+        minimum-variance portfolio is above the cap, the walk stops there; the caller checks).
+
+    Returns
+    -------
+    FrontierOptimum
+
+    Raises
+    ------
+    InfeasibleConstraintsError
+        No portfolio satisfies the constraints.
+    EstimationError
+        A covariance that is not finite or not positive semidefinite.
+    OptimizationError
+        Unknown point, or the wanted point lies beyond an unbounded frontier (infinite weight
+        bounds with shorting).
+
+    References
+    ----------
+    Markowitz (1952, 1956); Niedermayer & Niedermayer (2010); Merton (1972) for the single
+    maximum of the Sharpe ratio along the frontier.
+    """
+    if point not in FRONTIER_POINTS:
+        raise OptimizationError(f"Unknown frontier point {point!r}.")
+    mu = np.asarray(expected_returns, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    p = _Problem(mu, (cov + cov.T) / 2, lin)
+    untils: list[_Until] = []
+    if point == "risk_tolerance":
+        untils.append(_until_risk_tolerance(max(float(value), 0.0)))
+    elif point == "return":
+        untils.append(_until_return(p, float(value)))
+    elif point == "volatility":
+        untils.append(_until_volatility(p, float(value)))
+    else:
+        untils.append(_until_tangency(p, float(value)))
+    if max_volatility is not None:
+        untils.append(_until_volatility(p, float(max_volatility)))
+    t_break, a, b, w_start, complete = _trace(p, _first(untils))
+    w_start = _clean(w_start, p)
+    end = _clean(a[-1] + b[-1] * t_break[-1], p) if len(a) else w_start
+    weights: np.ndarray | None = end
+    if point == "tangency":
+        best = _tangency_on_path(t_break, a, b, mu, p.cov, float(value)) if len(a) else None
+        if best is None and float(w_start @ mu) > float(value):
+            best = (0.0, w_start)
+        weights = None if best is None else _clean(best[1], p)
+    return FrontierOptimum(weights, w_start, end, complete, p.ridge)
 
 
 def _validate(expected_returns: pd.Series, cov: pd.DataFrame) -> None:
@@ -974,15 +1208,14 @@ def efficient_frontier(
     p = _Problem(mu, cov_np, lin)
     rf = float(risk_free_rate)
 
-    act = _initial_active_set(p)
-    t_break, a_list, b_list, w_start = _walk(p, act, max_return)
-    if a_list:
-        a, b = np.vstack(a_list), np.vstack(b_list)
-    else:
-        a = b = np.zeros((0, p.n))
-    w_start = _clean(w_start, p)
-
     max_vol = constraints.max_volatility
+    untils: list[_Until] = []
+    if max_return is not None:
+        untils.append(_until_return(p, float(max_return)))
+    if max_vol is not None:  # the frontier ends where its volatility reaches the cap
+        untils.append(_until_volatility(p, float(max_vol)))
+    t_break, a, b, w_start, _ = _trace(p, _first(untils))
+    w_start = _clean(w_start, p)
     if max_vol is not None:
         min_vol = float(np.sqrt(max(w_start @ cov_np @ w_start, 0.0)))
         if max_vol < min_vol - 1e-9:
@@ -991,13 +1224,6 @@ def efficient_frontier(
                 f"minimum-variance portfolio's volatility of {min_vol:.2%} under these "
                 f"constraints: raise it to at least {min_vol:.2%} or loosen the constraints."
             )
-        if len(a):
-            end = a[-1] + b[-1] * t_break[-1]
-            if float(np.sqrt(end @ cov_np @ end)) > max_vol:
-                t_cap = _t_at_volatility(t_break, a, b, cov_np, max_vol)
-                k = int(np.clip(np.searchsorted(t_break, t_cap, side="right") - 1, 0, len(a) - 1))
-                t_break = np.append(t_break[: k + 1], t_cap)
-                a, b = a[: k + 1], b[: k + 1]
     # Drop zero-length segments (ties at a breakpoint) so that returns strictly increase.
     if len(a):
         r_b = b @ mu

@@ -4,10 +4,19 @@ Conventions
 -----------
 Expected returns are an annualised decimal ``Series (n_assets,)``, the covariance an annualised
 ``DataFrame (n_assets, n_assets)``, both indexed by ticker. Weights are a ``Series (n_assets,)``
-summing to 1. The risk-free rate is an annual decimal. Every problem is a convex program built
-with cvxpy and solved by Clarabel (an interior-point conic solver); the covariance enters as
-``||F w||^2`` with ``F' F = Sigma`` from an eigendecomposition, so a singular (positive
-semidefinite) covariance is accepted.
+summing to 1. The risk-free rate is an annual decimal.
+
+Method
+------
+Every objective here is a point of the efficient frontier, so one engine solves them all: the
+critical-line walk of :mod:`core.frontier` (Markowitz 1956), stopped as soon as the wanted
+point is passed. Minimum volatility is its start (risk tolerance ``t = 0``), the maximum
+quadratic utility with risk aversion delta the point at ``t = 1 / delta``, a target return the
+point with that return (the minimum-variance portfolio when the target is below its return),
+a target volatility the point with that volatility, the maximum Sharpe ratio the tangency
+(exact, in closed form on its segment); a maximum volatility ends the frontier at the cap. The
+solution is an exact KKT point (no solver tolerance); a singular covariance gets a tiny ridge
+for the walk (see :mod:`core.frontier`).
 
 Before solving, the constraints are checked for conflicts so that the user reads which ones
 conflict instead of a solver status.
@@ -17,12 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 
 from core.constraints import Constraints, LinearConstraints
 from core.exceptions import EstimationError, InfeasibleConstraintsError, OptimizationError
+
+# The engine; Frontier and efficient_frontier are re-exported as part of the public API.
+from core.frontier import Frontier, efficient_frontier, frontier_optimum
 
 __all__ = [
     "OBJECTIVES",
@@ -33,6 +44,7 @@ __all__ = [
     "effective_number_of_assets",
     "sector_exposure",
     "covariance_factor",
+    "optimal_weights",
     "Frontier",
     "efficient_frontier",
 ]
@@ -45,8 +57,6 @@ OBJECTIVES: dict[str, str] = {
     "target_volatility": "Maximum return for a target volatility",
     "max_utility": "Maximum quadratic utility (risk aversion)",
 }
-
-_SOLVER_OPTIONS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
 
 
 @dataclass(frozen=True)
@@ -229,51 +239,119 @@ def _validate(expected_returns: pd.Series, cov: pd.DataFrame) -> None:
         raise EstimationError("Some expected returns are missing or infinite.")
 
 
-def _base_constraints(w: cp.Variable, lin: LinearConstraints, scale: cp.Expression | float = 1.0):
-    cons = [cp.sum(w) == scale, w >= lin.lower * scale, w <= lin.upper * scale]
-    if len(lin.h):
-        cons.append(lin.G @ w <= lin.h * scale)
-    return cons
-
-
-def _solve(problem: cp.Problem) -> None:
-    try:
-        problem.solve(solver=cp.CLARABEL, **_SOLVER_OPTIONS)
-    except cp.error.SolverError:
-        try:
-            problem.solve(solver=cp.CLARABEL)
-        except cp.error.SolverError as exc:  # pragma: no cover - numerical failure
-            raise OptimizationError(
-                f"The solver failed ({exc}); try a shrinkage covariance."
-            ) from exc
-
-
-def _extreme_return(mu: np.ndarray, lin: LinearConstraints, sense: str) -> float:
-    """Highest (or lowest) expected return any portfolio within the constraints reaches."""
-    w = cp.Variable(len(mu))
-    obj = cp.Maximize(mu @ w) if sense == "max" else cp.Minimize(mu @ w)
-    problem = cp.Problem(obj, _base_constraints(w, lin))
-    _solve(problem)
-    if problem.status not in ("optimal", "optimal_inaccurate"):
-        raise InfeasibleConstraintsError(_generic_infeasible(lin))
-    return float(mu @ w.value)
-
-
-def _min_volatility(F: np.ndarray, lin: LinearConstraints) -> tuple[np.ndarray, float]:
-    w = cp.Variable(F.shape[1])
-    problem = cp.Problem(cp.Minimize(cp.sum_squares(F @ w)), _base_constraints(w, lin))
-    _solve(problem)
-    if problem.status not in ("optimal", "optimal_inaccurate"):
-        raise InfeasibleConstraintsError(_generic_infeasible(lin))
-    return w.value, float(np.sqrt(max(problem.value, 0.0)))
-
-
 def _generic_infeasible(lin: LinearConstraints) -> str:
     extra = f" and {'; '.join(lin.labels)}" if lin.labels else ""
     return (
         "No fully invested portfolio satisfies the weight bounds"
         f"{extra} together; loosen one of them."
     )
+
+
+def _volatility(w: np.ndarray, cov: np.ndarray) -> float:
+    return float(np.sqrt(max(w @ cov @ w, 0.0)))
+
+
+def optimal_weights(
+    expected_returns: np.ndarray,
+    cov: np.ndarray,
+    objective: Objective,
+    lin: LinearConstraints,
+    max_volatility: float | None = None,
+) -> np.ndarray:
+    """Optimal weights as arrays: the engine behind :func:`optimize`, for repeated solves.
+
+    For callers that solve the same constraints many times (a backtest's rebalance dates):
+    ``lin`` is computed once, and no pandas objects are built.
+
+    Parameters
+    ----------
+    expected_returns : ndarray (n_assets,)
+        Annualised decimal expected returns (finite).
+    cov : ndarray (n_assets, n_assets)
+        Annualised covariance, positive semidefinite.
+    objective : Objective
+        The objective.
+    lin : LinearConstraints
+        ``Constraints.linear_form(tickers)``.
+    max_volatility : float, optional
+        Annualised decimal cap on the portfolio's volatility (``Constraints.max_volatility``).
+
+    Returns
+    -------
+    ndarray (n_assets,)
+        Decimal weights summing to 1, within the bounds.
+
+    Raises
+    ------
+    InfeasibleConstraintsError, EstimationError, OptimizationError
+        As :func:`optimize`.
+
+    References
+    ----------
+    Markowitz (1952); Markowitz (1956) and Niedermayer & Niedermayer (2010) for the critical
+    line; Merton (1972).
+    """
+    mu = np.asarray(expected_returns, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    rf = float(objective.risk_free_rate)
+    kind = objective.kind
+    limits: dict[str, float] = {}
+    if max_volatility is not None:
+        limits["maximum portfolio volatility"] = float(max_volatility)
+    if kind == "target_volatility":
+        limits["target volatility"] = float(objective.target_volatility)
+    cap = None if max_volatility is None else float(max_volatility)
+    if kind == "min_volatility":
+        point, value = "risk_tolerance", 0.0
+    elif kind == "max_utility":
+        point, value = "risk_tolerance", 1.0 / float(objective.risk_aversion)
+    elif kind == "target_return":
+        # Walked without the cap: the cap is then checked at the target (a clearer message).
+        point, value, cap = "return", float(objective.target_return), None
+    elif kind == "target_volatility":
+        point, value, cap = "volatility", min(limits.values()), None
+    else:
+        point, value = "tangency", rf
+    found = frontier_optimum(mu, cov, lin, point, value, cap)
+
+    min_vol = _volatility(found.min_variance, cov)
+    for which, limit in limits.items():
+        if limit < min_vol - 1e-9:
+            raise InfeasibleConstraintsError(
+                f"The {which} of {limit:.2%} is below the minimum-variance portfolio's "
+                f"volatility of {min_vol:.2%} under these constraints: raise it to at least "
+                f"{min_vol:.2%} or loosen the constraints."
+            )
+    values = found.weights
+    if kind == "target_return":
+        reached = float(values @ mu)
+        if objective.target_return > reached + 1e-9:  # the walk went to the highest return
+            raise InfeasibleConstraintsError(
+                f"The target return of {objective.target_return:.2%} is above the highest "
+                f"expected return the constraints allow, {reached:.2%}."
+            )
+        if max_volatility is not None and _volatility(values, cov) > max_volatility + 1e-9:
+            raise InfeasibleConstraintsError(
+                _generic_infeasible(lin)
+                + f" The target return of {objective.target_return:.2%} cannot be reached "
+                f"within the maximum volatility of {max_volatility:.2%}."
+            )
+    if values is None:  # max_sharpe: nothing walked beats the risk-free rate
+        within = ""
+        if not found.reached_max_return:  # stopped by the cap: how high could it go?
+            within = f" within the maximum volatility of {max_volatility:.2%}"
+            uncapped = frontier_optimum(mu, cov, lin, "tangency", rf)
+            if uncapped.weights is None:
+                found, within = uncapped, ""
+        highest = float(found.end @ mu)
+        raise InfeasibleConstraintsError(
+            f"No portfolio within the constraints{within} is expected to beat the risk-free "
+            f"rate of {rf:.2%} (the best reaches {highest:.2%}), so the Sharpe ratio has no "
+            "maximum: lower the risk-free rate or choose another objective."
+        )
+    values = np.clip(values, lin.lower, lin.upper)
+    values[np.abs(values) < 1e-10] = 0.0
+    return values / values.sum()
 
 
 def optimize(
@@ -309,19 +387,26 @@ def optimize(
     EstimationError
         Mismatched or non-finite inputs, or a covariance that is not positive semidefinite.
     OptimizationError
-        Unknown objective or a solver failure.
+        Unknown objective, or an objective whose optimum lies beyond an unbounded frontier
+        (shorting with infinite weight bounds: set finite ones).
 
     Notes
     -----
-    The maximum Sharpe ratio is solved exactly as a convex program by the change of variables
-    ``y = kappa w`` (Cornuejols & Tutuncu 2007, section 8.2): minimise ``y' Sigma y`` subject
-    to ``(mu - r_f)' y = 1``, ``sum(y) = kappa``, bounds and sector limits scaled by
-    ``kappa >= 0``, and, with a maximum volatility, ``||F y|| <= sigma_max kappa``.
+    Each objective is one point of the efficient frontier, found by the critical-line walk of
+    :func:`core.frontier.frontier_optimum`, stopped once that point is passed (see the module
+    docstring): minimum volatility at risk tolerance ``t = 0``, maximum utility at
+    ``t = 1 / delta``, a target return or volatility where the frontier reaches it, the maximum
+    Sharpe ratio at the tangency, which is exact (the Sharpe ratio along a frontier segment has
+    one stationary point in closed form). The optimum is an exact KKT point; the tests check it
+    against cvxpy, PyPortfolioOpt and closed forms.
 
     References
     ----------
-    Markowitz (1952), "Portfolio Selection", Journal of Finance 7(1); Cornuejols & Tutuncu
-    (2007), "Optimization Methods in Finance"; cvxpy (Diamond & Boyd 2016) with Clarabel.
+    Markowitz (1952), "Portfolio Selection", Journal of Finance 7(1); Markowitz (1956), "The
+    optimization of a quadratic function subject to linear constraints", Naval Research
+    Logistics Quarterly 3; Niedermayer & Niedermayer (2010), "Applying Markowitz's critical
+    line algorithm"; Merton (1972), "An analytic derivation of the efficient portfolio
+    frontier", JFQA 7(4).
     """
     if isinstance(objective, str):
         objective = Objective(kind=objective)
@@ -329,84 +414,15 @@ def optimize(
     _validate(expected_returns, cov)
     tickers = list(expected_returns.index)
     lin = constraints.linear_form(tickers)
-    mu = expected_returns.to_numpy(dtype=float)
-    F = covariance_factor(cov.to_numpy())
+    values = optimal_weights(
+        expected_returns.to_numpy(dtype=float),
+        cov.to_numpy(dtype=float),
+        objective,
+        lin,
+        constraints.max_volatility,
+    )
     rf = float(objective.risk_free_rate)
-    max_vol = constraints.max_volatility
-
-    # Conflicts between targets and what the constraints allow, named before solving.
-    limits: dict[str, float] = {}
-    if max_vol is not None:
-        limits["maximum portfolio volatility"] = float(max_vol)
-    if objective.kind == "target_volatility":
-        limits["target volatility"] = float(objective.target_volatility)
-    if limits:
-        _, min_vol = _min_volatility(F, lin)
-        for which, limit in limits.items():
-            if limit < min_vol - 1e-9:
-                raise InfeasibleConstraintsError(
-                    f"The {which} of {limit:.2%} is below the minimum-variance portfolio's "
-                    f"volatility of {min_vol:.2%} under these constraints: raise it to at least "
-                    f"{min_vol:.2%} or loosen the constraints."
-                )
-    if objective.kind == "target_return":
-        highest = _extreme_return(mu, lin, "max")
-        if objective.target_return > highest + 1e-9:
-            raise InfeasibleConstraintsError(
-                f"The target return of {objective.target_return:.2%} is above the highest "
-                f"expected return the constraints allow, {highest:.2%}."
-            )
-    if objective.kind == "max_sharpe":
-        highest = _extreme_return(mu, lin, "max")
-        if highest <= rf + 1e-12:
-            raise InfeasibleConstraintsError(
-                f"No portfolio within the constraints is expected to beat the risk-free rate "
-                f"of {rf:.2%} (the best reaches {highest:.2%}), so the Sharpe ratio has no "
-                "maximum: lower the risk-free rate or choose another objective."
-            )
-
-    n = len(tickers)
-    w = cp.Variable(n)
-    cons = _base_constraints(w, lin)
-    if max_vol is not None and objective.kind != "max_sharpe":
-        cons.append(cp.norm(F @ w, 2) <= max_vol)
-    if objective.kind == "min_volatility":
-        problem = cp.Problem(cp.Minimize(cp.sum_squares(F @ w)), cons)
-    elif objective.kind == "target_return":
-        cons.append(mu @ w >= objective.target_return)
-        problem = cp.Problem(cp.Minimize(cp.sum_squares(F @ w)), cons)
-    elif objective.kind == "target_volatility":
-        cons.append(cp.norm(F @ w, 2) <= objective.target_volatility)
-        problem = cp.Problem(cp.Maximize(mu @ w), cons)
-    elif objective.kind == "max_utility":
-        delta = objective.risk_aversion
-        problem = cp.Problem(cp.Maximize(mu @ w - delta / 2 * cp.sum_squares(F @ w)), cons)
-    else:  # max_sharpe, homogenised
-        y = cp.Variable(n)
-        kappa = cp.Variable(nonneg=True)
-        cons = _base_constraints(y, lin, scale=kappa) + [(mu - rf) @ y == 1]
-        if max_vol is not None:
-            cons.append(cp.norm(F @ y, 2) <= max_vol * kappa)
-        problem = cp.Problem(cp.Minimize(cp.sum_squares(F @ y)), cons)
-    _solve(problem)
-    if problem.status in ("infeasible", "infeasible_inaccurate"):
-        raise InfeasibleConstraintsError(
-            _generic_infeasible(lin) + _target_hint(objective, max_vol)
-        )
-    if problem.status in ("unbounded", "unbounded_inaccurate"):
-        raise OptimizationError(
-            "The problem is unbounded: with shorting allowed, set finite weight bounds."
-        )
-    if problem.status not in ("optimal", "optimal_inaccurate"):
-        raise OptimizationError(f"The solver stopped with status {problem.status!r}.")
-
-    if objective.kind == "max_sharpe":
-        values = y.value / kappa.value
-    else:
-        values = w.value
-    values = np.clip(values, lin.lower, lin.upper)
-    values[np.abs(values) < 1e-10] = 0.0
-    weights = pd.Series(values / values.sum(), index=tickers, name="weight")
+    weights = pd.Series(values, index=tickers, name="weight")
     ret, vol, sharpe = portfolio_performance(weights, expected_returns, cov, rf)
     sectors = pd.Series(dict(constraints.sectors)) if constraints.sectors else pd.Series(dtype=str)
     return OptimizationResult(
@@ -421,16 +437,3 @@ def optimize(
         if len(sectors)
         else pd.Series(dtype=float),
     )
-
-
-def _target_hint(objective: Objective, max_vol: float | None) -> str:
-    if objective.kind == "target_return" and max_vol is not None:
-        return (
-            f" The target return of {objective.target_return:.2%} cannot be reached within the "
-            f"maximum volatility of {max_vol:.2%}."
-        )
-    return ""
-
-
-# The efficient frontier lives in its own module; re-exported here as part of the public API.
-from core.frontier import Frontier, efficient_frontier  # noqa: E402

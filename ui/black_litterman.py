@@ -23,7 +23,7 @@ from core import black_litterman as bl
 from core.charts import black_litterman as bl_charts
 from core.constraints import Constraints
 from core.exceptions import BallastError, EstimationError
-from core.optimization import OBJECTIVES, Objective, OptimizationResult
+from core.optimization import OBJECTIVES, Objective, OptimizationResult, optimize
 from core.reporting import ReportSection
 from ui import cache, state
 from ui.widgets import percent, show_error, synced
@@ -133,7 +133,6 @@ class BLOutcome:
 def compute(
     inputs: BLInputs,
     confidences: np.ndarray | None = None,
-    previous: pd.Series | None = None,
 ) -> BLOutcome:
     """Posterior, the unconstrained BL and the optimised portfolios, the table and the figures.
 
@@ -142,9 +141,6 @@ def compute(
     inputs : BLInputs
     confidences : ndarray (n_views,), optional
         Slider values (decimal); the setup's confidences when omitted.
-    previous : Series (n_assets,), optional
-        The optimised weights of the previous slider position: the optimiser starts there
-        (``core.black_litterman.reoptimize``), which makes a move cost milliseconds.
 
     Returns
     -------
@@ -172,9 +168,8 @@ def compute(
         result.returns, result.cov, inputs.delta, inputs.risk_free_rate
     )
     try:
-        optimised = bl.reoptimize(
-            result.returns, inputs.cov, inputs.objective, inputs.constraints, previous
-        )
+        # The critical-line engine stops at the wanted point: a move costs milliseconds.
+        optimised = optimize(result.returns, inputs.cov, inputs.objective, inputs.constraints)
         error = ""
     except BallastError as exc:
         optimised, error = None, str(exc)
@@ -511,10 +506,8 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
             st.session_state["bl_views"][pos]["confidence"] = float(confidences[i])
     elif len(views):
         st.caption("The sliders apply with Idzorek's omega (sidebar).")
-    last = st.session_state.get("bl_result")
-    previous = None if last is None or last.optimised is None else last.optimised.weights
     try:
-        outcome = compute(inputs, confidences, previous)
+        outcome = compute(inputs, confidences)
     except BallastError as exc:
         show_error(exc)
         last = st.session_state.get("bl_result")

@@ -143,32 +143,3 @@ def test_rebalance_positions_are_period_ends():
     idx = pd.bdate_range("2020-01-01", "2020-12-31")
     pos = rebalance_positions(idx, "quarterly", 0)
     assert [idx[p].strftime("%m-%d") for p in pos] == ["01-01", "03-31", "06-30", "09-30"]
-
-
-@pytest.mark.parametrize("kind", ["max_sharpe", "min_volatility", "max_utility"])
-def test_parametric_optimizer_matches_optimize(sample, kind):
-    from core.backtest import ParametricOptimizer
-    from core.constraints import Constraints
-    from core.optimization import optimize
-
-    prices = sample.prices.loc["2005-01-01":"2012-12-31"]
-    cons = Constraints(weight_bounds=(0.0, 0.3), sectors=dict(sample.sectors),
-                       sector_bounds={"Energy": (0.0, 0.15)})  # fmt: skip
-    objective = Objective(kind, risk_free_rate=0.01, risk_aversion=4.0)
-    fast = ParametricOptimizer(objective, cons.linear_form(list(prices.columns)))
-    rets = estimators.returns_from_prices(prices).to_numpy()
-    solved = 0
-    for end in range(300, len(rets), 250):
-        mu, cov = window_estimates(rets[end - 252 : end], "mean_historical", "ledoit_wolf")
-        w = fast.solve(mu, cov)
-        try:
-            ref = optimize(pd.Series(mu, prices.columns), pd.DataFrame(cov, prices.columns,
-                           prices.columns), objective, cons).weights.to_numpy()  # fmt: skip
-        except Exception:
-            assert w is None  # optimize refuses (e.g. no asset beats the risk-free rate)
-            continue
-        solved += 1
-        np.testing.assert_allclose(w, ref, atol=2e-6)
-    assert solved >= 4
-    assert ParametricOptimizer(Objective("target_return", 0.1), cons.linear_form(
-        list(prices.columns))).solve(mu, cov) is None  # fmt: skip

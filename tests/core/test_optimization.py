@@ -11,7 +11,7 @@ from pypfopt import EfficientFrontier
 
 from core.constraints import Constraints
 from core.exceptions import EstimationError, InfeasibleConstraintsError
-from core.optimization import Objective, optimize
+from core.optimization import OBJECTIVES, Objective, optimize
 
 
 def _two_assets(s1=0.2, s2=0.3, rho=0.25, m1=0.06, m2=0.09):
@@ -187,3 +187,145 @@ def test_mismatched_inputs_raise(sample_estimates):
     bad.iloc[0] = np.nan
     with pytest.raises(EstimationError):
         optimize(bad, cov, "min_volatility")
+
+
+def _solve_reference(prob, opts) -> bool:
+    """Solve with tight tolerances, then Clarabel's defaults if that stalls; False if infeasible."""
+    import cvxpy as cp
+
+    for kwargs in (opts, {"solver": cp.CLARABEL}):
+        try:
+            prob.solve(**kwargs)
+        except cp.error.SolverError:
+            continue
+        if prob.status == "optimal":
+            return True
+        if prob.status in ("infeasible", "infeasible_inaccurate"):
+            return False
+    return prob.status == "optimal_inaccurate"
+
+
+def _cvxpy_reference(mu, cov, kind, lin, max_vol, target, rf, delta):
+    """Objective value of the same problem solved independently by cvxpy (Clarabel)."""
+    import cvxpy as cp
+
+    n = len(mu)
+    F = np.linalg.cholesky(cov).T  # cov is positive definite in these draws
+    opts = {"solver": cp.CLARABEL, "tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+
+    def base(w, k=1.0):
+        cons = [cp.sum(w) == k, w >= lin.lower * k, w <= lin.upper * k]
+        if len(lin.h):
+            cons.append(lin.G @ w <= lin.h * k)
+        return cons
+
+    w = cp.Variable(n)
+    cons = base(w)
+    if max_vol is not None and kind != "max_sharpe":
+        cons.append(cp.norm(F @ w, 2) <= max_vol)
+    if kind == "min_volatility":
+        prob = cp.Problem(cp.Minimize(cp.sum_squares(F @ w)), cons)
+    elif kind == "max_utility":
+        prob = cp.Problem(cp.Maximize(mu @ w - delta / 2 * cp.sum_squares(F @ w)), cons)
+    elif kind == "target_return":
+        prob = cp.Problem(cp.Minimize(cp.sum_squares(F @ w)), cons + [mu @ w >= target])
+    elif kind == "target_volatility":
+        prob = cp.Problem(cp.Maximize(mu @ w), cons + [cp.norm(F @ w, 2) <= target])
+    else:  # max Sharpe, homogenised (Cornuejols & Tutuncu 2007, section 8.2)
+        kappa = cp.Variable(nonneg=True)
+        cons = base(w, kappa) + [(mu - rf) @ w == 1]
+        if max_vol is not None:
+            cons.append(cp.norm(F @ w, 2) <= max_vol * kappa)
+        prob = cp.Problem(cp.Minimize(cp.sum_squares(F @ w)), cons)
+        if not _solve_reference(prob, opts):
+            return None
+        x = w.value / kappa.value
+        return float((mu - rf) @ x / np.sqrt(x @ cov @ x))
+    if not _solve_reference(prob, opts):
+        return None
+    x = w.value
+    return {
+        "min_volatility": float(np.sqrt(x @ cov @ x)),
+        "max_utility": float(mu @ x - delta / 2 * x @ cov @ x),
+        "target_return": float(np.sqrt(x @ cov @ x)),
+        "target_volatility": float(mu @ x),
+    }[kind]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(3, 9),
+    seed=st.integers(0, 100_000),
+    kind=st.sampled_from(list(OBJECTIVES)),
+    shape=st.sampled_from(["long_only", "sectors", "long_short"]),
+    capped=st.booleans(),
+    where=st.floats(0.0, 1.0),
+)
+def test_engine_matches_cvxpy_for_every_objective(n, seed, kind, shape, capped, where):
+    """optimize (critical-line engine) against cvxpy on the same problem, to 1e-6 in objective.
+
+    Sector bounds, long-short bounds and a volatility cap; targets and caps drawn between the
+    minimum-variance and the maximum-return portfolios so that most problems are feasible;
+    infeasible ones must be refused by both.
+    """
+    from core.frontier import efficient_frontier
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n + 2))
+    cov_np = a @ a.T / (n + 2) * 0.05 + np.diag(rng.uniform(0.005, 0.03, n))
+    tickers = [f"T{i}" for i in range(n)]
+    mu = pd.Series(rng.uniform(-0.02, 0.2, n), index=tickers)
+    cov = pd.DataFrame(cov_np, index=tickers, columns=tickers)
+    if shape == "long_only":
+        cons = Constraints(weight_bounds=(0.0, max(0.5, 1.5 / n)))
+    elif shape == "sectors":
+        sectors = {t: "ABC"[i % 3] for i, t in enumerate(tickers)}
+        cons = Constraints(
+            weight_bounds=(0.0, 0.6), sectors=sectors,
+            sector_bounds={"A": (0.2, 0.6), "B": (0.0, 0.4)},
+        )  # fmt: skip
+    else:
+        cons = Constraints(long_only=False, weight_bounds=(-0.3, 0.7))
+    f = efficient_frontier(mu, cov, cons, n_points=2)
+    v_lo, v_hi = f.min_variance.volatility, f.max_return.volatility
+    r_lo, r_hi = f.min_variance.expected_return, f.max_return.expected_return
+    max_vol = v_lo + (0.3 + 0.7 * where) * (v_hi - v_lo) if capped else None
+    if max_vol is not None:
+        cons = Constraints(**{**cons.__dict__, "max_volatility": max_vol})
+    rf = r_lo - 0.02 if kind == "max_sharpe" else 0.0
+    target_r = r_lo - 0.01 + where * (r_hi - r_lo + 0.01)
+    target_v = v_lo + where * (v_hi - v_lo) + 1e-4
+    delta = 0.5 + 10 * where
+    objective = Objective(
+        kind, target_return=target_r, target_volatility=target_v, risk_aversion=delta,
+        risk_free_rate=rf,
+    )  # fmt: skip
+    lin = cons.linear_form(tickers)
+    target = target_r if kind == "target_return" else target_v
+    ref = _cvxpy_reference(mu.to_numpy(), cov_np, kind, lin, max_vol, target, rf, delta)
+    try:
+        got = optimize(mu, cov, objective, cons)
+    except InfeasibleConstraintsError:
+        assert ref is None
+        return
+    assert ref is not None
+    w = got.weights.to_numpy()
+    value = {
+        "min_volatility": got.volatility,
+        "max_utility": got.expected_return - delta / 2 * got.volatility**2,
+        "target_return": got.volatility,
+        "target_volatility": got.expected_return,
+        "max_sharpe": got.sharpe_ratio,
+    }[kind]
+    assert value == pytest.approx(ref, abs=1e-6)
+    # The engine's portfolio satisfies every constraint (the reference's may be slightly off).
+    assert w.sum() == pytest.approx(1.0, abs=1e-9)
+    assert (w >= lin.lower - 1e-9).all() and (w <= lin.upper + 1e-9).all()
+    if len(lin.h):
+        assert (lin.G @ w <= lin.h + 1e-9).all()
+    if max_vol is not None:
+        assert got.volatility <= max_vol + 1e-9
+    if kind == "target_return":
+        assert got.expected_return >= target_r - 1e-9
+    if kind == "target_volatility":
+        assert got.volatility <= target_v + 1e-9
