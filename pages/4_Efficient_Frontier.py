@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts.frontier import frontier_figure, transition_map
-from core.exceptions import BallastError
 from ui import frontier as ui_frontier
 from ui import state
-from ui.widgets import data_caption, percent, show_error
+from ui.widgets import data_caption, last_good, percent
 
 st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
 state.init()
@@ -23,15 +22,12 @@ with st.sidebar:
     st.header("Frontier")
     ui_frontier.sidebar_inputs()
 
-try:
-    view = ui_frontier.compute_view()
-    st.session_state["frontier_last"] = view
-except BallastError as exc:
-    show_error(exc, "The frontier cannot be computed")
-    view = st.session_state.get("frontier_last")
-    if view is None:
-        st.stop()
-    st.info("Showing the last frontier that could be computed.")
+view = last_good(
+    "frontier_last",
+    ui_frontier.compute_view,
+    "The frontier cannot be computed",
+    "Showing the last frontier that could be computed.",
+)
 frontier = view.frontier
 for note in view.notes:
     st.caption(note)

@@ -111,6 +111,25 @@ def show_error(error: BallastError, what: str = "") -> None:
     st.error(prefix + str(error), icon=":material/error:")
 
 
+def last_good(key: str, compute: Callable[[], Any], what: str = "", note: str = "") -> Any:
+    """``compute()``, kept in session state under ``key`` as the last good result.
+
+    On a ``BallastError`` the error is shown (prefixed with ``what``) and the last good result
+    is returned with ``note`` under it; with none yet, the page stops there.
+    """
+    try:
+        value = compute()
+    except BallastError as exc:
+        show_error(exc, what)
+        value = st.session_state.get(key)
+        if value is None:
+            st.stop()
+        st.info(note)
+        return value
+    st.session_state[key] = value
+    return value
+
+
 def data_caption() -> None:
     """One line on the data in use: source, universe size, window, as-of date."""
     data = state.price_data()
