@@ -43,7 +43,6 @@ __all__ = [
     "portfolio_performance",
     "effective_number_of_assets",
     "sector_exposure",
-    "covariance_factor",
     "optimal_weights",
     "Frontier",
     "efficient_frontier",
@@ -130,37 +129,6 @@ class OptimizationResult:
     objective: Objective = field(default_factory=Objective)
     effective_number_of_assets: float = float("nan")
     sector_weights: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
-
-
-def covariance_factor(cov: np.ndarray) -> np.ndarray:
-    """A factor ``F`` with ``F' F = Sigma`` for a positive semidefinite covariance.
-
-    Parameters
-    ----------
-    cov : ndarray (n_assets, n_assets)
-        Symmetric covariance.
-
-    Returns
-    -------
-    ndarray (k, n_assets)
-        Rows ``sqrt(lambda_j) v_j'`` for the eigenpairs with ``lambda_j > 0``.
-
-    Raises
-    ------
-    EstimationError
-        If the matrix is not finite or has a clearly negative eigenvalue.
-    """
-    cov = np.asarray(cov, dtype=float)
-    if not np.isfinite(cov).all():
-        raise EstimationError("The covariance matrix has missing or infinite entries.")
-    values, vectors = np.linalg.eigh((cov + cov.T) / 2)
-    scale = max(1.0, float(np.abs(values).max()))
-    if values.min() < -1e-8 * scale:
-        raise EstimationError(
-            "The covariance matrix is not positive semidefinite; choose a shrinkage estimator."
-        )
-    keep = values > 1e-14 * scale
-    return np.sqrt(values[keep])[:, None] * vectors[:, keep].T
 
 
 def portfolio_performance(
