@@ -10,17 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.optimization import Objective, optimize
-from tests.app.conftest import ROOT
+from tests.app.conftest import open_page
 
 PAGE = "pages/4_Efficient_Frontier.py"
-
-
-def _page(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=90)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    return at
 
 
 def _trace_names(at: AppTest, index: int = 0) -> list[str]:
@@ -34,7 +26,7 @@ def _picked(at: AppTest):
 
 
 def test_frontier_page_renders_with_exact_tangency():
-    at = _page()
+    at = open_page(PAGE)
     assert not at.exception
     assert not at.error
     view = at.session_state["frontier_last"]
@@ -54,7 +46,7 @@ def test_frontier_page_renders_with_exact_tangency():
 
 
 def test_pick_slider_changes_the_selected_weights_and_makes_the_allocation():
-    at = _page()
+    at = open_page(PAGE)
     slider = at.slider(key="w_frontier_pick_volatility")
     at_tangency = _picked(at)
     slider.set_value(slider.min).run()
@@ -86,7 +78,7 @@ def test_pick_slider_changes_the_selected_weights_and_makes_the_allocation():
 
 
 def test_pick_by_return_keeps_the_portfolio():
-    at = _page()
+    at = open_page(PAGE)
     before = _picked(at)
     f = at.session_state["frontier_last"].frontier
     at.radio(key="w_frontier_pick_by").set_value("return").run()
@@ -98,7 +90,7 @@ def test_pick_by_return_keeps_the_portfolio():
 
 
 def test_overlays_and_holdings_are_drawn():
-    at = _page(holdings={"AAPL": 100.0, "KO": 300.0, "ZZZZ": 5.0})
+    at = open_page(PAGE, holdings={"AAPL": 100.0, "KO": 300.0, "ZZZZ": 5.0})
     at.checkbox(key="w_frontier_show_unconstrained").check().run()
     at.selectbox(key="w_frontier_compare").select("cov:sample").run()
     assert not at.exception
@@ -115,7 +107,7 @@ def test_overlays_and_holdings_are_drawn():
 
 
 def test_infeasible_constraints_show_an_error_and_keep_the_last_frontier():
-    at = _page()
+    at = open_page(PAGE)
     good = at.session_state["frontier_last"]
     at.session_state["max_weight"] = 0.03
     at.run()
@@ -126,13 +118,13 @@ def test_infeasible_constraints_show_an_error_and_keep_the_last_frontier():
 
 
 def test_infeasible_on_first_visit_stops_cleanly():
-    at = _page(sector_bounds={"Energy": (0.6, 1.0), "Health Care": (0.6, 1.0)})
+    at = open_page(PAGE, sector_bounds={"Energy": (0.6, 1.0), "Health Care": (0.6, 1.0)})
     assert not at.exception
     assert at.error
 
 
 def test_one_asset_is_a_single_point():
-    at = _page(universe=["KO"])
+    at = open_page(PAGE, universe=["KO"])
     assert not at.exception
     assert any("single portfolio" in w.value for w in at.warning)
     f = at.session_state["frontier_last"].frontier

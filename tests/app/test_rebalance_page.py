@@ -7,17 +7,13 @@ import datetime as dt
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, open_page
 
 PAGE = str(ROOT / "pages/6_Rebalance.py")
 
 
 def run_page(**setup) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in setup.items():
-        at.session_state[key] = value
-    at.run()
-    return at
+    return open_page(PAGE, timeout=120, **setup)
 
 
 def _texts(elements) -> str:

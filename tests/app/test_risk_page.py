@@ -9,21 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 from core import risk
 from core.estimators import returns_from_prices
-from tests.app.conftest import ROOT, open_page
+from tests.app.conftest import open_page
 
 PAGE = "pages/5_Risk.py"
 
 
 def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, getattr(m.proto, "delta", "")) for m in at.metric}
-
-
-def _with_setup(**setup) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=90)
-    for key, value in setup.items():
-        at.session_state[key] = value
-    at.run()
-    return at
 
 
 def test_risk_page_renders_every_method_in_percent_and_money():
@@ -88,7 +80,8 @@ def test_backtest_window_longer_than_the_data_is_explained():
 
 
 def test_custom_window_outside_the_data_and_shocks():
-    at = _with_setup(
+    at = open_page(
+        PAGE,
         risk_custom_windows={"Black Monday": ["1987-10-14", "1987-10-20"]},
         risk_sector_shocks={"Information Technology": -0.3},
     )
@@ -103,7 +96,7 @@ def test_custom_window_outside_the_data_and_shocks():
 
 def test_out_of_range_setup_values_are_reset_or_explained():
     # as a hand-edited saved setup could hold them
-    at = _with_setup(risk_horizon=0, risk_mc_scenarios=10**9, risk_backtest_method="garch",
+    at = open_page(PAGE, risk_horizon=0, risk_mc_scenarios=10**9, risk_backtest_method="garch",
                      risk_confidences=[0.95, 1.5])  # fmt: skip
     assert not at.exception
     assert any("risk_horizon = 0" in w.value for w in at.warning)
@@ -113,7 +106,7 @@ def test_out_of_range_setup_values_are_reset_or_explained():
 
 
 def test_million_scenarios_with_progress_bar_path():
-    at = _with_setup(risk_mc_scenarios=1_000_000, risk_confidences=[0.99])
+    at = open_page(PAGE, risk_mc_scenarios=1_000_000, risk_confidences=[0.99])
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     mc = table[table["Method"].str.startswith("Monte Carlo")]

@@ -116,8 +116,20 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(200)
 
 
-def open_page(page, server_url: str, path: str = "") -> None:
-    """Navigate to a page of the app (``""`` for home, ``"Allocation"`` ...) and wait."""
+def open_page(page, server_url: str, path: str = "", until: str | None = None) -> float:
+    """Navigate to a page of the app (``""`` for home, ``"Allocation"`` ...) and wait.
+
+    ``until``: a text to wait for as well. Returns the seconds it took (cold starts are printed).
+    """
+    t0 = time.monotonic()
     page.goto(f"{server_url}/{path}")
     page.wait_for_selector("[data-testid='stApp']")
     wait_idle(page)
+    if until is not None:
+        page.get_by_text(until).wait_for()
+    return time.monotonic() - t0
+
+
+def exceptions(page) -> int:
+    """How many Streamlit exception boxes (tracebacks) the page shows."""
+    return page.locator("[data-testid='stException']").count()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pandas as pd
 
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def _weights_text(page) -> str:
@@ -15,12 +14,9 @@ def _weights_text(page) -> str:
 
 
 def test_cold_start_change_objective_and_download(page, server_url):
-    t0 = time.monotonic()
-    open_page(page, server_url, "Allocation")
-    page.get_by_text("Orders in whole shares").wait_for()
-    cold = time.monotonic() - t0
+    cold = open_page(page, server_url, "Allocation", until="Orders in whole shares")
     print(f"\ncold start to rendered Allocation page: {cold:.2f} s")
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
     before = _weights_text(page)
 
     page.locator("[data-testid='stSelectbox']").filter(has_text="Objective").click()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 # The first plotly chart on the page is "prior vs posterior"; its second trace is the posterior.
 POSTERIOR = """() => {
@@ -14,7 +14,7 @@ POSTERIOR = """() => {
 
 def test_confidence_slider_moves_the_posterior(page, server_url):
     open_page(page, server_url, "Black_Litterman")
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
     page.get_by_role("button", name="Add two example views").click()
     wait_idle(page)
     page.locator(".js-plotly-plot").first.wait_for()
@@ -34,5 +34,5 @@ def test_confidence_slider_moves_the_posterior(page, server_url):
     wait_idle(page)
     full = page.evaluate(POSTERIOR)
     assert abs(full["JPM"] - 0.08) < 1e-9
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
     page.screenshot(path="/tmp/ballast_black_litterman.png", full_page=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def _metrics(page) -> list[str]:
@@ -12,11 +10,11 @@ def _metrics(page) -> list[str]:
 
 
 def test_frontier_chart_renders_and_slider_picks(page, server_url):
-    t0 = time.monotonic()
-    open_page(page, server_url, "Efficient_Frontier")
-    page.get_by_text("Pick a portfolio on the frontier").wait_for()
-    print(f"\nEfficient Frontier page rendered in {time.monotonic() - t0:.2f} s")
-    assert page.locator("[data-testid='stException']").count() == 0
+    seconds = open_page(
+        page, server_url, "Efficient_Frontier", until="Pick a portfolio on the frontier"
+    )
+    print(f"\nEfficient Frontier page rendered in {seconds:.2f} s")
+    assert exceptions(page) == 0
 
     charts = page.locator("[data-testid='stPlotlyChart']")
     charts.first.locator(".js-plotly-plot .scatterlayer").wait_for()
@@ -36,5 +34,5 @@ def test_frontier_chart_renders_and_slider_picks(page, server_url):
     wait_idle(page)
     after = _metrics(page)
     assert after != before
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
     page.screenshot(path="/tmp/ballast_frontier.png", full_page=True)

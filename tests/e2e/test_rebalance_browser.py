@@ -7,12 +7,12 @@ import time
 
 import pandas as pd
 
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def test_backtest_chart_and_trade_plan_download(page, server_url):
     open_page(page, server_url, "Rebalance")
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
 
     page.get_by_role("tab", name="Backtest").click()
     # Yearly keeps the browser test short; bench/backtest.py times the monthly one.
@@ -24,7 +24,7 @@ def test_backtest_chart_and_trade_plan_download(page, server_url):
     page.locator(".gtitle", has_text="Growth of 1 after costs").wait_for(timeout=60_000)
     wait_idle(page)
     print(f"\n30-year yearly backtest, click to chart: {time.monotonic() - t0:.2f} s")
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
     assert page.locator(".gtitle", has_text="Drawdown from peak").count() == 1
     legend = [t.text_content() for t in page.locator(".legendtext").all()]
     assert {"Strategy", "Buy and hold", "Equal weight", "SP500"} <= set(legend)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def _download(page, name: str) -> Path:
@@ -20,7 +20,7 @@ def _download(page, name: str) -> Path:
 def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
     open_page(page, server_url, "Report")
     page.get_by_text("Saved setups").first.wait_for()
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
 
     html_path = _download(page, "HTML report")
     text = html_path.read_text(encoding="utf-8")
@@ -63,5 +63,5 @@ def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
     page.get_by_role("button", name="Load", exact=True).click()
     wait_idle(page)
     page.get_by_text("Loaded the setup 'Browser setup'").wait_for()
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
     page.screenshot(path="/tmp/ballast_report.png", full_page=True)

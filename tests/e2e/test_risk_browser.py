@@ -7,7 +7,7 @@ import time
 
 import pandas as pd
 
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def _metric(page, label: str) -> str:
@@ -17,11 +17,9 @@ def _metric(page, label: str) -> str:
 
 
 def test_confidence_change_moves_var_and_download(page, server_url):
-    t0 = time.monotonic()
-    open_page(page, server_url, "Risk")
-    page.get_by_text("Historical VaR 95.0%, 1 d").wait_for()
-    print(f"\nRisk page rendered in {time.monotonic() - t0:.2f} s (cold, optimiser included)")
-    assert page.locator("[data-testid='stException']").count() == 0
+    seconds = open_page(page, server_url, "Risk", until="Historical VaR 95.0%, 1 d")
+    print(f"\nRisk page rendered in {seconds:.2f} s (cold, optimiser included)")
+    assert exceptions(page) == 0
     var99 = float(_metric(page, "Historical VaR 99.0%, 1 d").rstrip(" %"))
 
     # add 99.9 % in the sidebar's multiselect
@@ -35,7 +33,7 @@ def test_confidence_change_moves_var_and_download(page, server_url):
     print(f"rerun after the confidence change: {time.monotonic() - t1:.2f} s")
     var999 = float(_metric(page, "Historical VaR 99.9%, 1 d").rstrip(" %"))
     assert var999 > var99 > 0
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
 
     with page.expect_download() as info:
         page.get_by_role("button", name="Download VaR and CVaR (CSV)").click()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import open_page, wait_idle
+from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def _go(page, name: str) -> None:
@@ -24,4 +24,4 @@ def test_capital_survives_allocation_risk_allocation(page, server_url):
     assert _value(page, "Portfolio value (money)") == "250000.00"
     _go(page, "Allocation")
     assert _value(page, "Capital to invest") == "250000.00"
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert exceptions(page) == 0
