@@ -11,6 +11,7 @@ window. VaR and CVaR are positive losses as fractions of portfolio value; money 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -126,16 +127,20 @@ def _confidence_options(*current) -> list[float]:
     return sorted({*CONFIDENCE_OPTIONS, *(float(c) for c in extra if isinstance(c, int | float))})
 
 
+def _confidence_input(widget, name: str, label: str, **kwargs) -> None:
+    """A confidence level (or several) for the setup key ``name``, shown as percentages."""
+    options = _confidence_options(st.session_state[name])
+    synced(widget, name, label, options=options, format_func=lambda c: f"{c:.1%}", **kwargs)
+
+
 def settings_inputs() -> None:
     """Sidebar: confidence levels, horizon, portfolio value and the Monte Carlo settings."""
     for note in sanitize_setup():
         st.warning(note, icon=":material/warning:")
-    synced(
+    _confidence_input(
         st.multiselect,
         "risk_confidences",
         "Confidence levels",
-        options=_confidence_options(st.session_state["risk_confidences"]),
-        format_func=lambda c: f"{c:.1%}",
         help="VaR and CVaR are shown for each level chosen.",
     )
     synced(
@@ -446,13 +451,7 @@ def contributions_tab(inputs: RiskInputs) -> None:
             horizontal=True,
         )
     with c2:
-        synced(
-            st.selectbox,
-            "risk_contrib_confidence",
-            "Confidence",
-            options=_confidence_options(st.session_state["risk_contrib_confidence"]),
-            format_func=lambda v: f"{v:.1%}",
-        )
+        _confidence_input(st.selectbox, "risk_contrib_confidence", "Confidence")
     ss = st.session_state
     try:
         rc = risk.risk_contributions(
@@ -598,13 +597,7 @@ def backtest_tab(inputs: RiskInputs) -> None:
             step=10,
         )
     with c[2]:
-        synced(
-            st.selectbox,
-            "risk_backtest_confidence",
-            "Confidence",
-            options=_confidence_options(st.session_state["risk_backtest_confidence"]),
-            format_func=lambda v: f"{v:.1%}",
-        )
+        _confidence_input(st.selectbox, "risk_backtest_confidence", "Confidence")
     with c[3]:
         synced(
             st.toggle,
@@ -770,25 +763,17 @@ def stress_tab(inputs: RiskInputs) -> None:
     )
     held = [t for t in inputs.weights.index if abs(inputs.weights[t]) > 1e-8]
     sectors = sorted(inputs.sectors.reindex(inputs.weights.index).fillna("Unknown").unique())
-    a, b = st.columns(2)
-    with a:
-        synced_editor(
-            "risk_sector_shocks",
-            lambda s: _shocks_frame(s, sectors, "Sector"),
-            lambda f: _parse_shocks(f, "Sector"),
-            disabled=["Sector"],
-            hide_index=True,
-            width="stretch",
-        )
-    with b:
-        synced_editor(
-            "risk_asset_shocks",
-            lambda s: _shocks_frame(s, held, "Asset"),
-            lambda f: _parse_shocks(f, "Asset"),
-            disabled=["Asset"],
-            hide_index=True,
-            width="stretch",
-        )
+    editors = (("risk_sector_shocks", sectors, "Sector"), ("risk_asset_shocks", held, "Asset"))
+    for box, (key, names, label) in zip(st.columns(2), editors, strict=True):
+        with box:
+            synced_editor(
+                key,
+                partial(_shocks_frame, index=names, label=label),
+                partial(_parse_shocks, label=label),
+                disabled=[label],
+                hide_index=True,
+                width="stretch",
+            )
     ss = st.session_state
     try:
         shock = stress.hypothetical_shock(
