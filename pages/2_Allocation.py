@@ -11,7 +11,7 @@ from core.execution import whole_share_orders
 from core.reporting import allocation_csv
 from ui import state
 from ui.allocation import constraint_inputs, objective_inputs, run_optimization
-from ui.widgets import data_caption, percent, show_error, synced
+from ui.widgets import data_caption, number_column, percent, percent_column, show_error, synced
 
 st.set_page_config(page_title="Allocation · Ballast", layout="wide")
 state.init()
@@ -72,11 +72,11 @@ st.dataframe(
     table[table["shares"] != 0][["sector", "target_weight", "achieved_weight", "shares",
                                  "price", "value"]],
     column_config={
-        "target_weight": st.column_config.NumberColumn("Target weight", format="percent"),
-        "achieved_weight": st.column_config.NumberColumn("Achieved weight", format="percent"),
-        "shares": st.column_config.NumberColumn("Shares", format="%d"),
-        "price": st.column_config.NumberColumn("Price", format="%.2f"),
-        "value": st.column_config.NumberColumn("Value", format="%.2f"),
+        "target_weight": percent_column("Target weight"),
+        "achieved_weight": percent_column("Achieved weight"),
+        "shares": number_column("Shares", "%d"),
+        "price": number_column("Price"),
+        "value": number_column("Value"),
     },
     width="stretch",
 )  # fmt: skip

@@ -7,7 +7,7 @@ import streamlit as st
 from core.charts.frontier import frontier_figure, transition_map
 from ui import frontier as ui_frontier
 from ui import state
-from ui.widgets import data_caption, last_good, percent
+from ui.widgets import data_caption, last_good, percent, percent_column
 
 st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
 state.init()
@@ -84,7 +84,7 @@ if picked is not None:
     with right:
         st.dataframe(
             ui_frontier.weights_table(picked),
-            column_config={"Weight": st.column_config.NumberColumn("Weight", format="percent")},
+            column_config={"Weight": percent_column("Weight")},
             width="stretch",
             key="picked_weights",
         )

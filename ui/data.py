@@ -18,7 +18,7 @@ import streamlit as st
 from core import market_data as md
 from core.exceptions import BallastError, UnknownTickerError
 from ui import state
-from ui.widgets import show_error, synced
+from ui.widgets import percent_column, show_error, synced
 
 SOURCES = {"sample": "Bundled S&P 500 sample", "yahoo": "Yahoo Finance", "upload": "Upload a file"}
 _PENDING = "data_pending"
@@ -260,7 +260,7 @@ _QUALITY_COLUMNS = {
 
 def show_quality(table: pd.DataFrame) -> None:
     """Render the quality table (percentages) and its CSV download (decimals)."""
-    pct = st.column_config.NumberColumn(format="percent")
+    pct = percent_column()
     day = st.column_config.DateColumn(format="YYYY-MM-DD")
     st.dataframe(
         table,

@@ -28,7 +28,9 @@ from core.execution import (
 )
 from core.reporting import ReportSection
 from ui import state
+from ui.widgets import number_column as _num
 from ui.widgets import percent, show_error, synced, synced_editor
+from ui.widgets import percent_column as _pct
 
 DATA, UPLOAD = "__data__", "__upload__"
 
@@ -380,32 +382,26 @@ def last_backtest(current_only: bool = False) -> BacktestResult | None:
 
 
 # ------------------------------------------------------------------------------ trade plan
-def _num(label: str, fmt: str = "%.2f"):
-    return st.column_config.NumberColumn(label, format=fmt)
-
-
 def trade_columns() -> dict:
     """Column labels and formats of the trade-plan table."""
-    pct = "percent"
     return {
         "price": _num("Price"), "current_shares": _num("Shares held", "%.2f"),
-        "current_value": _num("Value held"), "current_weight": _num("Weight now", pct),
-        "target_weight": _num("Target weight", pct), "target_shares": _num("Target shares", "%d"),
+        "current_value": _num("Value held"), "current_weight": _pct("Weight now"),
+        "target_weight": _pct("Target weight"), "target_shares": _num("Target shares", "%d"),
         "trade_shares": _num("Trade (shares)", "%+.0f"), "trade_value": _num("Trade value"),
         "cost": _num("Cost"), "final_shares": _num("Shares after", "%.2f"),
-        "final_value": _num("Value after"), "final_weight": _num("Weight after", pct),
+        "final_value": _num("Value after"), "final_weight": _pct("Weight after"),
         "action": "Action", "note": "Note",
     }  # fmt: skip
 
 
 def stop_columns() -> dict:
     """Column labels and formats of the stop-levels table."""
-    pct = "percent"
     return {
-        "price": _num("Price"), "expected_return_h": _num("Expected return (horizon)", pct),
-        "volatility_h": _num("Volatility (horizon)", pct), "stop_loss": _num("Stop-loss"),
-        "stop_distance": _num("Stop distance", pct), "take_profit": _num("Take-profit"),
-        "take_distance": _num("Take-profit distance", pct),
+        "price": _num("Price"), "expected_return_h": _pct("Expected return (horizon)"),
+        "volatility_h": _pct("Volatility (horizon)"), "stop_loss": _num("Stop-loss"),
+        "stop_distance": _pct("Stop distance"), "take_profit": _num("Take-profit"),
+        "take_distance": _pct("Take-profit distance"),
     }  # fmt: skip
 
 

@@ -23,7 +23,15 @@ from core.estimators import returns_from_prices
 from core.exceptions import BallastError, RiskInputError
 from core.reporting import ReportSection
 from ui import cache, state
-from ui.widgets import csv_download, percent, show_error, synced, synced_editor
+from ui.widgets import (
+    csv_download,
+    number_column,
+    percent,
+    percent_column,
+    show_error,
+    synced,
+    synced_editor,
+)
 
 #: Confidence levels offered to the user (decimals).
 CONFIDENCE_OPTIONS = [0.9, 0.95, 0.975, 0.99, 0.995, 0.999]
@@ -325,10 +333,10 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_PCT = st.column_config.NumberColumn(format="percent")
-_MONEY = st.column_config.NumberColumn(format="%,.0f")
-_PCT2 = st.column_config.NumberColumn(format="%.2f")  # values already x 100
-_PCT3 = st.column_config.NumberColumn(format="%.3f")
+_PCT = percent_column()
+_MONEY = number_column(fmt="%,.0f")
+_PCT2 = number_column(fmt="%.2f")  # values already x 100
+_PCT3 = number_column(fmt="%.3f")
 
 
 def _csv(frame: pd.DataFrame, index: bool = False) -> bytes:
@@ -378,14 +386,14 @@ def var_tab(inputs: RiskInputs) -> None:
     st.dataframe(
         display_table(table),
         column_config={
-            "Confidence (%)": st.column_config.NumberColumn(format="%.1f"),
+            "Confidence (%)": number_column(fmt="%.1f"),
             "VaR (%)": _PCT2,
             "CVaR (%)": _PCT2,
             "VaR (money)": _MONEY,
             "CVaR (money)": _MONEY,
             "MC std. error VaR (%)": _PCT3,
             "MC std. error CVaR (%)": _PCT3,
-            "Student-t dof": st.column_config.NumberColumn(format="%.2f"),
+            "Student-t dof": number_column(),
         },
         hide_index=True,
         width="stretch",
@@ -426,14 +434,12 @@ _KINDS = {"marginal": "marginal", "component": "component", "share": "share of t
 
 
 def _contrib_config(columns) -> dict:
-    config = {"weight": st.column_config.NumberColumn("Weight (%)", format="percent"),
+    config = {"weight": percent_column("Weight (%)"),
               "sector": st.column_config.TextColumn("Sector")}  # fmt: skip
     for col in columns:
         if "_" in col and col.split("_", 1)[0] in _MEASURES:
             m, kind = col.split("_", 1)
-            config[col] = st.column_config.NumberColumn(
-                f"{_MEASURES[m]} {_KINDS[kind]} (%)", format="percent"
-            )
+            config[col] = percent_column(f"{_MEASURES[m]} {_KINDS[kind]} (%)")
     return config
 
 
@@ -733,17 +739,13 @@ def stress_tab(inputs: RiskInputs) -> None:
                 "start": st.column_config.DateColumn("Start"),
                 "end": st.column_config.DateColumn("End"),
                 "trading_days": st.column_config.NumberColumn("Trading days"),
-                "portfolio_return": st.column_config.NumberColumn(
-                    "Portfolio return (%)", format="percent"
-                ),
-                "loss": st.column_config.NumberColumn("Loss (%)", format="percent"),
-                "loss_money": st.column_config.NumberColumn("Loss (money)", format="%,.0f"),
-                "worst_day": st.column_config.NumberColumn("Worst day (%)", format="percent"),
+                "portfolio_return": percent_column("Portfolio return (%)"),
+                "loss": percent_column("Loss (%)"),
+                "loss_money": number_column("Loss (money)", "%,.0f"),
+                "worst_day": percent_column("Worst day (%)"),
                 "worst_day_date": st.column_config.DateColumn("Worst day"),
-                "max_drawdown": st.column_config.NumberColumn("Max drawdown (%)", format="percent"),
-                "benchmark_return": st.column_config.NumberColumn(
-                    "Benchmark return (%)", format="percent"
-                ),
+                "max_drawdown": percent_column("Max drawdown (%)"),
+                "benchmark_return": percent_column("Benchmark return (%)"),
             },
             hide_index=True,
             width="stretch",

@@ -154,6 +154,16 @@ def csv_download(
     (box or st).download_button(label, data, file_name, "text/csv", icon=icon, key=key)
 
 
+def percent_column(label: str | None = None) -> Any:
+    """A table column of decimals shown as percentages (``0.1234`` as ``12.34%``)."""
+    return st.column_config.NumberColumn(label, format="percent")
+
+
+def number_column(label: str | None = None, fmt: str = "%.2f") -> Any:
+    """A table column of numbers in a printf format: ``"%,.0f"`` for money, ``"%d"`` shares."""
+    return st.column_config.NumberColumn(label, format=fmt)
+
+
 def percent(x: float, digits: int = 2) -> str:
     """Format a decimal as a percentage, e.g. ``0.1234 -> '12.34 %'``."""
     return f"{x * 100:.{digits}f} %"
