@@ -11,7 +11,15 @@ from core.execution import whole_share_orders
 from core.reporting import allocation_csv
 from ui import state
 from ui.allocation import constraint_inputs, objective_inputs, run_optimization
-from ui.widgets import data_caption, number_column, percent, percent_column, show_error, synced
+from ui.widgets import (
+    csv_download,
+    data_caption,
+    number_column,
+    percent,
+    percent_column,
+    show_error,
+    synced,
+)
 
 st.set_page_config(page_title="Allocation · Ballast", layout="wide")
 state.init()
@@ -80,10 +88,8 @@ st.dataframe(
     },
     width="stretch",
 )  # fmt: skip
-st.download_button(
+csv_download(
     "Download allocation (CSV)",
-    data=allocation_csv(orders, data.sectors),
-    file_name=f"ballast_allocation_{data.as_of.date()}.csv",
-    mime="text/csv",
-    icon=":material/download:",
+    allocation_csv(orders, data.sectors),
+    f"ballast_allocation_{data.as_of.date()}.csv",
 )

@@ -7,7 +7,7 @@ import streamlit as st
 from core.charts.frontier import frontier_figure, transition_map
 from ui import frontier as ui_frontier
 from ui import state
-from ui.widgets import data_caption, last_good, percent, percent_column
+from ui.widgets import csv_download, data_caption, last_good, percent, percent_column
 
 st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
 state.init()
@@ -95,10 +95,8 @@ if not single:
 with st.expander("Frontier points (annualised decimals)"):
     table = frontier.to_frame()
     st.dataframe(table, width="stretch")
-    st.download_button(
+    csv_download(
         "Download the frontier (CSV)",
-        data=table.to_csv(index_label="point").encode("utf-8"),
-        file_name="ballast_frontier.csv",
-        mime="text/csv",
-        icon=":material/download:",
+        table.to_csv(index_label="point").encode("utf-8"),
+        "ballast_frontier.csv",
     )

@@ -10,7 +10,7 @@ from core.execution import stop_levels_csv, trade_plan_csv
 from core.performance import drawdowns
 from ui import rebalance as rb
 from ui import state
-from ui.widgets import data_caption, percent, show_error
+from ui.widgets import csv_download, data_caption, percent, show_error
 
 st.set_page_config(page_title="Rebalance · Ballast", layout="wide")
 state.init()
@@ -69,8 +69,8 @@ with backtest:
         st.dataframe((result.yearly * 100).round(2), width="stretch")
         for note in result.notes[:5]:
             st.warning(note)
-        st.download_button("Download backtest (CSV)", result.equity.to_csv().encode(),
-                           "ballast_backtest.csv", "text/csv")  # fmt: skip
+        csv_download("Download backtest (CSV)", result.equity.to_csv().encode(),
+                     "ballast_backtest.csv", icon=None)  # fmt: skip
 
 with trades:
     rb.trade_inputs()
@@ -85,8 +85,8 @@ with trades:
             shown = plan.trades[(plan.trades["current_shares"] != 0)
                                 | (plan.trades["final_shares"] != 0)]  # fmt: skip
             st.dataframe(shown, width="stretch", column_config=rb.trade_columns())
-            st.download_button("Download trade plan (CSV)", trade_plan_csv(plan),
-                               "ballast_trade_plan.csv", "text/csv")  # fmt: skip
+            csv_download("Download trade plan (CSV)", trade_plan_csv(plan),
+                         "ballast_trade_plan.csv", icon=None)  # fmt: skip
         except BallastError as exc:
             show_error(exc, "Trade plan")
 
@@ -103,8 +103,8 @@ with stops:
                         f"{limits['take_distance']:+.2%}")  # fmt: skip
             c[2].metric("CVaR over the horizon", percent(limits["cvar"]))
         st.dataframe(levels, width="stretch", column_config=rb.stop_columns())
-        st.download_button("Download stop levels (CSV)", stop_levels_csv(levels, limits),
-                           "ballast_stop_levels.csv", "text/csv")  # fmt: skip
+        csv_download("Download stop levels (CSV)", stop_levels_csv(levels, limits),
+                     "ballast_stop_levels.csv", icon=None)  # fmt: skip
         ticker = st.selectbox("Chart the levels of", list(levels.index), key="w_stop_ticker")
         prices = state.window_data().prices[ticker]
         level = levels.loc[ticker]

@@ -9,7 +9,7 @@ from core.execution import whole_share_orders
 from core.reporting import allocation_csv, report_html, report_xlsx
 from ui import report, state
 from ui.allocation import run_optimization
-from ui.widgets import data_caption, show_error
+from ui.widgets import csv_download, data_caption, show_error
 
 st.set_page_config(page_title="Report · Ballast", layout="wide")
 state.init()
@@ -45,9 +45,8 @@ if result is not None:
     try:
         orders = whole_share_orders(result.weights, data.prices.iloc[-1],
                                     float(st.session_state["capital"]))  # fmt: skip
-        c1.download_button("Allocation (CSV)", data=allocation_csv(orders, data.sectors),
-                           file_name=f"ballast_allocation_{stamp}.csv", mime="text/csv",
-                           icon=":material/download:")  # fmt: skip
+        csv_download("Allocation (CSV)", allocation_csv(orders, data.sectors),
+                     f"ballast_allocation_{stamp}.csv", box=c1)  # fmt: skip
     except BallastError as exc:
         show_error(exc, "Allocation CSV")
 if sections:

@@ -18,7 +18,7 @@ import streamlit as st
 from core import market_data as md
 from core.exceptions import BallastError, UnknownTickerError
 from ui import state
-from ui.widgets import percent_column, show_error, synced
+from ui.widgets import csv_download, percent_column, show_error, synced
 
 SOURCES = {"sample": "Bundled S&P 500 sample", "yahoo": "Yahoo Finance", "upload": "Upload a file"}
 _PENDING = "data_pending"
@@ -280,10 +280,8 @@ def show_quality(table: pd.DataFrame) -> None:
             "Volatility (annualised, %)": "annualised_volatility_decimal",
         }
     )
-    st.download_button(
+    csv_download(
         "Download the quality table (CSV, decimals)",
         download.to_csv(date_format="%Y-%m-%d").encode(),
-        file_name="ballast_data_quality.csv",
-        mime="text/csv",
-        icon=":material/download:",
+        "ballast_data_quality.csv",
     )
