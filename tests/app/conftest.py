@@ -23,6 +23,25 @@ def open_page(name: str = "app.py", timeout: float = 90, **setup: Any) -> AppTes
     return at
 
 
+def _report_section_script(module: str) -> None:
+    import importlib
+
+    import streamlit as st
+
+    from ui import state
+
+    state.init()
+    st.session_state["section"] = importlib.import_module(module).report_section()
+
+
+def report_section_app(module: str, timeout: float = 90) -> AppTest:
+    """An AppTest (not yet run) that puts ``<module>.report_section()`` in ``section``.
+
+    ``module`` is the feature's ui module, e.g. ``"ui.risk"``; set session state, then run.
+    """
+    return AppTest.from_function(_report_section_script, default_timeout=timeout, args=(module,))
+
+
 @pytest.fixture
 def page():
     """The :func:`open_page` function, as a fixture."""

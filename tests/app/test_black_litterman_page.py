@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ROOT, open_page
+from tests.app.conftest import ROOT, open_page, report_section_app
 
 PAGE = "pages/3_Black_Litterman.py"
 JPM = {"Kind": "absolute", "Assets": "JPM", "Return (% a year)": 8.0}
@@ -144,18 +144,8 @@ def test_use_the_posterior_feeds_the_allocation_page():
                                atol=1e-6)  # fmt: skip
 
 
-def _report_script():
-    import streamlit as st
-
-    from ui import state
-    from ui.black_litterman import report_section
-
-    state.init()
-    st.session_state["section"] = report_section()
-
-
 def test_report_section():
-    at = AppTest.from_function(_report_script, default_timeout=90)
+    at = report_section_app("ui.black_litterman")
     at.run()
     assert not at.exception
     assert at.session_state["section"] is None

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.optimization import Objective, optimize
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, report_section_app
 
 PAGE = "pages/4_Efficient_Frontier.py"
 
@@ -131,17 +131,8 @@ def test_one_asset_is_a_single_point():
     assert len(f.returns) == 1 and np.isclose(f.weights.iloc[0, 0], 1.0)
 
 
-def _report_script():
-    import streamlit as st
-
-    from ui import frontier, state
-
-    state.init()
-    st.session_state["section"] = frontier.report_section()
-
-
 def test_report_section_has_points_table_and_figures():
-    at = AppTest.from_function(_report_script, default_timeout=90)
+    at = report_section_app("ui.frontier")
     at.run()
     assert not at.exception
     section = at.session_state["section"]

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ROOT, open_page
+from tests.app.conftest import ROOT, open_page, report_section_app
 
 PAGE = str(ROOT / "pages/6_Rebalance.py")
 
@@ -93,17 +93,8 @@ def test_backtest_runs_and_is_kept():
     assert "setup changed" in _texts(at.info)
 
 
-def _report_script():
-    import streamlit as st
-
-    from ui import rebalance, state
-
-    state.init()
-    st.session_state["section"] = rebalance.report_section()
-
-
 def test_report_section():
-    at = AppTest.from_function(_report_script, default_timeout=120)
+    at = report_section_app("ui.rebalance", timeout=120)
     at.session_state["holdings"] = {"AAPL": 10.0}
     at.run()
     assert not at.exception

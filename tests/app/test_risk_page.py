@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import risk
 from core.estimators import returns_from_prices
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, report_section_app
 
 PAGE = "pages/5_Risk.py"
 
@@ -113,19 +113,8 @@ def test_million_scenarios_with_progress_bar_path():
     assert (mc["MC std. error VaR (%)"] < 0.1).all()
 
 
-def _report_script():
-    import streamlit as st
-
-    from ui import risk as risk_ui
-    from ui import state
-
-    state.init()
-    section = risk_ui.report_section()
-    st.session_state["section"] = section
-
-
 def test_report_section():
-    at = AppTest.from_function(_report_script, default_timeout=90)
+    at = report_section_app("ui.risk")
     at.run()
     assert not at.exception
     section = at.session_state["section"]
