@@ -72,7 +72,8 @@ try:
 except BallastError as exc:
     show_error(exc)
     st.stop()
-table = orders.orders.join(data.sectors.rename("sector"))
+table = orders.orders.join(data.sectors.rename("sector")).rename_axis("Ticker")
+money = f" ({data.currency})" if data.currency else ""
 st.caption(f"Latest prices of {data.as_of.date()}"
            + (f", in {data.currency}" if data.currency else "")
            + f". Leftover cash: {orders.leftover_cash:,.2f}.")  # fmt: skip
@@ -80,11 +81,12 @@ st.dataframe(
     table[table["shares"] != 0][["sector", "target_weight", "achieved_weight", "shares",
                                  "price", "value"]],
     column_config={
+        "sector": st.column_config.TextColumn("Sector"),
         "target_weight": percent_column("Target weight"),
         "achieved_weight": percent_column("Achieved weight"),
         "shares": number_column("Shares", "%d"),
-        "price": number_column("Price"),
-        "value": number_column("Value"),
+        "price": number_column("Latest price" + money),
+        "value": number_column("Value" + money, "%,.2f"),
     },
     width="stretch",
 )  # fmt: skip
