@@ -72,6 +72,7 @@ __all__ = [
 
 _POS_TOL = 1e-11  # weights are O(1): slack below this counts as "at the constraint"
 _MAX_STEPS_PER_CONSTRAINT = 6
+_STALL_GAIN = 1e-14  # return gained along a segment below which it is a stall (no move)
 
 
 @dataclass(frozen=True)
@@ -978,6 +979,10 @@ def _until_tangency(p: _Problem, rf: float) -> _Until:
         if not t1 > t0:
             return None
         r0, r1 = float(p.mu @ seg.w0), float(p.mu @ seg.w1)
+        if not r1 * (t1 - t0) > _STALL_GAIN:
+            # A stall (w constant while a multiplier runs to zero, after a degenerate tie):
+            # w1 is rounding noise, so the sign of the Sharpe ratio's slope would be too.
+            return None
         v0, v1, v2 = _moments(p, seg)
         if np.isfinite(t1):
             return t1 if falling(r0, r1, v0, v1, v2, t1) else None
@@ -1228,7 +1233,7 @@ def efficient_frontier(
     if len(a):
         r_b = b @ mu
         gain = r_b * np.diff(t_break)
-        keep = gain > 1e-14
+        keep = gain > _STALL_GAIN
         if keep.any():
             # Remove the stalls (w constant over a range of t, waiting for a release) and
             # shift the later segments back by the stalled length, so the path stays continuous.
