@@ -291,7 +291,19 @@ def market_implied_risk_aversion(
     return delta
 
 
-def _tickers_of(text: object) -> list[str]:
+def tickers_of(text: object) -> list[str]:
+    """Tickers named in one side of a view, as the views table holds it.
+
+    Parameters
+    ----------
+    text : str or None
+        E.g. ``"MSFT, AAPL"``; tickers are separated by commas, semicolons, ``+``, ``&`` or
+        spaces, and upper-cased. None or NaN gives an empty list.
+
+    Returns
+    -------
+    list of str
+    """
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return []
     return [t for t in _TICKER_SPLIT.split(str(text).strip().upper()) if t]
@@ -390,8 +402,8 @@ def parse_views(
     caps = None if market_caps is None else pd.Series(market_caps, dtype=object)
     picks, values, confs, vols, labels, kept, warnings = [], [], [], [], [], [], []
     for pos, row in enumerate(rows):
-        assets = _tickers_of(row.get("assets"))
-        versus = _tickers_of(row.get("versus"))
+        assets = tickers_of(row.get("assets"))
+        versus = tickers_of(row.get("versus"))
         value = _row_get(row, "return")
         if not assets and not versus and value is None:
             continue

@@ -10,7 +10,8 @@ from core.exceptions import BallastError
 from core.execution import whole_share_orders
 from core.reporting import allocation_csv
 from ui import state
-from ui.allocation import constraint_inputs, objective_inputs, run_optimization
+from ui.allocation import constraint_inputs, objective_inputs, report_section, run_optimization
+from ui.report import page_downloads
 from ui.widgets import (
     csv_download,
     data_caption,
@@ -95,3 +96,4 @@ csv_download(
     allocation_csv(orders, data.sectors),
     f"ballast_allocation_{data.as_of.date()}.csv",
 )
+page_downloads(report_section)

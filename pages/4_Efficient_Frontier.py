@@ -7,6 +7,7 @@ import streamlit as st
 from core.charts.frontier import frontier_figure, transition_map
 from ui import frontier as ui_frontier
 from ui import state
+from ui.report import page_downloads
 from ui.widgets import csv_download, data_caption, last_good, percent, percent_column
 
 st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
@@ -100,3 +101,5 @@ with st.expander("Frontier points (annualised decimals)"):
         table.to_csv(index_label="point").encode("utf-8"),
         "ballast_frontier.csv",
     )
+
+page_downloads(ui_frontier.report_section)

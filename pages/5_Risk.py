@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import risk as risk_ui
 from ui import state
+from ui.report import page_downloads
 from ui.widgets import data_caption, last_good
 
 st.set_page_config(page_title="Risk · Ballast", layout="wide")
@@ -40,3 +41,5 @@ TABS = {
 for tab, draw in zip(st.tabs(list(TABS)), TABS.values(), strict=True):
     with tab:
         draw(inputs)
+
+page_downloads(risk_ui.report_section)

@@ -10,6 +10,7 @@ from core.execution import stop_levels_csv, trade_plan_csv
 from core.performance import drawdowns
 from ui import rebalance as rb
 from ui import state
+from ui.report import page_downloads
 from ui.widgets import csv_download, data_caption, percent, show_error
 
 st.set_page_config(page_title="Rebalance · Ballast", layout="wide")
@@ -112,3 +113,5 @@ with stops:
         st.plotly_chart(fig, key="stop_chart")
     except BallastError as exc:
         show_error(exc, "Stop levels")
+
+page_downloads(rb.report_section)

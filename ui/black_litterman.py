@@ -362,13 +362,8 @@ def example_button() -> None:
 def sidebar_inputs() -> None:
     """Prior, delta, tau, risk-free rate and the omega method, written to the setup."""
     synced(st.radio, "bl_prior", "Prior portfolio", options=list(PRIORS), format_func=PRIORS.get)
-    # Own widget key for the shared rate: two pages rendering the same widget key made
-    # AppTest's page switch hand the number input its minimum (seen with Streamlit 1.67).
-    if "w_bl_risk_free_rate" not in st.session_state:
-        st.session_state["w_bl_risk_free_rate"] = st.session_state["risk_free_rate"] * 100
-    rate = st.number_input("Risk-free rate (% a year)", min_value=-5.0, max_value=20.0,
-                           step=0.25, format="%.2f", key="w_bl_risk_free_rate")  # fmt: skip
-    st.session_state["risk_free_rate"] = rate / 100
+    synced(st.number_input, "risk_free_rate", "Risk-free rate (% a year)", scale=100.0,
+           min_value=-5.0, max_value=20.0, step=0.25, format="%.2f")  # fmt: skip
     by_hand = st.toggle("Set delta by hand", value=st.session_state["bl_delta"] is not None,
                         help="Otherwise from the benchmark: (E[r_m] - r_f) / var(r_m)")  # fmt: skip
     if by_hand:
@@ -517,6 +512,9 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
         return
     st.session_state["bl_result"] = outcome
     render_outcome(outcome)
+    from ui.report import page_downloads  # here, so the files follow the sliders
+
+    page_downloads(report_section)
 
 
 def _markdown_views(outcome: BLOutcome) -> pd.DataFrame:

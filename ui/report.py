@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 from core import setups
+from core.black_litterman import tickers_of
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
 from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
@@ -204,6 +206,9 @@ def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
 def section_downloads(section: ReportSection | None) -> None:
     """Excel and HTML downloads of one feature's section, for the page that shows it.
 
+    The files are built only when a button is clicked (Streamlit's deferred download data), so
+    the page's reruns do not pay for them.
+
     Parameters
     ----------
     section : ReportSection or None
@@ -216,16 +221,36 @@ def section_downloads(section: ReportSection | None) -> None:
     stamp = state.price_data().as_of.date()
     c1, c2 = st.columns(2)
     c1.download_button(
-        f"{section.title} (Excel)", data=report_xlsx(summary, [section], tickers),
+        f"{section.title} (Excel)", data=lambda: report_xlsx(summary, [section], tickers),
         file_name=f"ballast_{section.key}_{stamp}.xlsx", icon=":material/table_view:",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"report_dl_xlsx_{section.key}",
     )  # fmt: skip
     c2.download_button(
-        f"{section.title} (HTML report)", data=report_html(summary, [section], tickers),
+        f"{section.title} (HTML report)", data=lambda: report_html(summary, [section], tickers),
         file_name=f"ballast_{section.key}_{stamp}.html", mime="text/html",
         icon=":material/description:", key=f"report_dl_html_{section.key}",
     )  # fmt: skip
+
+
+def page_downloads(report_section: Callable[[], ReportSection | None]) -> None:
+    """An expander with the Excel and HTML downloads of the page's report section.
+
+    Parameters
+    ----------
+    report_section : callable
+        The feature's ``report_section`` (cheap: it reuses the cached results).
+    """
+    with st.expander("Download these results (Excel workbook, HTML report)",
+                     icon=":material/download:"):  # fmt: skip
+        try:
+            section = report_section()
+        except BallastError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        if section is None:
+            st.caption("Nothing to download yet.")
+        section_downloads(section)
 
 
 # --- setups ---------------------------------------------------------------------------------
@@ -317,17 +342,13 @@ def check_choices(setup: dict[str, Any]) -> None:
         raise SetupError(f"Settings with a value Ballast does not know: {'; '.join(bad)}.")
 
 
-_VIEW_SPLIT = re.compile(r"[,;+&\s]+")  # as core.black_litterman reads the views' tickers
-
-
 def view_tickers(setup: dict[str, Any]) -> list[str]:
     """Tickers named in the text of the setup's Black-Litterman views (``bl_views``)."""
     out: list[str] = []
     for view in setup.get("bl_views") or []:
         if isinstance(view, dict):
             for side in ("assets", "versus"):
-                text = str(view.get(side) or "").strip().upper()
-                out += [t for t in _VIEW_SPLIT.split(text) if t]
+                out += tickers_of(view.get(side))
     return out
 
 
