@@ -141,8 +141,10 @@ def set_price_data(data: PriceData) -> None:
     st.session_state["end"] = data.as_of.date()
     first = data.prices.index[0].date()
     st.session_state["start"] = max(first, st.session_state["end"] - dt.timedelta(days=5 * 365))
-    st.session_state["allocation"] = None
-    st.session_state["bl_posterior_returns"] = None
+    # Every result was computed from the old data; an uploaded benchmark is the user's input.
+    for key, value in RESULTS.items():
+        if key not in ("price_data", "rebalance_uploaded_benchmark"):
+            st.session_state[key] = copy.deepcopy(value)
     clear_widget_state()
 
 
