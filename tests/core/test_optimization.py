@@ -329,3 +329,37 @@ def test_engine_matches_cvxpy_for_every_objective(n, seed, kind, shape, capped, 
         assert got.expected_return >= target_r - 1e-9
     if kind == "target_volatility":
         assert got.volatility <= target_v + 1e-9
+
+
+def test_max_sharpe_beyond_a_stall_at_the_minimum_variance_portfolio():
+    """Regression (off-suite stress check): long-short, sector limits, three assets.
+
+    The critical line stays at the minimum-variance portfolio over a range of risk tolerance
+    (the asset at its upper bound waits for its multiplier to reach zero); the max-Sharpe walk
+    used to stop on that stall and return the minimum-variance portfolio (Sharpe 0.2147).
+    """
+    t = ["X0", "X1", "X2"]
+    mu = pd.Series([0.08586827166334157, 0.02397543705763767, 0.07697630278344104], index=t)
+    cov = pd.DataFrame(
+        [
+            [0.06845424276719997, 0.03822596449988788, 0.04472037644328365],
+            [0.03822596449988788, 0.12624009113016577, 0.06627740106668609],
+            [0.04472037644328365, 0.06627740106668609, 0.1588474544313505],
+        ],
+        index=t,
+        columns=t,
+    )
+    cons = Constraints(
+        long_only=False,
+        weight_bounds=(-0.2409046843433733, 0.5615556482449855),
+        sectors={"X0": "S0", "X1": "S0", "X2": "S1"},
+        sector_bounds={
+            "S0": (0.11730356160923794, 0.699282099871142),
+            "S1": (0.11123941524050816, 0.5347227709179564),
+        },
+    )
+    lin = cons.linear_form(t)
+    ref = _cvxpy_reference(mu.to_numpy(), cov.to_numpy(), "max_sharpe", lin, None, 0, 0.02, 1)
+    got = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.02), cons)
+    assert got.sharpe_ratio == pytest.approx(ref, abs=1e-7)
+    assert got.sharpe_ratio == pytest.approx(0.2313185220369636, abs=1e-9)
