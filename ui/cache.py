@@ -108,3 +108,10 @@ def random_portfolios(tickers: tuple[str, ...], constraints, n_portfolios: int, 
     from core import frontier
 
     return frontier.random_portfolios(list(tickers), constraints, n_portfolios, seed)
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the benchmark from Yahoo Finance...")
+def yahoo_series(symbol: str, start, end) -> pd.Series:
+    """One Yahoo symbol's adjusted closes (``core.market_data.load_yahoo``, disk-cached too)."""
+    data = market_data.load_yahoo([symbol], start, end, benchmark=None, fetch_info=False)
+    return data.prices[symbol].rename(symbol)

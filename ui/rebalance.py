@@ -27,19 +27,19 @@ from core.execution import (
     trade_plan,
 )
 from core.reporting import ReportSection
-from ui import state
+from ui import cache, state
 from ui.widgets import number_column as _num
 from ui.widgets import percent, show_error, synced, synced_editor
 from ui.widgets import percent_column as _pct
 
-DATA, UPLOAD = "__data__", "__upload__"
+DATA, UPLOAD, YAHOO = "__data__", "__upload__", "__yahoo__"
 
 
 # ------------------------------------------------------------------------------ benchmark
 def benchmark_inputs() -> None:
-    """Benchmark choice: the data's benchmark, any loaded ticker, or an uploaded CSV series."""
+    """Benchmark: the data's benchmark, a loaded ticker, a Yahoo symbol, or an uploaded series."""
     data = state.price_data()
-    options = ([DATA] if data.benchmark is not None else []) + [UPLOAD] + data.tickers
+    options = ([DATA] if data.benchmark is not None else []) + [UPLOAD, YAHOO] + data.tickers
     if st.session_state["rebalance_benchmark"] not in options:
         st.session_state["rebalance_benchmark"] = options[0]
         st.session_state.pop("w_rebalance_benchmark", None)
@@ -47,8 +47,12 @@ def benchmark_inputs() -> None:
     synced(
         st.selectbox, "rebalance_benchmark", "Benchmark", options=options,
         format_func=lambda o: {DATA: f"{bname} (the data's benchmark)",
-                               UPLOAD: "Upload a CSV series..."}.get(o, o),
+                               UPLOAD: "Upload a CSV series...",
+                               YAHOO: "A Yahoo Finance symbol..."}.get(o, o),
     )  # fmt: skip
+    if st.session_state["rebalance_benchmark"] == YAHOO:
+        synced(st.text_input, "rebalance_yahoo_benchmark", "Yahoo symbol (e.g. ^GSPC, SPY)",
+               help="Loaded once over the data's dates, then from the on-disk cache.")  # fmt: skip
     if st.session_state["rebalance_benchmark"] == UPLOAD:
         file = st.file_uploader("Benchmark CSV (date, level)", type=["csv"], key="w_bench_file")
         if file is not None:
@@ -72,9 +76,17 @@ def benchmark_series() -> pd.Series:
     ------
     BacktestError
         No benchmark in the data, or no uploaded series yet.
+    core.exceptions.DataError
+        A Yahoo symbol that is unknown, or Yahoo unreachable with nothing cached.
     """
     choice = st.session_state["rebalance_benchmark"]
     data = state.price_data()
+    if choice == YAHOO:
+        symbol = str(st.session_state["rebalance_yahoo_benchmark"]).strip().upper()
+        if not symbol:
+            raise BacktestError("Type a Yahoo Finance symbol for the benchmark, e.g. ^GSPC.")
+        first, last = data.prices.index[0].date(), data.as_of.date()
+        return cache.yahoo_series(symbol, first, last)
     if choice == DATA:
         if data.benchmark is None:
             raise BacktestError("The loaded data has no benchmark: choose a ticker or upload one.")
@@ -324,7 +336,7 @@ def _backtest_key() -> tuple:
             "target_volatility", "risk_aversion", "risk_free_rate", "long_only", "min_weight",
             "max_weight", "max_volatility", "rebalance_schedule", "rebalance_lookback_years",
             "rebalance_cost_bps", "rebalance_drift_band", "rebalance_backtest_start",
-            "rebalance_benchmark")  # fmt: skip
+            "rebalance_benchmark", "rebalance_yahoo_benchmark")  # fmt: skip
     return tuple(str(ss[k]) for k in keys) + (
         str(sorted(ss["asset_bounds"].items())), str(sorted(ss["sector_bounds"].items())),
     )  # fmt: skip

@@ -62,7 +62,9 @@ DEFAULTS: dict[str, Any] = {
     # Rebalance (ui/rebalance.py): current holdings and cash, benchmark, backtest, trades, stops.
     "holdings": {},  # ticker -> shares held now (float; negative = short)
     "cash": 100_000.0,  # cash held now, in the data's currency
-    "rebalance_benchmark": "__data__",  # "__data__" (the data's), "__upload__" or a ticker
+    "rebalance_benchmark": "__data__",  # "__data__" (the data's), "__upload__", "__yahoo__"
+    # or a loaded ticker
+    "rebalance_yahoo_benchmark": "^GSPC",  # Yahoo symbol when rebalance_benchmark is "__yahoo__"
     "rebalance_schedule": "monthly",  # core.backtest.SCHEDULES
     "rebalance_lookback_years": 3.0,  # trailing estimation window, years of 252 days
     "rebalance_backtest_start": None,  # datetime.date; None: first date with a full lookback
