@@ -18,7 +18,21 @@ LAYOUT: dict[str, Any] = dict(
 
 
 def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
-    """``fig`` with its title and :data:`LAYOUT`; ``layout`` adds axes, legend, a height..."""
+    """``fig`` with its title and :data:`LAYOUT`.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure to finish (changed in place and returned).
+    title : str
+        Figure title.
+    **layout
+        More layout (axes with units, legend, a height), overriding :data:`LAYOUT`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     fig.update_layout(title=title, **{**LAYOUT, **layout})
     return fig
 
@@ -26,7 +40,19 @@ def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
 def thin(frame: pd.DataFrame | pd.Series, points: int = 2000, keep_last: bool = False):
     """Every k-th row of a long series, at most about ``points`` rows; the shape is unchanged.
 
-    ``keep_last`` appends the last row when rows were dropped, so a line ends where the data do.
+    Parameters
+    ----------
+    frame : DataFrame or Series (n_observations, ...)
+        A time series.
+    points : int
+        About how many rows to keep.
+    keep_last : bool
+        Append the last row when rows were dropped, so a line ends where the data do.
+
+    Returns
+    -------
+    DataFrame or Series
+        At most about ``points`` rows (plus the last one with ``keep_last``).
     """
     step = max(1, len(frame) // points)
     if step == 1 or not keep_last:
