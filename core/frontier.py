@@ -1288,10 +1288,14 @@ def efficient_frontier(
 
 
 def _clean(w: np.ndarray, p: _Problem) -> np.ndarray:
-    """Snap rounding noise (< 1e-12) onto the bounds; keeps sum(w) = 1 to the same accuracy."""
+    """Snap rounding noise (< 1e-12) onto the bounds, and keep every weight within them.
+
+    The clip matters only on a regularised (singular) covariance, whose steep path can overshoot
+    a bound by about 1e-8; sum(w) = 1 then holds to that accuracy.
+    """
     w = np.where(np.abs(w - p.lower) < 1e-12, p.lower, w)
     w = np.where(np.abs(w - p.upper) < 1e-12, p.upper, w)
-    return w
+    return np.clip(w, p.lower, p.upper)
 
 
 # ---------------------------------------------------------------------------------------------
