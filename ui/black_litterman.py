@@ -514,7 +514,7 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
     render_outcome(outcome)
     from ui.report import page_downloads  # here, so the files follow the sliders
 
-    page_downloads(report_section)
+    page_downloads(lambda: section_from_outcome(outcome))
 
 
 def _markdown_views(outcome: BLOutcome) -> pd.DataFrame:
@@ -548,6 +548,11 @@ def report_section() -> ReportSection | None:
         outcome = compute(prepare())
     except BallastError:
         return None
+    return section_from_outcome(outcome)
+
+
+def section_from_outcome(outcome: BLOutcome) -> ReportSection | None:
+    """The report section of an outcome already computed (see :func:`report_section`)."""
     inputs = outcome.inputs
     if not len(inputs.views):
         return None
