@@ -2,15 +2,25 @@
 
 Conventions
 -----------
-Weights are decimal fractions of capital that sum to 1 (fully invested). A negative weight is a
-short position and is allowed only when ``long_only`` is False. Volatilities are annualised
-decimals. :meth:`Constraints.linear_form` turns the constraints into the matrices that every
-solver in Ballast consumes, so that each constraint is written once.
+Weights are decimal fractions of the book's value. They sum to 1 (fully invested) unless
+``cash_bounds`` allow a cash weight ``1 - sum(w)`` within them. A negative weight is a short
+position and is allowed only when ``long_only`` is False. Volatilities and tracking errors are
+annualised decimals. :meth:`Constraints.linear_form` turns the bounds and sector limits into the
+matrices that every solver in Ballast consumes, so that each constraint is written once.
+
+Holdings (rebalancing from a book)
+----------------------------------
+``current_weights`` are the book's weights ``w0`` (decimals of its value; the book's cash is the
+remainder ``1 - sum(w0)``). Turnover is one-way, ``sum_i |w_i - w0_i| / 2`` over the assets
+(cash not counted), so selling 10 % of one asset to buy 10 % of another is 10 % turnover.
+Locked assets keep their holding ``w0_i``; a no-buy asset may only shrink (``w_i <= w0_i``), a
+no-sell asset only grow (``w_i >= w0_i``). Without holdings ``w0 = 0``: the book is all cash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +78,31 @@ class Constraints:
         (minimum, maximum) total weight per sector, decimals.
     max_volatility : float, optional
         Upper limit on the portfolio's annualised volatility (decimal).
+    current_weights : mapping or Series of str to float, optional
+        The book held now, ``w0``: ticker -> decimal weight of the book's value (cash is the
+        remainder). Every ticker must be in the investable universe.
+    max_turnover : float, optional
+        One-way turnover ``sum |w - w0| / 2`` at most this (decimal, e.g. 0.1 = 10 %).
+    locked : iterable of str
+        Tickers whose weight stays ``w0`` (0 without holdings).
+    no_buy, no_sell : iterable of str
+        Tickers that may only be sold (``w <= w0``), or only be bought (``w >= w0``).
+    max_gross_exposure : float, optional
+        ``sum |w|`` at most this (decimal; a 130/30 book is 1.6).
+    max_long, max_short : float, optional
+        Total long weight ``sum max(w, 0)`` and total short weight ``sum max(-w, 0)`` at most
+        these (decimals).
+    max_tracking_error : float, optional
+        Annualised decimal cap on ``sqrt((w - b)' Sigma (w - b))`` against the objective's
+        ``benchmark_weights`` ``b`` (see :class:`core.optimization.Objective`).
+    cash_bounds : tuple of float
+        (minimum, maximum) cash weight ``1 - sum(w)`` of the proposal, decimals; the default
+        (0, 0) is fully invested. Cash has no risk and earns the risk-free rate.
+
+    Raises
+    ------
+    InfeasibleConstraintsError
+        A negative or non-finite limit, or cash bounds with the minimum above the maximum.
     """
 
     long_only: bool = True
@@ -76,6 +111,100 @@ class Constraints:
     sectors: Mapping[str, str] = field(default_factory=dict)
     sector_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     max_volatility: float | None = None
+    current_weights: Mapping[str, float] | pd.Series | None = None
+    max_turnover: float | None = None
+    locked: Iterable[str] = ()
+    no_buy: Iterable[str] = ()
+    no_sell: Iterable[str] = ()
+    max_gross_exposure: float | None = None
+    max_long: float | None = None
+    max_short: float | None = None
+    max_tracking_error: float | None = None
+    cash_bounds: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        # Tuples, so that the frozen object cannot change through a list the caller keeps.
+        for name in ("locked", "no_buy", "no_sell"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+        labels = {
+            "max_turnover": "turnover budget",
+            "max_gross_exposure": "gross exposure limit",
+            "max_long": "limit on the total long weight",
+            "max_short": "limit on the total short weight",
+            "max_tracking_error": "tracking-error cap",
+        }
+        for name, label in labels.items():
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(float(value)) and float(value) >= 0):
+                raise InfeasibleConstraintsError(
+                    f"The {label} must be a non-negative number (a decimal, 0.1 = 10 %); "
+                    f"got {value!r}."
+                )
+        lo, hi = (float(x) for x in self.cash_bounds)
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi + 1e-12:
+            raise InfeasibleConstraintsError(
+                f"The cash bounds ({lo:.1%}, {hi:.1%}) need a minimum at or below the maximum."
+            )
+
+    @property
+    def holds_book(self) -> bool:
+        """Whether any option about holdings, trades, exposure or cash is set.
+
+        Without them the problem is the from-cash, fully invested one of the critical-line
+        engine (:mod:`core.frontier`).
+        """
+        return (
+            self.current_weights is not None
+            or self.max_turnover is not None
+            or bool(self.locked or self.no_buy or self.no_sell)
+            or self.max_gross_exposure is not None
+            or self.max_long is not None
+            or self.max_short is not None
+            or self.max_tracking_error is not None
+            or tuple(float(x) for x in self.cash_bounds) != (0.0, 0.0)
+        )
+
+    def holdings(self, tickers: list[str]) -> np.ndarray:
+        """The book's weights ``w0`` in the order of ``tickers`` (zeros without holdings).
+
+        Parameters
+        ----------
+        tickers : list of str
+            Investable universe, in weight order.
+
+        Returns
+        -------
+        ndarray (n_assets,)
+            Decimal weights of the book's value.
+
+        Raises
+        ------
+        InfeasibleConstraintsError
+            Holdings, locks or no-buy/no-sell lists that name tickers outside the universe, or
+            a holding that is not a finite number.
+        """
+        tickers = list(tickers)
+        known = set(tickers)
+        held = self.current_weights if self.current_weights is not None else {}
+        w0 = pd.Series(dict(held), dtype=float)
+        unknown = [str(t) for t in w0.index if t not in known and w0[t] != 0]
+        if unknown:
+            raise InfeasibleConstraintsError(
+                f"The holdings name {', '.join(unknown)}, not in the investable universe: add "
+                "them to the universe or remove them from the holdings."
+            )
+        for name, label in (("locked", "locked"), ("no_buy", "no-buy"), ("no_sell", "no-sell")):
+            missing = [str(t) for t in getattr(self, name) if t not in known]
+            if missing:
+                raise InfeasibleConstraintsError(
+                    f"The {label} list names {', '.join(missing)}, not in the investable "
+                    "universe: remove them from it."
+                )
+        if not np.isfinite(w0.to_numpy()).all():
+            bad = [str(t) for t in w0.index[~np.isfinite(w0.to_numpy())]]
+            raise InfeasibleConstraintsError(f"The holdings of {', '.join(bad)} are not numbers.")
+        return w0.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
 
     def bounds(self, tickers: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-asset lower and upper bounds.
@@ -131,14 +260,19 @@ class Constraints:
         """
         tickers = list(tickers)
         lower, upper = self.bounds(tickers)
-        if lower.sum() > 1 + 1e-9:
+        # Invested weight sum(w) = 1 - cash, within [least, most] (both 1 when fully invested).
+        least, most = 1.0 - float(self.cash_bounds[1]), 1.0 - float(self.cash_bounds[0])
+        if lower.sum() > most + 1e-9:
             raise InfeasibleConstraintsError(
-                f"The minimum weights add up to {lower.sum():.1%}, more than 100 %: lower them."
+                f"The minimum weights add up to {lower.sum():.1%}, more than {most * 100:g} %: "
+                "lower them."
             )
-        if upper.sum() < 1 - 1e-9:
+        if upper.sum() < least - 1e-9:
             raise InfeasibleConstraintsError(
-                f"The maximum weights add up to {upper.sum():.1%}, less than 100 %: with "
-                f"{len(tickers)} assets the maximum weight must be at least {1 / len(tickers):.1%}."
+                f"The maximum weights add up to {upper.sum():.1%}, less than "
+                f"{least * 100:g} %: with "
+                f"{len(tickers)} assets the maximum weight must be at least "
+                f"{least / len(tickers):.1%}."
             )
         rows: list[np.ndarray] = []
         h: list[float] = []
@@ -149,15 +283,17 @@ class Constraints:
         for s in self.sector_bounds:
             if mins[s] > maxs[s] + 1e-12:
                 raise InfeasibleConstraintsError(f"Sector {s}: the minimum is above the maximum.")
-        if sum(max(v, 0.0) for v in mins.values()) > 1 + 1e-9 and self.long_only:
+        if sum(max(v, 0.0) for v in mins.values()) > most + 1e-9 and self.long_only:
             raise InfeasibleConstraintsError(
-                f"The sector minimums add up to {sum(mins.values()):.1%}, more than 100 %: "
+                f"The sector minimums add up to {sum(mins.values()):.1%}, more than "
+                f"{most * 100:g} %: "
                 "lower some of them."
             )
         covered = set(self.sector_bounds)
-        if covered >= set(sector_of) and sum(maxs.values()) < 1 - 1e-9:
+        if covered >= set(sector_of) and sum(maxs.values()) < least - 1e-9:
             raise InfeasibleConstraintsError(
-                f"The sector maximums add up to {sum(maxs.values()):.1%}, less than 100 %: "
+                f"The sector maximums add up to {sum(maxs.values()):.1%}, less than "
+                f"{least * 100:g} %: "
                 "raise some of them."
             )
         for s in self.sector_bounds:

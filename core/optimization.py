@@ -20,15 +20,27 @@ for the walk (see :mod:`core.frontier`).
 
 Before solving, the constraints are checked for conflicts so that the user reads which ones
 conflict instead of a solver status.
+
+From the book held (holdings, costs, turnover budget, locks, no-buy / no-sell lists, exposure
+limits, a tracking-error cap, cash bounds) and for the benchmark-relative objectives (minimum
+tracking error, maximum information ratio) the problem is solved exactly as a convex conic
+program by :mod:`core.rebalancing` (trades split into buys and sells; Clarabel). From-cash,
+fully invested problems without these options keep the critical-line engine.
+
+A maximum Sharpe ratio on a singular covariance is refused when a zero-volatility portfolio
+within the constraints earns more than the risk-free rate (then the ratio is unbounded); a
+linear program over the covariance's null space (HiGHS) finds such a portfolio.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from core import rebalancing
 from core.constraints import Constraints, LinearConstraints
 from core.exceptions import EstimationError, InfeasibleConstraintsError, OptimizationError
 
@@ -37,6 +49,7 @@ from core.frontier import Frontier, efficient_frontier, frontier_optimum
 
 __all__ = [
     "OBJECTIVES",
+    "BENCHMARK_OBJECTIVES",
     "Objective",
     "OptimizationResult",
     "optimize",
@@ -55,7 +68,12 @@ OBJECTIVES: dict[str, str] = {
     "target_return": "Minimum volatility for a target return",
     "target_volatility": "Maximum return for a target volatility",
     "max_utility": "Maximum quadratic utility (risk aversion)",
+    "min_tracking_error": "Minimum tracking error against the benchmark",
+    "max_information_ratio": "Maximum information ratio against the benchmark",
 }
+
+#: Objectives measured against the benchmark (they need ``Objective.benchmark_weights``).
+BENCHMARK_OBJECTIVES = ("min_tracking_error", "max_information_ratio")
 
 
 @dataclass(frozen=True)
@@ -64,8 +82,10 @@ class Objective:
 
     Parameters
     ----------
-    kind : {"max_sharpe", "min_volatility", "target_return", "target_volatility", "max_utility"}
-        The objective (see :data:`OBJECTIVES`).
+    kind : str
+        The objective, a key of :data:`OBJECTIVES`: ``"max_sharpe"``, ``"min_volatility"``,
+        ``"target_return"``, ``"target_volatility"``, ``"max_utility"``,
+        ``"min_tracking_error"``, ``"max_information_ratio"``.
     target_return : float, optional
         Annualised decimal return for ``"target_return"`` (the portfolio earns at least this).
     target_volatility : float, optional
@@ -73,7 +93,30 @@ class Objective:
     risk_aversion : float
         delta in ``w' mu - delta / 2 w' Sigma w`` for ``"max_utility"``; positive.
     risk_free_rate : float
-        Annual decimal risk-free rate, for the Sharpe ratio.
+        Annual decimal risk-free rate, for the Sharpe ratio (and the return of cash).
+    transaction_costs : float or mapping of str to float
+        Proportional trading cost, decimal per unit of weight traded (0.001 = 10 bps): one
+        figure for every asset, or ticker -> cost (tickers left out cost 0). Objectives use the
+        net return ``mu'w - sum c_i |w_i - w0_i| / H`` (``w0 = 0`` without holdings: from cash
+        the whole purchase pays). Minimum volatility, a target return and minimum tracking
+        error minimise the volatility (tracking error) plus the amortised costs.
+    cost_horizon : float
+        H, the years over which costs are amortised (positive; default 1).
+    benchmark_weights : Series or mapping of str to float, optional
+        Benchmark ``b`` for tracking error: ticker -> decimal weight. It may name assets outside
+        the investable universe that the expected returns and covariance cover (the index
+        itself, e.g. ``"SP500"``): see ``non_investable``. Needed by the benchmark objectives
+        and by ``Constraints.max_tracking_error``.
+    non_investable : iterable of str, optional
+        Assets of the expected returns and covariance that the portfolio may not hold (weight
+        0; left out of the result's weights). Default: when the benchmark is one asset at 100 %
+        (an index series) that asset, otherwise none (the benchmark is a model portfolio).
+
+    Raises
+    ------
+    OptimizationError
+        Unknown kind, a missing or invalid target, negative costs, a non-positive horizon, a
+        benchmark objective without benchmark weights.
     """
 
     kind: str = "max_sharpe"
@@ -81,11 +124,41 @@ class Objective:
     target_volatility: float | None = None
     risk_aversion: float = 1.0
     risk_free_rate: float = 0.0
+    transaction_costs: float | Mapping[str, float] | pd.Series = 0.0
+    cost_horizon: float = 1.0
+    benchmark_weights: pd.Series | Mapping[str, float] | None = None
+    non_investable: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in OBJECTIVES:
             raise OptimizationError(
                 f"Unknown objective {self.kind!r}; use one of {', '.join(OBJECTIVES)}."
+            )
+        costs = self.transaction_costs
+        values = (
+            np.asarray(list(costs.values()) if isinstance(costs, Mapping) else costs, dtype=float)
+            if not isinstance(costs, pd.Series)
+            else costs.to_numpy(dtype=float)
+        )
+        if not np.isfinite(values).all() or (values < 0).any():
+            raise OptimizationError(
+                "Transaction costs must be non-negative decimals per unit traded "
+                "(0.001 = 10 bps)."
+            )
+        if not (np.isfinite(self.cost_horizon) and self.cost_horizon > 0):
+            raise OptimizationError("The cost horizon must be a positive number of years.")
+        if self.kind in BENCHMARK_OBJECTIVES and self.benchmark_weights is None:
+            raise OptimizationError(
+                f"{OBJECTIVES[self.kind]} needs the benchmark's weights: choose a benchmark."
+            )
+        if self.benchmark_weights is not None:
+            b = pd.Series(dict(self.benchmark_weights), dtype=float)
+            if len(b) == 0 or not np.isfinite(b.to_numpy()).all():
+                raise OptimizationError("The benchmark weights must be finite numbers.")
+        if self.non_investable is not None:
+            names = self.non_investable
+            object.__setattr__(
+                self, "non_investable", (names,) if isinstance(names, str) else tuple(names)
             )
         if self.kind == "target_return" and self.target_return is None:
             raise OptimizationError("Give a target return for this objective.")
@@ -119,6 +192,28 @@ class OptimizationResult:
         ``1 / sum(w_i^2)``, the inverse Herfindahl index of the weights.
     sector_weights : Series
         Total weight per sector (empty when sectors are unknown).
+    turnover : float
+        One-way turnover ``sum |w - w0| / 2`` from the holdings (decimal; from cash ``w0 = 0``).
+    tracking_error : float or None
+        Annualised decimal ``sqrt((w - b)' Sigma (w - b))``; None without benchmark weights.
+    costs : float
+        One-off trading cost ``sum c_i |w_i - w0_i|``, decimal of the book's value (not
+        amortised).
+    shadow_prices : Series
+        Binding constraint name (``"turnover at most 10.0%"``, ``"AAPL at most 25.0%"``,
+        ``"sector Energy at most 30.0%"``, ``"gross exposure at most 160%"``, ``"tracking error
+        at most 3.0%"``, ...) -> objective gained per percentage point of relaxation, in the
+        objective's units: Sharpe ratio (``max_sharpe``) or information ratio
+        (``max_information_ratio``); decimal annualised return for ``max_utility`` (utility)
+        and ``target_volatility``; decimal annualised volatility (tracking error) plus
+        amortised costs saved for ``min_volatility``, ``target_return`` and
+        ``min_tracking_error``. Positive; only binding constraints, largest first.
+    current_weights : Series or None
+        The holdings ``w0`` (investable tickers), None when the optimisation started from cash.
+    number_of_trades : int
+        Assets whose weight changes by more than 1e-6.
+    cash_weight : float
+        ``1 - sum(w)``, decimal (0 when fully invested).
     """
 
     weights: pd.Series
@@ -129,6 +224,13 @@ class OptimizationResult:
     objective: Objective = field(default_factory=Objective)
     effective_number_of_assets: float = float("nan")
     sector_weights: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    turnover: float = 0.0
+    tracking_error: float | None = None
+    costs: float = 0.0
+    shadow_prices: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    current_weights: pd.Series | None = None
+    number_of_trades: int = 0
+    cash_weight: float = 0.0
 
 
 def portfolio_performance(
@@ -259,6 +361,11 @@ def optimal_weights(
     Markowitz (1952); Markowitz (1956) and Niedermayer & Niedermayer (2010) for the critical
     line; Merton (1972).
     """
+    if objective.kind in BENCHMARK_OBJECTIVES:
+        raise OptimizationError(
+            f"{OBJECTIVES[objective.kind]} is not available here: use optimize with the "
+            "benchmark in the expected returns and covariance."
+        )
     mu = np.asarray(expected_returns, dtype=float)
     cov = np.asarray(cov, dtype=float)
     rf = float(objective.risk_free_rate)
@@ -290,6 +397,8 @@ def optimal_weights(
                 f"volatility of {min_vol:.2%} under these constraints: raise it to at least "
                 f"{min_vol:.2%} or loosen the constraints."
             )
+    if kind == "max_sharpe" and found.regularization > 0:
+        _refuse_riskless_arbitrage(mu, cov, lin, rf)
     values = found.weights
     if kind == "target_return":
         reached = float(values @ mu)
@@ -322,28 +431,65 @@ def optimal_weights(
     return values / values.sum()
 
 
+def _refuse_riskless_arbitrage(
+    mu: np.ndarray, cov: np.ndarray, lin: LinearConstraints, rf: float
+) -> None:
+    """Raise when a zero-volatility portfolio within ``lin`` earns more than ``rf``.
+
+    On a singular covariance ``w = N a`` (``N`` a basis of the null space) has no risk; the
+    largest excess return of such portfolios within the constraints is a linear program.
+    """
+    from scipy.optimize import linprog
+
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+    scale = max(float(np.mean(np.diag(cov))), 1e-300)
+    null = vecs[:, vals < 1e-10 * scale]
+    if null.shape[1] == 0:
+        return
+    n = len(mu)
+    fin_up, fin_lo = np.isfinite(lin.upper), np.isfinite(lin.lower)
+    A_ub = np.vstack([null[fin_up], -null[fin_lo], np.reshape(lin.G, (-1, n)) @ null])
+    b_ub = np.concatenate([lin.upper[fin_up], -lin.lower[fin_lo], lin.h])
+    res = linprog(
+        -(null.T @ (mu - rf)),
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=(np.ones(n) @ null)[None, :],
+        b_eq=[1.0],
+        bounds=[(None, None)] * null.shape[1],
+        method="highs",
+    )
+    if res.status == 3 or (res.status == 0 and -res.fun > 1e-9):
+        raise InfeasibleConstraintsError(rebalancing.unbounded_sharpe_message(rf))
+
+
 def optimize(
     expected_returns: pd.Series,
     cov: pd.DataFrame,
     objective: Objective | str = "max_sharpe",
     constraints: Constraints | None = None,
 ) -> OptimizationResult:
-    """Optimal portfolio for an objective under constraints.
+    """Optimal portfolio for an objective under constraints, from cash or from the book held.
 
     Parameters
     ----------
-    expected_returns : Series (n_assets,)
-        Annualised decimal expected returns, indexed by ticker.
-    cov : DataFrame (n_assets, n_assets)
-        Annualised covariance, same tickers and order.
+    expected_returns : Series (N,)
+        Annualised decimal expected returns, indexed by ticker; may include benchmark-only
+        assets (an index, see ``Objective.non_investable``).
+    cov : DataFrame (N, N)
+        Annualised covariance, same tickers and order (the joint estimate with the index).
     objective : Objective or str
         The objective, or just its kind with default parameters.
     constraints : Constraints, optional
-        Defaults to long-only, fully invested, weights in [0, 1].
+        Defaults to long-only, fully invested, weights in [0, 1], from cash.
 
     Returns
     -------
     OptimizationResult
+        Weights of the investable assets (benchmark-only assets are left out, at weight 0).
+        ``expected_return`` is ``mu'w + r_f * cash``, gross of costs, and ``sharpe_ratio`` is
+        gross too; ``costs`` holds the one-off cost. ``shadow_prices`` is empty from cash
+        without the holdings options (the critical-line engine), filled otherwise.
 
     Raises
     ------
@@ -351,22 +497,27 @@ def optimize(
         When no portfolio satisfies the constraints and the objective's targets; the message
         says which conflict (bounds, sector limits, a target return above the highest
         achievable, a target or maximum volatility below the minimum-variance portfolio's, no
-        asset above the risk-free rate for the maximum Sharpe ratio).
+        asset above the risk-free rate for the maximum Sharpe ratio, a riskless portfolio above
+        it on a singular covariance, a turnover budget smaller than the locks force, a
+        tracking-error cap below the minimum achievable, holdings of unknown tickers).
     EstimationError
-        Mismatched or non-finite inputs, or a covariance that is not positive semidefinite.
+        Mismatched or non-finite inputs, a covariance that is not positive semidefinite, a
+        benchmark naming assets the estimates do not cover.
     OptimizationError
         Unknown objective, or an objective whose optimum lies beyond an unbounded frontier
         (shorting with infinite weight bounds: set finite ones).
 
     Notes
     -----
-    Each objective is one point of the efficient frontier, found by the critical-line walk of
+    From cash, fully invested, without costs, holdings options or a benchmark objective, each
+    objective is one point of the efficient frontier, found by the critical-line walk of
     :func:`core.frontier.frontier_optimum`, stopped once that point is passed (see the module
     docstring): minimum volatility at risk tolerance ``t = 0``, maximum utility at
     ``t = 1 / delta``, a target return or volatility where the frontier reaches it, the maximum
     Sharpe ratio at the tangency, which is exact (the Sharpe ratio along a frontier segment has
     one stationary point in closed form). The optimum is an exact KKT point; the tests check it
-    against cvxpy, PyPortfolioOpt and closed forms.
+    against cvxpy, PyPortfolioOpt and closed forms. Every other problem is the conic program of
+    :func:`core.rebalancing.solve_book` (see that module for how costs enter each objective).
 
     References
     ----------
@@ -374,24 +525,74 @@ def optimize(
     optimization of a quadratic function subject to linear constraints", Naval Research
     Logistics Quarterly 3; Niedermayer & Niedermayer (2010), "Applying Markowitz's critical
     line algorithm"; Merton (1972), "An analytic derivation of the efficient portfolio
-    frontier", JFQA 7(4).
+    frontier", JFQA 7(4); Cornuejols & Tutuncu (2007), "Optimization Methods in Finance",
+    ch. 8; Grinold & Kahn (2000), "Active Portfolio Management".
     """
     if isinstance(objective, str):
         objective = Objective(kind=objective)
     constraints = constraints or Constraints()
     _validate(expected_returns, cov)
-    tickers = list(expected_returns.index)
-    lin = constraints.linear_form(tickers)
-    values = optimal_weights(
-        expected_returns.to_numpy(dtype=float),
-        cov.to_numpy(dtype=float),
-        objective,
-        lin,
-        constraints.max_volatility,
-    )
+    every = list(expected_returns.index)
+    excluded = _non_investable(objective, every)
+    tickers = [t for t in every if t not in excluded]
+    if not tickers:
+        raise OptimizationError("Every asset is the benchmark's: nothing is left to invest in.")
     rf = float(objective.risk_free_rate)
-    weights = pd.Series(values, index=tickers, name="weight")
-    ret, vol, sharpe = portfolio_performance(weights, expected_returns, cov, rf)
+    bench = None
+    if objective.benchmark_weights is not None:
+        b = pd.Series(dict(objective.benchmark_weights), dtype=float)
+        unknown = [str(t) for t in b.index if t not in set(every) and b[t] != 0]
+        if unknown:
+            raise EstimationError(
+                f"The benchmark names {', '.join(unknown)}, which the expected returns and "
+                "covariance do not cover: estimate them jointly with the benchmark."
+            )
+        bench = b.reindex(every).fillna(0.0).to_numpy(dtype=float)
+    w0 = constraints.holdings(tickers)
+    costs = _costs(objective.transaction_costs, tickers)
+    book = (
+        constraints.holds_book
+        or objective.kind in BENCHMARK_OBJECTIVES
+        or bool(costs.any())
+    )
+    mu_all = expected_returns.to_numpy(dtype=float)
+    cov_all = cov.to_numpy(dtype=float)
+    lin = constraints.linear_form(tickers)
+    keep = np.array([t not in excluded for t in every])
+    if book:
+        problem = _book_problem(mu_all, cov_all, constraints, objective, lin, keep, w0, costs,
+                                bench, every)  # fmt: skip
+        target = (
+            objective.target_return
+            if objective.kind == "target_return"
+            else objective.target_volatility
+        )
+        solution = rebalancing.solve_book(
+            problem, objective.kind, target=target, delta=float(objective.risk_aversion)
+        )
+        full = solution.weights
+        prices = pd.Series(solution.shadow_prices, dtype=float, name="shadow price")
+    else:
+        values = optimal_weights(
+            mu_all[keep],
+            cov_all[np.ix_(keep, keep)],
+            objective,
+            lin,
+            constraints.max_volatility,
+        )
+        full = np.zeros(len(every))
+        full[keep] = values
+        prices = pd.Series(dtype=float, name="shadow price")
+    weights = pd.Series(full[keep], index=tickers, name="weight")
+    cash = float(1.0 - full.sum())
+    ret = float(full @ mu_all) + rf * cash
+    vol = float(np.sqrt(max(full @ cov_all @ full, 0.0)))
+    sharpe = (ret - rf) / vol if vol > 1e-12 else float("nan")
+    te = None
+    if bench is not None:
+        active = full - bench
+        te = float(np.sqrt(max(active @ cov_all @ active, 0.0)))
+    trades = weights.to_numpy() - w0
     sectors = pd.Series(dict(constraints.sectors)) if constraints.sectors else pd.Series(dtype=str)
     return OptimizationResult(
         weights=weights,
@@ -404,4 +605,78 @@ def optimize(
         sector_weights=sector_exposure(weights, sectors)
         if len(sectors)
         else pd.Series(dtype=float),
+        turnover=float(np.abs(trades).sum() / 2),
+        tracking_error=te,
+        costs=float(costs @ np.abs(trades)),
+        shadow_prices=prices.sort_values(ascending=False),
+        current_weights=(
+            pd.Series(w0, index=tickers, name="current weight")
+            if constraints.current_weights is not None
+            else None
+        ),
+        number_of_trades=int((np.abs(trades) > 1e-6).sum()),
+        cash_weight=cash if abs(cash) > 1e-12 else 0.0,
+    )
+
+
+def _non_investable(objective: Objective, tickers: list[str]) -> set[str]:
+    if objective.non_investable is not None:
+        return {t for t in objective.non_investable if t in set(tickers)}
+    if objective.benchmark_weights is None:
+        return set()
+    b = pd.Series(dict(objective.benchmark_weights), dtype=float)
+    b = b[b != 0]
+    if len(b) == 1 and abs(float(b.iloc[0]) - 1.0) < 1e-12 and b.index[0] in set(tickers):
+        return {b.index[0]}
+    return set()
+
+
+def _costs(costs, tickers: list[str]) -> np.ndarray:
+    if isinstance(costs, (Mapping, pd.Series)):
+        per = pd.Series(dict(costs), dtype=float)
+        return per.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
+    return np.full(len(tickers), float(costs))
+
+
+def _book_problem(mu, cov, constraints, objective, lin, keep, w0, costs, bench, every):
+    """The arrays of :class:`core.rebalancing.BookProblem` over every asset (index included)."""
+    n = len(every)
+
+    def spread(values, fill=0.0):
+        out = np.full(n, fill, dtype=values.dtype if hasattr(values, "dtype") else float)
+        out[keep] = values
+        return out
+
+    tick = [t for t, k in zip(every, keep, strict=True) if k]
+    locked = np.array([t in set(constraints.locked) for t in tick], dtype=bool)
+    no_buy = locked | np.array([t in set(constraints.no_buy) for t in tick], dtype=bool)
+    no_sell = locked | np.array([t in set(constraints.no_sell) for t in tick], dtype=bool)
+    G = np.zeros((len(lin.h), n))
+    G[:, keep] = lin.G
+    cash_lo, cash_hi = (float(x) for x in constraints.cash_bounds)
+    return rebalancing.BookProblem(
+        mu=mu,
+        cov=(cov + cov.T) / 2,
+        lower=spread(np.asarray(lin.lower, float)),
+        upper=spread(np.asarray(lin.upper, float)),
+        G=G,
+        h=np.asarray(lin.h, float),
+        labels=list(lin.labels),
+        tickers=list(every),
+        w0=spread(w0),
+        costs=spread(costs),
+        horizon=float(objective.cost_horizon),
+        no_buy=spread(no_buy, True).astype(bool),
+        no_sell=spread(no_sell, True).astype(bool),
+        locked=spread(locked, False).astype(bool),
+        investable=np.asarray(keep, dtype=bool),
+        risk_free_rate=float(objective.risk_free_rate),
+        invested=(1.0 - cash_hi, 1.0 - cash_lo),
+        max_turnover=constraints.max_turnover,
+        max_gross=constraints.max_gross_exposure,
+        max_long=constraints.max_long,
+        max_short=constraints.max_short,
+        max_volatility=constraints.max_volatility,
+        max_tracking_error=constraints.max_tracking_error,
+        benchmark=bench,
     )

@@ -1,0 +1,757 @@
+r"""Optimisation from the book held: trades, costs, turnover, exposure and benchmark limits.
+
+Conventions
+-----------
+Arrays only (the pandas layer is :func:`core.optimization.optimize`). ``N`` assets: the
+investable universe plus any non-investable asset a benchmark names (an index series), which is
+held at weight 0. Expected returns and the risk-free rate are annualised decimals, the
+covariance annualised. Weights ``w`` and holdings ``w0`` are decimals of the book's value; the
+cash weight is ``1 - sum(w)`` and earns the risk-free rate ``r_f`` without risk. Proportional
+costs ``c_i`` are decimals per unit of weight traded, charged once and amortised over a horizon
+of ``H`` years: the net expected return is
+
+.. math:: R(w) = \mu' w + r_f (1 - 1'w) - \sum_i c_i |w_i - w0_i| / H.
+
+Turnover is one-way, ``sum_i |w_i - w0_i| / 2`` over the assets. Tracking error against
+benchmark weights ``b`` is ``sqrt((w - b)' Sigma (w - b))``, the active return
+``R(w) - mu'b - r_f (1 - 1'b)``.
+
+Objectives (all exact convex programs)
+--------------------------------------
+- ``max_sharpe``: ``(R(w) - r_f) / sigma(w)``; ``max_information_ratio``: active return over
+  tracking error;
+- ``max_utility``: ``R(w) - delta / 2 w' Sigma w``; ``target_volatility``: the highest ``R(w)``
+  with ``sigma(w)`` at most the target;
+- ``min_volatility``: the lowest ``sigma(w) + sum c_i |w_i - w0_i| / H`` (volatility plus the
+  amortised costs, both annualised decimals); ``target_return``: the same with ``R(w)`` at
+  least the target; ``min_tracking_error``: the lowest tracking error plus amortised costs.
+
+So with prohibitive costs every objective keeps the book (when the book meets the limits), and
+with zero costs and no turnover budget it gives the from-cash optimum.
+
+Method
+------
+Trades are split into buys and sells, ``w = w0 + b - s`` with ``b, s >= 0`` (and, for exposure
+limits, positions into long and short parts, ``w = p - q``): costs, turnover, locks (``b_i =
+s_i = 0``), no-buy (``b_i = 0``) and no-sell (``s_i = 0``) lists and exposure limits become
+linear, so every objective is a quadratic or second-order cone program. The maximum Sharpe and
+information ratios are made convex by the homogeneous (Charnes-Cooper) transformation ``y =
+kappa w``: minimise ``y' Sigma y`` subject to the net excess return of ``y`` equal to 1, with
+every constraint right-hand side multiplied by ``kappa >= 0`` (Cornuejols & Tutuncu 2007,
+section 8.2). Volatility and tracking-error caps are second-order cones on a factor ``F`` with
+``F'F = Sigma`` (Cholesky, or the eigen-decomposition for a singular covariance). Clarabel's
+interior-point method (Goulart & Chen 2024) solves the program, built directly as sparse
+matrices, with its tolerances tightened to 1e-10.
+
+Shadow prices are the solver's dual variables, turned into the objective's own units: for the
+direct programs ``-d opt / d h_j = z_j``; for the homogeneous ones ``opt = 1 / (2 S^2)`` and
+the right-hand side enters as ``h_j kappa``, so ``dS / dh_j = S^3 kappa z_j`` (envelope
+theorem).
+
+References
+----------
+Cornuejols & Tutuncu (2007), "Optimization Methods in Finance", Cambridge, ch. 8; Goulart &
+Chen (2024), "Clarabel: An interior-point solver for conic programs with quadratic
+objectives", arXiv:2405.12762; Grinold & Kahn (2000), "Active Portfolio Management", ch. 14-16
+(turnover, costs, tracking error); Lobo, Fazel & Boyd (2007), "Portfolio optimization with
+linear and fixed transaction costs", Annals of Operations Research 152.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.exceptions import InfeasibleConstraintsError, OptimizationError
+
+__all__ = [
+    "BookProblem",
+    "BookSolution",
+    "solve_book",
+    "BOOK_KINDS",
+    "covariance_factor",
+    "objective_value",
+    "unbounded_sharpe_message",
+]
+
+#: Objective kinds :func:`solve_book` solves.
+BOOK_KINDS = (
+    "max_sharpe",
+    "min_volatility",
+    "target_return",
+    "target_volatility",
+    "max_utility",
+    "min_tracking_error",
+    "max_information_ratio",
+)
+_INTERNAL_KINDS = ("min_turnover", "max_return")
+_HOMOGENEOUS = ("max_sharpe", "max_information_ratio")
+_CONE_OBJECTIVE = ("min_volatility", "target_return", "min_tracking_error")
+_TOL = 1e-10
+
+
+@dataclass(frozen=True, eq=False)
+class BookProblem:
+    """A portfolio problem from holdings, as arrays (see the module docstring).
+
+    Attributes
+    ----------
+    mu : ndarray (N,)
+        Annualised decimal expected returns.
+    cov : ndarray (N, N)
+        Annualised covariance, positive semidefinite.
+    lower, upper : ndarray (N,)
+        Weight bounds (decimals; may be infinite).
+    G : ndarray (m, N)
+        Sector rows, ``G w <= h``.
+    h : ndarray (m,)
+        Their right-hand sides.
+    labels : list of str
+        One readable name per row of ``G``.
+    tickers : list of str
+        Asset names (for messages and shadow-price names).
+    w0 : ndarray (N,)
+        Holdings (decimals of the book's value; zeros from cash).
+    costs : ndarray (N,)
+        Proportional costs per unit of weight traded (decimals).
+    horizon : float
+        Years over which costs are amortised.
+    no_buy, no_sell : ndarray of bool (N,)
+        Assets whose weight may not rise (locked or no-buy), or fall (locked or no-sell).
+    locked : ndarray of bool (N,)
+        Locked assets (for names only; their buys and sells are already barred).
+    investable : ndarray of bool (N,)
+        False for benchmark-only assets (held at 0, not named in shadow prices).
+    risk_free_rate : float
+        Annual decimal.
+    invested : tuple of float
+        (least, most) of ``sum(w)``: ``1 - cash`` for the cash bounds.
+    max_turnover, max_gross, max_long, max_short, max_volatility, max_tracking_error : float
+        Limits (decimals; None when absent).
+    benchmark : ndarray (N,) or None
+        Benchmark weights.
+    """
+
+    mu: np.ndarray
+    cov: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    G: np.ndarray
+    h: np.ndarray
+    labels: list[str]
+    tickers: list[str]
+    w0: np.ndarray
+    costs: np.ndarray
+    horizon: float
+    no_buy: np.ndarray
+    no_sell: np.ndarray
+    locked: np.ndarray
+    investable: np.ndarray
+    risk_free_rate: float = 0.0
+    invested: tuple[float, float] = (1.0, 1.0)
+    max_turnover: float | None = None
+    max_gross: float | None = None
+    max_long: float | None = None
+    max_short: float | None = None
+    max_volatility: float | None = None
+    max_tracking_error: float | None = None
+    benchmark: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of assets ``N``."""
+        return len(self.mu)
+
+
+@dataclass(frozen=True, eq=False)
+class BookSolution:
+    """The optimal weights and what each binding limit costs.
+
+    Attributes
+    ----------
+    weights : ndarray (N,)
+        Decimal weights (benchmark-only assets at 0).
+    shadow_prices : dict of str to float
+        Binding constraint name -> objective gained per percentage point of relaxation, in
+        the objective's units (see :func:`solve_book`).
+    value : float
+        The objective's value in its units.
+    """
+
+    weights: np.ndarray
+    shadow_prices: dict[str, float]
+    value: float
+
+
+def covariance_factor(cov: np.ndarray) -> np.ndarray:
+    """A factor ``F`` with ``F' F = cov``, safe for a singular covariance.
+
+    Parameters
+    ----------
+    cov : ndarray (N, N)
+        Positive semidefinite covariance.
+
+    Returns
+    -------
+    ndarray (k, N)
+        The transposed Cholesky factor (``k = N``), or ``diag(sqrt(lambda)) V'`` over the
+        eigenvalues above ``1e-14`` of the largest when Cholesky fails.
+    """
+    try:
+        return np.linalg.cholesky(cov).T
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(cov)
+        keep = vals > 1e-14 * max(vals.max(), 1e-300)
+        return np.sqrt(vals[keep])[:, None] * vecs[:, keep].T
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+class _Builder:
+    """Rows of a conic program ``A x + s = b``, ``s`` in a product of cones (Clarabel's form)."""
+
+    def __init__(self, nx: int) -> None:
+        self.nx = nx
+        self.blocks: list = []  # (matrix (m, nx) sparse, rhs (m,), cone kind, labels)
+
+    def add(self, M, rhs, cone: str, labels=None) -> None:
+        from scipy import sparse
+
+        M = sparse.csr_matrix(M)
+        rhs = np.atleast_1d(np.asarray(rhs, dtype=float))
+        self.blocks.append((M, rhs, cone, labels or [None] * len(rhs)))
+
+
+def _solve_once(P, q, A, b, cones, tol: float):
+    import clarabel
+
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.max_iter = 200
+    if tol:
+        settings.tol_gap_abs = settings.tol_gap_rel = settings.tol_feas = tol
+        settings.tol_ktratio = 1e-8
+    solver = clarabel.DefaultSolver(P, q, A, b, cones, settings)
+    return solver.solve()
+
+
+def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delta: float,
+                        F: np.ndarray | None):  # fmt: skip
+    """Build the conic program of ``kind`` and solve it; ``(status, w, z, s, rows, extra)``."""
+    import clarabel
+    from scipy import sparse
+
+    n = p.n
+    homogeneous = kind in _HOMOGENEOUS
+    exposure = any(x is not None for x in (p.max_gross, p.max_long, p.max_short))
+    # Variable layout: w | b | s | (p | q) | (t) | (kappa)
+    iw, ib, i_s = 0, n, 2 * n
+    nx = 3 * n
+    if exposure:
+        nx += 2 * n
+    it = None
+    if kind in _CONE_OBJECTIVE:
+        it = nx
+        nx += 1
+    ik = None
+    if homogeneous:
+        ik = nx
+        nx += 1
+    eye = sparse.identity(n, format="csr")
+
+    segments = [("w", n), ("b", n), ("s", n)]
+    segments += [("p", n), ("q", n)] if exposure else []
+    segments += [("t", 1)] if it is not None else []
+    segments += [("k", 1)] if ik is not None else []
+
+    def cols(**parts) -> sparse.csr_matrix:
+        """A block row: parts name the variable blocks (w, b, s, p, q) with (m, n) matrices."""
+        m = next(iter(parts.values())).shape[0]
+        return sparse.hstack(
+            [parts.get(name, sparse.csr_matrix((m, width))) for name, width in segments],
+            format="csr",
+        )
+
+    def single(index: int, value: float = 1.0) -> sparse.csr_matrix:
+        return sparse.csr_matrix(([value], ([0], [index])), shape=(1, nx))
+
+    B = _Builder(nx)
+    ones = np.ones((1, n))
+    rf = float(p.risk_free_rate)
+    cost_rate = p.costs / p.horizon
+    excess = (p.mu - rf)[None, :]
+
+    # Equalities: trades, exposure split, budget.
+    B.add(cols(w=eye, b=-eye, s=eye), p.w0, "zero")
+    if exposure:
+        B.add(cols(w=eye, p=-eye, q=eye), np.zeros(n), "zero")
+    least, most = p.invested
+    if abs(most - least) <= 1e-12:
+        B.add(cols(w=ones), [most], "zero", ["budget"])
+    # Inequalities.
+    nonneg = []
+    if abs(most - least) > 1e-12:
+        nonneg.append((cols(w=ones), [most], [f"cash at least {_pct(1 - most)}"]))
+        nonneg.append((cols(w=-ones), [-least], [f"cash at most {_pct(1 - least)}"]))
+    fin_up = np.flatnonzero(np.isfinite(p.upper))
+    fin_lo = np.flatnonzero(np.isfinite(p.lower))
+    names_up = [
+        f"{p.tickers[i]} at most {_pct(p.upper[i])}" if p.investable[i] else None for i in fin_up
+    ]
+    names_lo = [
+        f"{p.tickers[i]} at least {_pct(p.lower[i])}" if p.investable[i] else None for i in fin_lo
+    ]
+    nonneg.append((cols(w=eye[fin_up]), p.upper[fin_up], names_up))
+    nonneg.append((cols(w=-eye[fin_lo]), -p.lower[fin_lo], names_lo))
+    nonneg.append((cols(b=-eye), np.zeros(n), None))
+    nonneg.append((cols(s=-eye), np.zeros(n), None))
+    nb = np.flatnonzero(p.no_buy)
+    ns = np.flatnonzero(p.no_sell)
+
+    def trade_name(i: int, side: str) -> str | None:
+        if not p.investable[i]:
+            return None
+        t, held = p.tickers[i], _pct(p.w0[i])
+        if p.locked[i]:
+            return f"{t} locked at {held} ({side})"
+        return f"{t} at most its holding {held}" if side == "buy" else (
+            f"{t} at least its holding {held}")  # fmt: skip
+
+    if len(nb):
+        nonneg.append((cols(b=eye[nb]), np.zeros(len(nb)), [trade_name(i, "buy") for i in nb]))
+    if len(ns):
+        nonneg.append((cols(s=eye[ns]), np.zeros(len(ns)), [trade_name(i, "sell") for i in ns]))
+    if exposure:
+        nonneg.append((cols(p=-eye), np.zeros(n), None))
+        nonneg.append((cols(q=-eye), np.zeros(n), None))
+    if len(p.h):
+        nonneg.append((cols(w=p.G), p.h, list(p.labels)))
+    if p.max_turnover is not None:
+        nonneg.append((cols(b=ones / 2, s=ones / 2), [p.max_turnover],
+                       [f"turnover at most {_pct(p.max_turnover)}"]))  # fmt: skip
+    if p.max_gross is not None:
+        nonneg.append((cols(p=ones, q=ones), [p.max_gross],
+                       [f"gross exposure at most {p.max_gross:.0%}"]))  # fmt: skip
+    if p.max_long is not None:
+        nonneg.append((cols(p=ones), [p.max_long], [f"total long at most {p.max_long:.0%}"]))
+    if p.max_short is not None:
+        nonneg.append((cols(q=ones), [p.max_short], [f"total short at most {p.max_short:.0%}"]))
+    if kind == "target_return":
+        # R(w) >= target:  -(mu - rf)'w + c/H'(b + s) <= rf - target
+        nonneg.append((cols(w=-excess, b=cost_rate[None, :], s=cost_rate[None, :]),
+                       [rf - target], [f"target return at least {_pct(target)}"]))  # fmt: skip
+    for M, rhs, labels in nonneg:
+        if M.shape[0]:
+            B.add(M, rhs, "nonneg", labels)
+
+    # Second-order cones: (cap, F (w - bench)).
+    bench = p.benchmark if p.benchmark is not None else np.zeros(n)
+    k = 0 if F is None else F.shape[0]
+    socs = []
+    if p.max_volatility is not None and kind != "target_volatility":
+        socs.append((p.max_volatility, np.zeros(n), f"volatility at most {_pct(p.max_volatility)}"))
+    if kind == "target_volatility":
+        socs.append((target, np.zeros(n), f"volatility at most {_pct(target)}"))
+    if p.max_tracking_error is not None:
+        socs.append((p.max_tracking_error, bench,
+                     f"tracking error at most {_pct(p.max_tracking_error)}"))  # fmt: skip
+    for cap, centre, label in socs:
+        M = sparse.vstack([sparse.csr_matrix((1, nx)), cols(w=-F)], format="csr")
+        B.add(M, np.concatenate([[cap], -F @ centre]), f"soc{k + 1}", [label] + [None] * k)
+
+    # Objective.
+    P = sparse.csc_matrix((nx, nx))
+    q = np.zeros(nx)
+    trade_cost = np.zeros(nx)
+    trade_cost[ib : ib + n] = cost_rate
+    trade_cost[i_s : i_s + n] = cost_rate
+    if kind in _CONE_OBJECTIVE:
+        centre = bench if kind == "min_tracking_error" else np.zeros(n)
+        M = sparse.vstack([-single(it), cols(w=-F)], format="csr")
+        B.add(M, np.concatenate([[0.0], -F @ centre]), f"soc{k + 1}")
+        q = trade_cost.copy()
+        q[it] = 1.0
+    elif kind == "max_utility":
+        P = _embed(delta * p.cov, iw, nx)
+        q = trade_cost.copy()
+        q[iw : iw + n] = -(p.mu - rf)
+    elif kind in ("target_volatility", "max_return"):
+        q = trade_cost.copy()
+        q[iw : iw + n] = -(p.mu - rf)
+    elif kind == "min_turnover":
+        q[ib : ib + 2 * n] = 0.5
+    elif homogeneous:
+        S = p.cov
+        if kind == "max_information_ratio":
+            Sb = S @ bench
+            full = np.zeros((n + 1, n + 1))
+            full[:n, :n] = S
+            full[:n, n] = full[n, :n] = -Sb
+            full[n, n] = bench @ Sb
+            P = _embed_pair(full, iw, ik, n, nx)
+        else:
+            P = _embed(S, iw, nx)
+
+    # Stack.
+    Ms, rhs, cone_kinds, row_labels = [], [], [], []
+    for M, r, cone, labels in B.blocks:
+        Ms.append(M)
+        rhs.append(r)
+        cone_kinds.append((cone, len(r)))
+        row_labels.extend(labels)
+    A = sparse.vstack(Ms, format="csc")
+    b = np.concatenate(rhs)
+    if homogeneous:
+        # Every right-hand side h becomes h kappa: A x - h kappa + s = 0.
+        A = A - sparse.csc_matrix((b, (np.arange(len(b)), np.full(len(b), ik))), shape=A.shape)
+        b = np.zeros(len(b))
+        # Net (active) excess return of y equal to 1, and kappa >= 0.
+        row = np.zeros(nx)
+        row[iw : iw + n] = p.mu - rf
+        row[ib : ib + n] = -cost_rate
+        row[i_s : i_s + n] = -cost_rate
+        if kind == "max_information_ratio":
+            row[ik] = -float((p.mu - rf) @ bench)
+        A = sparse.vstack([A, sparse.csc_matrix(row[None, :]), -single(ik)], format="csc")
+        b = np.concatenate([b, [1.0], [0.0]])
+        cone_kinds += [("zero", 1), ("nonneg", 1)]
+        row_labels += [None, None]
+    cones = []
+    for cone, m in cone_kinds:
+        if cone == "zero":
+            cones.append(clarabel.ZeroConeT(m))
+        elif cone == "nonneg":
+            cones.append(clarabel.NonnegativeConeT(m))
+        else:
+            cones.append(clarabel.SecondOrderConeT(m))
+    # Merge runs of equal cone kinds? Clarabel handles many small cones fine.
+    P = sparse.triu(P, format="csc")
+    sol = _solve_once(P, q, A, b, cones, _TOL)
+    status = str(sol.status)
+    if status not in ("Solved", "AlmostSolved") and "Infeasible" not in status:
+        sol = _solve_once(P, q, A, b, cones, 0.0)
+        status = str(sol.status)
+    x = np.asarray(sol.x)
+    kappa = float(x[ik]) if homogeneous else 1.0
+    return status, x, np.asarray(sol.z), np.asarray(sol.s), row_labels, cone_kinds, kappa
+
+
+def _embed(S: np.ndarray, start: int, nx: int):
+    from scipy import sparse
+
+    n = S.shape[0]
+    rows, cols_ = np.triu_indices(n)
+    return sparse.csc_matrix((S[rows, cols_], (rows + start, cols_ + start)), shape=(nx, nx))
+
+
+def _embed_pair(full: np.ndarray, iw: int, ik: int, n: int, nx: int):
+    from scipy import sparse
+
+    index = np.append(np.arange(iw, iw + n), ik)
+    rows, cols_ = np.triu_indices(n + 1)
+    return sparse.csc_matrix(
+        (full[rows, cols_], (index[rows], index[cols_])), shape=(nx, nx)
+    )
+
+
+def _net_return(p: BookProblem, w: np.ndarray) -> float:
+    rf = float(p.risk_free_rate)
+    return float((p.mu - rf) @ w + rf - p.costs @ np.abs(w - p.w0) / p.horizon)
+
+
+def objective_value(p: BookProblem, kind: str, w: np.ndarray, *, delta: float = 1.0) -> float:
+    """The objective of ``kind`` at ``w`` in its units (see the module docstring).
+
+    Parameters
+    ----------
+    p : BookProblem
+        The problem.
+    kind : str
+        One of :data:`BOOK_KINDS`.
+    w : ndarray (N,)
+        Decimal weights.
+    delta : float
+        Risk aversion for ``"max_utility"``.
+
+    Returns
+    -------
+    float
+        Sharpe or information ratio, net return (decimal), or volatility / tracking error plus
+        amortised costs (decimal) for the minimising kinds.
+    """
+    vol = float(np.sqrt(max(w @ p.cov @ w, 0.0)))
+    cost = float(p.costs @ np.abs(w - p.w0) / p.horizon)
+    rf = float(p.risk_free_rate)
+    if kind == "max_sharpe":
+        return (_net_return(p, w) - rf) / vol if vol > 0 else float("inf")
+    if kind in ("min_volatility", "target_return"):
+        return vol + cost
+    if kind == "max_utility":
+        return _net_return(p, w) - delta / 2 * vol**2
+    if kind == "target_volatility":
+        return _net_return(p, w)
+    bench = p.benchmark
+    a = w - bench
+    te = float(np.sqrt(max(a @ p.cov @ a, 0.0)))
+    if kind == "min_tracking_error":
+        return te + cost
+    active = _net_return(p, w) - float((p.mu - rf) @ bench) - rf
+    return active / te if te > 0 else float("inf")
+
+
+def solve_book(
+    p: BookProblem,
+    kind: str,
+    *,
+    target: float | None = None,
+    delta: float = 1.0,
+    shadow_prices: bool = True,
+) -> BookSolution:
+    """Solve one objective from the book (see the module docstring for the programs).
+
+    Parameters
+    ----------
+    p : BookProblem
+        The problem.
+    kind : str
+        One of :data:`BOOK_KINDS`.
+    target : float, optional
+        Target return (annualised decimal, net of amortised costs) for ``"target_return"``,
+        target volatility for ``"target_volatility"``.
+    delta : float
+        Risk aversion for ``"max_utility"``.
+    shadow_prices : bool
+        Whether to compute them.
+
+    Returns
+    -------
+    BookSolution
+        Shadow prices: objective gained per percentage point (0.01) of relaxation of each
+        binding constraint, in the objective's units: Sharpe ratio or information ratio
+        (``max_sharpe``, ``max_information_ratio``), decimal annualised net return
+        (``max_utility``: utility; ``target_volatility``), decimal annualised volatility or
+        tracking error plus amortised costs saved (``min_volatility``, ``target_return``,
+        ``min_tracking_error``). Positive: relaxing the limit helps.
+
+    Raises
+    ------
+    InfeasibleConstraintsError
+        No portfolio satisfies the limits (the message names the conflict), or no portfolio
+        beats the risk-free rate (the benchmark) after costs for the maximum Sharpe
+        (information) ratio.
+    OptimizationError
+        The program is unbounded (infinite weight bounds) or the solver failed.
+
+    References
+    ----------
+    Cornuejols & Tutuncu (2007), ch. 8; Goulart & Chen (2024).
+    """
+    if kind not in BOOK_KINDS + _INTERNAL_KINDS:
+        raise OptimizationError(f"Unknown objective {kind!r}.")
+    needs_bench = kind in ("min_tracking_error", "max_information_ratio")
+    if (needs_bench or p.max_tracking_error is not None) and p.benchmark is None:
+        raise OptimizationError(
+            "Tracking error needs a benchmark: give the objective's benchmark weights."
+        )
+    needs_factor = (
+        kind in _CONE_OBJECTIVE
+        or kind == "target_volatility"
+        or p.max_volatility is not None
+        or p.max_tracking_error is not None
+    )
+    F = covariance_factor(p.cov) if needs_factor else None
+    status, x, z, s, labels, cone_kinds, kappa = _assemble_and_solve(
+        p, kind, target=target, delta=delta, F=F
+    )
+    if "PrimalInfeasible" in status:
+        if kind in _INTERNAL_KINDS:  # a step of the diagnosis itself
+            raise InfeasibleConstraintsError("No portfolio satisfies the limits.")
+        raise InfeasibleConstraintsError(_diagnose(p, kind, target))
+    if "DualInfeasible" in status:
+        raise OptimizationError(
+            "The objective has no optimum within these limits (it is unbounded): set finite "
+            "minimum and maximum weights, or a gross exposure limit."
+        )
+    if status not in ("Solved", "AlmostSolved"):
+        raise OptimizationError(
+            f"The optimiser could not solve this problem ({status}); try a shrinkage "
+            "covariance estimator or looser limits."
+        )
+    n = p.n
+    if kind in _HOMOGENEOUS:
+        if kappa <= 1e-12:
+            raise OptimizationError(
+                "The optimiser could not solve this problem (the ratio's scale vanished); "
+                "try a shrinkage covariance estimator."
+            )
+        w = x[:n] / kappa
+    else:
+        w = x[:n].copy()
+    w = np.clip(w, p.lower, p.upper)
+    w[np.abs(w) < 1e-11] = 0.0
+    w[~p.investable] = 0.0
+    # Trades the solver left at rounding noise: snap onto the holding.
+    near = np.abs(w - p.w0) < 1e-10
+    w[near] = p.w0[near]
+    value = objective_value(p, kind, w, delta=delta) if kind in BOOK_KINDS else float("nan")
+    if kind in _HOMOGENEOUS:
+        vol = float(np.sqrt(max(w @ p.cov @ w, 0.0)))
+        if kind == "max_sharpe" and (vol < 1e-7 or value > 1e6):
+            raise InfeasibleConstraintsError(unbounded_sharpe_message(p.risk_free_rate))
+    prices: dict[str, float] = {}
+    if shadow_prices and kind in BOOK_KINDS:
+        factor = value**3 * kappa if kind in _HOMOGENEOUS else 1.0
+        prices = _shadow_prices(z, s, labels, cone_kinds, factor, value)
+    return BookSolution(w, prices, value)
+
+
+def unbounded_sharpe_message(rf: float) -> str:
+    """The message for a maximum Sharpe ratio that a riskless portfolio makes unbounded.
+
+    Parameters
+    ----------
+    rf : float
+        Annual decimal risk-free rate.
+
+    Returns
+    -------
+    str
+    """
+    return (
+        "The covariance is singular and a portfolio within the constraints has zero "
+        f"volatility with an expected return above the risk-free rate of {rf:.2%}: the Sharpe "
+        "ratio is unbounded, so there is no tangency portfolio. Use a shrinkage covariance "
+        "estimator (e.g. Ledoit-Wolf), more observations, or another objective."
+    )
+
+
+def _shadow_prices(z, s, labels, cone_kinds, factor: float, value: float) -> dict[str, float]:
+    out: dict[str, float] = {}
+    row = 0
+    scale = max(1.0, abs(value)) if np.isfinite(value) else 1.0
+    for cone, m in cone_kinds:
+        block = range(row, row + m)
+        if cone == "nonneg":
+            for j in block:
+                if labels[j] is None:
+                    continue
+                gain = float(z[j]) * factor / 100
+                if gain > 1e-9 * scale and s[j] < 1e-6:
+                    out[labels[j]] = gain
+        elif cone == "zero":
+            for j in block:
+                if labels[j] == "budget":
+                    gain = float(z[j]) * factor / 100
+                    if abs(gain) > 1e-9 * scale:
+                        # More invested (less cash) helps when gain > 0.
+                        name = "cash at least 0.0%" if gain > 0 else "cash at most 0.0%"
+                        out[name] = abs(gain)
+        elif labels[row] is not None:  # a capped cone: its first row is the cap
+            gain = float(z[row]) * factor / 100
+            if gain > 1e-9 * scale and s[row] - np.linalg.norm(s[row + 1 : row + m]) < 1e-6:
+                out[labels[row]] = gain
+        row += m
+    return out
+
+
+def _diagnose(p: BookProblem, kind: str, target: float | None) -> str:
+    """Which limits conflict, in words: re-solve with the limits removed one kind at a time."""
+    problems = []
+    for i in np.flatnonzero(p.investable):
+        t, held = p.tickers[i], p.w0[i]
+        lo, up = p.lower[i], p.upper[i]
+        if p.locked[i] and not (lo - 1e-9 <= held <= up + 1e-9):
+            problems.append(
+                f"{t} is locked at {held:.1%}, outside its bounds [{lo:.1%}, {up:.1%}]: unlock "
+                "it or widen its bounds"
+            )
+        elif p.no_sell[i] and held > up + 1e-9:
+            problems.append(
+                f"{t} may not be sold, but its holding of {held:.1%} is above its maximum weight "
+                f"of {up:.1%}"
+            )
+        elif p.no_buy[i] and held < lo - 1e-9:
+            problems.append(
+                f"{t} may not be bought, but its holding of {held:.1%} is below its minimum "
+                f"weight of {lo:.1%}"
+            )
+    if problems:
+        return "; ".join(problems) + "."
+    linear = dataclasses.replace(p, max_turnover=None, max_volatility=None, max_tracking_error=None)
+    try:
+        base = solve_book(linear, "min_turnover", shadow_prices=False)
+    except InfeasibleConstraintsError:
+        parts = ["the weight bounds"]
+        if len(p.h):
+            parts.append("the sector limits")
+        if p.locked.any():
+            parts.append("the locked positions")
+        if (p.no_buy & ~p.locked).any() or (p.no_sell & ~p.locked).any():
+            parts.append("the no-buy and no-sell lists")
+        if any(x is not None for x in (p.max_gross, p.max_long, p.max_short)):
+            parts.append("the exposure limits")
+        if p.invested != (1.0, 1.0):
+            parts.append("the cash bounds")
+        return (
+            "No portfolio satisfies " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1
+            else "") + parts[-1] + " together; loosen one of them."  # fmt: skip
+        )
+    if p.max_turnover is not None:
+        needed = float(np.abs(base.weights - p.w0).sum() / 2)
+        if needed > p.max_turnover + 1e-9:
+            forced = "the locked positions and other limits" if p.locked.any() else "the limits"
+            return (
+                f"The turnover budget of {p.max_turnover:.1%} is smaller than the "
+                f"{needed:.1%} that {forced} force (the book breaks them): raise the budget to "
+                f"at least {needed:.1%}, or loosen the limits."
+            )
+    with_turnover = dataclasses.replace(p, max_volatility=None, max_tracking_error=None)
+    if p.max_tracking_error is not None:
+        plain = dataclasses.replace(with_turnover, costs=np.zeros(p.n))
+        best = solve_book(plain, "min_tracking_error", shadow_prices=False)
+        if best.value > p.max_tracking_error + 1e-9:
+            return (
+                f"The tracking-error cap of {p.max_tracking_error:.2%} is below the minimum "
+                f"achievable under these limits, {best.value:.2%}: raise it to at least "
+                f"{best.value:.2%} or loosen the other limits."
+            )
+    if p.max_volatility is not None or kind == "target_volatility":
+        cap = target if kind == "target_volatility" else p.max_volatility
+        which = "target volatility" if kind == "target_volatility" else "maximum volatility"
+        plain = dataclasses.replace(with_turnover, costs=np.zeros(p.n))
+        best = solve_book(plain, "min_volatility", shadow_prices=False)
+        if best.value > cap + 1e-9:
+            return (
+                f"The {which} of {cap:.2%} is below the lowest volatility achievable under "
+                f"these limits, {best.value:.2%}: raise it to at least {best.value:.2%} or "
+                "loosen the other limits."
+            )
+    if kind == "target_return":
+        top = solve_book(dataclasses.replace(p), "max_return", shadow_prices=False)
+        reached = _net_return(p, top.weights)
+        return (
+            f"The target return of {target:.2%} is above the highest expected return net of "
+            f"costs the limits allow, {reached:.2%}."
+        )
+    if kind == "max_sharpe":
+        top = solve_book(p, "max_return", shadow_prices=False)
+        return (
+            "No portfolio within the limits is expected to beat the risk-free rate of "
+            f"{p.risk_free_rate:.2%} after costs (the best reaches "
+            f"{_net_return(p, top.weights):.2%}), so the Sharpe ratio has no maximum: lower the "
+            "risk-free rate or the costs, or choose another objective."
+        )
+    if kind == "max_information_ratio":
+        return (
+            "No portfolio within the limits is expected to beat the benchmark after costs, so "
+            "the information ratio has no maximum: loosen the limits or choose another "
+            "objective (minimum tracking error)."
+        )
+    return (
+        "The volatility and tracking-error caps cannot both hold within the other limits; "
+        "loosen one of them."
+    )

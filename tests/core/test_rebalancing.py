@@ -1,0 +1,167 @@
+"""Optimisation from the book held: limits hold, cost limits, conflicts named, the singular case.
+
+References nobody here wrote: cvxpy (Clarabel) on an independent formulation in
+``test_rebalancing_cvxpy.py``; here the properties the issue states and closed cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.constraints import Constraints
+from core.exceptions import BallastError, InfeasibleConstraintsError
+from core.optimization import OBJECTIVES, Objective, optimize
+
+KINDS = ["max_sharpe", "min_volatility", "target_return", "target_volatility", "max_utility"]
+
+
+def _objective(kind, **kw):
+    return Objective(kind, target_return=0.12, target_volatility=0.2, risk_aversion=3.0,
+                     risk_free_rate=0.02, **kw)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def book(sample_estimates):
+    mu, cov = sample_estimates
+    w0 = pd.Series(1 / len(mu), index=mu.index)
+    return mu, cov, w0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_turnover_budget_and_locks_hold(book, kind):
+    mu, cov, w0 = book
+    locked = list(mu.index[:3])
+    cons = Constraints(current_weights=w0, max_turnover=0.1, locked=locked, weight_bounds=(0, 0.4))
+    result = optimize(mu, cov, _objective(kind, transaction_costs=0.001), cons)
+    assert result.turnover <= 0.1 + 1e-9
+    assert np.abs(result.weights[locked] - w0[locked]).max() <= 1e-9
+    assert result.weights.sum() == pytest.approx(1.0, abs=1e-9)
+    assert result.current_weights is not None
+    trades = (result.weights - w0).abs()
+    assert result.number_of_trades == int((trades > 1e-6).sum())
+    assert result.costs == pytest.approx(0.001 * trades.sum(), rel=1e-9)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_prohibitive_costs_keep_the_book(book, kind):
+    mu, cov, w0 = book
+    objective = _objective(kind, transaction_costs=10.0)
+    if kind == "target_volatility":  # the book itself must be within the target
+        book_vol = float(np.sqrt(w0 @ cov @ w0))
+        objective = Objective(kind, target_volatility=book_vol + 0.02, transaction_costs=10.0)
+    result = optimize(mu, cov, objective, Constraints(current_weights=w0))
+    assert np.abs(result.weights - w0).max() < 1e-7
+    assert result.number_of_trades == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_zero_costs_without_budget_give_the_from_cash_optimum(book, kind):
+    """Through the conic engine (a gross limit that cannot bind forces it) and from cash."""
+    mu, cov, w0 = book
+    objective = _objective(kind)
+    from_cash = optimize(mu, cov, objective)
+    assert from_cash.shadow_prices.empty  # the critical-line engine
+    held = optimize(mu, cov, objective, Constraints(current_weights=w0, max_gross_exposure=5.0))
+    assert np.abs(held.weights - from_cash.weights).max() < 1e-5
+    assert held.turnover == pytest.approx((from_cash.weights - w0).abs().sum() / 2, abs=1e-5)
+
+
+def test_holdings_with_unknown_tickers_are_named(book):
+    mu, cov, w0 = book
+    bad = pd.concat([w0 * 0.9, pd.Series({"NOPE": 0.05, "ZZZ": 0.05})])
+    with pytest.raises(InfeasibleConstraintsError, match="NOPE, ZZZ"):
+        optimize(mu, cov, "max_sharpe", Constraints(current_weights=bad))
+
+
+def test_turnover_budget_smaller_than_the_locks_force(book):
+    mu, cov, w0 = book
+    # The book holds 5 % of each; a 2 % maximum on five assets forces selling 3 % of each.
+    locked = list(mu.index[:5])
+    cons = Constraints(current_weights=w0, max_turnover=0.05, locked=locked,
+                       asset_bounds={t: (0.0, 0.02) for t in mu.index[5:10]})  # fmt: skip
+    with pytest.raises(InfeasibleConstraintsError, match="turnover budget of 5.0%.*15.0%"):
+        optimize(mu, cov, "min_volatility", cons)
+
+
+def test_tracking_error_cap_below_the_minimum_is_named(book):
+    mu, cov, w0 = book
+    bench = pd.Series({"AAPL": 0.5, "XOM": 0.5})
+    cons = Constraints(current_weights=w0, max_turnover=0.05, max_tracking_error=0.01)
+    with pytest.raises(InfeasibleConstraintsError, match="tracking-error cap of 1.00%"):
+        optimize(mu, cov, Objective("max_sharpe", benchmark_weights=bench), cons)
+
+
+def test_benchmark_objectives_and_index_not_held(sample_window):
+    """Index in the joint estimate: TE cap binds, the index is not held, min TE near zero."""
+    from core.estimators import covariance, expected_returns
+
+    prices = sample_window.prices
+    index = (prices.pct_change().mean(axis=1).add(1).cumprod() * 100).rename("INDEX")
+    joint = pd.concat([prices, index], axis=1).dropna()
+    mu, cov = expected_returns(joint), covariance(joint, "sample")
+    bench = pd.Series({"INDEX": 1.0})
+    te = optimize(mu, cov, Objective("min_tracking_error", benchmark_weights=bench))
+    assert "INDEX" not in te.weights.index
+    assert te.tracking_error < 0.01  # an equal-weight index is nearly replicable
+    capped = optimize(mu, cov, Objective("max_sharpe", benchmark_weights=bench),
+                      Constraints(max_tracking_error=0.03))  # fmt: skip
+    assert capped.tracking_error <= 0.03 + 1e-8
+    assert "tracking error at most 3.0%" in capped.shadow_prices.index
+    ir = optimize(mu, cov, Objective("max_information_ratio", benchmark_weights=bench),
+                  Constraints(max_tracking_error=0.03))  # fmt: skip
+    assert ir.tracking_error <= 0.03 + 1e-8
+    assert set(OBJECTIVES) >= {"min_tracking_error", "max_information_ratio"}
+
+
+def test_gross_and_side_exposure_limits(book):
+    mu, cov, w0 = book
+    cons = Constraints(long_only=False, weight_bounds=(-0.2, 0.3), max_gross_exposure=1.6,
+                       max_short=0.25)  # fmt: skip
+    result = optimize(mu, cov, _objective("max_sharpe"), cons)
+    w = result.weights
+    assert w.abs().sum() <= 1.6 + 1e-8
+    assert -w[w < 0].sum() <= 0.25 + 1e-8
+
+
+def test_cash_bounds(book):
+    mu, cov, w0 = book
+    result = optimize(mu, cov, "min_volatility", Constraints(cash_bounds=(0.0, 0.3)))
+    assert result.cash_weight == pytest.approx(0.3, abs=1e-8)
+    assert result.weights.sum() == pytest.approx(0.7, abs=1e-8)
+
+
+def test_singular_covariance_riskless_portfolio_beats_the_risk_free_rate():
+    """Issue inputs: [0.6445, 0.3555, 0] has zero variance and returns 8.26 % > 5 %."""
+    tickers = ["A", "B", "C"]
+    mu = pd.Series([0.10833222957500482, 0.03592223362056278, 0.044724177688973514],
+                   index=tickers)  # fmt: skip
+    cov = pd.DataFrame(
+        [[0.018231649684789426, -0.033057844518127086, 0.022078591255295155],
+         [-0.033057844518127086, 0.05994087770874624, -0.04003316482686451],
+         [0.022078591255295155, -0.04003316482686451, 0.026737250893158863]],
+        index=tickers, columns=tickers,
+    )  # fmt: skip
+    riskless = np.array([0.6445, 0.3555, 0.0])
+    assert riskless @ cov.to_numpy() @ riskless < 1e-9 and riskless @ mu > 0.08
+    with pytest.raises(InfeasibleConstraintsError, match="unbounded"):
+        optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.05))
+    with pytest.raises(InfeasibleConstraintsError, match="unbounded"):
+        optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.05, transaction_costs=1e-6))
+
+
+def test_bad_new_inputs_raise_ballast_errors(book):
+    mu, cov, w0 = book
+    with pytest.raises(BallastError):
+        Constraints(max_turnover=-0.1)
+    with pytest.raises(BallastError):
+        Constraints(cash_bounds=(0.2, 0.1))
+    with pytest.raises(BallastError):
+        Objective("max_sharpe", transaction_costs=-0.001)
+    with pytest.raises(BallastError):
+        Objective("max_sharpe", cost_horizon=0)
+    with pytest.raises(BallastError):
+        Objective("min_tracking_error")
+    with pytest.raises(BallastError, match="locked list names XYZ"):
+        optimize(mu, cov, "max_sharpe", Constraints(current_weights=w0, locked=["XYZ"]))
