@@ -187,8 +187,8 @@ class Constraints:
         tickers = list(tickers)
         known = set(tickers)
         held = self.current_weights if self.current_weights is not None else {}
-        w0 = pd.Series(dict(held), dtype=float)
-        unknown = [str(t) for t in w0.index if t not in known and w0[t] != 0]
+        held = {k: float(v) for k, v in dict(held).items()}
+        unknown = [str(t) for t, v in held.items() if t not in known and v != 0]
         if unknown:
             raise InfeasibleConstraintsError(
                 f"The holdings name {', '.join(unknown)}, not in the investable universe: add "
@@ -201,10 +201,10 @@ class Constraints:
                     f"The {label} list names {', '.join(missing)}, not in the investable "
                     "universe: remove them from it."
                 )
-        if not np.isfinite(w0.to_numpy()).all():
-            bad = [str(t) for t in w0.index[~np.isfinite(w0.to_numpy())]]
+        bad = [str(t) for t, v in held.items() if not math.isfinite(v)]
+        if bad:
             raise InfeasibleConstraintsError(f"The holdings of {', '.join(bad)} are not numbers.")
-        return w0.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
+        return np.array([held.get(t, 0.0) for t in tickers], dtype=float)
 
     def bounds(self, tickers: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-asset lower and upper bounds.

@@ -152,8 +152,8 @@ class Objective:
                 f"{OBJECTIVES[self.kind]} needs the benchmark's weights: choose a benchmark."
             )
         if self.benchmark_weights is not None:
-            b = pd.Series(dict(self.benchmark_weights), dtype=float)
-            if len(b) == 0 or not np.isfinite(b.to_numpy()).all():
+            b = np.array(list(dict(self.benchmark_weights).values()), dtype=float)
+            if len(b) == 0 or not np.isfinite(b).all():
                 raise OptimizationError("The benchmark weights must be finite numbers.")
         if self.non_investable is not None:
             names = self.non_investable
@@ -540,14 +540,15 @@ def optimize(
     rf = float(objective.risk_free_rate)
     bench = None
     if objective.benchmark_weights is not None:
-        b = pd.Series(dict(objective.benchmark_weights), dtype=float)
-        unknown = [str(t) for t in b.index if t not in set(every) and b[t] != 0]
+        b = {k: float(v) for k, v in dict(objective.benchmark_weights).items()}
+        covered = set(every)
+        unknown = [str(t) for t, v in b.items() if t not in covered and v != 0]
         if unknown:
             raise EstimationError(
                 f"The benchmark names {', '.join(unknown)}, which the expected returns and "
                 "covariance do not cover: estimate them jointly with the benchmark."
             )
-        bench = b.reindex(every).fillna(0.0).to_numpy(dtype=float)
+        bench = np.array([b.get(t, 0.0) for t in every], dtype=float)
     w0 = constraints.holdings(tickers)
     costs = _costs(objective.transaction_costs, tickers)
     book = (
@@ -571,7 +572,10 @@ def optimize(
             problem, objective.kind, target=target, delta=float(objective.risk_aversion)
         )
         full = solution.weights
-        prices = pd.Series(solution.shadow_prices, dtype=float, name="shadow price")
+        ranked = sorted(solution.shadow_prices.items(), key=lambda kv: -kv[1])
+        prices = pd.Series(
+            [v for _, v in ranked], index=[k for k, _ in ranked], dtype=float, name="shadow price"
+        )
     else:
         values = optimal_weights(
             mu_all[keep],
@@ -608,7 +612,7 @@ def optimize(
         turnover=float(np.abs(trades).sum() / 2),
         tracking_error=te,
         costs=float(costs @ np.abs(trades)),
-        shadow_prices=prices.sort_values(ascending=False),
+        shadow_prices=prices,
         current_weights=(
             pd.Series(w0, index=tickers, name="current weight")
             if constraints.current_weights is not None
@@ -624,17 +628,18 @@ def _non_investable(objective: Objective, tickers: list[str]) -> set[str]:
         return {t for t in objective.non_investable if t in set(tickers)}
     if objective.benchmark_weights is None:
         return set()
-    b = pd.Series(dict(objective.benchmark_weights), dtype=float)
-    b = b[b != 0]
-    if len(b) == 1 and abs(float(b.iloc[0]) - 1.0) < 1e-12 and b.index[0] in set(tickers):
-        return {b.index[0]}
+    b = {k: float(v) for k, v in dict(objective.benchmark_weights).items() if float(v) != 0}
+    if len(b) == 1:
+        (name, weight), = b.items()
+        if abs(weight - 1.0) < 1e-12 and name in set(tickers):
+            return {name}
     return set()
 
 
 def _costs(costs, tickers: list[str]) -> np.ndarray:
     if isinstance(costs, (Mapping, pd.Series)):
-        per = pd.Series(dict(costs), dtype=float)
-        return per.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
+        per = {k: float(v) for k, v in dict(costs).items()}
+        return np.array([per.get(t, 0.0) for t in tickers], dtype=float)
     return np.full(len(tickers), float(costs))
 
 

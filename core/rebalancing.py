@@ -211,19 +211,55 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-class _Builder:
-    """Rows of a conic program ``A x + s = b``, ``s`` in a product of cones (Clarabel's form)."""
+class _Rows:
+    """Rows of a conic program ``A x + s = b``, ``s`` in a product of cones (Clarabel's form).
 
-    def __init__(self, nx: int) -> None:
-        self.nx = nx
-        self.blocks: list = []  # (matrix (m, nx) sparse, rhs (m,), cone kind, labels)
+    Built as coordinate triplets (no sparse-matrix arithmetic per block: it dominated the time
+    at a few hundred assets).
+    """
 
-    def add(self, M, rhs, cone: str, labels=None) -> None:
+    def __init__(self) -> None:
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.b: list[np.ndarray] = []
+        self.cones: list[tuple[str, int]] = []
+        self.labels: list[str | None] = []
+        self.m = 0
+
+    def add(self, m: int, terms, rhs, cone: str, labels=None) -> None:
+        """Append ``m`` rows of one cone.
+
+        ``terms`` are ``(first column, block)``: a dense ``(m, width)`` array, or
+        ``(values, columns)`` with one entry per row.
+        """
+        if m == 0:
+            return
+        for start, block in terms:
+            if isinstance(block, tuple):
+                values, columns = block
+                self.r.append(self.m + np.arange(m))
+                self.c.append(start + np.asarray(columns))
+                self.v.append(np.broadcast_to(np.asarray(values, dtype=float), (m,)).copy())
+            else:
+                block = np.asarray(block, dtype=float).reshape(m, -1)
+                rows, cols = np.nonzero(block)
+                self.r.append(self.m + rows)
+                self.c.append(start + cols)
+                self.v.append(block[rows, cols])
+        self.b.append(np.broadcast_to(np.asarray(rhs, dtype=float), (m,)).copy())
+        if self.cones and self.cones[-1][0] == cone and cone in ("zero", "nonneg"):
+            self.cones[-1] = (cone, self.cones[-1][1] + m)
+        else:
+            self.cones.append((cone, m))
+        self.labels.extend(labels if labels is not None else [None] * m)
+        self.m += m
+
+    def matrix(self, nx: int):
         from scipy import sparse
 
-        M = sparse.csr_matrix(M)
-        rhs = np.atleast_1d(np.asarray(rhs, dtype=float))
-        self.blocks.append((M, rhs, cone, labels or [None] * len(rhs)))
+        r, c, v = (np.concatenate(x) for x in (self.r, self.c, self.v))
+        return sparse.csc_matrix((v, (r, c)), shape=(self.m, nx)), np.concatenate(self.b)
 
 
 def _solve_once(P, q, A, b, cones, tol: float):
@@ -241,7 +277,10 @@ def _solve_once(P, q, A, b, cones, tol: float):
 
 def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delta: float,
                         F: np.ndarray | None):  # fmt: skip
-    """Build the conic program of ``kind`` and solve it; ``(status, w, z, s, rows, extra)``."""
+    """Build the conic program of ``kind`` and solve it with Clarabel.
+
+    Returns ``(status, x, z, s, row labels, cones, kappa)``.
+    """
     import clarabel
     from scipy import sparse
 
@@ -251,66 +290,46 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
     # Variable layout: w | b | s | (p | q) | (t) | (kappa)
     iw, ib, i_s = 0, n, 2 * n
     nx = 3 * n
+    ip = iq = -1
     if exposure:
+        ip, iq = nx, nx + n
         nx += 2 * n
-    it = None
+    it = ik = -1
     if kind in _CONE_OBJECTIVE:
-        it = nx
-        nx += 1
-    ik = None
+        it, nx = nx, nx + 1
     if homogeneous:
-        ik = nx
-        nx += 1
-    eye = sparse.identity(n, format="csr")
-
-    segments = [("w", n), ("b", n), ("s", n)]
-    segments += [("p", n), ("q", n)] if exposure else []
-    segments += [("t", 1)] if it is not None else []
-    segments += [("k", 1)] if ik is not None else []
-
-    def cols(**parts) -> sparse.csr_matrix:
-        """A block row: parts name the variable blocks (w, b, s, p, q) with (m, n) matrices."""
-        m = next(iter(parts.values())).shape[0]
-        return sparse.hstack(
-            [parts.get(name, sparse.csr_matrix((m, width))) for name, width in segments],
-            format="csr",
-        )
-
-    def single(index: int, value: float = 1.0) -> sparse.csr_matrix:
-        return sparse.csr_matrix(([value], ([0], [index])), shape=(1, nx))
-
-    B = _Builder(nx)
-    ones = np.ones((1, n))
+        ik, nx = nx, nx + 1
+    every = np.arange(n)
     rf = float(p.risk_free_rate)
     cost_rate = p.costs / p.horizon
-    excess = (p.mu - rf)[None, :]
+    excess = p.mu - rf
+    R = _Rows()
+
+    def diag(sign: float, idx=every):
+        return (sign, idx)
 
     # Equalities: trades, exposure split, budget.
-    B.add(cols(w=eye, b=-eye, s=eye), p.w0, "zero")
+    R.add(n, [(iw, diag(1.0)), (ib, diag(-1.0)), (i_s, diag(1.0))], p.w0, "zero")
     if exposure:
-        B.add(cols(w=eye, p=-eye, q=eye), np.zeros(n), "zero")
+        R.add(n, [(iw, diag(1.0)), (ip, diag(-1.0)), (iq, diag(1.0))], 0.0, "zero")
     least, most = p.invested
-    if abs(most - least) <= 1e-12:
-        B.add(cols(w=ones), [most], "zero", ["budget"])
-    # Inequalities.
-    nonneg = []
-    if abs(most - least) > 1e-12:
-        nonneg.append((cols(w=ones), [most], [f"cash at least {_pct(1 - most)}"]))
-        nonneg.append((cols(w=-ones), [-least], [f"cash at most {_pct(1 - least)}"]))
-    fin_up = np.flatnonzero(np.isfinite(p.upper))
-    fin_lo = np.flatnonzero(np.isfinite(p.lower))
-    names_up = [
-        f"{p.tickers[i]} at most {_pct(p.upper[i])}" if p.investable[i] else None for i in fin_up
-    ]
-    names_lo = [
-        f"{p.tickers[i]} at least {_pct(p.lower[i])}" if p.investable[i] else None for i in fin_lo
-    ]
-    nonneg.append((cols(w=eye[fin_up]), p.upper[fin_up], names_up))
-    nonneg.append((cols(w=-eye[fin_lo]), -p.lower[fin_lo], names_lo))
-    nonneg.append((cols(b=-eye), np.zeros(n), None))
-    nonneg.append((cols(s=-eye), np.zeros(n), None))
-    nb = np.flatnonzero(p.no_buy)
-    ns = np.flatnonzero(p.no_sell)
+    fixed_budget = abs(most - least) <= 1e-12
+    if fixed_budget:
+        R.add(1, [(iw, np.ones(n))], most, "zero", ["budget"])
+    # Inequalities (nonnegative slack: M x <= rhs).
+    if not fixed_budget:
+        R.add(1, [(iw, np.ones(n))], most, "nonneg", [f"cash at least {_pct(1 - most)}"])
+        R.add(1, [(iw, -np.ones(n))], -least, "nonneg", [f"cash at most {_pct(1 - least)}"])
+    up = np.flatnonzero(np.isfinite(p.upper))
+    lo = np.flatnonzero(np.isfinite(p.lower))
+    R.add(len(up), [(iw, diag(1.0, up))], p.upper[up], "nonneg",
+          [f"{p.tickers[i]} at most {_pct(p.upper[i])}" if p.investable[i] else None
+           for i in up])  # fmt: skip
+    R.add(len(lo), [(iw, diag(-1.0, lo))], -p.lower[lo], "nonneg",
+          [f"{p.tickers[i]} at least {_pct(p.lower[i])}" if p.investable[i] else None
+           for i in lo])  # fmt: skip
+    R.add(n, [(ib, diag(-1.0))], 0.0, "nonneg")
+    R.add(n, [(i_s, diag(-1.0))], 0.0, "nonneg")
 
     def trade_name(i: int, side: str) -> str | None:
         if not p.investable[i]:
@@ -321,115 +340,111 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
         return f"{t} at most its holding {held}" if side == "buy" else (
             f"{t} at least its holding {held}")  # fmt: skip
 
-    if len(nb):
-        nonneg.append((cols(b=eye[nb]), np.zeros(len(nb)), [trade_name(i, "buy") for i in nb]))
-    if len(ns):
-        nonneg.append((cols(s=eye[ns]), np.zeros(len(ns)), [trade_name(i, "sell") for i in ns]))
+    nb, ns = np.flatnonzero(p.no_buy), np.flatnonzero(p.no_sell)
+    R.add(len(nb), [(ib, diag(1.0, nb))], 0.0, "nonneg", [trade_name(i, "buy") for i in nb])
+    R.add(len(ns), [(i_s, diag(1.0, ns))], 0.0, "nonneg", [trade_name(i, "sell") for i in ns])
     if exposure:
-        nonneg.append((cols(p=-eye), np.zeros(n), None))
-        nonneg.append((cols(q=-eye), np.zeros(n), None))
-    if len(p.h):
-        nonneg.append((cols(w=p.G), p.h, list(p.labels)))
+        R.add(n, [(ip, diag(-1.0))], 0.0, "nonneg")
+        R.add(n, [(iq, diag(-1.0))], 0.0, "nonneg")
+    R.add(len(p.h), [(iw, p.G)], p.h, "nonneg", list(p.labels))
+    half = np.full(n, 0.5)
     if p.max_turnover is not None:
-        nonneg.append((cols(b=ones / 2, s=ones / 2), [p.max_turnover],
-                       [f"turnover at most {_pct(p.max_turnover)}"]))  # fmt: skip
+        R.add(1, [(ib, half), (i_s, half)], p.max_turnover, "nonneg",
+              [f"turnover at most {_pct(p.max_turnover)}"])  # fmt: skip
     if p.max_gross is not None:
-        nonneg.append((cols(p=ones, q=ones), [p.max_gross],
-                       [f"gross exposure at most {p.max_gross:.0%}"]))  # fmt: skip
+        R.add(1, [(ip, np.ones(n)), (iq, np.ones(n))], p.max_gross, "nonneg",
+              [f"gross exposure at most {p.max_gross:.0%}"])  # fmt: skip
     if p.max_long is not None:
-        nonneg.append((cols(p=ones), [p.max_long], [f"total long at most {p.max_long:.0%}"]))
+        R.add(1, [(ip, np.ones(n))], p.max_long, "nonneg",
+              [f"total long at most {p.max_long:.0%}"])  # fmt: skip
     if p.max_short is not None:
-        nonneg.append((cols(q=ones), [p.max_short], [f"total short at most {p.max_short:.0%}"]))
+        R.add(1, [(iq, np.ones(n))], p.max_short, "nonneg",
+              [f"total short at most {p.max_short:.0%}"])  # fmt: skip
     if kind == "target_return":
         # R(w) >= target:  -(mu - rf)'w + c/H'(b + s) <= rf - target
-        nonneg.append((cols(w=-excess, b=cost_rate[None, :], s=cost_rate[None, :]),
-                       [rf - target], [f"target return at least {_pct(target)}"]))  # fmt: skip
-    for M, rhs, labels in nonneg:
-        if M.shape[0]:
-            B.add(M, rhs, "nonneg", labels)
+        R.add(1, [(iw, -excess), (ib, cost_rate), (i_s, cost_rate)], rf - target, "nonneg",
+              [f"target return at least {_pct(target)}"])  # fmt: skip
 
-    # Second-order cones: (cap, F (w - bench)).
+    # Second-order cones (cap, F (w - centre)):  rows [0; -F w] + s = [cap; -F centre].
     bench = p.benchmark if p.benchmark is not None else np.zeros(n)
     k = 0 if F is None else F.shape[0]
-    socs = []
+    caps = []
     if p.max_volatility is not None and kind != "target_volatility":
-        socs.append((p.max_volatility, np.zeros(n), f"volatility at most {_pct(p.max_volatility)}"))
+        caps.append((p.max_volatility, None, f"volatility at most {_pct(p.max_volatility)}"))
     if kind == "target_volatility":
-        socs.append((target, np.zeros(n), f"volatility at most {_pct(target)}"))
+        caps.append((target, None, f"volatility at most {_pct(target)}"))
     if p.max_tracking_error is not None:
-        socs.append((p.max_tracking_error, bench,
+        caps.append((p.max_tracking_error, bench,
                      f"tracking error at most {_pct(p.max_tracking_error)}"))  # fmt: skip
-    for cap, centre, label in socs:
-        M = sparse.vstack([sparse.csr_matrix((1, nx)), cols(w=-F)], format="csr")
-        B.add(M, np.concatenate([[cap], -F @ centre]), f"soc{k + 1}", [label] + [None] * k)
+    for cap, centre, label in caps:
+        shift = np.zeros(k) if centre is None else -F @ centre
+        R.add(k + 1, [(iw, np.vstack([np.zeros((1, n)), -F]))],
+              np.concatenate([[cap], shift]), "soc", [label] + [None] * k)  # fmt: skip
 
     # Objective.
-    P = sparse.csc_matrix((nx, nx))
     q = np.zeros(nx)
+    P_block, P_index = None, None
     trade_cost = np.zeros(nx)
     trade_cost[ib : ib + n] = cost_rate
     trade_cost[i_s : i_s + n] = cost_rate
     if kind in _CONE_OBJECTIVE:
-        centre = bench if kind == "min_tracking_error" else np.zeros(n)
-        M = sparse.vstack([-single(it), cols(w=-F)], format="csr")
-        B.add(M, np.concatenate([[0.0], -F @ centre]), f"soc{k + 1}")
+        shift = -F @ bench if kind == "min_tracking_error" else np.zeros(k)
+        t_col = np.zeros((k + 1, 1))
+        t_col[0, 0] = -1.0
+        R.add(k + 1, [(it, t_col), (iw, np.vstack([np.zeros((1, n)), -F]))],
+              np.concatenate([[0.0], shift]), "soc")  # fmt: skip
         q = trade_cost.copy()
         q[it] = 1.0
     elif kind == "max_utility":
-        P = _embed(delta * p.cov, iw, nx)
+        P_block, P_index = delta * p.cov, np.arange(iw, iw + n)
         q = trade_cost.copy()
-        q[iw : iw + n] = -(p.mu - rf)
+        q[iw : iw + n] = -excess
     elif kind in ("target_volatility", "max_return"):
         q = trade_cost.copy()
-        q[iw : iw + n] = -(p.mu - rf)
+        q[iw : iw + n] = -excess
     elif kind == "min_turnover":
         q[ib : ib + 2 * n] = 0.5
-    elif homogeneous:
-        S = p.cov
-        if kind == "max_information_ratio":
-            Sb = S @ bench
-            full = np.zeros((n + 1, n + 1))
-            full[:n, :n] = S
-            full[:n, n] = full[n, :n] = -Sb
-            full[n, n] = bench @ Sb
-            P = _embed_pair(full, iw, ik, n, nx)
-        else:
-            P = _embed(S, iw, nx)
+    elif kind == "max_information_ratio":
+        Sb = p.cov @ bench
+        P_block = np.zeros((n + 1, n + 1))
+        P_block[:n, :n] = p.cov
+        P_block[:n, n] = P_block[n, :n] = -Sb
+        P_block[n, n] = bench @ Sb
+        P_index = np.append(np.arange(iw, iw + n), ik)
+    elif kind == "max_sharpe":
+        P_block, P_index = p.cov, np.arange(iw, iw + n)
 
-    # Stack.
-    Ms, rhs, cone_kinds, row_labels = [], [], [], []
-    for M, r, cone, labels in B.blocks:
-        Ms.append(M)
-        rhs.append(r)
-        cone_kinds.append((cone, len(r)))
-        row_labels.extend(labels)
-    A = sparse.vstack(Ms, format="csc")
-    b = np.concatenate(rhs)
+    A, b = R.matrix(nx)
+    cone_kinds = list(R.cones)
+    labels = list(R.labels)
     if homogeneous:
-        # Every right-hand side h becomes h kappa: A x - h kappa + s = 0.
-        A = A - sparse.csc_matrix((b, (np.arange(len(b)), np.full(len(b), ik))), shape=A.shape)
-        b = np.zeros(len(b))
-        # Net (active) excess return of y equal to 1, and kappa >= 0.
+        # Every right-hand side h becomes h kappa: A x - h kappa + s = 0; then the net (active)
+        # excess return of y equal to 1, and kappa >= 0.
+        kappa_col = sparse.csc_matrix((-b, (np.arange(len(b)), np.full(len(b), ik))), A.shape)
         row = np.zeros(nx)
-        row[iw : iw + n] = p.mu - rf
+        row[iw : iw + n] = excess
         row[ib : ib + n] = -cost_rate
         row[i_s : i_s + n] = -cost_rate
         if kind == "max_information_ratio":
-            row[ik] = -float((p.mu - rf) @ bench)
-        A = sparse.vstack([A, sparse.csc_matrix(row[None, :]), -single(ik)], format="csc")
-        b = np.concatenate([b, [1.0], [0.0]])
+            row[ik] = -float(excess @ bench)
+        last = np.zeros((2, nx))
+        last[0] = row
+        last[1, ik] = -1.0
+        A = sparse.vstack([A + kappa_col, sparse.csc_matrix(last)], format="csc")
+        b = np.zeros(len(b) + 2)
+        b[-2] = 1.0
         cone_kinds += [("zero", 1), ("nonneg", 1)]
-        row_labels += [None, None]
-    cones = []
-    for cone, m in cone_kinds:
-        if cone == "zero":
-            cones.append(clarabel.ZeroConeT(m))
-        elif cone == "nonneg":
-            cones.append(clarabel.NonnegativeConeT(m))
-        else:
-            cones.append(clarabel.SecondOrderConeT(m))
-    # Merge runs of equal cone kinds? Clarabel handles many small cones fine.
-    P = sparse.triu(P, format="csc")
+        labels += [None, None]
+    if P_block is None:
+        P = sparse.csc_matrix((nx, nx))
+    else:
+        rows, cols = np.triu_indices(len(P_index))
+        P = sparse.csc_matrix(
+            (P_block[rows, cols], (P_index[rows], P_index[cols])), shape=(nx, nx)
+        )
+    make = {"zero": clarabel.ZeroConeT, "nonneg": clarabel.NonnegativeConeT,
+            "soc": clarabel.SecondOrderConeT}  # fmt: skip
+    cones = [make[c](m) for c, m in cone_kinds]
     sol = _solve_once(P, q, A, b, cones, _TOL)
     status = str(sol.status)
     if status not in ("Solved", "AlmostSolved") and "Infeasible" not in status:
@@ -437,25 +452,7 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
         status = str(sol.status)
     x = np.asarray(sol.x)
     kappa = float(x[ik]) if homogeneous else 1.0
-    return status, x, np.asarray(sol.z), np.asarray(sol.s), row_labels, cone_kinds, kappa
-
-
-def _embed(S: np.ndarray, start: int, nx: int):
-    from scipy import sparse
-
-    n = S.shape[0]
-    rows, cols_ = np.triu_indices(n)
-    return sparse.csc_matrix((S[rows, cols_], (rows + start, cols_ + start)), shape=(nx, nx))
-
-
-def _embed_pair(full: np.ndarray, iw: int, ik: int, n: int, nx: int):
-    from scipy import sparse
-
-    index = np.append(np.arange(iw, iw + n), ik)
-    rows, cols_ = np.triu_indices(n + 1)
-    return sparse.csc_matrix(
-        (full[rows, cols_], (index[rows], index[cols_])), shape=(nx, nx)
-    )
+    return status, x, np.asarray(sol.z), np.asarray(sol.s), labels, cone_kinds, kappa
 
 
 def _net_return(p: BookProblem, w: np.ndarray) -> float:
