@@ -236,13 +236,22 @@ def section_downloads(section: ReportSection | None) -> None:
 def page_downloads(report_section: Callable[[], ReportSection | None]) -> None:
     """An expander with the Excel and HTML downloads of the page's report section.
 
+    The section (tables and figures, a second copy of what the page draws) is built only while
+    the expander is open: opening it reruns the page (or the fragment that holds it), so the
+    page's other reruns, a slider move for one, do not pay for it.
+
     Parameters
     ----------
     report_section : callable
-        The feature's ``report_section`` (cheap: it reuses the cached results).
+        The feature's ``report_section`` (it reuses the cached results).
     """
-    with st.expander("Download these results (Excel workbook, HTML report)",
-                     icon=":material/download:"):  # fmt: skip
+    owner = getattr(report_section, "__module__", "page").rsplit(".", 1)[-1]
+    box = st.expander("Download these results (Excel workbook, HTML report)",
+                      icon=":material/download:", key=f"page_downloads_{owner}",
+                      on_change="rerun")  # fmt: skip
+    with box:
+        if not box.open:
+            return
         try:
             section = report_section()
         except BallastError as exc:

@@ -30,3 +30,23 @@ def test_black_litterman_downloads_follow_the_views():
     next(b for b in at.button if b.label == "Add two example views").click().run()
     assert not at.exception
     assert label in [e.label for e in at.expander]
+
+
+@pytest.mark.parametrize(
+    ("page", "owner", "title"),
+    [
+        ("pages/2_Allocation.py", "allocation", "Allocation"),
+        ("pages/4_Efficient_Frontier.py", "frontier", "Efficient frontier"),
+    ],
+)
+def test_section_files_are_built_only_while_the_expander_is_open(page, owner, title):
+    # Building the section (a second copy of the page's tables and figures) on every rerun
+    # made each slider move pay for it; now it happens once the user opens the expander.
+    at = open_page(page)
+    labels = [b.label for b in at.get("download_button")]
+    assert f"{title} (Excel)" not in labels
+    at.session_state[f"page_downloads_{owner}"] = True  # the expander opened
+    at.run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert f"{title} (Excel)" in labels and f"{title} (HTML report)" in labels

@@ -1,0 +1,438 @@
+"""Interactive latency in the browser: from the input event to the redrawn chart.
+
+Drives Debian's Chromium with Playwright (recipe of DESIGN.md §5) against Streamlit servers this
+script starts on free loopback ports: Ballast's ``app.py`` and, as the floor, a minimal page
+holding one slider and one plotly chart (written to a temporary folder). Both run in the same
+process and the same run, so the ratio is what Ballast adds to Streamlit's own round trip.
+
+How a step is timed, inside the page with ``performance.now()``: before the event a
+``MutationObserver`` is put on the chart that should change and on the app's script-run state;
+the step ends when the script is ``notRunning`` again after the event and the chart's DOM has
+changed and stayed unchanged for a quiet period (the end is the last chart mutation or the
+return to ``notRunning``, whichever is later). The event time is the ``keydown``/``click``
+event's own time stamp.
+
+Interactions (20 assets, the bundled sample):
+
+- baseline: the minimal page's slider, one arrow key per step;
+- Black-Litterman confidence (first view of the example views), one arrow key per step;
+- frontier pick slider (target volatility), one arrow key per step;
+- risk aversion and target return on Allocation (objective chosen first); a slider gets an
+  arrow key, a number input a click on its "+" button;
+- universe change on the Data page: remove one ticker, then press "Apply" when the page has
+  one (the chart must follow).
+
+It also times a fresh session's first page (Allocation) on the warm server.
+
+``--sessions N`` instead opens N browser contexts at once, each a new session going through
+Allocation, Black-Litterman and Risk by the sidebar links, and prints p50/p95 seconds per page
+(from the click or ``goto`` to the page's charts drawn and the script idle) and the errors
+(exception boxes, error alerts, timeouts).
+
+Usage::
+
+    python bench/interaction.py [--steps 8] [--only NAME ...]
+    python bench/interaction.py --sessions 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]  # fmt: skip
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHART = "[data-testid='stPlotlyChart']"
+
+BASELINE_PAGE = '''"""One slider, one plotly chart: Streamlit's own round trip."""
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+x = st.slider("Shift", 0, 100, 50)
+t = np.arange(20)
+st.plotly_chart(go.Figure(go.Bar(x=[f"A{i}" for i in t], y=np.sin(t + x / 10))), key="chart")
+'''
+
+# Put observers on chart number ``index`` and on the app's run state, and listen for the event.
+ARM = """(index) => {
+  const chart = document.querySelectorAll("[data-testid='stPlotlyChart']")[index];
+  const app = document.querySelector("[data-testid='stApp']");
+  const b = {t0: null, chart: null, idle: null, running: false};
+  window.__bench = b;
+  const onEvent = (e) => { if (b.t0 === null) b.t0 = e.timeStamp; };
+  for (const type of ["keydown", "mousedown", "pointerdown"]) {
+    document.addEventListener(type, onEvent, {capture: true, once: true});
+  }
+  b.obs = [
+    new MutationObserver(() => { if (b.t0 !== null) b.chart = performance.now(); }),
+    new MutationObserver((records) => {
+      if (b.t0 === null) return;
+      const s = app.getAttribute("data-test-script-state");
+      // Both changes may arrive in one batch: look at the old values too.
+      if (s === "running" || records.some((r) => r.oldValue === "running")) b.running = true;
+      if (s === "running") b.idle = null;
+      else if (s === "notRunning" && b.running && b.idle === null) b.idle = performance.now();
+    }),
+  ];
+  b.obs[0].observe(chart, {subtree: true, childList: true, attributes: true,
+                           characterData: true});
+  b.obs[1].observe(app, {attributes: true, attributeOldValue: true,
+                        attributeFilter: ["data-test-script-state"]});
+  return true;
+}"""
+# Done when idle after the event, the chart changed, and nothing moved for ``quiet`` ms.
+SETTLED = """(quiet) => {
+  const b = window.__bench;
+  if (!b || b.t0 === null || b.idle === null || b.chart === null) return false;
+  return performance.now() - Math.max(b.chart, b.idle) > quiet;
+}"""
+RESULT = """() => {
+  const b = window.__bench;
+  b.obs.forEach((o) => o.disconnect());
+  return Math.max(b.chart, b.idle) - b.t0;
+}"""
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A ``streamlit run`` subprocess on a free loopback port."""
+
+    script: Path
+    cwd: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        env = dict(os.environ)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(self.script), "--server.headless",
+             "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"streamlit did not start for {self.script}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+async def idle(page, timeout: float = 120_000) -> None:
+    """Wait for the script to be idle (after a short grace period for the rerun to start)."""
+    await page.wait_for_timeout(300)
+    await page.wait_for_selector(IDLE, timeout=timeout)
+
+
+async def open_app(page, url: str, path: str = "") -> None:
+    """Open a page of the app and wait until it has drawn its first chart and gone idle."""
+    await page.goto(f"{url}/{path}")
+    await page.wait_for_selector("[data-testid='stApp']")
+    await idle(page)
+
+
+async def timed(page, chart_index: int, act, quiet: float = 400) -> float:
+    """Milliseconds from the event ``act()`` triggers to chart ``chart_index`` redrawn."""
+    await page.evaluate(ARM, chart_index)
+    await act()
+    await page.wait_for_function(SETTLED, arg=quiet, timeout=120_000, polling=50)
+    return await page.evaluate(RESULT)
+
+
+def widget(page, label: str):
+    """The slider or number input whose label contains ``label``."""
+    sel = "[data-testid='stSlider'], [data-testid='stNumberInput']"
+    return page.locator(sel).filter(has_text=label).first
+
+
+async def step_widget(page, label: str, key: str):
+    """A function doing one step of the widget: an arrow key on a slider, '+' on a number."""
+    box = widget(page, label)
+    await box.wait_for()
+    if await box.get_attribute("data-testid") == "stSlider":
+        thumb = box.get_by_role("slider")
+
+        async def act():
+            await thumb.focus()
+            await page.keyboard.press(key)
+
+        return act
+    plus = box.locator("[data-testid='stNumberInputStepUp']")
+
+    async def act():
+        await plus.click()
+
+    return act
+
+
+async def choose(page, label: str, option: str) -> None:
+    """Choose ``option`` in the selectbox labelled ``label``."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label).first
+    await box.click()
+    await page.get_by_role("option", name=option).first.click()
+    await idle(page)
+
+
+async def chart_index(page, key_class: str) -> int:
+    """Position among the page's plotly charts of the one with Streamlit key ``key_class``."""
+    return await page.evaluate(
+        """(k) => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+                 .findIndex((c) => c.closest('.st-key-' + k) !== null)""",
+        key_class,
+    )
+
+
+async def slider_steps(page, label: str, chart_key: str | None, steps: int, key: str) -> list:
+    act = await step_widget(page, label, key)
+    index = 0 if chart_key is None else await chart_index(page, chart_key)
+    if index < 0:
+        raise RuntimeError(f"no chart with key {chart_key}")
+    out = []
+    for _ in range(steps):
+        out.append(await timed(page, index, act))
+    return out
+
+
+async def bench_baseline(ctx, url: str, steps: int) -> list:
+    page = await ctx.new_page()
+    await open_app(page, url)
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    return await slider_steps(page, "Shift", None, steps, "ArrowRight")
+
+
+async def bench_bl(ctx, url: str, steps: int) -> list:
+    page = await ctx.new_page()
+    await open_app(page, url, "Black_Litterman")
+    await page.get_by_role("button", name="Add two example views").click()
+    await idle(page)
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    return await slider_steps(page, "JPM", "bl_returns_chart", steps, "ArrowRight")
+
+
+async def bench_frontier(ctx, url: str, steps: int) -> list:
+    page = await ctx.new_page()
+    await open_app(page, url, "Efficient_Frontier")
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    return await slider_steps(page, "Target volatility", "frontier_chart", steps, "ArrowRight")
+
+
+async def bench_objective(ctx, url: str, steps: int, option: str, label: str) -> list:
+    page = await ctx.new_page()
+    await open_app(page, url, "Allocation")
+    await choose(page, "Objective", option)
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    return await slider_steps(page, label, "weights", steps, "ArrowRight")
+
+
+async def bench_universe(ctx, url: str, steps: int) -> list:
+    page = await ctx.new_page()
+    await open_app(page, url, "Data")
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Universe").first
+    apply = page.get_by_role("button", name="Apply")
+    index = await chart_index(page, "prices")
+    out = []
+    for _ in range(steps):
+        remove = box.get_by_role("button", name="Delete").first
+        if not await remove.count():
+            remove = box.locator("[data-baseweb='tag'] [role='presentation']").first
+
+        async def act(remove=remove):
+            await remove.click()
+            if await apply.count():
+                await apply.click()
+
+        out.append(await timed(page, index, act))
+    return out
+
+
+async def bench_fresh(browser, url: str, steps: int) -> list:
+    """Seconds from ``goto`` to Allocation drawn, each in a new context (a fresh session)."""
+    out = []
+    for _ in range(steps):
+        ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = await ctx.new_page()
+        t0 = time.perf_counter()
+        await page.goto(f"{url}/Allocation")
+        await page.get_by_text("Orders in whole shares").first.wait_for(timeout=120_000)
+        await page.wait_for_selector(IDLE)
+        await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+        out.append((time.perf_counter() - t0) * 1000)
+        await ctx.close()
+    return out
+
+
+def summary(name: str, ms: list, base: float | None) -> str:
+    med = statistics.median(ms)
+    ratio = f"{med / base:5.2f}x" if base else "   - "
+    return f"{name:<44} {med:8.0f} {max(ms):8.0f} {ratio}   (n={len(ms)})"
+
+
+async def interactions(steps: int, only: list[str]) -> None:
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "baseline.py"
+        script.write_text(BASELINE_PAGE)
+        with Server(script, Path(tmp)) as base_srv, Server(ROOT / "app.py", ROOT) as app:
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                results: dict[str, list] = {}
+                # Warm the server (imports, the sample in the cache) with one session.
+                warm = await browser.new_context(viewport={"width": 1400, "height": 1000})
+                wp = await warm.new_page()
+                await open_app(wp, app.url, "Allocation")
+                await warm.close()
+                runs = {
+                    "baseline: minimal page, slider": lambda c: bench_baseline(c, base_srv.url,
+                                                                               steps),
+                    "Black-Litterman confidence slider": lambda c: bench_bl(c, app.url, steps),
+                    "Frontier pick slider": lambda c: bench_frontier(c, app.url, steps),
+                    "Allocation risk aversion": lambda c: bench_objective(
+                        c, app.url, steps, "Maximum quadratic utility (risk aversion)",
+                        "Risk aversion"),
+                    "Allocation target return": lambda c: bench_objective(
+                        c, app.url, steps, "Minimum volatility for a target return",
+                        "Target return"),
+                    "Universe change (Data page)": lambda c: bench_universe(c, app.url, steps),
+                }  # fmt: skip
+                for name, run in runs.items():
+                    if only and name != "baseline: minimal page, slider" and not any(
+                        o.lower() in name.lower() for o in only
+                    ):
+                        continue
+                    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+                    ctx.set_default_timeout(120_000)
+                    try:
+                        results[name] = await run(ctx)
+                    except Exception as exc:  # a bench reports and goes on
+                        print(f"{name}: failed ({type(exc).__name__}: {exc})"[:300])
+                    await ctx.close()
+                if not only or any("fresh" in o.lower() for o in only):
+                    results["Fresh session, first page (Allocation)"] = await bench_fresh(
+                        browser, app.url, max(3, steps // 2)
+                    )
+                await browser.close()
+    base = statistics.median(results["baseline: minimal page, slider"])
+    print(f"\n{'interaction (event to redrawn chart, ms)':<44} {'median':>8} {'worst':>8} "
+          f"{'ratio':>6}")  # fmt: skip
+    for name, ms in results.items():
+        is_step = "Fresh" not in name and "baseline" not in name
+        print(summary(name, ms, base if is_step else None))
+    print("ratio: median / baseline median (target: sliders <= 1.5x; universe < 1000 ms; "
+          "fresh session < 2000 ms)")  # fmt: skip
+
+
+PAGES = [("Allocation", "Orders in whole shares"), ("Black_Litterman", "Black-Litterman views"),
+         ("Risk", "Risk settings")]  # fmt: skip
+
+
+async def one_session(browser, url: str, times: dict, errors: list) -> None:
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await ctx.new_page()
+    try:
+        for i, (path, marker) in enumerate(PAGES):
+            t0 = time.perf_counter()
+            try:
+                if i == 0:
+                    await page.goto(f"{url}/{path}")
+                else:
+                    await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{path}']").click()
+                await page.get_by_text(marker, exact=True).first.wait_for(timeout=180_000)
+                await page.locator(CHART).first.locator(".main-svg").first.wait_for(
+                    timeout=180_000
+                )
+                await page.wait_for_selector(IDLE, timeout=180_000)
+                times[path].append(time.perf_counter() - t0)
+                bad = await page.locator(
+                    "[data-testid='stException'], [data-testid='stAlertContentError']"
+                ).count()
+                if bad:
+                    errors.append(f"{path}: {bad} error box(es)")
+            except Exception as exc:
+                errors.append(f"{path}: {type(exc).__name__}")
+    finally:
+        await ctx.close()
+
+
+async def concurrent(n: int) -> None:
+    from playwright.async_api import async_playwright
+
+    with Server(ROOT / "app.py", ROOT) as app:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            warm = await browser.new_context()
+            await open_app(await warm.new_page(), app.url, "Allocation")
+            await warm.close()
+            times: dict[str, list] = {path: [] for path, _ in PAGES}
+            errors: list[str] = []
+            t0 = time.perf_counter()
+            await asyncio.gather(*(one_session(browser, app.url, times, errors)
+                                   for _ in range(n)))  # fmt: skip
+            wall = time.perf_counter() - t0
+            await browser.close()
+    print(f"\n{n} concurrent sessions (warm server), seconds per page")
+    print(f"{'page':<18} {'p50':>7} {'p95':>7} {'max':>7}")
+    for path, ts in times.items():
+        if ts:
+            q = statistics.quantiles(ts, n=20, method="inclusive") if len(ts) > 1 else ts * 19
+            print(f"{path:<18} {statistics.median(ts):7.2f} {q[18]:7.2f} {max(ts):7.2f}")
+        else:
+            print(f"{path:<18}  no page finished")
+    print(f"errors: {len(errors)}" + (f" ({'; '.join(errors[:10])})" if errors else ""))
+    print(f"wall time: {wall:.1f} s")
+
+
+def main() -> None:
+    """Parse the command line and run the interaction or the concurrency benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=8, help="steps per interaction")
+    parser.add_argument("--only", nargs="*", default=[], help="interactions whose name has this")
+    parser.add_argument("--sessions", type=int, default=0, help="concurrent sessions mode")
+    args = parser.parse_args()
+    if args.sessions:
+        asyncio.run(concurrent(args.sessions))
+    else:
+        asyncio.run(interactions(args.steps, args.only))
+
+
+if __name__ == "__main__":
+    main()
