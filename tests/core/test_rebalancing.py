@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.constraints import Constraints
 from core.exceptions import BallastError, InfeasibleConstraintsError
@@ -165,3 +167,137 @@ def test_bad_new_inputs_raise_ballast_errors(book):
         Objective("min_tracking_error")
     with pytest.raises(BallastError, match="locked list names XYZ"):
         optimize(mu, cov, "max_sharpe", Constraints(current_weights=w0, locked=["XYZ"]))
+
+
+def _random_book(n, seed, long_short=False):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n + 2))
+    cov_np = a @ a.T / (n + 2) * 0.05 + np.diag(rng.uniform(0.005, 0.03, n))
+    tickers = [f"T{i}" for i in range(n)]
+    mu = pd.Series(rng.uniform(0.0, 0.2, n), index=tickers)
+    cov = pd.DataFrame(cov_np, index=tickers, columns=tickers)
+    upper = max(0.5, 1.5 / n)
+    w0 = np.minimum(rng.dirichlet(np.ones(n)), upper)
+    w0 = w0 / w0.sum()
+    if w0.max() > upper:
+        w0 = np.full(n, 1.0 / n)
+    return mu, cov, pd.Series(w0, index=tickers), upper, rng
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(3, 10),
+    seed=st.integers(0, 100_000),
+    kind=st.sampled_from(KINDS),
+    budget=st.floats(0.0, 0.6),
+    n_locked=st.integers(0, 2),
+    cost=st.floats(0.0, 0.02),
+)
+def test_turnover_within_budget_and_locks_unchanged(n, seed, kind, budget, n_locked, cost):
+    mu, cov, w0, upper, rng = _random_book(n, seed)
+    locked = list(rng.choice(mu.index, size=n_locked, replace=False))
+    cons = Constraints(weight_bounds=(0, upper), current_weights=w0, max_turnover=budget,
+                       locked=locked)  # fmt: skip
+    objective = Objective(kind, target_return=float(mu.median()), target_volatility=0.3,
+                          risk_free_rate=float(mu.min()) - 0.01,
+                          transaction_costs=cost)  # fmt: skip
+    try:
+        result = optimize(mu, cov, objective, cons)
+    except InfeasibleConstraintsError as error:  # a target out of reach within the budget
+        assert "target" in str(error)
+        return
+    assert result.turnover <= budget + 1e-8
+    assert np.max(np.abs((result.weights[locked] - w0[locked]).to_numpy()), initial=0.0) <= 1e-9
+    assert (result.weights >= -1e-9).all() and (result.weights <= upper + 1e-9).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(3, 10), seed=st.integers(0, 100_000), kind=st.sampled_from(KINDS))
+def test_the_two_cost_limits(n, seed, kind):
+    """Prohibitive costs keep the book; zero costs without a budget give the from-cash optimum."""
+    mu, cov, w0, upper, _ = _random_book(n, seed)
+    book_vol = float(np.sqrt(w0 @ cov @ w0))
+    objective = dict(target_return=float(w0 @ mu) - 0.01, target_volatility=book_vol + 0.01,
+                     risk_free_rate=float(mu.min()) - 0.01)  # fmt: skip
+    cons = Constraints(weight_bounds=(0, upper), current_weights=w0)
+    kept = optimize(mu, cov, Objective(kind, transaction_costs=50.0, **objective), cons)
+    assert np.abs(kept.weights - w0).max() < 1e-7
+    free = optimize(mu, cov, Objective(kind, **objective),
+                    Constraints(weight_bounds=(0, upper), current_weights=w0, max_long=5.0))
+    from_cash = optimize(mu, cov, Objective(kind, **objective),
+                         Constraints(weight_bounds=(0, upper)))
+    value = {"max_sharpe": "sharpe_ratio", "min_volatility": "volatility",
+             "target_return": "volatility", "target_volatility": "expected_return",
+             "max_utility": "expected_return"}[kind]  # fmt: skip
+    if kind == "max_utility":
+        got = free.expected_return - free.volatility**2 / 2
+        ref = from_cash.expected_return - from_cash.volatility**2 / 2
+    else:
+        got, ref = getattr(free, value), getattr(from_cash, value)
+    assert got == pytest.approx(ref, rel=1e-7, abs=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(3, 10), seed=st.integers(0, 100_000), sectors=st.booleans())
+def test_minimum_tracking_error_beats_random_feasible_portfolios(n, seed, sectors):
+    from core.frontier import random_portfolios
+
+    mu, cov, _, upper, rng = _random_book(n, seed)
+    bench = pd.Series(rng.dirichlet(np.ones(n)), index=mu.index)
+    cons = Constraints(weight_bounds=(0, upper))
+    if sectors:
+        cons = Constraints(weight_bounds=(0, upper),
+                           sectors={t: "AB"[i % 2] for i, t in enumerate(mu.index)},
+                           sector_bounds={"A": (0.0, 0.6)})  # fmt: skip
+    best = optimize(mu, cov, Objective("min_tracking_error", benchmark_weights=bench), cons)
+    W = random_portfolios(list(mu.index), cons, 500, seed=seed).to_numpy()
+    active = W - bench.to_numpy()
+    te = np.sqrt(np.einsum("ij,jk,ik->i", active, cov.to_numpy(), active))
+    assert best.tracking_error <= te.min() + 1e-9
+
+
+def _value(result, kind, mu, cov, w0, cost, rf=0.02, delta=3.0):
+    w = result.weights.to_numpy()
+    net = w @ mu.to_numpy() + rf * (1 - w.sum()) - cost * np.abs(w - w0.to_numpy()).sum()
+    vol = np.sqrt(w @ cov.to_numpy() @ w)
+    return {"max_sharpe": (net - rf) / vol if vol else np.nan,
+            "max_utility": net - delta / 2 * vol**2,
+            "target_volatility": net,
+            "min_volatility": -(vol + cost * np.abs(w - w0.to_numpy()).sum())}[kind]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["max_sharpe", "max_utility", "target_volatility",
+                                  "min_volatility"])  # fmt: skip
+def test_shadow_prices_match_finite_differences(book, kind):
+    """Each binding limit's price against a re-solve with the limit relaxed by 0.01 pp."""
+    mu, cov, w0 = book
+    sectors = {t: ("Tech" if i < 6 else "Other") for i, t in enumerate(mu.index)}
+    cost = 0.002
+    base = dict(weight_bounds=(0, 0.12), current_weights=w0, max_turnover=0.15,
+                sectors=sectors, sector_bounds={"Tech": (0.0, 0.3)})  # fmt: skip
+    objective = Objective(kind, target_volatility=0.2, risk_aversion=3.0, risk_free_rate=0.02,
+                          transaction_costs=cost)  # fmt: skip
+    result = optimize(mu, cov, objective, Constraints(**base))
+    f0 = _value(result, kind, mu, cov, w0, cost)
+    step = 1e-4
+    relaxed = {
+        "turnover at most 15.0%": dict(base, max_turnover=0.15 + step),
+        "sector Tech at most 30.0%": dict(base, sector_bounds={"Tech": (0.0, 0.3 + step)}),
+    }
+    checked = 0
+    for name, kwargs in relaxed.items():
+        if name not in result.shadow_prices.index:
+            continue
+        f1 = _value(optimize(mu, cov, objective, Constraints(**kwargs)), kind, mu, cov, w0, cost)
+        fd = (f1 - f0) / step / 100  # per percentage point
+        assert result.shadow_prices[name] == pytest.approx(fd, rel=2e-3, abs=1e-7), name
+        checked += 1
+    if kind == "target_volatility":
+        f1 = _value(optimize(mu, cov, Objective(kind, target_volatility=0.2 + step,
+                                                 risk_free_rate=0.02, transaction_costs=cost),
+                             Constraints(**base)), kind, mu, cov, w0, cost)  # fmt: skip
+        fd = (f1 - f0) / step / 100
+        assert result.shadow_prices["volatility at most 20.0%"] == pytest.approx(fd, rel=2e-3)
+        checked += 1
+    assert checked >= 1
+    assert (result.shadow_prices > 0).all()
