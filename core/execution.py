@@ -32,6 +32,7 @@ __all__ = [
     "TradePlan",
     "check_holdings",
     "holdings_from_frame",
+    "book_weights",
     "trade_plan",
     "trade_plan_csv",
     "STOP_METHODS",
@@ -278,6 +279,55 @@ def holdings_from_frame(
     shares = np.trunc(table * portfolio_value / px)
     cash = portfolio_value - float((shares * px).sum())
     return {str(t): float(v) for t, v in shares.items()}, cash
+
+
+def book_weights(
+    holdings: pd.Series | dict, cash: float, prices: pd.Series
+) -> tuple[pd.Series, float, float]:
+    r"""Weights of the book: holdings at the latest prices and cash, as decimals of its value.
+
+    .. math:: w_{0,i} = n_i p_i / V, \quad V = \sum_i n_i p_i + \text{cash}
+
+    Parameters
+    ----------
+    holdings : Series or dict
+        Ticker -> shares held (negative = short).
+    cash : float
+        Cash held, in the prices' currency.
+    prices : Series
+        Latest price per ticker, covering the held tickers.
+
+    Returns
+    -------
+    tuple of (Series, float, float)
+        ``w0`` indexed by the held tickers (non-zero shares), the cash weight
+        ``cash / V = 1 - sum(w0)``, and the book's value ``V``.
+
+    Raises
+    ------
+    ExecutionError
+        Share counts or cash that are not numbers, held tickers without a positive price, or a
+        book without a positive value.
+
+    References
+    ----------
+    Grinold & Kahn (2000), *Active Portfolio Management*, ch. 14 (holdings as weights of the
+    portfolio's value).
+    """
+    h = pd.Series(holdings, dtype=float)
+    h = h[h != 0]
+    if not np.isfinite(h.to_numpy()).all() or not np.isfinite(float(cash)):
+        raise ExecutionError("Share counts and cash must be numbers.")
+    px = prices.reindex(h.index).astype(float)
+    bad = [str(t) for t in h.index if not (np.isfinite(px[t]) and px[t] > 0)]
+    if bad:
+        raise ExecutionError(f"No valid latest price for the holdings {', '.join(bad)}.")
+    values = h * px
+    value = float(values.sum() + cash)
+    if not value > 0:
+        raise ExecutionError("The book (holdings at the latest prices plus cash) has no positive "
+                             "value: enter the shares and cash held.")  # fmt: skip
+    return (values / value).rename("weight"), float(cash) / value, value
 
 
 def trade_plan(

@@ -9,7 +9,7 @@ from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
 from core.exceptions import BallastError
 from core.execution import whole_share_orders
 from core.reporting import allocation_csv
-from ui import state
+from ui import book, state
 from ui.allocation import constraint_inputs, objective_inputs, report_section, run_optimization
 from ui.report import page_downloads
 from ui.widgets import (
@@ -42,7 +42,11 @@ with st.sidebar:
     objective_inputs()
     st.header("Constraints")
     constraint_inputs()
+    book.exposure_inputs()
 
+book.start_input()
+if book.from_holdings():
+    book.book_inputs()
 run_optimization()
 result = st.session_state["allocation"]
 if result is None:
@@ -63,6 +67,10 @@ left, right = st.columns([3, 2])
 left.plotly_chart(charts.weights_bar(result.weights.sort_values(ascending=False)), key="weights")
 if len(result.sector_weights):
     right.plotly_chart(charts.sector_pie(result.sector_weights), key="sectors")
+if book.from_holdings():
+    book.book_view(result)
+    page_downloads(book.report_section)
+    st.stop()
 
 st.subheader("Orders in whole shares")
 capital = synced(st.number_input, "capital", "Capital to invest",

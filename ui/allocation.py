@@ -113,12 +113,11 @@ def constraint_inputs() -> None:
 
 
 def run_optimization() -> None:
-    """Optimise with the current setup; keep the last good result when it fails."""
-    from core.optimization import optimize
+    """Optimise the setup, from cash or from the book (``ui.book``); keep the last good result."""
+    from ui.book import optimize_setup
 
     try:
-        mu, cov = state.estimates()
-        result = optimize(mu, cov, state.objective(), state.constraints())
+        result = optimize_setup()
     except InfeasibleConstraintsError as exc:
         st.error(f"No portfolio satisfies the constraints. {exc}", icon=":material/block:")
         if st.session_state["allocation"] is not None:
@@ -126,6 +125,8 @@ def run_optimization() -> None:
         return
     except BallastError as exc:
         st.error(str(exc), icon=":material/error:")
+        if st.session_state["allocation"] is not None:
+            st.info("Showing the last allocation that could be computed.")
         return
     st.session_state["allocation"] = result
 

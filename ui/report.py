@@ -1,9 +1,10 @@
 """Report-page pieces: collect the features' report sections, build downloads, manage setups.
 
 Each feature's ui module (``ui.allocation``, ``ui.black_litterman``, ``ui.frontier``,
-``ui.risk``, ``ui.rebalance``) may define ``report_section() -> ReportSection | None``; the
-report holds the sections of those that exist. A section that raises a ``BallastError`` is
-listed with its message and left out; any other exception is a bug and is shown as such.
+``ui.risk``, ``ui.rebalance``, ``ui.book``) may define
+``report_section() -> ReportSection | None``; the report holds the sections of those that
+exist. A section that raises a ``BallastError`` is listed with its message and left out; any
+other exception is a bug and is shown as such.
 
 Saved setups are the setup keys of :data:`ui.state.DEFAULTS`, read at run time, stored by
 :class:`core.setups.SetupStore` in the user data folder (``$BALLAST_DATA_DIR``).
@@ -40,6 +41,7 @@ SECTION_MODULES: dict[str, str] = {
     "ui.frontier": "Efficient frontier",
     "ui.risk": "Risk",
     "ui.rebalance": "Rebalancing",
+    "ui.book": "Rebalancing from the current book",
 }
 
 

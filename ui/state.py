@@ -10,7 +10,7 @@ Two kinds of keys:
 - setup keys (:data:`DEFAULTS`): what the user chose. Their values are JSON-friendly (str,
   int, float, bool, None, datetime.date, lists, and dicts with string keys; tuples become
   lists), because a saved setup is exactly these keys. Each feature adds its keys here, with a
-  prefix: ``bl_`` Black-Litterman, ``frontier_``, ``risk_``, ``rebalance_``/``holdings``.
+  prefix: ``bl_`` Black-Litterman, ``frontier_``, ``risk_``, ``rebalance_``/``holdings``, ``book_``.
 - result keys (:data:`RESULTS`): what was computed (loaded prices, the allocation, the
   posterior). Never saved; recomputed from the setup. Kept until replaced, so an error on a
   rerun leaves the last good result on screen.
@@ -77,6 +77,20 @@ DEFAULTS: dict[str, Any] = {
     "rebalance_take_k": 1.0,  # k of the take-profit
     "rebalance_confidence": 0.95,  # VaR/CVaR confidence
     "rebalance_horizon": 10,  # trading days
+    # The book (ui/book.py): optimise from the current holdings (issue 11). Costs default to
+    # rebalance_cost_bps; weights, turnover and tracking error are decimals.
+    "book_start_from": "cash",  # or "holdings": the holdings and cash above are w0
+    "book_max_turnover": None,  # one-way turnover sum|w - w0| / 2 at most this; None: no budget
+    "book_locked": [],  # tickers whose weight stays w0
+    "book_no_buy": [],  # tickers whose weight may not rise
+    "book_no_sell": [],  # tickers whose weight may not fall
+    "book_cost_overrides": {},  # ticker -> transaction costs in bps (else rebalance_cost_bps)
+    "book_horizon_years": 1.0,  # holding horizon over which costs are amortised, years
+    "book_cash_bounds": [0.0, 0.0],  # (min, max) cash weight of the proposal
+    "book_max_gross": None,  # gross exposure sum|w| at most this (1.6 = 130/30); None: no cap
+    "book_max_long": None,  # total long weight at most this; None: no cap
+    "book_max_short": None,  # total short weight (a positive decimal) at most this; None
+    "book_max_tracking_error": None,  # annualised decimal cap against the benchmark; None
     # Risk (ui/risk.py): VaR/CVaR settings, backtest, stress scenarios, correlation stress.
     "risk_confidences": [0.95, 0.99],  # decimals in (0, 1)
     "risk_horizon": 1,  # trading days
@@ -116,6 +130,7 @@ RESULTS: dict[str, Any] = {
     "rebalance_uploaded_benchmark": None,  # Series uploaded as benchmark
     "risk_last": None,  # ui.risk.RiskInputs of the last good run of the Risk page
     "frontier_last": None,  # ui.frontier.FrontierView, the last good one
+    "book_last": None,  # ui.book.BookRun: what the allocation was optimised from
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import open_page
@@ -45,3 +46,142 @@ def test_max_weight_too_low_names_the_conflict():
     at.number_input(key="w_max_weight").set_value(3.0).run()
     assert not at.exception
     assert any("less than 100" in e.value for e in at.error)
+
+
+# --- from the current holdings (issue 11) ---------------------------------------------------
+# A book of four stocks and cash at the sample's last prices (2022-12-28), about 136,000 USD.
+BOOK = {"holdings": {"AAPL": 300.0, "KO": 500.0, "JNJ": 200.0, "XOM": 200.0}, "cash": 10_000.0}
+
+
+def run_book(**setup) -> AppTest:
+    return open_page("pages/2_Allocation.py", timeout=120,
+                     **{**BOOK, "book_start_from": "holdings", **setup})  # fmt: skip
+
+
+def _texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def _w0(at) -> pd.Series:
+    return at.session_state["book_last"].current_weights
+
+
+def _row(at, label: str) -> pd.Series:
+    """A row of the before/after table (text cells, columns current book and proposal)."""
+    for table in at.table:
+        frame = table.value
+        hits = [i for i in frame.index if str(i).startswith(label)]
+        if hits:
+            return frame.loc[hits[0]]
+    raise AssertionError(f"no row {label!r} in the page's tables")
+
+
+def test_from_holdings_turnover_budget_is_kept_and_shown():
+    at = run_book(book_max_turnover=0.10)
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    result = at.session_state["allocation"]
+    assert result.turnover <= 0.10 + 1e-9
+    w0 = _w0(at)
+    assert abs((result.weights - w0).abs().sum() / 2 - result.turnover) < 1e-6
+    shown = float(_row(at, "Turnover (one-way)")["Proposal"].split()[0])
+    assert shown <= 10.0 + 1e-6
+    assert float(_row(at, "Turnover (one-way)")["Current book"].split()[0]) == 0.0
+    assert "one-way" in " ".join(str(c.value) for c in at.caption) + _texts(at.markdown)
+    assert any(b.label == "Download trade list (CSV)" for b in at.get("download_button"))
+
+
+def test_from_holdings_locks_no_buy_no_sell():
+    at = run_book(book_locked=["AAPL"], book_no_buy=["KO"], book_no_sell=["JNJ"])
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    w, w0 = at.session_state["allocation"].weights, _w0(at)
+    assert abs(w["AAPL"] - w0["AAPL"]) < 1e-9
+    assert w["KO"] <= w0["KO"] + 1e-9
+    assert w["JNJ"] >= w0["JNJ"] - 1e-9
+
+
+def test_prohibitive_costs_keep_the_book_and_zero_costs_give_the_cash_optimum():
+    # 500 bps over 0.05 years: every unit of weight traded costs 100 % a year, and the cash
+    # may stay, so nothing is worth trading.
+    at = run_book(rebalance_cost_bps=500.0, book_horizon_years=0.05,
+                  book_cash_bounds=[0.0, 0.2])  # fmt: skip
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    result = at.session_state["allocation"]
+    assert result.turnover < 1e-6
+    assert (result.weights - _w0(at)).abs().max() < 1e-6
+    free = run_book(rebalance_cost_bps=0.0)
+    cash = open_page("pages/2_Allocation.py")
+    diff = free.session_state["allocation"].weights - cash.session_state["allocation"].weights
+    assert diff.abs().max() < 1e-6
+
+
+def test_per_asset_costs_override_the_default():
+    at = run_book(rebalance_cost_bps=0.0, book_cost_overrides={"AAPL": 500.0},
+                  book_horizon_years=0.05)  # fmt: skip
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    w, w0 = at.session_state["allocation"].weights, _w0(at)
+    assert abs(w["AAPL"] - w0["AAPL"]) < 1e-6  # too dear to trade
+    assert at.session_state["allocation"].turnover > 0.01  # the others move
+
+
+def test_long_short_gross_exposure_and_side_limits():
+    at = run_book(long_only=False, min_weight=-0.3, max_weight=0.4, book_max_gross=1.3,
+                  book_max_short=0.1)  # fmt: skip
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    w = at.session_state["allocation"].weights
+    assert w.abs().sum() <= 1.3 + 1e-9
+    assert -w[w < 0].sum() <= 0.1 + 1e-9
+    assert "Gross exposure" in _row(at, "Gross exposure").name
+
+
+def test_minimum_tracking_error_and_the_cap():
+    at = run_book(objective_kind="min_tracking_error")
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    least = at.session_state["allocation"].tracking_error
+    assert least is not None and least > 0
+    assert at.session_state["book_last"].benchmark == "SP500"
+    capped = run_book(book_max_tracking_error=least + 0.02)
+    assert not capped.error, _texts(capped.error)
+    assert capped.session_state["allocation"].tracking_error <= least + 0.02 + 1e-9
+    ir = run_book(objective_kind="max_information_ratio")
+    assert not ir.exception
+    assert not ir.error, _texts(ir.error)
+
+
+def test_turnover_budget_smaller_than_the_locks_force_names_the_conflict():
+    # 7 % of the book is cash and must be invested (no cash allowed); with every holding
+    # locked, that takes at least 3.7 % one-way turnover.
+    at = run_book(book_max_turnover=0.10, book_locked=list(BOOK["holdings"]))
+    assert not at.error, _texts(at.error)
+    good = at.session_state["allocation"]
+    at.number_input(key="w_book_max_turnover").set_value(1.0).run()
+    assert not at.exception
+    assert "turnover" in _texts(at.error).lower()
+    assert at.session_state["allocation"] is good
+    assert "last allocation" in _texts(at.info)
+
+
+def test_tracking_error_cap_below_the_minimum_names_the_conflict():
+    at = run_book()
+    good = at.session_state["allocation"]
+    at.checkbox(key="w_on_book_max_tracking_error").check().run()
+    at.number_input(key="w_book_max_tracking_error").set_value(0.01).run()
+    assert not at.exception
+    assert "tracking error" in _texts(at.error).lower()
+    assert at.session_state["allocation"] is good
+
+
+def test_holdings_with_unknown_tickers_name_them_and_keep_the_last_result():
+    at = open_page("pages/2_Allocation.py", timeout=120,
+                   holdings={"AAPL": 10.0, "ZZZZ": 5.0}, cash=1_000.0)  # fmt: skip
+    good = at.session_state["allocation"]
+    assert good is not None
+    at.radio(key="w_book_start_from").set_value("holdings").run()
+    assert not at.exception
+    assert "ZZZZ" in _texts(at.error)
+    assert at.session_state["allocation"] is good
