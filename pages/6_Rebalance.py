@@ -75,6 +75,7 @@ with backtest:
 
 with trades:
     rb.trade_inputs()
+    st.caption(rb.target_caption())
     if holdings_ok:
         try:
             plan = rb.current_trade_plan()

@@ -12,7 +12,7 @@ are the ``book_*`` keys of :data:`ui.state.DEFAULTS`. Conventions:
   ``mu'w - sum c_i |w_i - w0_i| / H``.
 - The benchmark is the Rebalance page's choice (``rebalance_benchmark``, by default the data's
   index). Where it is not an investable asset it joins the assets in one estimate of expected
-  returns and covariance and gets the bounds (0, 0), so that
+  returns and covariance and is not investable (core leaves it out of the weights), so that
   ``TE^2 = (w - b)' Sigma (w - b)`` with ``b`` = 100 % in the index.
 
 The last good run is kept in the result key ``book_last`` (a :class:`BookRun`) together with
@@ -279,7 +279,7 @@ def optimize_setup() -> OptimizationResult:
 
     ss = st.session_state
     universe = list(ss["universe"])
-    objective, constraints = state.objective(), state.constraints()
+    constraints = state.constraints()
     more_c: dict = {}
     more_o: dict = {}
     if not ss["long_only"]:
@@ -290,8 +290,6 @@ def optimize_setup() -> OptimizationResult:
         mu, cov, bench = joint_estimates()
         more_o["benchmark_weights"] = pd.Series({bench: 1.0})
         more_c["max_tracking_error"] = ss["book_max_tracking_error"]
-        if bench not in universe:
-            more_c["asset_bounds"] = {**constraints.asset_bounds, bench: (0.0, 0.0)}
     else:
         mu, cov = state.estimates()
     w0, cash_w, value = None, 0.0, float(ss["capital"])
@@ -304,12 +302,13 @@ def optimize_setup() -> OptimizationResult:
                       cash_bounds=(float(lo), float(hi)))  # fmt: skip
         more_o.update(transaction_costs=transaction_costs(),
                       cost_horizon=float(ss["book_horizon_years"]))  # fmt: skip
-    objective = dataclasses.replace(objective, **more_o)
+    objective = state.objective(**more_o)
     constraints = dataclasses.replace(
         constraints, **{k: v for k, v in more_c.items() if v is not None}
     )
     result = optimize(mu, cov, objective, constraints)
-    if bench is not None and bench not in universe:
+    if bench is not None and bench not in universe and bench in result.weights.index:
+        # core leaves a one-asset benchmark (the index) out of the weights; in case it did not
         weights = result.weights.drop(bench, errors="ignore")
         result = dataclasses.replace(
             result, weights=weights,
@@ -342,7 +341,8 @@ def before_after(result: OptimizationResult, run: BookRun) -> pd.DataFrame:
     DataFrame (2, n_figures)
         Rows ``"Current book"`` and ``"Proposal"``; expected return, volatility and tracking
         error annualised; VaR/CVaR historical on the window at the Risk page's first
-        confidence and horizon; turnover one-way; costs a decimal of the book's value.
+        confidence and horizon; turnover one-way; costs a decimal of the book's value. Cash is
+        riskless and earns the risk-free rate.
     """
     from core.risk import historical_var_cvar, portfolio_returns
 
@@ -356,9 +356,12 @@ def before_after(result: OptimizationResult, run: BookRun) -> pd.DataFrame:
         w0 = pd.Series(0.0, index=result.weights.index)
     rows = {}
     for name, w, trades in ((CURRENT, w0, False), (PROPOSAL, result.weights, True)):
-        ret, vol, sharpe = portfolio_performance(w, run.expected_returns.reindex(w.index),
-                                                 run.cov.reindex(index=w.index, columns=w.index),
-                                                 rf)  # fmt: skip
+        ret, vol, _ = portfolio_performance(w, run.expected_returns.reindex(w.index),
+                                            run.cov.reindex(index=w.index, columns=w.index),
+                                            rf)  # fmt: skip
+        cash = 1.0 - float(w.sum())
+        ret += cash * rf  # cash is riskless and earns the risk-free rate
+        sharpe = (ret - rf) / vol if vol > 1e-12 else float("nan")
         try:
             var, cvar = historical_var_cvar(portfolio_returns(returns, w), conf, horizon)
         except BallastError:
@@ -370,7 +373,7 @@ def before_after(result: OptimizationResult, run: BookRun) -> pd.DataFrame:
             "Tracking error (annualised)": _tracking_error(w, run),
             f"VaR {tag}": var,
             f"CVaR {tag}": cvar,
-            "Cash weight": 1.0 - float(w.sum()),
+            "Cash weight": cash,
             "Gross exposure": float(w.abs().sum()),
             "Turnover (one-way)": _attr(result, "turnover", 0.0) if trades else 0.0,
             "Trading costs (% of the book)": _attr(result, "costs", 0.0) if trades else 0.0,
@@ -449,7 +452,7 @@ def book_view(result: OptimizationResult) -> None:
     left, right = st.columns([2, 3])
     left.table(display_table(figures))
     left.caption("Turnover is one-way, sum|w - w0| / 2; costs are paid once, in % of the "
-                 "book's value; VaR/CVaR historical on the window; cash earns nothing here."
+                 "book's value; VaR/CVaR historical on the window; cash earns the risk-free rate."
                  + ("" if run.benchmark is None
                     else f" Tracking error against {run.benchmark}."))  # fmt: skip
     shown = [c for c in figures.columns if c not in _NOT_PCT and "Cash" not in c

@@ -431,6 +431,19 @@ def trade_inputs() -> None:
                scale=100.0, min_value=0.0, max_value=20.0, step=0.25, format="%.2f")  # fmt: skip
 
 
+def target_caption() -> str:
+    """Which allocation the trade plan moves to: the proposal from the book, or from cash."""
+    ss = st.session_state
+    result = ss.get("allocation")
+    if ss["book_start_from"] == "holdings" and ss.get("book_last") is not None:
+        turnover = getattr(result, "turnover", None)
+        return ("Target: the Allocation page's proposal from these holdings"
+                + ("" if turnover is None else f" (one-way turnover {percent(turnover)})")
+                + ", within its trade limits and costs.")  # fmt: skip
+    return ("Target: the Allocation page's optimum from cash, which ignores what is held; "
+            "choose Start from: current holdings there to trade only where it pays.")  # fmt: skip
+
+
 def current_trade_plan() -> TradePlan:
     """Trade plan from the holdings and cash to the target allocation.
 

@@ -221,8 +221,11 @@ def estimates() -> tuple[pd.Series, pd.DataFrame]:
     return mu, cov
 
 
-def objective() -> Objective:
+def objective(**more: Any) -> Objective:
     """The user's objective, built from the setup keys.
+
+    ``more``: further :class:`core.optimization.Objective` fields (costs, benchmark weights),
+    as ``ui.book`` adds them.
 
     Raises
     ------
@@ -236,6 +239,7 @@ def objective() -> Objective:
         target_volatility=ss["target_volatility"],
         risk_aversion=ss["risk_aversion"],
         risk_free_rate=ss["risk_free_rate"],
+        **more,
     )
 
 

@@ -172,8 +172,10 @@ def test_tracking_error_cap_below_the_minimum_names_the_conflict():
     at.checkbox(key="w_on_book_max_tracking_error").check().run()
     at.number_input(key="w_book_max_tracking_error").set_value(0.01).run()
     assert not at.exception
-    assert "tracking error" in _texts(at.error).lower()
+    message = _texts(at.error).lower()
+    assert "tracking-error cap" in message and "minimum achievable" in message
     assert at.session_state["allocation"] is good
+    assert "last allocation" in _texts(at.info)
 
 
 def test_holdings_with_unknown_tickers_name_them_and_keep_the_last_result():

@@ -112,3 +112,68 @@ def test_benchmark_can_be_a_ticker_of_the_data():
     assert "100 % in KO" in _texts(at.caption)
     tables = [d.value for d in at.dataframe if "Tracking error (annualised, %)" in d.value.index]
     assert list(tables[0].columns) == ["Current holdings", "Target allocation", "KO"]
+
+
+
+BOOK = {"holdings": {"AAPL": 300.0, "KO": 500.0, "JNJ": 200.0, "XOM": 200.0}, "cash": 10_000.0}
+
+
+def test_trade_plan_moves_to_the_proposal_from_the_holdings():
+    at = run_page(**BOOK, book_start_from="holdings", book_max_turnover=0.05)
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    result = at.session_state["allocation"]
+    assert result.turnover <= 0.05 + 1e-9
+    assert result.current_weights is not None
+    assert "proposal from these holdings" in _texts(at.caption)
+    plans = [d.value for d in at.dataframe if "target_weight" in d.value.columns]
+    assert plans, "no trade plan table"
+    target = plans[0]["target_weight"]
+    assert (target - result.weights.reindex(target.index).fillna(0.0)).abs().max() < 1e-12
+
+
+def _book_report_script() -> None:
+    import streamlit as st
+
+    from core.reporting import ReportSummary, report_html, report_xlsx
+    from ui import book, state
+    from ui.allocation import run_optimization
+
+    state.init()
+    run_optimization()
+    section = book.report_section()
+    st.session_state["section"] = section
+    st.session_state["xlsx"] = report_xlsx(ReportSummary(), [section])
+    st.session_state["html"] = report_html(ReportSummary(), [section])
+
+
+def test_book_report_section_has_the_before_after_and_limit_cost_tables():
+    import io
+
+    from openpyxl import load_workbook
+
+    at = AppTest.from_function(_book_report_script, default_timeout=120)
+    for key, value in {**BOOK, "book_start_from": "holdings", "book_max_turnover": 0.05}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    section = at.session_state["section"]
+    assert section.key == "book"
+    assert {"Before and after", "Sector weights", "Cost of each limit", "Trade list"} <= set(
+        section.tables
+    )
+    figures = section.tables["Before and after"]
+    assert list(figures.index) == ["Current book", "Proposal"]
+    assert figures.loc["Proposal", "Turnover (one-way)"] <= 0.05 + 1e-9
+    limits = section.tables["Cost of each limit"]
+    assert any("turnover" in str(name).lower() for name in limits.index)
+    assert (limits.iloc[:, 0] > 0).all()
+    book = load_workbook(io.BytesIO(at.session_state["xlsx"]))
+    sheet = next(ws for ws in book.worksheets if ws.title.startswith("Before and after"))
+    head = [c.value for c in sheet[1]]
+    turnover = head.index("Turnover (one-way)") + 1
+    assert sheet.cell(row=3, column=turnover).number_format == "0.00%"
+    trades = head.index("Number of trades") + 1
+    assert "%" not in sheet.cell(row=3, column=trades).number_format
+    html = at.session_state["html"].decode()
+    assert "Cost of each limit" in html and "Objective gained per percentage point" in html
