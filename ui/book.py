@@ -32,7 +32,7 @@ from core.exceptions import BallastError, ExecutionError
 from core.optimization import OptimizationResult, portfolio_performance, sector_exposure
 from core.reporting import ReportSection
 from ui import cache, state
-from ui.widgets import csv_download, percent, synced, synced_editor
+from ui.widgets import _needs_seed, csv_download, percent, synced, synced_editor
 
 #: Objective kinds measured against the benchmark.
 BENCHMARK_OBJECTIVES = ("min_tracking_error", "max_information_ratio")
@@ -120,7 +120,10 @@ def book_inputs() -> None:
     from ui import rebalance as rb
 
     ss = st.session_state
-    with st.expander("Current holdings (shares and cash)", expanded=not ss["holdings"]):
+    # Open while there are no holdings when the page is first shown (not re-decided per rerun,
+    # so typing the first row does not fold it away).
+    opened = ss.setdefault("_book_holdings_open", not ss["holdings"])
+    with st.expander("Current holdings (shares and cash)", expanded=opened):
         rb.holdings_inputs()
         rb.holdings_problems()
     universe = list(ss["universe"])
@@ -142,10 +145,12 @@ def book_inputs() -> None:
                    help="Costs are paid once and spread over this horizon: the objective "
                    "uses mu'w - sum c_i |w_i - w0_i| / H.")  # fmt: skip
         with c4:
-            lo, hi = ss["book_cash_bounds"]
-            cash = st.slider("Cash weight of the proposal (%)", 0.0, 100.0,
-                             (float(lo) * 100, float(hi) * 100), step=1.0,
-                             key="w_book_cash_bounds")  # fmt: skip
+            if _needs_seed("w_book_cash_bounds"):
+                lo, hi = ss["book_cash_bounds"]
+                ss["w_book_cash_bounds"] = (float(lo) * 100, float(hi) * 100)
+            cash = st.slider("Cash weight of the proposal (%)", 0.0, 100.0, step=1.0,
+                             key="w_book_cash_bounds",
+                             help="Min and max; 0-0: fully invested.")  # fmt: skip
             ss["book_cash_bounds"] = [cash[0] / 100, cash[1] / 100]
         c1, c2, c3 = st.columns(3)
         for box, name, label, helptext in (

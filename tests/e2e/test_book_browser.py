@@ -46,7 +46,7 @@ def test_holdings_turnover_budget_and_trade_list(page, server_url):
 
     page.locator("[data-testid='stCheckbox']").filter(has_text="Limit turnover").click()
     _idle(page)
-    box = page.get_by_label("Turnover budget (%)")
+    box = page.get_by_role("spinbutton", name="Turnover budget (%)")
     box.fill("10")
     box.press("Enter")
     _idle(page)
