@@ -29,13 +29,16 @@ import pandas as pd
 import streamlit as st
 
 from core.exceptions import BallastError, ExecutionError
-from core.optimization import OptimizationResult, portfolio_performance, sector_exposure
+from core.optimization import (
+    BENCHMARK_OBJECTIVES,
+    OptimizationResult,
+    portfolio_performance,
+    sector_exposure,
+)
 from core.reporting import ReportSection
 from ui import cache, state
 from ui.widgets import _needs_seed, csv_download, percent, synced, synced_editor
 
-#: Objective kinds measured against the benchmark.
-BENCHMARK_OBJECTIVES = ("min_tracking_error", "max_information_ratio")
 CURRENT, PROPOSAL = "Current book", "Proposal"
 
 
