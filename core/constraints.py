@@ -187,6 +187,8 @@ class Constraints:
         tickers = list(tickers)
         known = set(tickers)
         held = self.current_weights if self.current_weights is not None else {}
+        if isinstance(held, pd.Series):
+            held = dict(zip(held.index, held.to_numpy(dtype=float), strict=True))
         held = {k: float(v) for k, v in dict(held).items()}
         unknown = [str(t) for t, v in held.items() if t not in known and v != 0]
         if unknown:

@@ -540,7 +540,9 @@ def optimize(
     rf = float(objective.risk_free_rate)
     bench = None
     if objective.benchmark_weights is not None:
-        b = {k: float(v) for k, v in dict(objective.benchmark_weights).items()}
+        raw = objective.benchmark_weights
+        b = dict(zip(raw.index, raw.to_numpy(dtype=float), strict=True)) if isinstance(
+            raw, pd.Series) else {k: float(v) for k, v in dict(raw).items()}  # fmt: skip
         covered = set(every)
         unknown = [str(t) for t, v in b.items() if t not in covered and v != 0]
         if unknown:
@@ -637,7 +639,9 @@ def _non_investable(objective: Objective, tickers: list[str]) -> set[str]:
 
 
 def _costs(costs, tickers: list[str]) -> np.ndarray:
-    if isinstance(costs, (Mapping, pd.Series)):
+    if isinstance(costs, pd.Series):
+        return costs.reindex(tickers).fillna(0.0).to_numpy(dtype=float)
+    if isinstance(costs, Mapping):
         per = {k: float(v) for k, v in dict(costs).items()}
         return np.array([per.get(t, 0.0) for t in tickers], dtype=float)
     return np.full(len(tickers), float(costs))
@@ -653,9 +657,10 @@ def _book_problem(mu, cov, constraints, objective, lin, keep, w0, costs, bench, 
         return out
 
     tick = [t for t, k in zip(every, keep, strict=True) if k]
-    locked = np.array([t in set(constraints.locked) for t in tick], dtype=bool)
-    no_buy = locked | np.array([t in set(constraints.no_buy) for t in tick], dtype=bool)
-    no_sell = locked | np.array([t in set(constraints.no_sell) for t in tick], dtype=bool)
+    sets = {name: set(getattr(constraints, name)) for name in ("locked", "no_buy", "no_sell")}
+    locked = np.array([t in sets["locked"] for t in tick], dtype=bool)
+    no_buy = locked | np.array([t in sets["no_buy"] for t in tick], dtype=bool)
+    no_sell = locked | np.array([t in sets["no_sell"] for t in tick], dtype=bool)
     G = np.zeros((len(lin.h), n))
     G[:, keep] = lin.G
     cash_lo, cash_hi = (float(x) for x in constraints.cash_bounds)

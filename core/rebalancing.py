@@ -279,11 +279,8 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
                         F: np.ndarray | None):  # fmt: skip
     """Build the conic program of ``kind`` and solve it with Clarabel.
 
-    Returns ``(status, x, z, s, row labels, cones, kappa)``.
+    Returns ``(status, x, z, s, row labels, cones, kappa, prices of held assets' limits)``.
     """
-    import clarabel
-    from scipy import sparse
-
     n = p.n
     homogeneous = kind in _HOMOGENEOUS
     exposure = any(x is not None for x in (p.max_gross, p.max_long, p.max_short))
@@ -322,6 +319,9 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
         R.add(1, [(iw, -np.ones(n))], -least, "nonneg", [f"cash at most {_pct(1 - least)}"])
     up = np.flatnonzero(np.isfinite(p.upper))
     lo = np.flatnonzero(np.isfinite(p.lower))
+    own = {side: np.full(n, -1) for side in ("upper", "lower", "buy", "sell")}
+    own["upper"][up] = R.m + np.arange(len(up))
+    own["lower"][lo] = R.m + len(up) + np.arange(len(lo))
     R.add(len(up), [(iw, diag(1.0, up))], p.upper[up], "nonneg",
           [f"{p.tickers[i]} at most {_pct(p.upper[i])}" if p.investable[i] else None
            for i in up])  # fmt: skip
@@ -341,6 +341,8 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
             f"{t} at least its holding {held}")  # fmt: skip
 
     nb, ns = np.flatnonzero(p.no_buy), np.flatnonzero(p.no_sell)
+    own["buy"][nb] = R.m + np.arange(len(nb))
+    own["sell"][ns] = R.m + len(nb) + np.arange(len(ns))
     R.add(len(nb), [(ib, diag(1.0, nb))], 0.0, "nonneg", [trade_name(i, "buy") for i in nb])
     R.add(len(ns), [(i_s, diag(1.0, ns))], 0.0, "nonneg", [trade_name(i, "sell") for i in ns])
     if exposure:
@@ -415,44 +417,239 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
         P_block, P_index = p.cov, np.arange(iw, iw + n)
 
     A, b = R.matrix(nx)
-    cone_kinds = list(R.cones)
-    labels = list(R.labels)
+    numerator = None
     if homogeneous:
-        # Every right-hand side h becomes h kappa: A x - h kappa + s = 0; then the net (active)
-        # excess return of y equal to 1, and kappa >= 0.
-        kappa_col = sparse.csc_matrix((-b, (np.arange(len(b)), np.full(len(b), ik))), A.shape)
-        row = np.zeros(nx)
-        row[iw : iw + n] = excess
-        row[ib : ib + n] = -cost_rate
-        row[i_s : i_s + n] = -cost_rate
+        numerator = np.zeros(nx)
+        numerator[iw : iw + n] = excess
+        numerator[ib : ib + n] = -cost_rate
+        numerator[i_s : i_s + n] = -cost_rate
         if kind == "max_information_ratio":
-            row[ik] = -float(excess @ bench)
-        last = np.zeros((2, nx))
-        last[0] = row
-        last[1, ik] = -1.0
-        A = sparse.vstack([A + kappa_col, sparse.csc_matrix(last)], format="csc")
-        b = np.zeros(len(b) + 2)
-        b[-2] = 1.0
-        cone_kinds += [("zero", 1), ("nonneg", 1)]
-        labels += [None, None]
+            numerator[ik] = -float(excess @ bench)
     if P_block is None:
-        P = sparse.csc_matrix((nx, nx))
-    else:
-        rows, cols = np.triu_indices(len(P_index))
-        P = sparse.csc_matrix(
-            (P_block[rows, cols], (P_index[rows], P_index[cols])), shape=(nx, nx)
-        )
-    make = {"zero": clarabel.ZeroConeT, "nonneg": clarabel.NonnegativeConeT,
-            "soc": clarabel.SecondOrderConeT}  # fmt: skip
-    cones = [make[c](m) for c, m in cone_kinds]
-    sol = _solve_once(P, q, A, b, cones, _TOL)
+        P_block, P_index = np.zeros((0, 0)), np.zeros(0, dtype=int)
+    # Which asset each column belongs to (-1: t, kappa), and its value when the asset is left
+    # out of the working set: not traded (per unit of kappa in the homogeneous program).
+    asset_of = np.full(nx, -1)
+    x_held = np.zeros(nx)
+    asset_of[iw : iw + n] = asset_of[ib : ib + n] = asset_of[i_s : i_s + n] = every
+    x_held[iw : iw + n] = p.w0
+    columns = {"w": iw + every, "b": ib + every, "s": i_s + every}
+    if exposure:
+        asset_of[ip : ip + n] = asset_of[iq : iq + n] = every
+        x_held[ip : ip + n] = np.maximum(p.w0, 0.0)
+        x_held[iq : iq + n] = np.maximum(-p.w0, 0.0)
+        columns.update(p=ip + every, q=iq + every)
+    row_cone = np.concatenate(
+        [np.full(m, -1 if c == "zero" else (-2 if c == "nonneg" else j)) for j, (c, m) in
+         enumerate(R.cones)]  # fmt: skip
+    )
+    program = _Program(A.tocsc(), b, q, P_block, np.asarray(P_index), row_cone, list(R.labels),
+                       numerator, ik, asset_of, x_held, columns, own, exposure)  # fmt: skip
+    return _working_set_solve(p, program)
+
+
+@dataclass(eq=False)
+class _Program:
+    """A conic program over every asset, before any asset is left out of the working set."""
+
+    A: object  # csc (m, nx)
+    b: np.ndarray
+    q: np.ndarray
+    P_block: np.ndarray  # dense block of P over the columns P_index
+    P_index: np.ndarray
+    row_cone: np.ndarray  # -1 zero cone, -2 nonnegative, j >= 0 the j-th second-order cone
+    labels: list
+    numerator: np.ndarray | None  # homogeneous programs: the row "net excess return = 1"
+    ik: int
+    asset_of: np.ndarray
+    x_held: np.ndarray
+    columns: dict
+    own: dict
+    exposure: bool
+
+
+def _initial_working_set(p: BookProblem) -> np.ndarray:
+    """Assets to start with: those that must trade, and the most attractive ones to trade."""
+    n = p.n
+    must = (p.w0 < p.lower - 1e-12) | (p.w0 > p.upper + 1e-12)
+    tradable = p.investable & ~(p.no_buy & p.no_sell)
+    held_var = float(p.w0 @ p.cov @ p.w0)
+    rf = float(p.risk_free_rate)
+    slope = (float(p.mu @ p.w0) - rf) / held_var if held_var > 1e-12 else 0.0
+    score = np.abs(p.mu - rf - slope * (p.cov @ p.w0)) - p.costs / p.horizon
+    if p.benchmark is not None:
+        score = score + np.abs(p.cov @ (p.w0 - p.benchmark)) / max(np.sqrt(np.diag(p.cov)).max(),
+                                                                   1e-12)  # fmt: skip
+    score = np.where(tradable, score, -np.inf)
+    size = min(n, 12 + n // 8)
+    chosen = np.zeros(n, dtype=bool)
+    chosen[np.argsort(-score)[:size]] = True
+    return (chosen & tradable) | must
+
+
+def _working_set_solve(p: BookProblem, prog: _Program):
+    """Solve on a working set of assets; the others stay at their holding, priced by KKT.
+
+    Long-only optimal books trade few assets, and the program's cost grows with the cube of
+    the assets it holds (the covariance block is dense). An asset left out is optimal where it
+    is when neither buying nor selling a little lowers the Lagrangian of the program solved
+    (its directional derivatives with the solved multipliers are non-negative); otherwise it
+    joins the working set and the program is solved again. The last program is exact for the
+    whole problem (same optimality conditions).
+    """
+    n = p.n
+    inside = _initial_working_set(p) if n > 40 else np.ones(n, dtype=bool)
+    for _ in range(30):
+        out = _solve_reduced(prog, inside)
+        if out is None or "Infeasible" in out[0] or out[0] not in ("Solved", "AlmostSolved"):
+            if inside.all():
+                return out if out is not None else ("PrimalInfeasible",) + (None,) * 7
+            # Too few assets to satisfy the limits, or a solver stall: grow the working set.
+            grow = np.flatnonzero(~inside)[: max(8, int(inside.sum()))]
+            inside[grow] = True
+            continue
+        status, x, z, s, labels, cones, kappa, g = out
+        if inside.all():
+            return status, x, z, s, labels, cones, kappa, {}
+        buy, sell = _directional_derivatives(p, prog, g)
+        can_buy = ~p.no_buy & (p.w0 < p.upper - 1e-12)
+        can_sell = ~p.no_sell & (p.w0 > p.lower + 1e-12)
+        scale = 1e-8 * (1.0 + float(np.max(np.abs(np.concatenate([buy, sell])))))
+        bad = ~inside & p.investable & ((can_buy & (buy < -scale)) | (can_sell & (sell < -scale)))
+        if not bad.any():
+            extra = {}
+            for i in np.flatnonzero(~inside & p.investable):
+                # Prices of the own limits of assets left out (the rate at which relaxing
+                # them would let the objective improve).
+                for side, rate in (("upper", -buy[i]), ("buy", -buy[i]), ("lower", -sell[i]),
+                                   ("sell", -sell[i])):  # fmt: skip
+                    row = prog.own[side][i]
+                    if row >= 0 and rate > 0 and prog.labels[row] is not None:
+                        bound = p.upper[i] if side == "upper" else p.lower[i]
+                        if side in ("upper", "lower") and abs(p.w0[i] - bound) > 1e-12:
+                            continue
+                        extra[prog.labels[row]] = rate
+            return status, x, z, s, labels, cones, kappa, extra
+        # The most violated first: a working set far from the optimum prices many assets wrong.
+        worst = np.minimum(np.where(can_buy, buy, 0.0), np.where(can_sell, sell, 0.0))
+        worst = np.where(bad, worst, 0.0)
+        size = max(4, int(inside.sum()) // 3)
+        inside[np.argsort(worst)[: min(size, int(bad.sum()))]] = True
+    return _solve_reduced(prog, np.ones(n, dtype=bool))[:7] + ({},)
+
+
+def _directional_derivatives(p: BookProblem, prog: _Program, g: np.ndarray):
+    """Lagrangian's rate of change when each asset is bought or sold a little."""
+    c = prog.columns
+    buy = g[c["w"]] + g[c["b"]]
+    sell = -g[c["w"]] + g[c["s"]]
+    if prog.exposure:
+        buy = buy + np.where(p.w0 >= 0, g[c["p"]], -g[c["q"]])
+        sell = sell + np.where(p.w0 > 0, -g[c["p"]], g[c["q"]])
+    return buy, sell
+
+
+def _solve_reduced(prog: _Program, inside: np.ndarray):
+    """Solve the program with the assets outside ``inside`` held (not traded)."""
+    import clarabel
+    from scipy import sparse
+
+    A, b = prog.A, prog.b
+    homogeneous = prog.numerator is not None
+    keep = (prog.asset_of < 0) | inside[np.maximum(prog.asset_of, 0)]
+    drop = ~keep
+    fixed = prog.x_held * drop
+    b_eff = b - A @ fixed
+    A_k = A[:, keep]
+    nnz_rows = np.diff(A_k.tocsr().indptr)
+    linear = prog.row_cone < 0
+    empty = linear & (nnz_rows == 0)  # rows of held assets only: check them, then drop them
+    bad_zero = empty & (prog.row_cone == -1) & (np.abs(b_eff) > 1e-9)
+    bad_nonneg = empty & (prog.row_cone == -2) & (b_eff < -1e-9)
+    if bad_zero.any() or bad_nonneg.any():
+        return None
+    rows = ~empty
+    A_k = A_k[rows]
+    b_k = b_eff[rows]
+    row_cone = prog.row_cone[rows]
+    labels = [lab for lab, r in zip(prog.labels, rows, strict=True) if r]
+    new = np.cumsum(keep) - 1
+    nk = int(keep.sum())
+    q = prog.q[keep].copy()
+    # Objective: the dense block with the held assets substituted.
+    Pi = prog.P_index
+    in_k = keep[Pi] if len(Pi) else np.zeros(0, dtype=bool)
+    Pb = prog.P_block
+    P_rows, P_cols, P_vals = [], [], []
+    if len(Pi):
+        K, E = np.flatnonzero(in_k), np.flatnonzero(~in_k)
+        xE = prog.x_held[Pi[E]]
+        PKK = Pb[np.ix_(K, K)]
+        cross = Pb[np.ix_(K, E)] @ xE
+        if homogeneous:
+            ik = prog.ik
+            kk = float(xE @ Pb[np.ix_(E, E)] @ xE)
+            idx = np.append(new[Pi[K]], new[ik])
+            full = np.zeros((len(K) + 1, len(K) + 1))
+            full[: len(K), : len(K)] = PKK
+            full[: len(K), -1] = full[-1, : len(K)] = cross
+            full[-1, -1] = kk
+            if ik in set(Pi[K].tolist()):  # kappa already in the block (information ratio)
+                pos = int(np.flatnonzero(Pi[K] == ik)[0])
+                full[pos, :] += full[-1, :]
+                full[:, pos] += full[:, -1]
+                full = np.delete(np.delete(full, -1, 0), -1, 1)
+                idx = idx[:-1]
+        else:
+            idx = new[Pi[K]]
+            full = PKK
+            q[new[Pi[K]]] += cross
+        r_, c_ = np.triu_indices(len(idx))
+        P_rows, P_cols, P_vals = idx[r_], idx[c_], full[r_, c_]
+    P = sparse.csc_matrix((P_vals, (P_rows, P_cols)), shape=(nk, nk))
+    if homogeneous:
+        ik = int(new[prog.ik])
+        kappa_col = sparse.csc_matrix((-b_k, (np.arange(len(b_k)), np.full(len(b_k), ik))),
+                                      A_k.shape)  # fmt: skip
+        num = prog.numerator[keep].copy()
+        num[ik] += float(prog.numerator[drop] @ prog.x_held[drop])
+        last = np.zeros((2, nk))
+        last[0] = num
+        last[1, ik] = -1.0
+        A_k = sparse.vstack([A_k + kappa_col, sparse.csc_matrix(last)], format="csc")
+        b_k = np.zeros(len(b_k) + 2)
+        b_k[-2] = 1.0
+        row_cone = np.append(row_cone, [-1, -2])
+        labels = labels + [None, None]
+    cone_kinds = []
+    for c in row_cone:
+        kind = "zero" if c == -1 else ("nonneg" if c == -2 else f"soc{c}")
+        if cone_kinds and cone_kinds[-1][0] == kind:
+            cone_kinds[-1] = (kind, cone_kinds[-1][1] + 1)
+        else:
+            cone_kinds.append((kind, 1))
+    make = {"zero": clarabel.ZeroConeT, "nonneg": clarabel.NonnegativeConeT}
+    cones = [make[c](m) if c in make else clarabel.SecondOrderConeT(m) for c, m in cone_kinds]
+    sol = _solve_once(P, q, A_k.tocsc(), b_k, cones, _TOL)
     status = str(sol.status)
     if status not in ("Solved", "AlmostSolved") and "Infeasible" not in status:
-        sol = _solve_once(P, q, A, b, cones, 0.0)
+        sol = _solve_once(P, q, A_k.tocsc(), b_k, cones, 0.0)
         status = str(sol.status)
-    x = np.asarray(sol.x)
-    kappa = float(x[ik]) if homogeneous else 1.0
-    return status, x, np.asarray(sol.z), np.asarray(sol.s), labels, cone_kinds, kappa
+    xk = np.asarray(sol.x)
+    z = np.asarray(sol.z)
+    kappa = float(xk[new[prog.ik]]) if homogeneous else 1.0
+    x = fixed * kappa
+    x[keep] = xk
+    # Gradient of the Lagrangian over every column, for the pricing of the held assets.
+    g = prog.q.copy()
+    if len(Pi):
+        g[Pi] += Pb @ x[Pi]
+    n_rows = int(rows.sum())
+    g += prog.A[rows].T @ z[:n_rows]
+    if homogeneous:
+        g += prog.numerator * z[n_rows]
+    cones_out = [("soc" if c.startswith("soc") else c, m) for c, m in cone_kinds]
+    return status, x, z, np.asarray(sol.s), labels, cones_out, kappa, g
 
 
 def _net_return(p: BookProblem, w: np.ndarray) -> float:
@@ -561,7 +758,7 @@ def solve_book(
         or p.max_tracking_error is not None
     )
     F = covariance_factor(p.cov) if needs_factor else None
-    status, x, z, s, labels, cone_kinds, kappa = _assemble_and_solve(
+    status, x, z, s, labels, cone_kinds, kappa, held_prices = _assemble_and_solve(
         p, kind, target=target, delta=delta, F=F
     )
     if "PrimalInfeasible" in status:
@@ -603,6 +800,10 @@ def solve_book(
     if shadow_prices and kind in BOOK_KINDS:
         factor = value**3 * kappa if kind in _HOMOGENEOUS else 1.0
         prices = _shadow_prices(z, s, labels, cone_kinds, factor, value)
+        scale = max(1.0, abs(value)) if np.isfinite(value) else 1.0
+        for name, rate in held_prices.items():
+            if rate * factor / 100 > 1e-9 * scale:
+                prices[name] = rate * factor / 100
     return BookSolution(w, prices, value)
 
 
