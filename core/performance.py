@@ -6,8 +6,11 @@ Returns are simple per-period decimal returns (0.01 = 1 %), a ``Series (n_period
 ``DatetimeIndex`` (or a ``DataFrame (n_periods, n_strategies)`` for the tables); the benchmark's
 returns are aligned on the common dates, periods where either is missing are dropped.
 ``periods_per_year`` is 252 for daily data. The risk-free rate is an annual decimal; it enters
-per period as ``risk_free_rate / periods_per_year``. Drawdowns are negative decimals (-0.35 =
-a 35 % fall from the previous peak).
+per period as ``risk_free_rate / periods_per_year``. The drawdown *curve* is negative decimals
+(-0.35 = 35 % below the previous peak, drawn below zero); the **maximum drawdown is a loss and,
+as every loss in Ballast, a positive decimal** (0.35 = a 35 % fall from the peak; DESIGN.md §3),
+the same figure as ``core.risk.drawdowns(...).max_drawdown``: ``empyrical.max_drawdown`` with
+the sign turned.
 
 The definitions follow empyrical (Quantopian's ``empyrical.stats``, also used by pyfolio), so
 that figures can be compared with that widely used library:
@@ -18,8 +21,8 @@ that figures can be compared with that widely used library:
 - Sharpe ratio: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(ppy)`` (``empyrical.sharpe_ratio``);
 - Sortino ratio: ``mean(r - rf) * ppy / (sqrt(mean(min(r - rf, 0) ** 2)) * sqrt(ppy))``
   (``empyrical.sortino_ratio`` with ``required_return = rf``);
-- maximum drawdown: ``min(W_t / max_{s <= t} W_s - 1)`` of the wealth ``W``
-  (``empyrical.max_drawdown``);
+- maximum drawdown: ``-min(W_t / max_{s <= t} W_s - 1)`` of the wealth ``W``, a positive loss
+  (``-empyrical.max_drawdown``);
 - beta: ``cov(r - rf, b - rf) / var(b - rf)`` and Jensen's alpha
   ``(1 + mean(r - rf - beta (b - rf))) ** ppy - 1`` (``empyrical.alpha_beta``; Jensen 1968);
 - up (down) capture: annualised return of the portfolio over the periods where the benchmark
@@ -70,7 +73,7 @@ METRIC_LABELS: dict[str, str] = {
     "annual_volatility": "Annualised volatility (%)",
     "sharpe_ratio": "Sharpe ratio",
     "sortino_ratio": "Sortino ratio",
-    "max_drawdown": "Maximum drawdown (%)",
+    "max_drawdown": "Maximum drawdown (loss, %)",
     "tracking_error": "Tracking error (annualised, %)",
     "information_ratio": "Information ratio",
     "beta": "Beta to the benchmark",
@@ -291,7 +294,7 @@ def drawdowns(returns: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
 
 
 def max_drawdown(returns: pd.Series) -> float:
-    """Largest fall from a peak of wealth, a negative decimal (empyrical ``max_drawdown``).
+    """Largest fall from a peak of wealth, a positive decimal loss (``-empyrical.max_drawdown``).
 
     Parameters
     ----------
@@ -301,10 +304,11 @@ def max_drawdown(returns: pd.Series) -> float:
     Returns
     -------
     float
-        ``min_t (W_t / max_{s <= t} W_s - 1)``, in [-1, 0].
+        ``-min_t (W_t / max_{s <= t} W_s - 1)``, in [0, 1]: 0.35 = a 35 % fall from the peak
+        (losses are positive, DESIGN.md §3; the curve of :func:`drawdowns` is negative).
     """
     r = _clean(returns)
-    return float(drawdowns(r).min()) if len(r) else float("nan")
+    return float(-drawdowns(r).min()) if len(r) else float("nan")
 
 
 def tracking_error(returns: pd.Series, benchmark: pd.Series, periods_per_year: int = 252) -> float:

@@ -16,8 +16,14 @@ Conventions
   ``CVaR = VaR + sum((L_i - VaR)^+) / (n (1 - confidence))``: when ``n (1 - confidence)`` is an
   integer ``k`` it is the mean of the ``k`` largest losses. This is skfolio's convention
   (``skfolio.measures.value_at_risk`` / ``cvar``), against which the tests check.
-- **Horizon**: historical VaR at ``h > 1`` days uses overlapping ``h``-day compounded returns
-  ``prod(1 + r_{t..t+h-1}) - 1`` (``n - h + 1`` of them, not independent). Parametric and
+- **Horizon**: the historical scenarios of a portfolio at ``h > 1`` days are the overlapping
+  ``h``-day **buy-and-hold** returns of the current weights, ``sum_i w_i (prod(1 + r_{i,t..t+h-1})
+  - 1)`` (``n - h + 1`` of them, not independent; :func:`historical_scenarios`): the current
+  book bought on each day and held ``h`` days. One construction serves the VaR table
+  (:func:`risk_table`) and the contributions (:func:`risk_contributions`), so their historical
+  figures agree; the scenarios are linear in the weights, which the Euler allocation needs. A
+  portfolio given only as a return series (:func:`historical_var_cvar`) compounds its own
+  returns, ``prod(1 + R_{t..t+h-1}) - 1``; at ``h = 1`` both are the daily returns. Parametric and
   Cornish-Fisher scale i.i.d. daily moments: mean ``h mu``, volatility ``sqrt(h) sigma``,
   skewness ``S / sqrt(h)``, excess kurtosis ``K / h``. Monte Carlo sums ``h`` daily draws.
 
@@ -61,6 +67,7 @@ __all__ = [
     "MonteCarloResult",
     "monte_carlo_var_cvar",
     "horizon_returns",
+    "historical_scenarios",
     "portfolio_returns",
     "fit_student_t_dof",
     "TABLE_METHODS",
@@ -199,6 +206,52 @@ def horizon_returns(returns: pd.Series | np.ndarray, horizon: int) -> np.ndarray
         return x.copy()
     log_growth = np.concatenate([[0.0], np.cumsum(np.log1p(x))])
     return np.expm1(log_growth[h:] - log_growth[:-h])
+
+
+def _buy_and_hold(x: np.ndarray, h: int) -> np.ndarray:
+    """Overlapping ``h``-day buy-and-hold returns per asset, ``(n - h + 1, n_assets)``."""
+    if h == 1:
+        return x
+    log_growth = np.vstack([np.zeros(x.shape[1]), np.cumsum(np.log1p(x), axis=0)])
+    return np.expm1(log_growth[h:] - log_growth[:-h])
+
+
+def historical_scenarios(
+    asset_returns: pd.DataFrame, weights: pd.Series, horizon: int = 1
+) -> pd.Series:
+    r"""Historical ``h``-day scenarios of the current weights: buy on each day, hold ``h`` days.
+
+    .. math:: R_{p,t} = \sum_i w_i \left(\prod_{k=0}^{h-1} (1 + r_{i,t+k}) - 1\right)
+
+    The portfolio return of every overlapping ``h``-day window of the history; the loss
+    scenarios of the historical VaR and CVaR of :func:`risk_table` and of the historical
+    decomposition of :func:`risk_contributions` (linear in ``w``). At ``h = 1`` they are the
+    daily portfolio returns ``w' r_t``.
+
+    Parameters
+    ----------
+    asset_returns : DataFrame (n_observations, n_assets)
+        Simple daily decimal asset returns (rows with NaN dropped).
+    weights : Series (n_assets,)
+        Decimal weights by ticker.
+    horizon : int
+        ``h`` >= 1 trading days.
+
+    Returns
+    -------
+    Series (n_observations - h + 1,)
+        Decimal ``h``-day portfolio returns, indexed by the last day of each window.
+
+    Raises
+    ------
+    RiskInputError
+        Bad horizon, or a weighted ticker without returns.
+    """
+    h = _check_horizon(horizon)
+    data = asset_returns.dropna()
+    w = _align_weights(data, weights)
+    scen = _buy_and_hold(data.to_numpy(), h) @ w
+    return pd.Series(scen, index=data.index[h - 1 :], name="portfolio")
 
 
 # ------------------------------------------------------------------------------- historical
@@ -569,7 +622,8 @@ def _mc_model(returns, asset_returns, weights, distribution, dof):
         w = _align_weights(data, weights)
         x = data.to_numpy()
         mu = float(x.mean(axis=0) @ w)
-        sigma = float(math.sqrt(max(w @ np.cov(x, rowvar=False, ddof=1) @ w, 0.0)))
+        cov = np.atleast_2d(np.cov(x, rowvar=False, ddof=1))  # a 0-d array for one asset
+        sigma = float(math.sqrt(max(w @ cov @ w, 0.0)))
         port = x @ w
     else:
         port = _as_returns(returns)
@@ -827,8 +881,15 @@ def risk_table(
     kurt = float(stats.kurtosis(x, fisher=True, bias=False))
     cf_ok = cornish_fisher_is_monotonic(skew / math.sqrt(h), kurt / h)
     rows = []
+    scenarios = historical_scenarios(asset_returns, weights, h).to_numpy()
+    if scenarios.size < MIN_OBSERVATIONS:
+        raise RiskInputError(
+            f"A {h}-day horizon leaves {scenarios.size} overlapping returns from {x.size} "
+            f"observations; at least {MIN_OBSERVATIONS} are needed. Shorten the horizon or "
+            "widen the window."
+        )
     for c in levels:
-        v, cv = historical_var_cvar(x, c, h)
+        v, cv = _empirical_var_cvar(-scenarios, c)
         rows.append(("historical", c, v, cv, np.nan, np.nan, None, ""))
         v, cv = parametric_var_cvar(None, c, h, mean=mean, volatility=vol)
         rows.append(("parametric", c, v, cv, np.nan, np.nan, None, ""))
@@ -914,9 +975,11 @@ def risk_contributions(
     - ``parametric`` (normal): ``VaR_i = w_i (z (Sigma w)_i / sigma_p - mu_i)`` and
       ``CVaR_i = w_i (phi(z) / (1 - c) (Sigma w)_i / sigma_p - mu_i)``, moments scaled to ``h``.
     - ``historical``: scenarios are the overlapping ``h``-day buy-and-hold returns
-      ``R_h w`` (linear in ``w``). CVaR's marginal is the loss of the asset averaged over the tail
-      scenarios with the estimator's own weights (each loss above VaR with weight 1, the VaR
-      scenario with the fractional weight), which adds up to the CVaR exactly. VaR's marginal
+      ``R_h w`` of :func:`historical_scenarios` (linear in ``w``), the same as the historical
+      row of :func:`risk_table`, so the totals equal its VaR and CVaR. CVaR's marginal is the
+      loss of the asset averaged over the tail scenarios with the estimator's own weights
+      (each loss above VaR with weight 1, the VaR scenario with the fractional weight), which
+      adds up to the CVaR exactly. VaR's marginal
       is the asset's loss averaged over the ``2b + 1`` scenarios nearest the VaR
       (``b = max(1, round(0.005 n))``), rescaled so that the components add up to the VaR.
 
@@ -965,7 +1028,7 @@ def risk_contributions(
             f"{len(x)} observations are too few for a {h}-day decomposition; at least "
             f"{MIN_OBSERVATIONS + h - 1} are needed. Widen the window."
         )
-    cov = np.cov(x, rowvar=False, ddof=1)
+    cov = np.atleast_2d(np.cov(x, rowvar=False, ddof=1))  # a 0-d array for one asset
     mu = x.mean(axis=0)
     sigma_p = float(math.sqrt(max(w @ cov @ w, 0.0)))
     cov_w = cov @ w
@@ -976,12 +1039,7 @@ def risk_contributions(
         var_marginal = z * math.sqrt(h) * beta - h * mu
         cvar_marginal = stats.norm.pdf(z) / (1 - c) * math.sqrt(h) * beta - h * mu
     else:
-        if h == 1:
-            scen = x
-        else:
-            log_growth = np.vstack([np.zeros(x.shape[1]), np.cumsum(np.log1p(x), axis=0)])
-            scen = np.expm1(log_growth[h:] - log_growth[:-h])
-        asset_loss = -scen
+        asset_loss = -_buy_and_hold(x, h)  # the scenarios of historical_scenarios
         loss = asset_loss @ w
         n = loss.size
         order = np.argsort(loss, kind="stable")

@@ -4,10 +4,16 @@ Conventions
 -----------
 - Prices are ``DataFrame (n_observations, n_assets)`` of adjusted closes; returns are simple
   daily decimal returns; weights are a ``Series`` of decimals indexed by ticker.
-- A historical scenario replays a date window on the *current* weights, bought at the close
-  before the window and held (buy and hold, no rebalancing): the portfolio's value path is
-  ``V_t = sum_i w_i P_{i,t} / P_{i,0}``. Its return, worst day and maximum drawdown are decimals;
-  losses are positive numbers, as for VaR (DESIGN.md §3).
+- A historical scenario replays a date window on the *current* weights, **peak close to trough
+  close**: the portfolio is bought at the close of the window's first day (for a built-in window
+  the peak close of the US market) and held to the close of its last day (the trough close), buy
+  and hold, no rebalancing. Weights that do not add up to 1 leave the rest in cash at a zero
+  return (a negative rest is borrowed cash): ``V_t = (1 - sum_i w_i) + sum_i w_i P_{i,t} /
+  P_{i,0}``, so ``V_0 = 1`` and a half-invested book loses half of what a fully invested one
+  does.
+- Signs (DESIGN.md §3): returns are signed (a gain is positive); **losses are positive
+  numbers**: the worst day's loss (``-min`` daily return) and the maximum drawdown (the largest
+  fall from a running peak of ``V``) are decimals >= 0 (0 when the path never falls).
 - A hypothetical shock is an instantaneous return per asset (or per sector) applied to the
   current weights: ``P&L = sum_i w_i s_i`` as a decimal of portfolio value.
 - Correlation stress keeps every asset's volatility and replaces the correlation matrix: by a
@@ -27,6 +33,7 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -45,10 +52,13 @@ __all__ = [
     "correlation_stress",
 ]
 
-#: Built-in crisis windows: name -> (first day, last day), peak to trough of the US market.
+#: Built-in crisis windows: name -> (peak day, trough day) of the S&P 500's closes, the highest
+#: close before the fall and the lowest close of the episode (checked against the sample's index
+#: in tests/core/test_stress.py), so the index's return over each window is its peak-to-trough
+#: drawdown.
 HISTORICAL_SCENARIOS: dict[str, tuple[str, str]] = {
-    "1997 Asian crisis": ("1997-07-01", "1997-12-31"),
-    "1998 LTCM / Russian default": ("1998-07-17", "1998-10-08"),
+    "1997 Asian crisis": ("1997-10-07", "1997-10-27"),
+    "1998 LTCM / Russian default": ("1998-07-17", "1998-08-31"),
     "2000-02 dot-com crash": ("2000-03-24", "2002-10-09"),
     "2008-09 global financial crisis": ("2007-10-09", "2009-03-09"),
     "2020 COVID crash": ("2020-02-19", "2020-03-23"),
@@ -61,22 +71,31 @@ _MIN_SCENARIO_DAYS = 2
 def _window_prices(
     prices: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp, name: str
 ) -> pd.DataFrame:
-    """Prices from the close before ``start`` to ``end``; raises when the data miss the window."""
+    """Closes from the first trading day on or after ``start`` to the last on or before ``end``.
+
+    Raises
+    ------
+    RiskInputError
+        The end precedes the start, the data miss the window, or it holds one day only.
+    """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if end < start:
         raise RiskInputError(f"Scenario '{name}': the end {end.date()} is before the start "
                              f"{start.date()}.")  # fmt: skip
     first, last = prices.index[0], prices.index[-1]
-    if start <= first or end > last:
+    if start < first or end > last:
         raise RiskInputError(
             f"Scenario '{name}' ({start.date()} to {end.date()}) is outside the loaded data "
             f"({first.date()} to {last.date()}): load data that covers it or change the dates."
         )
-    i0 = prices.index.searchsorted(start) - 1  # the close before the window: the buy date
+    i0 = prices.index.searchsorted(start)  # the start day's close: the buy (peak) close
     i1 = prices.index.searchsorted(end, side="right")
     window = prices.iloc[i0:i1]
     if len(window) < _MIN_SCENARIO_DAYS:
-        raise RiskInputError(f"Scenario '{name}' holds no trading days in the loaded data.")
+        raise RiskInputError(
+            f"Scenario '{name}' ({start.date()} to {end.date()}) holds fewer than two trading "
+            "days in the loaded data: it needs a first and a last close."
+        )
     return window
 
 
@@ -84,23 +103,29 @@ def scenario_path(
     prices: pd.DataFrame, weights: pd.Series, start: str | pd.Timestamp, end: str | pd.Timestamp,
     name: str = "custom",
 ) -> pd.Series:  # fmt: skip
-    """Buy-and-hold value of 1 invested at the close before ``start``, through ``end``.
+    r"""Buy-and-hold value of 1 invested at the close of ``start``, through the close of ``end``.
+
+    .. math:: V_t = (1 - \sum_i w_i) + \sum_i w_i P_{i,t} / P_{i,0}
+
+    The part of the book the weights leave uninvested is cash at a zero return.
 
     Parameters
     ----------
     prices : DataFrame (n_observations, n_assets)
         Adjusted closes (full history).
     weights : Series (n_assets,)
-        Decimal weights by ticker.
+        Decimal weights by ticker; their sum need not be 1 (the rest is cash).
     start, end : str or Timestamp
-        The scenario's first and last day.
+        The scenario's first day (its close is the buy price: the peak close for a built-in
+        window) and last day (the trough close); non-trading days move to the next / previous
+        trading day.
     name : str
         For error messages.
 
     Returns
     -------
-    Series
-        ``V_t``, starting at 1.0 on the buy date.
+    Series (n_days + 1,)
+        ``V_t``, starting at 1.0 on the start day's close.
 
     Raises
     ------
@@ -117,7 +142,15 @@ def scenario_path(
             "window, so the portfolio cannot be replayed."
         )
     rel = window[held] / window[held].iloc[0]
-    return (rel @ w[w != 0]).rename(name)
+    cash = 1.0 - float(w.sum())
+    return (rel @ w[w != 0] + cash).rename(name)
+
+
+def _path_figures(path: pd.Series) -> tuple[float, float, pd.Timestamp, float]:
+    """Return, worst day's loss, its date and maximum drawdown of a value path (losses >= 0)."""
+    daily = path.pct_change().iloc[1:]
+    drawdown = float(-(path / path.cummax() - 1.0).min())
+    return float(path.iloc[-1] / path.iloc[0] - 1.0), float(-daily.min()), daily.idxmin(), drawdown
 
 
 def historical_stress(
@@ -127,29 +160,33 @@ def historical_stress(
     benchmark: pd.Series | None = None,
     custom: dict[str, tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Replay crisis windows on the current weights.
+    """Replay crisis windows on the current weights, peak close to trough close.
 
     Parameters
     ----------
     prices : DataFrame (n_observations, n_assets)
         Adjusted closes over the full loaded history (crises may precede the user's window).
     weights : Series (n_assets,)
-        Decimal weights by ticker.
+        Decimal weights by ticker; the rest of the book (``1 - sum w``) is cash.
     scenarios : dict of str to (start, end), optional
         Built-in windows (default :data:`HISTORICAL_SCENARIOS`); those the data do not cover
         are skipped and listed.
     benchmark : Series (n_observations,), optional
-        Benchmark level on the same dates, for comparison.
+        Benchmark level on the same dates, replayed over the same windows.
     custom : dict of str to (start, end), optional
-        The user's windows; unlike built-in ones, a custom window outside the data raises.
+        The user's windows, same convention (bought at the start day's close); unlike built-in
+        ones, a custom window outside the data raises.
 
     Returns
     -------
     (DataFrame, list of str)
-        One row per scenario: ``scenario``, ``start``, ``end``, ``trading_days``,
-        ``portfolio_return``, ``loss`` (= -return), ``worst_day`` (worst daily return),
-        ``worst_day_date``, ``max_drawdown`` (positive), ``benchmark_return`` (NaN without a
-        benchmark); and the names of the built-in scenarios the data do not cover.
+        One row per scenario: ``scenario``, ``start``, ``end``, ``trading_days`` (daily returns
+        in the window), ``portfolio_return`` (signed decimal, a gain is positive),
+        ``worst_day_loss`` (loss on the worst day, positive decimal), ``worst_day_date``,
+        ``max_drawdown`` (maximum drawdown, a positive decimal loss), and the benchmark's
+        ``benchmark_return``, ``benchmark_worst_day_loss`` and ``benchmark_max_drawdown``
+        (NaN without a benchmark or where it has gaps); and the names of the built-in scenarios
+        the data do not cover.
 
     Raises
     ------
@@ -168,31 +205,48 @@ def historical_stress(
                 raise
             skipped.append(name)
             continue
-        daily = path.pct_change().iloc[1:]
-        dd = path / path.cummax() - 1.0
-        bench = np.nan
+        ret, worst, worst_date, mdd = _path_figures(path)
+        bench = (np.nan, np.nan, None, np.nan)
         if benchmark is not None:
             b = benchmark.reindex(path.index)
             if b.notna().all():
-                bench = float(b.iloc[-1] / b.iloc[0] - 1.0)
-        ret = float(path.iloc[-1] - 1.0)
+                bench = _path_figures(b)
         rows.append(
             {
                 "scenario": name,
-                "start": pd.Timestamp(start).date(),
-                "end": pd.Timestamp(end).date(),
-                "trading_days": len(daily),
+                "start": path.index[0].date(),
+                "end": path.index[-1].date(),
+                "trading_days": len(path) - 1,
                 "portfolio_return": ret,
-                "loss": -ret,
-                "worst_day": float(daily.min()),
-                "worst_day_date": daily.idxmin().date(),
-                "max_drawdown": float(-dd.min()),
-                "benchmark_return": bench,
+                "worst_day_loss": worst,
+                "worst_day_date": worst_date.date(),
+                "max_drawdown": mdd,
+                "benchmark_return": bench[0],
+                "benchmark_worst_day_loss": bench[1],
+                "benchmark_max_drawdown": bench[3],
             }
         )
-    columns = ["scenario", "start", "end", "trading_days", "portfolio_return", "loss",
-               "worst_day", "worst_day_date", "max_drawdown", "benchmark_return"]  # fmt: skip
+    columns = ["scenario", "start", "end", "trading_days", "portfolio_return", "worst_day_loss",
+               "worst_day_date", "max_drawdown", "benchmark_return", "benchmark_worst_day_loss",
+               "benchmark_max_drawdown"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns), skipped
+
+
+def _given_shocks(shocks: dict | None) -> dict[str, float]:
+    """The shocks typed, as floats; an empty entry (None or NaN) is no shock."""
+    out = {}
+    for key, value in (shocks or {}).items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        try:
+            out[str(key)] = float(value)
+        except (TypeError, ValueError):
+            raise RiskInputError(
+                f"The shock on {key} must be a number (a return in %), got {value!r}."
+            ) from None
+        if math.isnan(out[str(key)]):
+            del out[str(key)]
+    return out
 
 
 def hypothetical_shock(
@@ -204,7 +258,8 @@ def hypothetical_shock(
 ) -> pd.DataFrame:
     """Instantaneous P&L of the portfolio under shocks typed by the user.
 
-    An asset's own shock overrides its sector's shock; assets without either are unchanged.
+    An asset's own shock overrides its sector's shock; assets without either are unchanged. An
+    empty shock (None or NaN, a cleared cell of the editor) is no shock.
 
     Parameters
     ----------
@@ -229,13 +284,14 @@ def hypothetical_shock(
     Raises
     ------
     RiskInputError
-        A shock on an unknown ticker or sector, or a return below -100 %.
+        A shock on an unknown ticker or sector, one that is not a number, or a return below
+        -100 %.
     """
     w = pd.Series(weights, dtype=float)
     labels = pd.Series(sectors if sectors is not None else {}, dtype=object)
     labels = labels.reindex(w.index).fillna("Unknown").astype(str)
-    asset_shocks = {k: v for k, v in (asset_shocks or {}).items() if v is not None}
-    sector_shocks = {k: v for k, v in (sector_shocks or {}).items() if v is not None}
+    asset_shocks = _given_shocks(asset_shocks)
+    sector_shocks = _given_shocks(sector_shocks)
     unknown = [t for t in asset_shocks if t not in w.index]
     if unknown:
         raise RiskInputError(f"Shocks on assets not in the portfolio: {', '.join(unknown)}.")
@@ -243,7 +299,7 @@ def hypothetical_shock(
     if unknown:
         raise RiskInputError(f"Shocks on unknown sectors: {', '.join(unknown)}.")
     for key, value in {**asset_shocks, **sector_shocks}.items():
-        if not math.isfinite(float(value)) or float(value) < -1.0:
+        if not math.isfinite(value) or value < -1.0:
             raise RiskInputError(f"The shock on {key} must be a return of at least -100 %.")
     shock = labels.map(lambda s: sector_shocks.get(s, np.nan)).astype(float)
     source = np.where(shock.notna(), "sector", "none").astype(object)
@@ -296,7 +352,8 @@ def rolling_average_correlation(returns: pd.DataFrame, window: int = 63) -> pd.S
     -------
     Series (n_observations - window + 1,)
         Average pairwise correlation, indexed by the window's last day. Pairs with an asset
-        whose price is constant over the window are left out of that window's average.
+        whose price is constant over the window (all its returns in the window exactly 0, a
+        trading halt) are left out of that window's average; NaN where no pair is left.
 
     Raises
     ------
@@ -324,10 +381,14 @@ def rolling_average_correlation(returns: pd.DataFrame, window: int = 63) -> pd.S
     s = rolling_sum(x)
     var = rolling_sum(x * x) - s * s / window
     cross = rolling_sum(x[:, iu] * x[:, ju]) - s[:, iu] * s[:, ju] / window
-    # an asset with constant prices over a window (a trading halt) has no correlation there
-    flat = var <= 1e-14 * np.median(var)
+    # An asset whose price is constant over a window (a trading halt) has no correlation there.
+    # Told from its returns, all exactly 0 in the window: the variance from the cumulative sums
+    # keeps a rounding residue (~5e-16) that no relative cut-off separates from a quiet asset.
+    moving = rolling_sum((r.to_numpy() != 0).astype(float))  # counts: exact in floating point
+    flat = (moving == 0) | (var <= 0)
     sd = np.sqrt(np.where(flat, np.nan, var))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window where every pair is flat
         pairs = cross / (sd[:, iu] * sd[:, ju])
         avg = np.nanmean(pairs, axis=1) if flat.any() else pairs.mean(axis=1)
     return pd.Series(avg, index=r.index[window - 1 :], name="average_correlation")
@@ -419,14 +480,19 @@ def correlation_stress(
     Raises
     ------
     RiskInputError
-        Bad confidence, horizon or strength; a crisis window with too few days or assets
-        missing.
+        Fewer than two assets (a single asset has no correlation to stress); bad confidence,
+        horizon or strength; a crisis window with too few days or assets missing.
     """
     c, h = _check_confidence(confidence), _check_horizon(horizon)
     r = returns.dropna()
     if len(r) < 20:
         raise RiskInputError(
             f"{len(r)} observations are too few for correlations; widen the window."
+        )
+    if r.shape[1] < 2:
+        raise RiskInputError(
+            "Correlation stress needs at least two assets: a single asset has no correlation "
+            "to stress (its VaR is on the VaR & CVaR tab)."
         )
     w = _align_weights(r, weights)
     x = r.to_numpy()

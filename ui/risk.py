@@ -158,7 +158,8 @@ def settings_inputs() -> None:
         min_value=1,
         max_value=250,
         step=1,
-        help="Historical VaR at h > 1 days uses overlapping h-day compounded returns; "
+        help="Historical VaR at h > 1 days: the current weights bought on each day and held h "
+        "days (overlapping h-day buy-and-hold returns, also behind the contributions); "
         "parametric and Cornish-Fisher scale daily moments (h mu, sqrt(h) sigma).",
     )
     synced(
@@ -402,7 +403,7 @@ def var_tab(inputs: RiskInputs) -> None:
         f"Losses as a share of the portfolio value and in money for {inputs.money(1.0)}, over "
         f"{h} trading day{'s' if h > 1 else ''}, from {len(inputs.portfolio)} daily returns of "
         "the date window. Historical: empirical quantile (the ceil(n c)-th smallest loss), "
-        + ("overlapping h-day compounded returns; " if h > 1 else "")
+        + ("overlapping h-day buy-and-hold returns of the current weights; " if h > 1 else "")
         + "CVaR = mean loss beyond VaR (Acerbi-Tasche). Monte Carlo: multivariate normal and "
         "Student-t fitted to the window (sample mean and covariance), seed "
         f"{st.session_state['risk_mc_seed']}, {int(st.session_state['risk_mc_scenarios']):,} "
@@ -419,7 +420,7 @@ def var_tab(inputs: RiskInputs) -> None:
         )
         part = table[table["confidence"] == c]
         lines = {r["label"]: (r["var"], r["cvar"]) for _, r in part.iterrows()}
-        sample = risk.horizon_returns(inputs.portfolio.to_numpy(), h)
+        sample = risk.historical_scenarios(inputs.returns, inputs.weights, h).to_numpy()
         st.plotly_chart(risk_charts.return_distribution(sample, lines, h, c), key="risk_hist")
     with right:
         st.plotly_chart(risk_charts.var_by_method(table), key="risk_methods")
@@ -499,9 +500,8 @@ def contributions_tab(inputs: RiskInputs) -> None:
         "(Tasche 1999; Epperlein & Smillie 2006). Sector marginal = component / sector weight. "
         "Volatility figures annualised (252 days); VaR and CVaR over the horizon."
         + (
-            " At h > 1 days the scenarios are buy-and-hold h-day returns (linear in the "
-            "weights), so the totals can differ slightly from the VaR tab's historical figures, "
-            "which compound daily-rebalanced returns."
+            " At h > 1 days the historical scenarios are the overlapping h-day buy-and-hold "
+            "returns of the current weights, as on the VaR & CVaR tab (same figures)."
             if inputs.horizon > 1
             else ""
         )
@@ -533,7 +533,9 @@ def drawdowns_tab(inputs: RiskInputs) -> None:
         show_error(exc, "Drawdowns")
         return
     m = st.columns(4)
-    _note_metric(m[0], "Maximum drawdown", percent(dd.max_drawdown), inputs.money(dd.max_drawdown))
+    _note_metric(
+        m[0], "Maximum drawdown (loss)", percent(dd.max_drawdown), inputs.money(dd.max_drawdown)
+    )
     _note_metric(
         m[1],
         f"CDaR {c:.1%}",
@@ -684,8 +686,16 @@ def _parse_windows(frame: pd.DataFrame) -> dict:
     return out
 
 
+def _as_percent(value) -> float:
+    """A stored decimal shock in percent; an empty or unreadable entry shows as an empty cell."""
+    try:
+        return float(value) * 100
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def _shocks_frame(shocks: dict, index: list[str], label: str) -> pd.DataFrame:
-    return pd.DataFrame({label: index, "Shock (%)": [shocks.get(k, np.nan) * 100 for k in index]})
+    return pd.DataFrame({label: index, "Shock (%)": [_as_percent(shocks.get(k)) for k in index]})
 
 
 def _parse_shocks(frame: pd.DataFrame, label: str) -> dict:
@@ -694,6 +704,46 @@ def _parse_shocks(frame: pd.DataFrame, label: str) -> dict:
         for _, row in frame.iterrows()
         if not pd.isna(row["Shock (%)"])
     }
+
+
+#: Stress-table columns (core name -> label); ``(%)`` columns hold decimals shown as percent.
+_STRESS_LABELS = {
+    "scenario": "Scenario",
+    "start": "Start (peak close)",
+    "end": "End (trough close)",
+    "trading_days": "Trading days",
+    "portfolio_return": "Return (%)",
+    "pnl_money": "P&L (money)",
+    "worst_day_loss": "Worst day loss (%)",
+    "worst_day_date": "Worst day",
+    "max_drawdown": "Maximum drawdown (loss, %)",
+    "benchmark_return": "Benchmark return (%)",
+    "benchmark_worst_day_loss": "Benchmark worst day loss (%)",
+    "benchmark_max_drawdown": "Benchmark maximum drawdown (loss, %)",
+}
+_STRESS_CONFIG = {
+    label: percent_column(label) for label in _STRESS_LABELS.values() if label.endswith("%)")
+}
+_STRESS_CONFIG["P&L (money)"] = number_column("P&L (money)", "%,.0f")
+
+
+def stress_display(table: pd.DataFrame, capital: float) -> pd.DataFrame:
+    """The historical stress table with the user's column names and a signed money P&L.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``core.stress.historical_stress`` output.
+    capital : float
+        Portfolio value for ``P&L (money)`` = return x value.
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`_STRESS_LABELS`; decimals stay decimals (shown as percent).
+    """
+    shown = table.assign(pnl_money=table["portfolio_return"] * capital)
+    return shown[list(_STRESS_LABELS)].rename(columns=_STRESS_LABELS)
 
 
 def run_stress(inputs: RiskInputs) -> tuple[pd.DataFrame, list[str]]:
@@ -711,7 +761,11 @@ def run_stress(inputs: RiskInputs) -> tuple[pd.DataFrame, list[str]]:
 @st.fragment
 def stress_tab(inputs: RiskInputs) -> None:
     """Historical crisis windows, the user's windows, and hypothetical shocks."""
-    st.markdown("**Historical scenarios** (buy and hold the current weights through the window)")
+    st.markdown(
+        "**Historical scenarios**: the current weights bought at the close of the window's first "
+        "day (for the built-in windows the S&P 500's peak close) and held to the close of its "
+        "last day (the trough close); any part of the book the weights leave uninvested is cash."
+    )
     with st.expander("Add your own windows"):
         synced_editor(
             "risk_custom_windows",
@@ -731,29 +785,16 @@ def stress_tab(inputs: RiskInputs) -> None:
         show_error(exc, "Stress scenarios")
         table, skipped = None, []
     if table is not None and len(table):
-        shown = table.assign(loss_money=table["loss"] * inputs.capital)
-        st.dataframe(
-            shown,
-            column_config={
-                "scenario": st.column_config.TextColumn("Scenario"),
-                "start": st.column_config.DateColumn("Start"),
-                "end": st.column_config.DateColumn("End"),
-                "trading_days": st.column_config.NumberColumn("Trading days"),
-                "portfolio_return": percent_column("Portfolio return (%)"),
-                "loss": percent_column("Loss (%)"),
-                "loss_money": number_column("Loss (money)", "%,.0f"),
-                "worst_day": percent_column("Worst day (%)"),
-                "worst_day_date": st.column_config.DateColumn("Worst day"),
-                "max_drawdown": percent_column("Max drawdown (%)"),
-                "benchmark_return": percent_column("Benchmark return (%)"),
-            },
-            hide_index=True,
-            width="stretch",
+        shown = stress_display(table, inputs.capital)
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=_STRESS_CONFIG)
+        st.caption(
+            "Signs: returns and P&L are signed (a gain is positive); losses are positive "
+            "numbers (worst day's loss, maximum drawdown from the running peak)."
         )
         st.plotly_chart(risk_charts.stress_bar(table), key="risk_stress")
         csv_download(
             "Download stress scenarios (CSV)",
-            _csv(shown),
+            _csv(table.assign(pnl_money=table["portfolio_return"] * inputs.capital)),
             "ballast_stress.csv",
             key="dl_risk_stress",
         )
@@ -823,10 +864,15 @@ def run_correlation_stress(inputs: RiskInputs, confidence: float) -> pd.DataFram
     if name in windows:
         s, e = windows[name]
         prices = inputs.full_prices.loc[s:e]
-        if len(prices) < 21:
+        if prices.empty:
             raise RiskInputError(
                 f"The crisis window '{name}' ({s} to {e}) is not in the loaded data; choose "
                 "another window."
+            )
+        if len(prices) < 21:
+            raise RiskInputError(
+                f"The crisis window '{name}' ({s} to {e}) holds {len(prices) - 1} daily returns; "
+                "its correlations need at least 20: choose a longer window."
             )
         crisis = returns_from_prices(prices)
     lam = float(ss["risk_corr_push"])
@@ -948,7 +994,7 @@ def report_section() -> ReportSection | None:
     lines = {r["label"]: (r["var"], r["cvar"]) for _, r in part.iterrows()}
     figures.append(
         risk_charts.return_distribution(
-            risk.horizon_returns(inputs.portfolio.to_numpy(), h), lines, h, c
+            risk.historical_scenarios(inputs.returns, inputs.weights, h).to_numpy(), lines, h, c
         )
     )
     settings = [
@@ -977,7 +1023,7 @@ def report_section() -> ReportSection | None:
         tables["Contributions (sectors)"] = rc.sectors.reset_index()
         figures.append(risk_charts.contributions_bar(rc.sectors, "Share of risk by sector"))
         dd = risk.drawdowns(inputs.portfolio, c)
-        losses += [("Maximum drawdown", dd.max_drawdown), (f"CDaR {c:.1%}", dd.cdar)]
+        losses += [("Maximum drawdown (loss)", dd.max_drawdown), (f"CDaR {c:.1%}", dd.cdar)]
         settings.append(("Days to recovery", str(dd.days_to_recovery or "not recovered")))
     except BallastError as exc:
         notes.append(f"Contributions/drawdowns not computed: {exc}")
@@ -1010,7 +1056,8 @@ def report_section() -> ReportSection | None:
         f"fractions of the portfolio value {inputs.money(1.0)}, over {h} trading day(s), at "
         f"{', '.join(f'{x:.1%}' for x in inputs.confidences)} confidence, from daily returns "
         f"{inputs.returns.index[0].date()} to {inputs.returns.index[-1].date()}. Methods: "
-        "historical (empirical quantile; overlapping h-day compounded returns for h > 1), "
+        "historical (empirical quantile; for h > 1 the overlapping h-day buy-and-hold returns "
+        "of the current weights, as in the contributions), "
         "parametric normal, Cornish-Fisher (Zangari 1996; tail average of its quantile "
         "function), Monte Carlo from fitted multivariate normal and Student-t models "
         f"({int(ss['risk_mc_scenarios']):,} scenarios, seed {ss['risk_mc_seed']}). "

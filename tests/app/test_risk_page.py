@@ -129,3 +129,76 @@ def test_report_section():
 
     assert report_xlsx(ReportSummary(), [section])[:2] == b"PK"
     assert b"Historical VaR" in report_html(ReportSummary(), [section])
+
+
+def _show_tab(at: AppTest, name: str) -> AppTest:
+    """Select a tab of the Risk page (tabs compute only when open) and rerun."""
+    at.session_state["risk_tab"] = name
+    return at.run()
+
+
+def _percent(value: str) -> float:
+    return float(value.rstrip(" %"))
+
+
+def test_historical_var_is_the_same_figure_on_the_var_and_contributions_tabs():
+    at = open_page(PAGE, risk_horizon=10, risk_contrib_confidence=0.95)
+    assert not at.exception
+    var_tab = _metrics(at)
+    contributions = _metrics(_show_tab(at, "Contributions"))
+    assert not at.exception and not at.error
+    for name in ("VaR", "CVaR"):
+        shown = var_tab[f"Historical {name} 95.0%, 10 d"][0]
+        assert contributions[f"{name} 95.0%, 10 d"][0] == shown
+
+
+def test_maximum_drawdown_is_a_positive_loss_on_risk_and_rebalance():
+    at = _show_tab(open_page(PAGE), "Drawdowns")
+    assert not at.exception
+    risk_mdd = _percent(_metrics(at)["Maximum drawdown (loss)"][0])
+    assert risk_mdd > 0
+    rb = open_page("pages/6_Rebalance.py")
+    assert not rb.exception
+    label = "Maximum drawdown (loss, %)"
+    table = next(d.value for d in rb.dataframe if label in d.value.index)
+    assert (table.loc[label] > 0).all()
+    # the same portfolio (the target allocation at fixed weights), the same figure and sign
+    assert table.loc[label, "Target allocation"] == pytest.approx(risk_mdd, abs=6e-3)
+
+
+def test_stress_table_states_signs_and_shows_the_benchmark_beside_the_portfolio():
+    at = _show_tab(open_page(PAGE), "Stress scenarios")
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "Scenario" in d.value.columns)
+    for col in ("Return (%)", "Worst day loss (%)", "Maximum drawdown (loss, %)",
+                "Benchmark return (%)", "Benchmark worst day loss (%)",
+                "Benchmark maximum drawdown (loss, %)"):  # fmt: skip
+        assert col in table.columns, col
+    assert (table["Maximum drawdown (loss, %)"] > 0).all()
+    assert (table["Worst day loss (%)"] > 0).all()
+    rows = table.set_index("Scenario")
+    gfc = rows.loc["2008-09 global financial crisis"]
+    # the S&P 500 from its peak close to its trough close: return = -drawdown = -56.8 %
+    assert gfc["Benchmark return (%)"] == pytest.approx(676.53 / 1565.15 - 1, abs=1e-4)
+    drawdown = gfc["Benchmark maximum drawdown (loss, %)"]
+    assert drawdown == pytest.approx(-gfc["Benchmark return (%)"])
+    assert any("losses are positive" in c.value for c in at.caption)
+
+
+def test_null_or_unreadable_shocks_give_no_exception_box():
+    at = _show_tab(
+        open_page(PAGE, risk_sector_shocks={"Energy": None}, risk_asset_shocks={"AAPL": None}),
+        "Stress scenarios",
+    )
+    assert not at.exception and not at.error
+    assert _percent(_metrics(at)["Portfolio P&L under the shocks"][0]) == 0
+    # an unreadable stored value shows as an empty cell of the editor: no shock either
+    at = _show_tab(open_page(PAGE, risk_sector_shocks={"Energy": "x"}), "Stress scenarios")
+    assert not at.exception and not at.error
+    assert _percent(_metrics(at)["Portfolio P&L under the shocks"][0]) == 0
+
+
+def test_a_single_asset_has_no_correlation_to_stress():
+    at = _show_tab(open_page(PAGE, universe=["KO"]), "Correlation stress")
+    assert not at.exception
+    assert any("single asset has no correlation" in e.value for e in at.error)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from core import performance as perf
+from core import risk
 from core.exceptions import BacktestError
 
 
@@ -45,7 +46,10 @@ def test_sharpe_and_sortino_by_hand():
 
 def test_max_drawdown_and_cagr_by_hand():
     r = _s([0.1, -0.5, 0.2])  # wealth 1.1, 0.55, 0.66: worst 0.55 / 1.1 - 1
-    assert perf.max_drawdown(r) == pytest.approx(-0.5)
+    # a loss, positive (DESIGN.md §3), and the Risk page's figure for the same returns
+    assert perf.max_drawdown(r) == pytest.approx(0.5)
+    assert perf.max_drawdown(r) == pytest.approx(risk.drawdowns(r).max_drawdown)
+    assert perf.METRIC_LABELS["max_drawdown"] == "Maximum drawdown (loss, %)"
     assert perf.annualized_return(r, 3) == pytest.approx(1.1 * 0.5 * 1.2 - 1)
     assert perf.annualized_return(_s([0.21]), 1) == pytest.approx(0.21)
     assert perf.annualized_return(_s([0.1, 0.1]), 1) == pytest.approx(0.1)  # (1.21)^(1/2) - 1

@@ -257,6 +257,36 @@ def test_contributions_add_up(window_returns, sample_window, method, h):
         assert (rc.var, rc.cvar) == pytest.approx(risk.historical_var_cvar(p, 0.99, 1))
 
 
+def test_historical_scenarios_buy_and_hold_by_hand():
+    idx = pd.bdate_range("2021-01-04", periods=4)
+    r = pd.DataFrame({"A": [0.1, -0.2, 0.05, 0.0], "B": [0.0, 0.1, 0.1, -0.1]}, index=idx)
+    w = pd.Series({"A": 0.6, "B": 0.4})
+    scen = risk.historical_scenarios(r, w, 2)
+    # bought on each day at the current weights and held two days, no rebalancing
+    expected = [0.6 * (1.1 * 0.8 - 1) + 0.4 * (1.1 - 1), 0.6 * (0.8 * 1.05 - 1) + 0.4 * (1.21 - 1),
+                0.6 * (1.05 - 1) + 0.4 * (1.1 * 0.9 - 1)]  # fmt: skip
+    np.testing.assert_allclose(scen, expected)
+    assert list(scen.index) == list(idx[1:])
+    np.testing.assert_allclose(risk.historical_scenarios(r, w, 1), r @ w)
+
+
+@pytest.mark.parametrize("h", [1, 10])
+def test_historical_var_is_one_figure_in_the_table_and_the_contributions(
+    window_returns, sample_window, h
+):
+    # one definition for "Historical VaR": the VaR table and the decomposition share scenarios
+    w = pd.Series(np.random.default_rng(3).dirichlet(np.ones(20)), index=window_returns.columns)
+    table = risk.risk_table(window_returns, w, (0.95, 0.99), h, n_scenarios=1_000, seed=0)
+    hist = table[table["method"] == "historical"].set_index("confidence")
+    for c in (0.95, 0.99):
+        rc = risk.risk_contributions(window_returns, w, c, h, "historical", sample_window.sectors)
+        assert rc.var == pytest.approx(hist.loc[c, "var"], rel=1e-12)
+        assert rc.cvar == pytest.approx(hist.loc[c, "cvar"], rel=1e-12)
+        scen = risk.historical_scenarios(window_returns, w, h)
+        sk_v, sk_cv = risk._empirical_var_cvar(-scen.to_numpy(), c)
+        assert (hist.loc[c, "var"], hist.loc[c, "cvar"]) == pytest.approx((sk_v, sk_cv))
+
+
 def test_parametric_marginal_is_the_gradient(window_returns, equal_weights):
     rc = risk.risk_contributions(window_returns, equal_weights, 0.95, 1, "parametric")
     x = window_returns.to_numpy()
