@@ -1,4 +1,4 @@
-"""Risk: VaR and CVaR by four methods, contributions, drawdowns, backtest, stress tests."""
+"""Risk: VaR and CVaR by five methods, contributions, drawdowns, backtest, stress tests."""
 
 from __future__ import annotations
 
@@ -38,8 +38,12 @@ TABS = {
     "Stress scenarios": risk_ui.stress_tab,
     "Correlation stress": risk_ui.correlation_tab,
 }
-for tab, draw in zip(st.tabs(list(TABS)), TABS.values(), strict=True):
+# Only the open tab computes and draws (a tab switch reruns the page): the figures, not the
+# math, bound the page's latency, and six tabs of them cost several times one.
+tabs = st.tabs(list(TABS), key="risk_tab", on_change="rerun")
+for tab, draw in zip(tabs, TABS.values(), strict=True):
     with tab:
-        draw(inputs)
+        if tab.open:
+            draw(inputs)
 
 page_downloads(risk_ui.report_section)

@@ -18,6 +18,16 @@ def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, getattr(m.proto, "delta", "")) for m in at.metric}
 
 
+def _show_tab(at: AppTest, name: str) -> AppTest:
+    """Select a tab of the Risk page (tabs compute only when open) and rerun."""
+    at.session_state["risk_tab"] = name
+    return at.run()
+
+
+def _percent(value: str) -> float:
+    return float(value.rstrip(" %"))
+
+
 def test_risk_page_renders_every_method_in_percent_and_money():
     at = open_page(PAGE)
     assert not at.exception
@@ -44,8 +54,13 @@ def test_risk_page_renders_every_method_in_percent_and_money():
     labels = [t.label for t in at.tabs]
     assert labels == ["VaR & CVaR", "Contributions", "Drawdowns", "Backtest",
                       "Stress scenarios", "Correlation stress"]  # fmt: skip
+    # only the open tab computes: the backtest's figures appear when its tab is chosen
+    assert not any(m.startswith("Basel traffic light") for m in metrics)
+    metrics = _metrics(_show_tab(at, "Backtest"))
+    assert not at.exception and not at.error
     assert any(m.startswith("Basel traffic light") for m in metrics)
     assert any("Kupiec" in m for m in metrics)
+    assert not any(m.startswith("Historical VaR") for m in metrics)
 
 
 def test_changing_confidence_and_horizon_changes_var():
@@ -70,12 +85,14 @@ def test_no_confidence_shows_error_and_keeps_last_result():
 
 
 def test_backtest_window_longer_than_the_data_is_explained():
-    at = open_page(PAGE)
+    at = _show_tab(open_page(PAGE), "Backtest")
     at.toggle(key="w_risk_backtest_full_history").set_value(False).run()
     at.number_input(key="w_risk_backtest_window").set_value(2000).run()
     assert not at.exception
     assert any("too few for a 2000-day backtest window" in e.value for e in at.error)
     # the other tabs still render
+    _show_tab(at, "VaR & CVaR")
+    assert not at.exception
     assert any(m.label.startswith("Historical VaR") for m in at.metric)
 
 
@@ -84,6 +101,7 @@ def test_custom_window_outside_the_data_and_shocks():
         PAGE,
         risk_custom_windows={"Black Monday": ["1987-10-14", "1987-10-20"]},
         risk_sector_shocks={"Information Technology": -0.3},
+        risk_tab="Stress scenarios",
     )
     assert not at.exception
     assert any("outside the loaded data" in e.value for e in at.error)
@@ -129,16 +147,6 @@ def test_report_section():
 
     assert report_xlsx(ReportSummary(), [section])[:2] == b"PK"
     assert b"Historical VaR" in report_html(ReportSummary(), [section])
-
-
-def _show_tab(at: AppTest, name: str) -> AppTest:
-    """Select a tab of the Risk page (tabs compute only when open) and rerun."""
-    at.session_state["risk_tab"] = name
-    return at.run()
-
-
-def _percent(value: str) -> float:
-    return float(value.rstrip(" %"))
 
 
 def test_historical_var_is_the_same_figure_on_the_var_and_contributions_tabs():
