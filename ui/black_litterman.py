@@ -273,20 +273,41 @@ def _number(value: object, scale: float = 1.0) -> float | None:
     return None if np.isnan(value) else value / scale
 
 
+def forget_sliders() -> None:
+    """Drop the confidence sliders' widget state (their values stay in ``bl_views``).
+
+    Call it on every run that does not draw the sliders. A slider that comes back after a run
+    without it is a new element to the browser, which shows the proto's value, not the one
+    Streamlit kept on the server: without a value set through session state it shows 0 %
+    while the server computes with the old one. Forgotten sliders are set from ``bl_views``.
+    """
+    for key in [k for k in st.session_state if str(k).startswith("w_bl_conf_")]:
+        del st.session_state[key]
+
+
 def views_editor() -> list[int]:
     """The views table; writes the rows to ``bl_views`` and returns each row's editor id.
 
     The ids are the editor's row labels (stable while the page is open, also when other rows
-    are deleted); the confidence sliders are keyed by them.
+    are deleted); the confidence sliders are keyed by them. A row's confidence is its slider's
+    value, or else the one its view had on the last run (matched by id), so that editing the
+    table never resets it.
 
     Returns
     -------
     list of int
         Editor id of each entry of ``st.session_state["bl_views"]``.
     """
-    wkey, bkey = "w_bl_views", "wbase_bl_views"
+    wkey, bkey, ikey = "w_bl_views", "wbase_bl_views", "w_bl_view_ids"
+    views = st.session_state["bl_views"]
     if wkey not in st.session_state or bkey not in st.session_state:
-        st.session_state[bkey] = _views_frame(st.session_state["bl_views"])
+        st.session_state[bkey] = _views_frame(views)
+        st.session_state[ikey] = list(range(len(views)))
+        forget_sliders()
+    last_ids = st.session_state.get(ikey)
+    if last_ids is None or len(last_ids) != len(views):
+        last_ids = list(range(len(views)))
+    last = {rid: view.get("confidence") for rid, view in zip(last_ids, views, strict=True)}
     # The same columns whatever the omega method: changing an editor's parameters makes it a
     # new widget, which would drop the edits made since the page opened.
     visible = list(_COLS.values())
@@ -315,7 +336,9 @@ def views_editor() -> list[int]:
     rows, ids = [], []
     for rid, row in edited.iterrows():
         slider = st.session_state.get(f"w_bl_conf_{rid}")
-        conf = slider / 100 if slider is not None else _number(row.get("confidence"))
+        conf = slider / 100 if slider is not None else _number(last.get(int(rid)))
+        if conf is None:
+            conf = _number(row.get("confidence"))
         rows.append(
             {
                 "kind": _text(row[_COLS["kind"]]) or "absolute",
@@ -329,6 +352,7 @@ def views_editor() -> list[int]:
         )
         ids.append(int(rid))
     st.session_state["bl_views"] = rows
+    st.session_state[ikey] = ids
     return ids
 
 
@@ -499,8 +523,10 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
             )  # fmt: skip
             confidences[i] = value / 100
             st.session_state["bl_views"][pos]["confidence"] = float(confidences[i])
-    elif len(views):
-        st.caption("The sliders apply with Idzorek's omega (sidebar).")
+    else:
+        forget_sliders()
+        if len(views):
+            st.caption("The sliders apply with Idzorek's omega (sidebar).")
     try:
         outcome = compute(inputs, confidences)
     except BallastError as exc:
@@ -593,6 +619,7 @@ def show_errors_or(inputs_factory) -> BLInputs | None:
     try:
         return inputs_factory()
     except BallastError as exc:
+        forget_sliders()  # the sliders are not drawn on this run
         show_error(exc)
         last = st.session_state.get("bl_result")
         if last is not None:

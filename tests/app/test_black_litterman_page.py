@@ -199,3 +199,40 @@ def test_prior_and_omega_inputs():
     at = edit(at, added=[{**JPM, "View std dev (% a year)": 0.0}])
     assert not at.error
     assert abs(posterior(at)["JPM"] - 0.08) < 1e-9  # zero view variance: the view holds
+
+
+def _shown(slider) -> float:
+    """The value the browser shows for a slider element it draws afresh (proto value or default)."""
+    proto = slider.proto
+    return (proto.value if proto.set_value else proto.default)[0]
+
+
+def test_adding_a_view_keeps_the_other_views_confidence():
+    """Issue steps: example views, view 1 at 70 %, a new row gets XOM then 12 % (or 12 first).
+
+    The half-typed row is an error, so that run draws no sliders; when they come back the
+    browser must be told their values (it showed 0 % while the posterior used 70 %).
+    """
+    xom = {"Assets": "XOM", "Return (% a year)": 12.0}
+    for steps in ([{"Assets": "XOM"}, xom], [{"Return (% a year)": 12.0}, xom]):
+        at = open_page(PAGE)
+        at.button[0].click().run()
+        at.slider(key="w_bl_conf_0").set_value(70).run()
+        for row in steps:
+            at = edit(at, added=[{"Kind": "absolute", **row}])
+        assert [s.label for s in at.slider][2] == "View 3: XOM returns 12.00 % a year"
+        assert [v["confidence"] for v in at.session_state["bl_views"]] == [0.7, 0.5, 0.5]
+        assert [_shown(s) for s in at.slider] == [70, 50, 50]
+        np.testing.assert_allclose(at.session_state["bl_result"].confidences, [0.7, 0.5, 0.5])
+
+
+def test_a_new_editor_does_not_take_old_slider_values():
+    at = open_page(PAGE)
+    at.button[0].click().run()
+    at.slider(key="w_bl_conf_0").set_value(90).run()
+    # A loaded setup replaces the views and drops the editor: slider 0 must not keep 90 %.
+    at.session_state["bl_views"] = [dict(v, confidence=0.3) for v in at.session_state["bl_views"]]
+    at.session_state["w_bl_views"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
+    del at.session_state["wbase_bl_views"]
+    at.run()
+    assert [s.value for s in at.slider] == [30, 30]
