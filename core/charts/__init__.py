@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts._common import finish
+from core.charts._common import finish, log_axis, portfolio_colour
 
 __all__ = [
     "weights_bar",
@@ -44,6 +44,7 @@ def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weigh
             x=frame.index.astype(str),
             y=frame[col],
             name=str(col),
+            marker=dict(color=portfolio_colour(str(col))),
             hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>",
         )
     return finish(
@@ -105,6 +106,7 @@ def normalized_prices(
     step = max(1, len(prices) // 1500)
     rebased = prices.iloc[::step] / prices.iloc[0]
     fig = go.Figure()
+    drawn = [rebased]
     for col in rebased.columns:
         fig.add_scatter(
             x=rebased.index,
@@ -116,17 +118,18 @@ def normalized_prices(
         )
     if benchmark is not None and benchmark.notna().any():
         b = benchmark.iloc[::step].dropna()
+        drawn.append(b / b.iloc[0])
         fig.add_scatter(
             x=b.index,
             y=b / b.iloc[0],
             name=str(benchmark.name or "Benchmark"),
             mode="lines",
-            line=dict(width=3, color="black"),
+            line=dict(width=3, color=portfolio_colour("benchmark")),
         )
     return finish(
         fig,
         title,
-        yaxis=dict(title="Value of 1 invested (log scale)", type="log"),
+        yaxis=log_axis(pd.concat(drawn, axis=1), "Value of 1 invested (log scale)"),
         xaxis=dict(title="Date"),
     )
 

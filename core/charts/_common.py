@@ -1,13 +1,16 @@
 """Layout boilerplate shared by the figure builders of :mod:`core.charts` (private).
 
 One look for every figure: a light white template, tight margins, 420 px high unless a builder
-says otherwise; long time series thinned so that pages stay light.
+says otherwise; long time series thinned so that pages stay light; one colour per portfolio
+across the whole app (:data:`PORTFOLIO_COLOURS`); log axes with readable 1-2-5 ticks
+(:func:`log_axis`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -31,6 +34,131 @@ def _light_template() -> go.layout.Template:
 LAYOUT: dict[str, Any] = dict(
     template=_light_template(), margin=dict(l=10, r=10, t=50, b=10), height=420
 )
+
+
+#: One colour per portfolio, the same in every figure that shows it.
+PORTFOLIO_COLOURS: dict[str, str] = {
+    "market": "#9aa5b1",  # the prior's market portfolio and its implied returns
+    "posterior": "#1f77b4",  # Black-Litterman posterior returns
+    "black_litterman": "#9467bd",  # unconstrained Black-Litterman portfolio
+    "optimised": "#d62728",  # the optimised portfolio (the Allocation page's result)
+    "holdings": "#8c564b",  # the book held now
+    "proposal": "#ff7f0e",  # a proposed rebalance of the book
+    "benchmark": "#111111",
+}
+#: Display names (how figures name their traces) of each portfolio in :data:`PORTFOLIO_COLOURS`.
+PORTFOLIO_NAMES: dict[str, tuple[str, ...]] = {
+    "market": ("Prior (market-implied)", "Prior", "Market"),
+    "posterior": ("Posterior",),
+    "black_litterman": ("Black-Litterman (unconstrained)", "Black-Litterman", "BL"),
+    "optimised": ("Optimised (your objective and constraints)", "Optimised",
+                  "Current allocation", "Allocation", "Target allocation"),
+    "holdings": ("Current holdings", "Holdings", "Current book"),
+    "proposal": ("Proposal", "Proposed"),
+    "benchmark": ("Benchmark",),
+}  # fmt: skip
+
+
+def portfolio_colour(name: str) -> str | None:
+    """The colour of a portfolio named ``name`` in a figure, or None if it is none of ours.
+
+    Parameters
+    ----------
+    name : str
+        A trace name such as ``"Optimised (your objective and constraints)"`` or a key of
+        :data:`PORTFOLIO_COLOURS`.
+
+    Returns
+    -------
+    str or None
+        Hex colour.
+    """
+    if name in PORTFOLIO_COLOURS:
+        return PORTFOLIO_COLOURS[name]
+    for key, names in PORTFOLIO_NAMES.items():
+        if name in names:
+            return PORTFOLIO_COLOURS[key]
+    for key, names in PORTFOLIO_NAMES.items():
+        if any(name.startswith(n + " ") for n in names):
+            return PORTFOLIO_COLOURS[key]
+    return None
+
+
+#: Mantissas of the tick sequences of :func:`log_ticks`, coarsest first.
+_LOG_MANTISSAS = (
+    (1.0,),
+    (1.0, 2.0, 5.0),
+    (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
+    (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0),
+)
+
+
+def log_ticks(low: float, high: float, max_ticks: int = 10) -> list[float]:
+    """Tick values for a log axis from ``low`` to ``high``: 1-2-5 (or finer) steps, readable.
+
+    Plotly's own log ticks label minor ticks with their first digit only ("5 4 3 2 1 9 8"),
+    which reads as nonsense; these values are labelled in full by :func:`log_axis`.
+
+    Parameters
+    ----------
+    low, high : float
+        Positive range of the data.
+    max_ticks : int
+        Most ticks wanted; the finest sequence with at most this many ticks (and at least 3
+        when one exists) is chosen.
+
+    Returns
+    -------
+    list of float
+        Increasing tick values within ``[low, high]`` (widened to the nearest ticks outside).
+    """
+    low, high = float(low), float(high)
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
+        return []
+    low, high = min(low, high), max(low, high)
+    decades = range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
+    best: list[float] = []
+    for mantissas in _LOG_MANTISSAS:
+        values = sorted({float(f"{m * 10.0**k:.6g}") for k in decades for m in mantissas})
+        below = [v for v in values if v <= low][-1:]
+        above = [v for v in values if v >= high][:1]
+        inside = [v for v in values if low < v < high]
+        ticks = below + inside + above
+        if len(ticks) > max_ticks:
+            break
+        best = ticks
+        if len(inside) >= 3:
+            break
+    return best
+
+
+def log_axis(values: pd.DataFrame | pd.Series | np.ndarray, title: str) -> dict[str, Any]:
+    """Layout of a log y axis whose ticks (:func:`log_ticks`) are labelled in full.
+
+    Parameters
+    ----------
+    values : DataFrame, Series or ndarray
+        The data drawn on the axis (positive; NaN ignored).
+    title : str
+        Axis title with its unit.
+
+    Returns
+    -------
+    dict
+        ``yaxis`` layout: ``type="log"``, ``tickvals`` and ``ticktext`` such as "0.5", "1",
+        "2", "5", "10"; a linear axis when fewer than two such ticks fall within the data.
+    """
+    data = np.asarray(values, dtype=float)
+    data = data[np.isfinite(data) & (data > 0)]
+    axis: dict[str, Any] = dict(title=title, type="log")
+    if data.size:
+        low, high = float(data.min()), float(data.max())
+        ticks = log_ticks(low, high)
+        if sum(low <= t <= high for t in ticks) < 2:  # a narrow range reads better linear
+            return dict(title=title.replace(" (log scale)", ""), type="linear")
+        axis.update(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
+    return axis
 
 
 def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts._common import finish, thin
+from core.charts._common import finish, log_axis, portfolio_colour, thin
 
 __all__ = ["equity_curves", "drawdown_curves", "yearly_bars", "active_weights_bar", "stop_chart"]
 
@@ -37,14 +37,15 @@ def equity_curves(
         bench = col == benchmark
         fig.add_scatter(
             x=eq.index, y=eq[col], name=str(col), mode="lines",
-            line=dict(width=2.5 if i == 0 else 1.5, color="black" if bench else None,
+            line=dict(width=2.5 if i == 0 else 1.5,
+                      color=portfolio_colour("benchmark" if bench else str(col)),
                       dash="dot" if bench else None),
             hovertemplate="%{x|%Y-%m-%d}: %{y:.2f}x<extra>" + str(col) + "</extra>",
         )  # fmt: skip
     return finish(
         fig,
         title,
-        yaxis=dict(title="Value of 1 invested (log scale)", type="log"),
+        yaxis=log_axis(eq, "Value of 1 invested (log scale)"),
         xaxis=dict(title="Date"),
         legend=dict(orientation="h", y=-0.15),
     )

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.charts._common import PORTFOLIO_COLOURS, portfolio_colour
+
 __all__ = ["prior_posterior_returns", "bl_weights", "weight_changes"]
 
 # Built in one go.Figure(data, layout) call from plain dicts, without a template: add_bar plus
@@ -19,7 +21,8 @@ __all__ = ["prior_posterior_returns", "bl_weights", "weight_changes"]
 # of the template), too slow for a slider; this way about 2 ms. Streamlit's theme styles the
 # charts on the page, and the report applies "plotly_white" itself.
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), height=420)
-_PRIOR, _POSTERIOR, _VIEW = "#9aa5b1", "#1f77b4", "#d62728"
+_PRIOR, _POSTERIOR = PORTFOLIO_COLOURS["market"], PORTFOLIO_COLOURS["posterior"]
+_VIEW = "#e377c2"  # views are not portfolios: a colour no portfolio has
 _VIEW_HOVER = "%{text}<br>view: %{y:.2%} a year<extra></extra>"
 _SIDE_HOVER = "%{x} in %{text}<extra></extra>"
 
@@ -137,6 +140,7 @@ def bl_weights(
     x = [str(t) for t in weights.index]
     data = [
         dict(type="bar", x=x, y=_values(weights[col]), name=str(col),
+             marker=dict(color=portfolio_colour(str(col))),
              hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>")
         for col in weights.columns
     ]  # fmt: skip
@@ -151,8 +155,8 @@ def weight_changes(
     Parameters
     ----------
     changes : Series (n_assets,) or DataFrame (n_assets, n_portfolios)
-        Decimal weight differences indexed by ticker; a DataFrame draws one series per column
-        (the first coloured by sign).
+        Decimal weight differences indexed by ticker; a DataFrame draws one series per column,
+        each in its portfolio's colour (:data:`core.charts._common.PORTFOLIO_COLOURS`).
     title : str
         Figure title.
 
@@ -164,11 +168,11 @@ def weight_changes(
     x = [str(t) for t in frame.index]
     data = []
     for i, col in enumerate(frame.columns):
-        values = _values(frame[col])
-        marker = dict(color=["#2ca02c" if v >= 0 else "#d62728" for v in values]) if i == 0 else {}
+        # Each portfolio in its own colour, as in the weights chart beside this one (colouring
+        # by sign made red mean "Optimised" there and "negative" here).
         data.append(
-            dict(type="bar", x=x, y=values, name=str(col), marker=marker,
-                 opacity=1.0 if i == 0 else 0.6,
+            dict(type="bar", x=x, y=_values(frame[col]), name=str(col),
+                 marker=dict(color=portfolio_colour(str(col))), opacity=1.0 if i == 0 else 0.75,
                  hovertemplate="%{x}: %{y:+.2%}<extra>" + str(col) + "</extra>")
         )  # fmt: skip
     return _asset_bars(

@@ -15,16 +15,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from core.charts._common import finish
+from core.charts._common import PORTFOLIO_COLOURS, finish
 from core.frontier import Frontier
 
 __all__ = ["frontier_figure", "transition_map", "weights_hover"]
 
 #: Hover lines of a point on the risk-return map.
 _RISK_RETURN = "Volatility %{x:.2%}<br>Return %{y:.2%}"
+#: Tangency portfolio and capital market line: a colour no named portfolio has.
+_TANGENCY = "#17becf"
 _MARKERS = {
-    "Current allocation": dict(symbol="x", size=13, color="#d62728"),
-    "Current holdings": dict(symbol="square", size=12, color="#8c564b"),
+    "Current allocation": dict(symbol="x", size=13, color=PORTFOLIO_COLOURS["optimised"]),
+    "Current holdings": dict(symbol="square", size=12, color=PORTFOLIO_COLOURS["holdings"]),
     "Selected portfolio": dict(symbol="circle-open", size=18, color="#111111", line=dict(width=3)),
 }
 
@@ -123,7 +125,7 @@ def frontier_figure(
         y=frontier.returns,
         mode="lines+markers",
         name="Efficient frontier",
-        line=dict(width=3, color="#1f77b4"),
+        line=dict(width=3, color="#34495e"),
         marker=dict(size=5),
         text=weights_hover(frontier.weights),
         customdata=frontier.sharpe_ratios,
@@ -139,7 +141,7 @@ def frontier_figure(
             y=[rf, rf + tan.sharpe_ratio * x_end],
             mode="lines",
             name="Capital market line",
-            line=dict(color="#ff7f0e", width=2),
+            line=dict(color=_TANGENCY, width=2),
             hovertemplate=_RISK_RETURN + "<extra>Capital market line</extra>",
         )
     mv = frontier.min_variance
@@ -158,7 +160,7 @@ def frontier_figure(
             y=[tan.expected_return],
             mode="markers",
             name=f"Tangency (max Sharpe {tan.sharpe_ratio:.2f})",
-            marker=dict(symbol="diamond", size=14, color="#ff7f0e"),
+            marker=dict(symbol="diamond", size=14, color=_TANGENCY),
             text=weights_hover(tan.weights.to_frame().T),
             hovertemplate=_RISK_RETURN + "<br>%{text}<extra>Tangency portfolio</extra>",
         )

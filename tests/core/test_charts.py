@@ -1,0 +1,104 @@
+"""Figure builders: readable log axes, one colour per portfolio across the app, sector charts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import charts
+from core.charts import backtest as bcharts
+from core.charts import black_litterman as bl_charts
+from core.charts._common import PORTFOLIO_COLOURS, log_ticks, portfolio_colour
+from core.charts.frontier import frontier_figure
+from core.frontier import efficient_frontier
+
+
+def _growth(low: float, high: float, n: int = 500) -> pd.DataFrame:
+    index = pd.bdate_range("2018-01-01", periods=n)
+    return pd.DataFrame({"A": np.geomspace(1, high, n), "B": np.geomspace(1, low, n)}, index=index)
+
+
+@pytest.mark.parametrize("low, high", [(0.45, 5.3), (0.8, 1.7), (0.2, 14.0), (0.97, 25.0)])
+def test_log_axes_label_every_tick_in_full(low, high):
+    growth = _growth(low, high)
+    for fig in (charts.normalized_prices(growth), bcharts.equity_curves(growth)):
+        axis = fig.layout.yaxis
+        assert axis.type == "log"
+        ticks, labels = list(axis.tickvals), list(axis.ticktext)
+        assert labels == [f"{v:g}" for v in ticks]  # "0.5", "1", "2", "5": never bare digits
+        shown = [t for t in ticks if low <= t <= high]
+        assert 3 <= len(shown) <= 10
+        assert 1.0 in ticks
+        mantissas = {round(t / 10 ** np.floor(np.log10(t)), 6) for t in ticks}
+        assert mantissas <= {1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0}
+
+
+def test_log_ticks_1_2_5():
+    assert log_ticks(0.45, 5.3) == [0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
+    assert log_ticks(1.0, 120.0)[:4] == [1.0, 2.0, 5.0, 10.0]
+
+
+def test_narrow_growth_is_drawn_on_a_linear_axis():
+    fig = bcharts.equity_curves(_growth(0.99, 1.04))
+    assert fig.layout.yaxis.type == "linear"
+    assert "log" not in fig.layout.yaxis.title.text
+
+
+def _colours(figures) -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = {}
+    for fig in figures:
+        for trace in fig.data:
+            lines = trace.type == "scatter" and "lines" in (trace.mode or "")
+            colour = (trace.line.color if lines else None) or trace.marker.color
+            seen.setdefault(trace.name, set()).add(str(colour))
+    return seen
+
+
+def test_each_portfolio_has_one_colour_in_every_figure(sample_window, sample_estimates):
+    mu, cov = sample_estimates
+    tickers = list(cov.columns)
+    market = pd.Series(1 / len(tickers), index=tickers)
+    bl = market + np.linspace(-0.02, 0.02, len(tickers))
+    opt = market.where(market.index != tickers[0], 0.1)
+    posterior = mu * 0.9
+    figures = [
+        bl_charts.prior_posterior_returns(mu, posterior),
+        bl_charts.bl_weights(pd.DataFrame({
+            "Market": market, "Black-Litterman (unconstrained)": bl,
+            "Optimised (your objective and constraints)": opt})),
+        bl_charts.weight_changes(pd.DataFrame({
+            "Black-Litterman (unconstrained)": bl - market, "Optimised": opt - market})),
+        frontier_figure(efficient_frontier(mu, cov, n_points=10),
+                        points={"Current allocation": (0.2, 0.1), "Current holdings": (0.2, 0.1)}),
+        charts.weights_bar(pd.DataFrame({"Current holdings": market, "Proposal": opt})),
+        bcharts.equity_curves(_growth(0.5, 3).set_axis(["Target allocation", "SP500"], axis=1),
+                              benchmark="SP500"),
+        charts.normalized_prices(_growth(0.5, 3), benchmark=_growth(0.5, 3)["A"].rename("SP500")),
+    ]  # fmt: skip
+    seen = _colours(figures)
+    same = {
+        "market": ["Prior (market-implied)", "Market"],
+        "posterior": ["Posterior"],
+        "black_litterman": ["Black-Litterman (unconstrained)"],
+        "optimised": ["Optimised (your objective and constraints)", "Optimised",
+                      "Current allocation", "Target allocation"],
+        "holdings": ["Current holdings"],
+        "proposal": ["Proposal"],
+        "benchmark": ["SP500"],
+    }  # fmt: skip
+    for key, names in same.items():
+        for name in names:
+            assert seen[name] == {PORTFOLIO_COLOURS[key]}, (name, seen[name])
+    assert len(set(PORTFOLIO_COLOURS.values())) == len(PORTFOLIO_COLOURS)
+    # No other trace (views, tangency, assets) takes a portfolio's colour.
+    named = {n for names in same.values() for n in names}
+    others = {c for name, cs in seen.items() if name not in named for c in cs}
+    assert not others & set(PORTFOLIO_COLOURS.values()), others
+
+
+def test_portfolio_colour_names():
+    assert portfolio_colour("Optimised (your objective and constraints)") == (
+        PORTFOLIO_COLOURS["optimised"]
+    )
+    assert portfolio_colour("Weight") is None
