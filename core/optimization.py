@@ -488,8 +488,9 @@ def optimize(
     OptimizationResult
         Weights of the investable assets (benchmark-only assets are left out, at weight 0).
         ``expected_return`` is ``mu'w + r_f * cash``, gross of costs, and ``sharpe_ratio`` is
-        gross too; ``costs`` holds the one-off cost. ``shadow_prices`` is empty from cash
-        without the holdings options (the critical-line engine), filled otherwise.
+        gross too; ``costs`` holds the one-off cost. ``shadow_prices`` come from the conic
+        engine's duals, or from cash without the holdings options from the KKT conditions at
+        the critical-line optimum.
 
     Raises
     ------
@@ -588,7 +589,10 @@ def optimize(
         )
         full = np.zeros(len(every))
         full[keep] = values
-        prices = pd.Series(dtype=float, name="shadow price")
+        prices = _critical_line_prices(
+            values, mu_all[keep], cov_all[np.ix_(keep, keep)], objective, lin,
+            constraints.max_volatility, tickers,
+        )  # fmt: skip
     weights = pd.Series(full[keep], index=tickers, name="weight")
     cash = float(1.0 - full.sum())
     ret = float(full @ mu_all) + rf * cash
@@ -623,6 +627,65 @@ def optimize(
         number_of_trades=int((np.abs(trades) > 1e-6).sum()),
         cash_weight=cash if abs(cash) > 1e-12 else 0.0,
     )
+
+
+def _critical_line_prices(w, mu, cov, objective, lin, max_volatility, tickers) -> pd.Series:
+    """Shadow prices of a from-cash optimum: the KKT multipliers of its binding rows.
+
+    At the optimum ``grad f(w*) = sum_j lambda_j grad g_j(w*)`` over the binding rows ``g_j(w)
+    <= h_j`` and the budget; by the envelope theorem ``lambda_j = d f* / d h_j``. The system
+    is solved by least squares (exact when the binding rows are independent). ``f`` is in the
+    units of :attr:`OptimizationResult.shadow_prices`.
+    """
+    kind, rf = objective.kind, float(objective.risk_free_rate)
+    sw = cov @ w
+    vol = float(np.sqrt(max(w @ sw, 0.0)))
+    if vol <= 1e-12:
+        return pd.Series(dtype=float, name="shadow price")
+    if kind == "max_sharpe":
+        sharpe = (float(mu @ w) - rf) / vol
+        grad = ((mu - rf) - sharpe * sw / vol) / vol
+    elif kind in ("min_volatility", "target_return"):
+        grad = -sw / vol
+    elif kind == "max_utility":  # cash, were it allowed, earns the risk-free rate
+        grad = mu - rf - float(objective.risk_aversion) * sw
+    else:
+        grad = mu - rf
+    rows, names = [np.ones(len(w))], ["budget"]
+    for i, t in enumerate(tickers):
+        if w[i] >= lin.upper[i] - 1e-10:
+            rows.append(np.eye(len(w))[i])
+            names.append(f"{t} at most {lin.upper[i]:.1%}")
+        elif w[i] <= lin.lower[i] + 1e-10:
+            rows.append(-np.eye(len(w))[i])
+            names.append(f"{t} at least {lin.lower[i]:.1%}")
+    for g, h, label in zip(lin.G, lin.h, lin.labels, strict=True):
+        if g @ w >= h - 1e-10:
+            rows.append(g)
+            names.append(label)
+    caps = [max_volatility] if max_volatility is not None else []
+    if kind == "target_volatility":
+        caps.append(float(objective.target_volatility))
+    for cap in caps:
+        if abs(vol - cap) <= 1e-8:
+            rows.append(sw / vol)
+            names.append(f"volatility at most {cap:.1%}")
+            break
+    if kind == "target_return" and abs(float(mu @ w) - objective.target_return) <= 1e-9:
+        rows.append(-(mu - rf))
+        names.append(f"target return at least {objective.target_return:.1%}")
+    lam = np.linalg.lstsq(np.array(rows).T, grad, rcond=None)[0]
+    scale = 1e-9 * max(1.0, float(np.abs(grad).max()))
+    out = {}
+    for name, value in zip(names, lam / 100, strict=True):
+        if name == "budget":
+            if abs(value) > scale:
+                out["cash at least 0.0%" if value > 0 else "cash at most 0.0%"] = abs(value)
+        elif value > scale:
+            out[name] = float(value)
+    ranked = sorted(out.items(), key=lambda kv: -kv[1])
+    return pd.Series([v for _, v in ranked], index=[k for k, _ in ranked], dtype=float,
+                     name="shadow price")  # fmt: skip
 
 
 def _non_investable(objective: Objective, tickers: list[str]) -> set[str]:

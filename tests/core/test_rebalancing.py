@@ -64,7 +64,6 @@ def test_zero_costs_without_budget_give_the_from_cash_optimum(book, kind):
     mu, cov, w0 = book
     objective = _objective(kind)
     from_cash = optimize(mu, cov, objective)
-    assert from_cash.shadow_prices.empty  # the critical-line engine
     held = optimize(mu, cov, objective, Constraints(current_weights=w0, max_gross_exposure=5.0))
     assert np.abs(held.weights - from_cash.weights).max() < 1e-5
     assert held.turnover == pytest.approx((from_cash.weights - w0).abs().sum() / 2, abs=1e-5)
@@ -301,3 +300,21 @@ def test_shadow_prices_match_finite_differences(book, kind):
         checked += 1
     assert checked >= 1
     assert (result.shadow_prices > 0).all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shadow_prices_of_both_engines_agree(sample, sample_estimates, kind):
+    """From cash: KKT multipliers at the critical-line optimum against the conic engine's duals.
+
+    A gross exposure limit that cannot bind sends the same problem to the conic engine.
+    """
+    mu, cov = sample_estimates
+    objective = Objective(kind, target_return=0.2, target_volatility=0.22, risk_aversion=3.0,
+                          risk_free_rate=0.02)  # fmt: skip
+    base = dict(weight_bounds=(0, 0.15), sectors=dict(sample.sectors),
+                sector_bounds={"Information Technology": (0, 0.2)})  # fmt: skip
+    line = optimize(mu, cov, objective, Constraints(**base)).shadow_prices
+    conic = optimize(mu, cov, objective, Constraints(**base, max_gross_exposure=5.0)).shadow_prices
+    assert not line.empty
+    both = pd.concat([line, conic], axis=1).fillna(0.0)
+    assert (both.iloc[:, 0] - both.iloc[:, 1]).abs().max() < 1e-7
