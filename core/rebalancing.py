@@ -255,12 +255,6 @@ class _Rows:
         self.labels.extend(labels if labels is not None else [None] * m)
         self.m += m
 
-    def matrix(self, nx: int):
-        from scipy import sparse
-
-        r, c, v = (np.concatenate(x) for x in (self.r, self.c, self.v))
-        return sparse.csc_matrix((v, (r, c)), shape=(self.m, nx)), np.concatenate(self.b)
-
 
 def _solve_once(P, q, A, b, cones, tol: float):
     import clarabel
@@ -416,7 +410,7 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
     elif kind == "max_sharpe":
         P_block, P_index = p.cov, np.arange(iw, iw + n)
 
-    A, b = R.matrix(nx)
+    b = np.concatenate(R.b)
     numerator = None
     if homogeneous:
         numerator = np.zeros(nx)
@@ -443,7 +437,8 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
         [np.full(m, -1 if c == "zero" else (-2 if c == "nonneg" else j)) for j, (c, m) in
          enumerate(R.cones)]  # fmt: skip
     )
-    program = _Program(A.tocsc(), b, q, P_block, np.asarray(P_index), row_cone, list(R.labels),
+    triplets = tuple(np.concatenate(x) for x in (R.r, R.c, R.v)) + (R.m, nx)
+    program = _Program(triplets, b, q, P_block, np.asarray(P_index), row_cone, list(R.labels),
                        numerator, ik, asset_of, x_held, columns, own, exposure)  # fmt: skip
     return _working_set_solve(p, program)
 
@@ -452,7 +447,7 @@ def _assemble_and_solve(p: BookProblem, kind: str, *, target: float | None, delt
 class _Program:
     """A conic program over every asset, before any asset is left out of the working set."""
 
-    A: object  # csc (m, nx)
+    A: tuple  # (rows, columns, values, m, nx): the constraint matrix as coordinate triplets
     b: np.ndarray
     q: np.ndarray
     P_block: np.ndarray  # dense block of P over the columns P_index
@@ -554,14 +549,15 @@ def _solve_reduced(prog: _Program, inside: np.ndarray):
     import clarabel
     from scipy import sparse
 
-    A, b = prog.A, prog.b
+    r, c, v, m, nx = prog.A
+    b = prog.b
     homogeneous = prog.numerator is not None
     keep = (prog.asset_of < 0) | inside[np.maximum(prog.asset_of, 0)]
     drop = ~keep
     fixed = prog.x_held * drop
-    b_eff = b - A @ fixed
-    A_k = A[:, keep]
-    nnz_rows = np.diff(A_k.tocsr().indptr)
+    held = drop[c]
+    b_eff = b - np.bincount(r[held], weights=v[held] * fixed[c[held]], minlength=m)
+    nnz_rows = np.bincount(r[~held], minlength=m)
     linear = prog.row_cone < 0
     empty = linear & (nnz_rows == 0)  # rows of held assets only: check them, then drop them
     bad_zero = empty & (prog.row_cone == -1) & (np.abs(b_eff) > 1e-9)
@@ -569,7 +565,11 @@ def _solve_reduced(prog: _Program, inside: np.ndarray):
     if bad_zero.any() or bad_nonneg.any():
         return None
     rows = ~empty
-    A_k = A_k[rows]
+    new = np.cumsum(keep) - 1
+    row_new = np.cumsum(rows) - 1
+    sel = ~held & rows[r]
+    rr, cc, vv = [row_new[r[sel]]], [new[c[sel]]], [v[sel]]
+    m_k = int(rows.sum())
     b_k = b_eff[rows]
     row_cone = prog.row_cone[rows]
     labels = [lab for lab, r in zip(prog.labels, rows, strict=True) if r]
@@ -608,32 +608,36 @@ def _solve_reduced(prog: _Program, inside: np.ndarray):
         P_rows, P_cols, P_vals = idx[r_], idx[c_], full[r_, c_]
     P = sparse.csc_matrix((P_vals, (P_rows, P_cols)), shape=(nk, nk))
     if homogeneous:
+        # Every right-hand side h becomes h kappa; then "net excess return = 1", kappa >= 0.
         ik = int(new[prog.ik])
-        kappa_col = sparse.csc_matrix((-b_k, (np.arange(len(b_k)), np.full(len(b_k), ik))),
-                                      A_k.shape)  # fmt: skip
+        nz = np.flatnonzero(b_k)
         num = prog.numerator[keep].copy()
         num[ik] += float(prog.numerator[drop] @ prog.x_held[drop])
-        last = np.zeros((2, nk))
-        last[0] = num
-        last[1, ik] = -1.0
-        A_k = sparse.vstack([A_k + kappa_col, sparse.csc_matrix(last)], format="csc")
-        b_k = np.zeros(len(b_k) + 2)
+        nz_num = np.flatnonzero(num)
+        rr += [nz, np.full(len(nz_num), m_k), [m_k + 1]]
+        cc += [np.full(len(nz), ik), nz_num, [ik]]
+        vv += [-b_k[nz], num[nz_num], [-1.0]]
+        b_k = np.zeros(m_k + 2)
         b_k[-2] = 1.0
         row_cone = np.append(row_cone, [-1, -2])
         labels = labels + [None, None]
+    A_k = sparse.csc_matrix(
+        (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(len(b_k), nk)
+    )
     cone_kinds = []
-    for c in row_cone:
-        kind = "zero" if c == -1 else ("nonneg" if c == -2 else f"soc{c}")
+    for cone in row_cone:
+        kind = "zero" if cone == -1 else ("nonneg" if cone == -2 else f"soc{cone}")
         if cone_kinds and cone_kinds[-1][0] == kind:
             cone_kinds[-1] = (kind, cone_kinds[-1][1] + 1)
         else:
             cone_kinds.append((kind, 1))
     make = {"zero": clarabel.ZeroConeT, "nonneg": clarabel.NonnegativeConeT}
-    cones = [make[c](m) if c in make else clarabel.SecondOrderConeT(m) for c, m in cone_kinds]
-    sol = _solve_once(P, q, A_k.tocsc(), b_k, cones, _TOL)
+    cones = [make[k](size) if k in make else clarabel.SecondOrderConeT(size)
+             for k, size in cone_kinds]  # fmt: skip
+    sol = _solve_once(P, q, A_k, b_k, cones, _TOL)
     status = str(sol.status)
     if status not in ("Solved", "AlmostSolved") and "Infeasible" not in status:
-        sol = _solve_once(P, q, A_k.tocsc(), b_k, cones, 0.0)
+        sol = _solve_once(P, q, A_k, b_k, cones, 0.0)
         status = str(sol.status)
     xk = np.asarray(sol.x)
     z = np.asarray(sol.z)
@@ -644,11 +648,12 @@ def _solve_reduced(prog: _Program, inside: np.ndarray):
     g = prog.q.copy()
     if len(Pi):
         g[Pi] += Pb @ x[Pi]
-    n_rows = int(rows.sum())
-    g += prog.A[rows].T @ z[:n_rows]
+    z_all = np.zeros(m)
+    z_all[rows] = z[:m_k]
+    g += np.bincount(c, weights=v * z_all[r], minlength=nx)
     if homogeneous:
-        g += prog.numerator * z[n_rows]
-    cones_out = [("soc" if c.startswith("soc") else c, m) for c, m in cone_kinds]
+        g += prog.numerator * z[m_k]
+    cones_out = [("soc" if k.startswith("soc") else k, size) for k, size in cone_kinds]
     return status, x, z, np.asarray(sol.s), labels, cones_out, kappa, g
 
 
