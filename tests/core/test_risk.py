@@ -193,6 +193,19 @@ def test_monte_carlo_seeded_and_public_api(window_returns, equal_weights):
     assert 2 < fitted.dof < 30
 
 
+def test_student_t_dof_is_scipys_maximum_likelihood(window_returns, equal_weights):
+    def scipy_fit(x):  # the reference: scipy.stats.t.fit (Nelder-Mead on the full likelihood)
+        z = (x - x.mean()) / x.std(ddof=1)
+        return float(np.clip(stats.t.fit(z)[0], 2.5, 200.0))
+
+    rng = np.random.default_rng(11)
+    samples = [(window_returns @ equal_weights).to_numpy(), window_returns["AAPL"].to_numpy(),
+               window_returns["KO"].to_numpy()]  # fmt: skip
+    samples += [rng.standard_t(nu, 2_000) * 0.01 for nu in (3.0, 5.0, 10.0)]
+    for x in samples:
+        assert risk.fit_student_t_dof(x) == pytest.approx(scipy_fit(x), rel=2e-3)
+
+
 def test_monte_carlo_full_asset_simulation_agrees(window_returns, equal_weights):
     # independent route: simulate every asset with numpy's multivariate normal, then w' X
     x = window_returns.to_numpy()
