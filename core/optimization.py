@@ -57,6 +57,7 @@ __all__ = [
     "effective_number_of_assets",
     "sector_exposure",
     "optimal_weights",
+    "active_frontier",
     "Frontier",
     "efficient_frontier",
 ]
@@ -752,4 +753,94 @@ def _book_problem(mu, cov, constraints, objective, lin, keep, w0, costs, bench, 
         max_volatility=constraints.max_volatility,
         max_tracking_error=constraints.max_tracking_error,
         benchmark=bench,
+    )
+
+
+def active_frontier(
+    expected_returns: pd.Series,
+    cov: pd.DataFrame,
+    benchmark_weights: pd.Series,
+    constraints: Constraints | None = None,
+    n_points: int = 30,
+    risk_free_rate: float = 0.0,
+    non_investable: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """The active frontier: the highest active return for each tracking error.
+
+    From the minimum-tracking-error portfolio to the highest-return one, the tracking error
+    ``sqrt((w - b)' Sigma (w - b))`` is capped at equally spaced levels and the expected return
+    maximised under the constraints (Roll 1992), each point an exact conic program of
+    :mod:`core.rebalancing` (holdings, costs and every limit of ``constraints`` apply; costs are
+    not charged here, the frontier is gross of them).
+
+    Parameters
+    ----------
+    expected_returns : Series (N,)
+        Annualised decimal expected returns, the benchmark-only assets included.
+    cov : DataFrame (N, N)
+        Annualised joint covariance.
+    benchmark_weights : Series
+        Benchmark ``b``: ticker -> decimal weight.
+    constraints : Constraints, optional
+        As for :func:`optimize` (its ``max_tracking_error`` is ignored here).
+    n_points : int
+        Number of points (at least 2).
+    risk_free_rate : float
+        Annual decimal, the return of cash.
+    non_investable : tuple of str, optional
+        As ``Objective.non_investable``.
+
+    Returns
+    -------
+    DataFrame (n_points, 3 + n_assets)
+        ``tracking_error`` and ``active_return`` (annualised decimals, active return = the
+        portfolio's expected return minus the benchmark's), ``information_ratio``, then the
+        weights of the investable assets.
+
+    Raises
+    ------
+    InfeasibleConstraintsError, EstimationError, OptimizationError
+        As :func:`optimize`.
+
+    References
+    ----------
+    Roll (1992), "A mean/variance analysis of tracking error", Journal of Portfolio
+    Management 18(4); Grinold & Kahn (2000), ch. 5.
+    """
+    import dataclasses
+
+    if n_points < 2:
+        raise OptimizationError("Ask for at least two points on the active frontier.")
+    constraints = dataclasses.replace(constraints or Constraints(), max_tracking_error=None)
+    objective = Objective("min_tracking_error", risk_free_rate=risk_free_rate,
+                          benchmark_weights=benchmark_weights, non_investable=non_investable)
+    low = optimize(expected_returns, cov, objective, constraints)
+    _validate(expected_returns, cov)
+    every = list(expected_returns.index)
+    excluded = _non_investable(objective, every)
+    tickers = [t for t in every if t not in excluded]
+    keep = np.array([t not in excluded for t in every])
+    b = pd.Series(dict(benchmark_weights), dtype=float).reindex(every).fillna(0.0).to_numpy()
+    problem = _book_problem(
+        expected_returns.to_numpy(dtype=float), cov.to_numpy(dtype=float), constraints,
+        objective, constraints.linear_form(tickers), keep, constraints.holdings(tickers),
+        np.zeros(len(tickers)), b, every,
+    )  # fmt: skip
+    top = rebalancing.solve_book(problem, "max_return", shadow_prices=False).weights
+    te_of = lambda w: float(np.sqrt(max((w - b) @ problem.cov @ (w - b), 0.0)))  # noqa: E731
+    lo_te, hi_te = float(low.tracking_error), te_of(top)
+    rows = []
+    for level in np.linspace(lo_te, max(hi_te, lo_te), n_points):
+        if level <= lo_te + 1e-12:
+            w = np.zeros(len(every))
+            w[keep] = low.weights.to_numpy()
+        else:
+            capped = dataclasses.replace(problem, max_tracking_error=float(level))
+            w = rebalancing.solve_book(capped, "max_return", shadow_prices=False).weights
+        rf = float(risk_free_rate)
+        active = float((problem.mu - rf) @ (w - b))
+        te = te_of(w)
+        rows.append([te, active, active / te if te > 1e-12 else float("nan"), *w[keep]])
+    return pd.DataFrame(
+        rows, columns=["tracking_error", "active_return", "information_ratio", *tickers]
     )

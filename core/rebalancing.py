@@ -43,6 +43,14 @@ section 8.2). Volatility and tracking-error caps are second-order cones on a fac
 interior-point method (Goulart & Chen 2024) solves the program, built directly as sparse
 matrices, with its tolerances tightened to 1e-10.
 
+From 40 assets up the program is solved on a working set of assets, the others held at their
+holding (not traded): long-only optimal books trade few assets, and the program's cost grows
+fast with the assets it holds (the covariance block is dense). An asset left out is where it
+should be when neither buying nor selling a little lowers the Lagrangian of the program solved
+(its directional derivatives with the solved multipliers are non-negative); the most violated
+assets join the working set and the program is solved again, so the last program satisfies the
+optimality conditions of the whole problem (the column generation of Dantzig & Wolfe).
+
 Shadow prices are the solver's dual variables, turned into the objective's own units: for the
 direct programs ``-d opt / d h_j = z_j``; for the homogeneous ones ``opt = 1 / (2 S^2)`` and
 the right-hand side enters as ``h_j kappa``, so ``dS / dh_j = S^3 kappa z_j`` (envelope
@@ -54,7 +62,8 @@ Cornuejols & Tutuncu (2007), "Optimization Methods in Finance", Cambridge, ch. 8
 Chen (2024), "Clarabel: An interior-point solver for conic programs with quadratic
 objectives", arXiv:2405.12762; Grinold & Kahn (2000), "Active Portfolio Management", ch. 14-16
 (turnover, costs, tracking error); Lobo, Fazel & Boyd (2007), "Portfolio optimization with
-linear and fixed transaction costs", Annals of Operations Research 152.
+linear and fixed transaction costs", Annals of Operations Research 152; Dantzig & Wolfe (1960),
+"Decomposition principle for linear programs", Operations Research 8.
 """
 
 from __future__ import annotations
@@ -90,6 +99,7 @@ _INTERNAL_KINDS = ("min_turnover", "max_return")
 _HOMOGENEOUS = ("max_sharpe", "max_information_ratio")
 _CONE_OBJECTIVE = ("min_volatility", "target_return", "min_tracking_error")
 _TOL = 1e-10
+_WORKING_SET_FROM = 40  # assets; below, the whole program at once
 
 
 @dataclass(frozen=True, eq=False)
@@ -493,7 +503,7 @@ def _working_set_solve(p: BookProblem, prog: _Program):
     whole problem (same optimality conditions).
     """
     n = p.n
-    inside = _initial_working_set(p) if n > 40 else np.ones(n, dtype=bool)
+    inside = _initial_working_set(p) if n >= _WORKING_SET_FROM else np.ones(n, dtype=bool)
     for _ in range(30):
         out = _solve_reduced(prog, inside)
         if out is None or "Infeasible" in out[0] or out[0] not in ("Solved", "AlmostSolved"):

@@ -318,3 +318,21 @@ def test_shadow_prices_of_both_engines_agree(sample, sample_estimates, kind):
     assert not line.empty
     both = pd.concat([line, conic], axis=1).fillna(0.0)
     assert (both.iloc[:, 0] - both.iloc[:, 1]).abs().max() < 1e-7
+
+
+def test_active_frontier(sample_estimates):
+    """Increasing and concave; no point beats the maximum information ratio, which lies on it."""
+    from core.optimization import active_frontier
+
+    mu, cov = sample_estimates
+    bench = pd.Series(1 / len(mu), index=mu.index)
+    cons = Constraints(weight_bounds=(0, 0.2))
+    f = active_frontier(mu, cov, bench, cons, n_points=12)
+    assert f["tracking_error"].iloc[0] < 1e-8  # the benchmark itself is feasible
+    assert (np.diff(f["active_return"]) >= -1e-10).all()
+    slopes = np.diff(f["active_return"]) / np.diff(f["tracking_error"])
+    assert (np.diff(slopes) <= 1e-6).all()
+    best = optimize(mu, cov, Objective("max_information_ratio", benchmark_weights=bench), cons)
+    ir = (best.expected_return - float(mu @ bench)) / best.tracking_error
+    assert f["information_ratio"].iloc[1:].max() <= ir + 1e-7
+    assert f["information_ratio"].iloc[1] == pytest.approx(ir, rel=1e-6)
