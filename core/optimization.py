@@ -55,6 +55,7 @@ __all__ = [
     "optimize",
     "portfolio_performance",
     "effective_number_of_assets",
+    "exposures",
     "sector_exposure",
     "optimal_weights",
     "active_frontier",
@@ -278,6 +279,30 @@ def effective_number_of_assets(weights: pd.Series) -> float:
     """
     s = float((weights.to_numpy() ** 2).sum())
     return 1.0 / s if s > 0 else float("nan")
+
+
+def exposures(weights: pd.Series) -> dict[str, float]:
+    """Long, short, gross and net exposure of a portfolio (decimals of capital).
+
+    Parameters
+    ----------
+    weights : Series (n_assets,)
+        Decimal weights.
+
+    Returns
+    -------
+    dict of str to float
+        ``long`` (sum of positive weights), ``short`` (sum of negative weights, <= 0),
+        ``gross`` (``long - short``, the sum of absolute weights) and ``net`` (``long + short``).
+
+    References
+    ----------
+    Grinold, R. C. & Kahn, R. N. (2000), *Active Portfolio Management*, 2nd ed., ch. 15
+    (long-short portfolios: gross and net exposure).
+    """
+    w = weights.to_numpy(dtype=float)
+    long, short = float(w[w > 0].sum()), float(w[w < 0].sum())
+    return {"long": long, "short": short, "gross": long - short, "net": long + short}
 
 
 def sector_exposure(weights: pd.Series, sectors: pd.Series | dict) -> pd.Series:

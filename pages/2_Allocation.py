@@ -10,7 +10,13 @@ from core.exceptions import BallastError
 from core.execution import whole_share_orders
 from core.reporting import allocation_csv
 from ui import book, state
-from ui.allocation import constraint_inputs, objective_inputs, report_section, run_optimization
+from ui.allocation import (
+    constraint_inputs,
+    diversification_metric,
+    objective_inputs,
+    report_section,
+    run_optimization,
+)
 from ui.report import page_downloads
 from ui.widgets import (
     csv_download,
@@ -60,8 +66,7 @@ cols[2].metric(
     f"{result.sharpe_ratio:.2f}",
     help=f"Excess return over {percent(result.risk_free_rate)} per unit of volatility",
 )
-cols[3].metric("Effective number of assets", f"{result.effective_number_of_assets:.1f}",
-               help="1 / sum of squared weights")  # fmt: skip
+diversification_metric(cols[3], result.weights, result.effective_number_of_assets)
 
 left, right = st.columns([3, 2])
 left.plotly_chart(charts.weights_bar(result.weights.sort_values(ascending=False)), key="weights")

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core.exceptions import BallastError, InfeasibleConstraintsError
-from core.optimization import OBJECTIVES
+from core.optimization import OBJECTIVES, exposures
 from ui import state
-from ui.widgets import synced, synced_editor
+from ui.widgets import percent, synced, synced_editor
 
 
 def objective_inputs() -> None:
@@ -40,6 +40,33 @@ def objective_inputs() -> None:
             st.number_input, "risk_aversion", "Risk aversion (delta)",
             min_value=0.01, max_value=100.0, step=0.5, format="%.2f",
         )  # fmt: skip
+
+
+def diversification_metric(column, weights: pd.Series, effective_number: float) -> None:
+    """Effective number of assets for a long-only portfolio; gross and net exposure otherwise.
+
+    With short positions ``1 / sum(w_i^2)`` no longer counts assets in any useful sense, so a
+    long-short portfolio shows its gross and net exposure with the long and short totals.
+
+    Parameters
+    ----------
+    column : streamlit container
+        Where the metric goes (a column of ``st.columns``).
+    weights : Series (n_assets,)
+        Decimal weights.
+    effective_number : float
+        ``1 / sum(w_i^2)`` of the weights.
+    """
+    e = exposures(weights)
+    if e["short"] < -1e-6:
+        column.metric(
+            "Gross / net exposure", f"{percent(e['gross'], 1)} / {percent(e['net'], 1)}",
+            help=f"Long {percent(e['long'], 1)}, short {percent(e['short'], 1)} of capital. "
+                 "Gross = long + |short|; net = long - |short|.",
+        )  # fmt: skip
+    else:
+        column.metric("Effective number of assets", f"{effective_number:.1f}",
+                      help="1 / sum of squared weights")  # fmt: skip
 
 
 def _bounds_frame(bounds: dict, index: list[str], label: str) -> pd.DataFrame:

@@ -58,12 +58,15 @@ def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weigh
 
 
 def sector_pie(sector_weights: pd.Series, title: str = "Sector exposure") -> go.Figure:
-    """Donut chart of weight per sector (long-only portfolios; net weights otherwise).
+    """Weight per sector: a donut for a long-only portfolio, bars when any sector is net short.
+
+    A donut cannot draw a negative slice (plotly drops it, and the others then add to more
+    than 100 %), so any negative sector weight gives a bar chart of net weights instead.
 
     Parameters
     ----------
     sector_weights : Series
-        Decimal weight per sector.
+        Decimal (net) weight per sector.
     title : str
         Figure title.
 
@@ -71,6 +74,25 @@ def sector_pie(sector_weights: pd.Series, title: str = "Sector exposure") -> go.
     -------
     plotly.graph_objects.Figure
     """
+    if (sector_weights < -1e-6).any():
+        shown = sector_weights.sort_values(ascending=False)
+        fig = go.Figure(
+            go.Bar(
+                x=shown.index.astype(str),
+                y=shown.to_numpy(),
+                marker=dict(color=["#2e86c1" if v >= 0 else "#c0392b" for v in shown]),
+                hovertemplate="%{x}: %{y:+.2%} of capital (net)<extra></extra>",
+                texttemplate="%{y:+.1%}",
+                textposition="outside",
+            )
+        )
+        return finish(
+            fig,
+            f"{title} (net, long-short)",
+            yaxis=dict(title="Net weight (% of capital)", tickformat=".0%", zeroline=True),
+            xaxis=dict(title="Sector"),
+            showlegend=False,
+        )
     positive = sector_weights[sector_weights > 1e-6]
     fig = go.Figure(
         go.Pie(

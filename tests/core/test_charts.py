@@ -102,3 +102,20 @@ def test_portfolio_colour_names():
         PORTFOLIO_COLOURS["optimised"]
     )
     assert portfolio_colour("Weight") is None
+
+
+def test_sector_chart_long_short_draws_net_short_sectors():
+    sectors = pd.Series({"Energy": 0.9, "Health Care": 0.57, "Financials": -0.47})
+    fig = charts.sector_pie(sectors)
+    assert fig.data[0].type == "bar"  # a donut cannot show the net short sector
+    assert dict(zip(fig.data[0].x, fig.data[0].y, strict=True)) == sectors.to_dict()
+    assert sum(fig.data[0].y) == pytest.approx(1.0)
+    long_only = charts.sector_pie(sectors.abs() / sectors.abs().sum())
+    assert long_only.data[0].type == "pie"
+
+
+def test_exposures():
+    from core.optimization import exposures
+
+    e = exposures(pd.Series({"A": 0.9, "B": 0.57, "C": -0.47}))
+    assert e == pytest.approx({"long": 1.47, "short": -0.47, "gross": 1.94, "net": 1.0})
