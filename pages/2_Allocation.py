@@ -11,11 +11,13 @@ from core.execution import whole_share_orders
 from core.reporting import allocation_csv
 from ui import book, state
 from ui.allocation import (
+    capital_input,
     constraint_inputs,
     diversification_metric,
     objective_inputs,
     report_section,
     run_optimization,
+    short_selectbox,
 )
 from ui.report import page_downloads
 from ui.widgets import (
@@ -35,10 +37,8 @@ data_caption()
 
 with st.sidebar:
     st.header("Estimators")
-    synced(st.selectbox, "returns_method", "Expected returns",
-           options=list(RETURN_ESTIMATORS), format_func=RETURN_ESTIMATORS.get)  # fmt: skip
-    synced(st.selectbox, "cov_method", "Covariance",
-           options=list(COVARIANCE_ESTIMATORS), format_func=COVARIANCE_ESTIMATORS.get)  # fmt: skip
+    short_selectbox("returns_method", "Expected returns", RETURN_ESTIMATORS)
+    short_selectbox("cov_method", "Covariance", COVARIANCE_ESTIMATORS)
     if st.session_state.get("bl_posterior_returns") is not None:
         synced(st.radio, "expected_returns_source", "Use expected returns from",
                options=["historical", "black_litterman"],
@@ -78,8 +78,7 @@ if book.from_holdings():
     st.stop()
 
 st.subheader("Orders in whole shares")
-capital = synced(st.number_input, "capital", "Capital to invest",
-                 min_value=1.0, step=10_000.0, format="%.2f")  # fmt: skip
+capital = capital_input()
 data = state.price_data()
 try:
     orders = whole_share_orders(result.weights, data.prices.iloc[-1], capital)

@@ -74,10 +74,7 @@ st.plotly_chart(
 if picked is not None:
     left, right = st.columns([2, 3])
     with left:
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Return (annualised)", percent(picked.expected_return))
-        c2.metric("Volatility (annualised)", percent(picked.volatility))
-        c3.metric("Sharpe ratio", f"{picked.sharpe_ratio:.2f}")
+        st.table(ui_frontier.picked_figures(picked))
         if st.button("Make this the allocation", icon=":material/check:", type="primary"):
             ui_frontier.make_allocation(picked, frontier)
             st.success("The allocation is now this portfolio; the Allocation page shows its "

@@ -10,16 +10,48 @@ from core.optimization import OBJECTIVES, exposures
 from ui import state
 from ui.widgets import percent, synced, synced_editor
 
+#: Option labels short enough for the sidebar's select boxes (the full names are in their help).
+SHORT_LABELS: dict[str, str] = {
+    "max_sharpe": "Max Sharpe ratio",
+    "min_volatility": "Min volatility",
+    "target_return": "Min vol., target return",
+    "target_volatility": "Max return, target vol.",
+    "max_utility": "Max quadratic utility",
+    "min_tracking_error": "Min tracking error",
+    "max_information_ratio": "Max information ratio",
+    "mean_historical": "Mean historical",
+    "ema_historical": "Exp. weighted mean",
+    "capm": "CAPM (beta)",
+    "ledoit_wolf": "Ledoit-Wolf shrinkage",
+    "sample": "Sample covariance",
+    "oas": "OAS shrinkage",
+    "exp_cov": "Exp. weighted",
+    "semicovariance": "Semicovariance",
+}
+
+
+def short_selectbox(name: str, label: str, labels: dict[str, str]) -> None:
+    """A sidebar select box of ``labels`` keys, shown by their short names, full names in help.
+
+    Parameters
+    ----------
+    name : str
+        Setup key holding the chosen key.
+    label : str
+        The widget's label.
+    labels : dict of str to str
+        Key -> full label (e.g. :data:`core.optimization.OBJECTIVES`).
+    """
+    synced(
+        st.selectbox, name, label, options=list(labels),
+        format_func=lambda k: SHORT_LABELS.get(k, labels[k]),
+        help="\n".join(f"- **{SHORT_LABELS.get(k, v)}**: {v}" for k, v in labels.items()),
+    )  # fmt: skip
+
 
 def objective_inputs() -> None:
     """Objective, risk-free rate and the objective's parameters, written to the setup."""
-    synced(
-        st.selectbox,
-        "objective_kind",
-        "Objective",
-        options=list(OBJECTIVES),
-        format_func=OBJECTIVES.get,
-    )
+    short_selectbox("objective_kind", "Objective", OBJECTIVES)
     synced(
         st.number_input, "risk_free_rate", "Risk-free rate (% a year)", scale=100.0,
         min_value=-5.0, max_value=20.0, step=0.25, format="%.2f",
@@ -69,6 +101,26 @@ def diversification_metric(column, weights: pd.Series, effective_number: float) 
                       help="1 / sum of squared weights")  # fmt: skip
 
 
+def capital_input() -> float:
+    """The capital to invest, labelled with its currency, and its value with separators.
+
+    Streamlit's number input takes printf formats without thousands separators, so the
+    formatted amount ("100,000.00 USD") is shown beneath it.
+
+    Returns
+    -------
+    float
+        Capital in the currency of the prices.
+    """
+    currency = state.price_data().currency
+    unit = f" ({currency})" if currency else ""
+    capital = synced(st.number_input, "capital", f"Capital to invest{unit}",
+                     min_value=1.0, step=10_000.0, format="%.2f",
+                     help="In the currency of the prices; buys whole shares")  # fmt: skip
+    st.caption(f"{capital:,.2f} {currency or '(currency of the prices)'}")
+    return capital
+
+
 def _bounds_frame(bounds: dict, index: list[str], label: str) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
@@ -100,13 +152,16 @@ def constraint_inputs() -> None:
     c1, c2 = st.columns(2)
     with c1:
         synced(
-            st.number_input, "min_weight", "Min weight per asset (%)", scale=100.0,
+            st.number_input, "min_weight", "Min weight (%)", scale=100.0,
             min_value=0.0 if long_only else -100.0, max_value=100.0, step=1.0, format="%.1f",
+            help="Smallest weight of every asset, in % of capital (5 means 5 %; negative "
+                 "for a short position when shorting is allowed)",
         )  # fmt: skip
     with c2:
         synced(
-            st.number_input, "max_weight", "Max weight per asset (%)", scale=100.0,
+            st.number_input, "max_weight", "Max weight (%)", scale=100.0,
             min_value=0.0, max_value=100.0, step=1.0, format="%.1f",
+            help="Largest weight of every asset, in % of capital (25 means 25 %)",
         )  # fmt: skip
     cap = st.checkbox(
         "Cap the portfolio's volatility", value=st.session_state["max_volatility"] is not None

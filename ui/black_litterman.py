@@ -34,6 +34,9 @@ OMEGA_METHODS: dict[str, str] = {
     "proportional": "Proportional to the prior, diag(tau P Sigma P') (He & Litterman)",
     "variance": "Your view standard deviations (table column)",
 }
+#: Short labels of :data:`OMEGA_METHODS` for the sidebar's select box.
+_OMEGA_SHORT = {"idzorek": "Idzorek (sliders)", "proportional": "He & Litterman",
+                "variance": "Your std devs (table)"}  # fmt: skip
 PRIORS: dict[str, str] = {
     "market_caps": "Market-cap weights",
     "equal": "Equal weights (caps unknown)",
@@ -401,7 +404,9 @@ def sidebar_inputs() -> None:
     synced(st.number_input, "bl_tau", "tau (uncertainty of the prior mean)", min_value=0.001,
            max_value=1.0, step=0.01, format="%.3f")  # fmt: skip
     synced(st.selectbox, "bl_omega", "View uncertainty (omega)", options=list(OMEGA_METHODS),
-           format_func=OMEGA_METHODS.get)  # fmt: skip
+           format_func=_OMEGA_SHORT.get,
+           help="\n".join(f"- **{_OMEGA_SHORT[k]}**: {v}"
+                          for k, v in OMEGA_METHODS.items()))  # fmt: skip
 
 
 def prepare() -> BLInputs:
@@ -459,6 +464,43 @@ def _use_posterior(returns: pd.Series) -> None:
     st.session_state["allocation"] = None
 
 
+#: Short headers of the posterior table on the page (so that all columns fit at 1400 px), with
+#: the full names of :attr:`BLOutcome.table` as their help.
+_SHORT_HEADERS = {
+    "Market weight": "Market weight",
+    "Prior return (annualised)": "Prior return",
+    "Posterior return (annualised)": "Posterior return",
+    "Tilt (annualised)": "Tilt",
+    "Posterior volatility (annualised)": "Posterior vol.",
+    "BL weight (unconstrained)": "BL weight",
+    "Optimised weight": "Optimised weight",
+}
+
+
+def posterior_display(table: pd.DataFrame) -> tuple[pd.io.formats.style.Styler, dict]:
+    """The posterior table as shown: short headers with help, percentages, blanks for none.
+
+    Parameters
+    ----------
+    table : DataFrame (n_assets, 7)
+        :attr:`BLOutcome.table` (decimals).
+
+    Returns
+    -------
+    (Styler, dict)
+        The styled table (two decimals and " %"; an empty cell where there is no value, e.g.
+        no optimised portfolio) and its ``column_config``.
+    """
+    shown = (table * 100).rename(columns=_SHORT_HEADERS)
+    config = {
+        short: st.column_config.Column(short, help=f"{full}, in %" + (
+            " of capital" if "weight" in full.lower() else " a year"))
+        for full, short in _SHORT_HEADERS.items() if short in shown.columns
+    }  # fmt: skip
+    styled = shown.style.format("{:.2f} %", na_rep="")
+    return styled, config
+
+
 def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
     """Metrics, the three charts, the posterior table and the "use the posterior" button."""
     inputs, opt = outcome.inputs, outcome.optimised
@@ -480,10 +522,10 @@ def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
     left.plotly_chart(outcome.figures["weights"], key="bl_weights_chart")
     right.plotly_chart(outcome.figures["changes"], key="bl_changes_chart")
     st.subheader("Posterior")
-    # Shown in percent with two decimals (the "percent" format drops trailing zeros).
-    shown = outcome.table * 100
-    pct = {c: st.column_config.NumberColumn(c, format="%.2f %%") for c in shown.columns}
-    st.dataframe(shown, column_config=pct, width="stretch")
+    st.caption("In %: returns, tilt and volatility annualised; weights of capital (the BL "
+               "weight is the unconstrained portfolio). Hover a header for its definition.")
+    styled, config = posterior_display(outcome.table)
+    st.dataframe(styled, column_config=config, width="stretch")
     if not live:
         return
     in_use = st.session_state.get("bl_posterior_returns")

@@ -144,3 +144,15 @@ def test_report_section_has_points_table_and_figures():
     assert all(len(name) <= 31 for name in section.tables)
     assert len(section.figures) == 2
     assert "critical line" in section.text
+
+
+def test_picked_portfolio_figures_are_a_table_not_truncated_metrics():
+    """Three metrics in a third of the page were cut ("Return (annualis...", "39.3...")."""
+    at = open_page(PAGE)
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "Return (annualised)" not in labels and "Volatility (annualised)" not in labels
+    figures = at.table[0].value
+    assert list(figures.index) == ["Expected return (annualised)", "Volatility (annualised)",
+                                   "Sharpe ratio"]  # fmt: skip
+    assert figures.iloc[0, 0].endswith(" %") and figures.iloc[1, 0].endswith(" %")
