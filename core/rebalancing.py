@@ -917,10 +917,17 @@ def _diagnose(p: BookProblem, kind: str, target: float | None) -> str:
         needed = float(np.abs(base.weights - p.w0).sum() / 2)
         if needed > p.max_turnover + 1e-9:
             forced = "the locked positions and other limits" if p.locked.any() else "the limits"
+            invested = float(p.w0.sum())
+            least, most = p.invested
+            why, which = "the book breaks them", "the limits"
+            if not least - 1e-9 <= invested <= most + 1e-9:
+                which = "the cash bounds or other limits"
+                why = (f"the book holds {1 - invested:.1%} cash, the proposal between "
+                       f"{1 - most:.1%} and {1 - least:.1%}")  # fmt: skip
             return (
                 f"The turnover budget of {p.max_turnover:.1%} is smaller than the "
-                f"{needed:.1%} that {forced} force (the book breaks them): raise the budget to "
-                f"at least {needed:.1%}, or loosen the limits."
+                f"{needed:.1%} that {forced} force ({why}): raise the budget to at least "
+                f"{needed:.1%}, or loosen {which}."
             )
     with_turnover = dataclasses.replace(p, max_volatility=None, max_tracking_error=None)
     if p.max_tracking_error is not None:

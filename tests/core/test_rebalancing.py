@@ -336,3 +336,14 @@ def test_active_frontier(sample_estimates):
     ir = (best.expected_return - float(mu @ bench)) / best.tracking_error
     assert f["information_ratio"].iloc[1:].max() <= ir + 1e-7
     assert f["information_ratio"].iloc[1] == pytest.approx(ir, rel=1e-6)
+
+
+def test_turnover_budget_smaller_than_putting_the_cash_to_work(book):
+    mu, cov, w0 = book
+    cons = Constraints(current_weights=w0 * 0.8, max_turnover=0.05)
+    with pytest.raises(InfeasibleConstraintsError, match="holds 20.0% cash.*at least 10.0%"):
+        optimize(mu, cov, Objective("max_sharpe", transaction_costs=0.002), cons)
+    allowed = optimize(mu, cov, Objective("max_sharpe", transaction_costs=0.002),
+                       Constraints(current_weights=w0 * 0.8, max_turnover=0.05,
+                                   cash_bounds=(0.0, 0.2)))  # fmt: skip
+    assert allowed.turnover <= 0.05 + 1e-9 and allowed.cash_weight > 0
