@@ -53,7 +53,10 @@ class BookRun:
     cov : DataFrame (n, n)
         Annualised covariance on the same index.
     benchmark : str or None
-        Name of the benchmark in ``expected_returns`` (an asset or the index), if any.
+        Name of the benchmark (an asset or the index) in ``benchmark_cov``; None without one.
+    benchmark_cov : DataFrame or None
+        Annualised covariance of the universe and the benchmark, estimated together, for the
+        tracking error (``cov`` itself when the optimisation used the benchmark).
     investable : list of str
         The universe (the index is not investable).
     current_weights : Series or None
@@ -67,6 +70,7 @@ class BookRun:
     expected_returns: pd.Series
     cov: pd.DataFrame
     benchmark: str | None
+    benchmark_cov: pd.DataFrame | None
     investable: list[str]
     current_weights: pd.Series | None
     cash_weight: float
@@ -322,18 +326,24 @@ def optimize_setup() -> OptimizationResult:
             result, weights=weights,
             sector_weights=sector_exposure(weights, state.price_data().sectors),
         )  # fmt: skip
-    ss["book_last"] = BookRun(mu, cov, bench, universe, w0, cash_w, value)
+    bench_cov = cov if bench is not None else None
+    if bench is None:  # still show the tracking error where the benchmark can be had
+        try:
+            _, bench_cov, bench = joint_estimates()
+        except BallastError:
+            bench_cov, bench = None, None
+    ss["book_last"] = BookRun(mu, cov, bench, bench_cov, universe, w0, cash_w, value)
     return result
 
 
 # ------------------------------------------------------------------------- the book shown
 def _tracking_error(w: pd.Series, run: BookRun) -> float:
-    if run.benchmark is None:
+    if run.benchmark is None or run.benchmark_cov is None:
         return float("nan")
-    active = w.reindex(run.cov.index).fillna(0.0)
+    active = w.reindex(run.benchmark_cov.index).fillna(0.0)
     active[run.benchmark] -= 1.0
     a = active.to_numpy()
-    return float(np.sqrt(max(a @ run.cov.to_numpy() @ a, 0.0)))
+    return float(np.sqrt(max(a @ run.benchmark_cov.to_numpy() @ a, 0.0)))
 
 
 def _attr(result: OptimizationResult, name: str, default: float) -> float:
@@ -469,7 +479,7 @@ def book_view(result: OptimizationResult) -> None:
     w0 = run.current_weights if run.current_weights is not None else result.weights * 0
     both = pd.DataFrame({CURRENT: w0, PROPOSAL: result.weights})
     both = both[(both.abs() > 1e-6).any(axis=1)].sort_values(PROPOSAL, ascending=False)
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     left.plotly_chart(charts.weights_bar(both, "Weights: current book and proposal"),
                       key="book_weights")  # fmt: skip
     pct = {c: st.column_config.NumberColumn(c, format="percent")
@@ -545,7 +555,8 @@ def report_section() -> ReportSection | None:
                 limits.append(f"{what} at most {ss[key]:.0%}")
     lo, hi = ss["book_cash_bounds"]
     limits.append(f"cash weight between {lo:.0%} and {hi:.0%}")
-    costs = transaction_costs()
+    overrides = "; ".join(f"{t} {c:.1f} bps" for t, c in ss["book_cost_overrides"].items()
+                          if t in ss["universe"])  # fmt: skip
     text = "\n".join([
         f"**Start:** the current book, worth {run.book_value:,.2f}"
         f"{' ' + state.price_data().currency if state.price_data().currency else ''} "
@@ -553,12 +564,13 @@ def report_section() -> ReportSection | None:
         "",
         "- Limits: " + "; ".join(limits) + ".",
         f"- Transaction costs: {ss['rebalance_cost_bps']:.1f} bps of traded value"
-        + (f", {len(costs)} per-asset overrides" if isinstance(costs, dict) else "")
+        + (f", per-asset overrides {overrides}" if overrides else "")
         + f", amortised over {ss['book_horizon_years']:.2f} years: the objective uses "
         "mu'w - sum c_i abs(w_i - w0_i) / H.",
-        "- " + (f"Benchmark {run.benchmark}, estimated jointly with the assets; tracking error "
-                "= sqrt((w - b)' Sigma (w - b)) (Grinold & Kahn 2000)." if run.benchmark
-                else "No benchmark used by the optimisation."),
+        "- " + (f"Tracking error against {run.benchmark}, estimated jointly with the assets: "
+                "sqrt((w - b)' Sigma (w - b)) (Grinold & Kahn 2000)"
+                + ("; the optimisation used it." if benchmark_needed() else ".")
+                if run.benchmark else "No benchmark: no tracking error."),
         "- Cost of each limit: the Lagrange multiplier of every binding constraint, as the "
         f"objective ({objective_units(result.objective.kind)}) gained per percentage point of "
         "relaxation.",

@@ -87,6 +87,9 @@ def test_from_holdings_turnover_budget_is_kept_and_shown():
     shown = float(_row(at, "Turnover (one-way)")["Proposal"].split()[0])
     assert shown <= 10.0 + 1e-6
     assert float(_row(at, "Turnover (one-way)")["Current book"].split()[0]) == 0.0
+    # The tracking error against the data's index is shown even when no limit uses it.
+    assert at.session_state["book_last"].benchmark == "SP500"
+    assert _row(at, "Tracking error")["Proposal"].endswith("%")
     assert "one-way" in " ".join(str(c.value) for c in at.caption) + _texts(at.markdown)
     assert any(b.label == "Download trade list (CSV)" for b in at.get("download_button"))
 
