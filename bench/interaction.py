@@ -240,7 +240,7 @@ async def bench_baseline(ctx, url: str, steps: int) -> list:
 
 async def bench_bl(ctx, url: str, steps: int) -> list:
     page = await ctx.new_page()
-    await open_app(page, url, "Black_Litterman")
+    await open_app(page, url, "Black-Litterman")
     await page.get_by_role("button", name="Add two example views").click()
     await idle(page)
     await page.locator(CHART).first.locator(".main-svg").first.wait_for()
@@ -361,7 +361,7 @@ async def interactions(steps: int, only: list[str]) -> None:
           "fresh session < 2000 ms)")  # fmt: skip
 
 
-PAGES = [("Allocation", "Orders in whole shares"), ("Black_Litterman", "Black-Litterman views"),
+PAGES = [("Allocation", "Orders in whole shares"), ("Black-Litterman", "Views"),
          ("Risk", "Risk settings")]  # fmt: skip
 
 

@@ -643,7 +643,7 @@ def section_from_outcome(outcome: BLOutcome) -> ReportSection | None:
         text += f"\n\nOptimised portfolio unavailable: {outcome.optimisation_error}"
     return ReportSection(
         key="black_litterman",
-        title="Black-Litterman views",
+        title="Black-Litterman",
         text=text,
         tables={
             "BL posterior": outcome.table.rename_axis("Asset").reset_index(),

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ROOT, open_page, report_section_app
 
-PAGE = "pages/3_Black_Litterman.py"
+PAGE = "pages/3_Black-Litterman.py"
 JPM = {"Kind": "absolute", "Assets": "JPM", "Return (% a year)": 8.0}
 MSFT_AAPL = {"Kind": "relative", "Assets": "MSFT", "Versus": "AAPL", "Return (% a year)": 2.0}
 
@@ -236,3 +236,15 @@ def test_a_new_editor_does_not_take_old_slider_values():
     del at.session_state["wbase_bl_views"]
     at.run()
     assert [s.value for s in at.slider] == [30, 30]
+
+
+def test_one_name_for_the_page_in_the_sidebar_title_and_links():
+    """The sidebar said "Black Litterman" (the file name), the title "Black-Litterman views"."""
+    from streamlit.source_util import page_icon_and_name
+
+    _, sidebar_name = page_icon_and_name(ROOT / PAGE)  # how Streamlit names the page
+    assert sidebar_name == "Black-Litterman"
+    at = open_page(PAGE)
+    assert at.title[0].value == sidebar_name
+    home = open_page("app.py")
+    assert f"**{sidebar_name}**" in "\n".join(m.value for m in home.markdown)

@@ -25,7 +25,7 @@ def test_result_pages_offer_section_downloads(page):
 
 
 def test_black_litterman_downloads_follow_the_views():
-    at = open_page("pages/3_Black_Litterman.py")
+    at = open_page("pages/3_Black-Litterman.py")
     label = "Download these results (Excel workbook, HTML report)"
     next(b for b in at.button if b.label == "Add two example views").click().run()
     assert not at.exception

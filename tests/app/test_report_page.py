@@ -155,7 +155,7 @@ def test_corrupt_store_shows_an_error_not_a_traceback(data_dir):
 def test_black_litterman_setup_round_trips(data_dir):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     at.run()
-    at.switch_page("pages/3_Black_Litterman.py")
+    at.switch_page("pages/3_Black-Litterman.py")
     at.session_state["bl_views"] = [
         {"kind": "absolute", "assets": "JPM", "return": 0.12, "confidence": 0.7},
         {"kind": "relative", "assets": "MSFT", "versus": "AAPL", "return": 0.03,

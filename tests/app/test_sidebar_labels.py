@@ -32,14 +32,14 @@ def test_weight_bounds_and_capital_carry_their_units():
 
 
 def test_black_litterman_omega_labels_fit_the_sidebar():
-    at = open_page("pages/3_Black_Litterman.py")
+    at = open_page("pages/3_Black-Litterman.py")
     box = at.selectbox(key="w_bl_omega")
     assert all(len(o) <= FITS for o in box.options), box.options
     assert "Idzorek" in box.help
 
 
 def test_black_litterman_posterior_table_fits_and_leaves_no_value_blank():
-    at = open_page("pages/3_Black_Litterman.py")
+    at = open_page("pages/3_Black-Litterman.py")
     at.button[0].click().run()  # two example views
     frame = at.dataframe[-1]
     headers = list(frame.value.columns)

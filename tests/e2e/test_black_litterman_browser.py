@@ -13,7 +13,7 @@ POSTERIOR = """() => {
 
 
 def test_confidence_slider_moves_the_posterior(page, server_url):
-    open_page(page, server_url, "Black_Litterman")
+    open_page(page, server_url, "Black-Litterman")
     assert exceptions(page) == 0
     page.get_by_role("button", name="Add two example views").click()
     wait_idle(page)
@@ -61,7 +61,7 @@ def _type_in_new_row(page, grid, column: int, text: str) -> None:
 
 
 def _add_a_view_after_setting_view_1(page, server_url, order):
-    open_page(page, server_url, "Black_Litterman")
+    open_page(page, server_url, "Black-Litterman")
     page.get_by_role("button", name="Add two example views").click()
     wait_idle(page)
     slider = page.get_by_role("slider").first

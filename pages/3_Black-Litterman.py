@@ -10,7 +10,7 @@ from ui.widgets import data_caption, percent
 
 st.set_page_config(page_title="Black-Litterman · Ballast", layout="wide")
 state.init()
-st.title("Black-Litterman views")
+st.title("Black-Litterman")
 data_caption()
 
 with st.sidebar:
