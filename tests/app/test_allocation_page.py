@@ -138,6 +138,12 @@ def test_long_short_gross_exposure_and_side_limits():
     w = at.session_state["allocation"].weights
     assert w.abs().sum() <= 1.3 + 1e-9
     assert -w[w < 0].sum() <= 0.1 + 1e-9
+    free = run_book(long_only=False, min_weight=-0.3, max_weight=0.4)
+    assert free.session_state["allocation"].weights.abs().sum() > 1.3 + 1e-6  # the cap binds
+    longs = run_book(long_only=False, min_weight=-0.3, max_weight=0.4, book_max_long=1.05)
+    assert not longs.error, _texts(longs.error)
+    w = longs.session_state["allocation"].weights
+    assert w[w > 0].sum() <= 1.05 + 1e-9
     assert "Gross exposure" in _row(at, "Gross exposure").name
 
 
