@@ -11,7 +11,7 @@ window. VaR and CVaR are positive losses as fractions of portfolio value; money 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -53,8 +53,11 @@ class RiskInputs:
         Daily portfolio returns over the window (constant weights).
     full_prices : DataFrame
         Adjusted closes of the universe over the whole loaded history.
+    full_returns : DataFrame
+        Daily asset returns over the whole history (complete rows only); computed on first
+        use (the VaR tab does not need the 30-year history).
     full_portfolio : Series
-        Daily portfolio returns over the whole history (complete rows only).
+        Daily portfolio returns over the whole history, on first use.
     benchmark : Series or None
         Benchmark level over the whole history.
     sectors : Series
@@ -71,13 +74,22 @@ class RiskInputs:
     returns: pd.DataFrame
     portfolio: pd.Series
     full_prices: pd.DataFrame
-    full_portfolio: pd.Series
     benchmark: pd.Series | None
     sectors: pd.Series
     capital: float
     currency: str
     confidences: tuple[float, ...]
     horizon: int
+
+    @cached_property
+    def full_returns(self) -> pd.DataFrame:
+        """Daily asset returns over the whole loaded history (complete rows only)."""
+        return returns_from_prices(self.full_prices).dropna()
+
+    @cached_property
+    def full_portfolio(self) -> pd.Series:
+        """Daily portfolio returns over the whole history at the current weights."""
+        return risk.portfolio_returns(self.full_returns, self.weights)
 
     def money(self, fraction: float) -> str:
         """A decimal fraction of the portfolio as money, e.g. ``'2,345 USD'``."""
@@ -232,7 +244,6 @@ def prepare() -> RiskInputs:
     full = state.price_data().subset(tickers=universe)
     weights = result.weights.reindex(universe).fillna(0.0)
     returns = returns_from_prices(data.prices).dropna()
-    full_returns = returns_from_prices(full.prices).dropna()
     confidences = tuple(sorted(float(c) for c in ss["risk_confidences"]))
     if not confidences:
         raise RiskInputError("Choose at least one confidence level in the sidebar.")
@@ -241,7 +252,6 @@ def prepare() -> RiskInputs:
         returns=returns,
         portfolio=risk.portfolio_returns(returns, weights),
         full_prices=full.prices,
-        full_portfolio=risk.portfolio_returns(full_returns, weights),
         benchmark=full.benchmark,
         sectors=full.sectors,
         capital=float(ss["capital"]),
@@ -911,9 +921,10 @@ def correlation_tab(inputs: RiskInputs) -> None:
             max_value=1.0,
             step=0.05,
         )
-    full_returns = returns_from_prices(inputs.full_prices).dropna()
     try:
-        rolling = cache.rolling_average_correlation(full_returns, int(ss["risk_corr_window"]))
+        rolling = cache.rolling_average_correlation(
+            inputs.full_returns, int(ss["risk_corr_window"])
+        )
         st.plotly_chart(risk_charts.rolling_correlation_chart(rolling, windows), key="risk_rc")
     except BallastError as exc:
         show_error(exc, "Rolling correlation")
