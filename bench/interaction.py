@@ -234,7 +234,7 @@ async def slider_steps(page, label: str, chart_key: str | None, steps: int, key:
 async def bench_baseline(ctx, url: str, steps: int) -> list:
     page = await ctx.new_page()
     await open_app(page, url)
-    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     return await slider_steps(page, "Shift", None, steps, "ArrowRight")
 
 
@@ -243,14 +243,14 @@ async def bench_bl(ctx, url: str, steps: int) -> list:
     await open_app(page, url, "Black-Litterman")
     await page.get_by_role("button", name="Add two example views").click()
     await idle(page)
-    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     return await slider_steps(page, "JPM", "bl_returns_chart", steps, "ArrowRight")
 
 
 async def bench_frontier(ctx, url: str, steps: int) -> list:
     page = await ctx.new_page()
     await open_app(page, url, "Efficient_Frontier")
-    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     return await slider_steps(page, "Target volatility", "frontier_chart", steps, "ArrowRight")
 
 
@@ -258,14 +258,14 @@ async def bench_objective(ctx, url: str, steps: int, option: str, label: str) ->
     page = await ctx.new_page()
     await open_app(page, url, "Allocation")
     await choose(page, "Objective", option)
-    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     return await slider_steps(page, label, "weights", steps, "ArrowRight")
 
 
 async def bench_universe(ctx, url: str, steps: int) -> list:
     page = await ctx.new_page()
     await open_app(page, url, "Data")
-    await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+    await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Universe").first
     apply = page.get_by_role("button", name="Apply")
     index = await chart_index(page, "prices")
@@ -289,12 +289,13 @@ async def bench_fresh(browser, url: str, steps: int) -> list:
     out = []
     for _ in range(steps):
         ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.set_default_timeout(120_000)
         page = await ctx.new_page()
         t0 = time.perf_counter()
         await page.goto(f"{url}/Allocation")
         await page.get_by_text("Orders in whole shares").first.wait_for(timeout=120_000)
         await page.wait_for_selector(IDLE)
-        await page.locator(CHART).first.locator(".main-svg").first.wait_for()
+        await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
         out.append((time.perf_counter() - t0) * 1000)
         await ctx.close()
     return out
@@ -318,6 +319,7 @@ async def interactions(steps: int, only: list[str]) -> None:
                 results: dict[str, list] = {}
                 # Warm the server (imports, the sample in the cache) with one session.
                 warm = await browser.new_context(viewport={"width": 1400, "height": 1000})
+                warm.set_default_timeout(120_000)
                 wp = await warm.new_page()
                 await open_app(wp, app.url, "Allocation")
                 await warm.close()
@@ -351,6 +353,9 @@ async def interactions(steps: int, only: list[str]) -> None:
                         browser, app.url, max(3, steps // 2)
                     )
                 await browser.close()
+    if "baseline: minimal page, slider" not in results:
+        print("the baseline failed: no ratios")
+        return
     base = statistics.median(results["baseline: minimal page, slider"])
     print(f"\n{'interaction (event to redrawn chart, ms)':<44} {'median':>8} {'worst':>8} "
           f"{'ratio':>6}")  # fmt: skip
@@ -367,6 +372,7 @@ PAGES = [("Allocation", "Orders in whole shares"), ("Black-Litterman", "Views"),
 
 async def one_session(browser, url: str, times: dict, errors: list) -> None:
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.set_default_timeout(180_000)
     page = await ctx.new_page()
     try:
         for i, (path, marker) in enumerate(PAGES):
@@ -378,7 +384,7 @@ async def one_session(browser, url: str, times: dict, errors: list) -> None:
                     await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{path}']").click()
                 await page.get_by_text(marker, exact=True).first.wait_for(timeout=180_000)
                 await page.locator(CHART).first.locator(".main-svg").first.wait_for(
-                    timeout=180_000
+                    state="attached", timeout=180_000
                 )
                 await page.wait_for_selector(IDLE, timeout=180_000)
                 times[path].append(time.perf_counter() - t0)
@@ -400,6 +406,7 @@ async def concurrent(n: int) -> None:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             warm = await browser.new_context()
+            warm.set_default_timeout(180_000)
             await open_app(await warm.new_page(), app.url, "Allocation")
             await warm.close()
             times: dict[str, list] = {path: [] for path, _ in PAGES}

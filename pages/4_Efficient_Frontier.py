@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.frontier import frontier_figure, transition_map
+from core.charts.frontier import transition_map
 from ui import frontier as ui_frontier
 from ui import state
 from ui.report import page_downloads
-from ui.widgets import csv_download, data_caption, last_good, percent, percent_column
+from ui.widgets import csv_download, data_caption, last_good, percent
 
 st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
 state.init()
@@ -59,33 +59,7 @@ cols[3].metric("Corner portfolios", f"{len(frontier.corner_portfolios)}",
                help="Points where the set of assets at a bound or binding sector limits "
                "changes; the frontier is exact between them.")  # fmt: skip
 
-picked = None
-if not single:
-    st.subheader("Pick a portfolio on the frontier")
-    picked = ui_frontier.pick_slider(frontier)
-points = dict(view.points)
-if picked is not None:
-    points["Selected portfolio"] = (picked.volatility, picked.expected_return)
-st.plotly_chart(
-    frontier_figure(frontier, view.assets, view.cloud, points, view.overlays),
-    key="frontier_chart",
-)
-
-if picked is not None:
-    left, right = st.columns([2, 3])
-    with left:
-        st.table(ui_frontier.picked_figures(picked))
-        if st.button("Make this the allocation", icon=":material/check:", type="primary"):
-            ui_frontier.make_allocation(picked, frontier)
-            st.success("The allocation is now this portfolio; the Allocation page shows its "
-                       "orders.")  # fmt: skip
-    with right:
-        st.dataframe(
-            ui_frontier.weights_table(picked),
-            column_config={"Weight": percent_column("Weight")},
-            width="stretch",
-            key="picked_weights",
-        )
+ui_frontier.pick_fragment(view)
 
 if not single:
     st.plotly_chart(transition_map(frontier, st.session_state["frontier_transition_x"]),

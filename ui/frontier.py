@@ -1,4 +1,9 @@
-"""Efficient-frontier page pieces: inputs, the computed view, the pick slider, the report."""
+"""Efficient-frontier page pieces: inputs, the computed view, the pick slider, the report.
+
+The pick slider lives in a fragment (:func:`pick_fragment`) with what it changes: the frontier
+chart, the picked portfolio's figures and weights. A move reruns only that, and the chart is
+built once per computed view: a move only moves the "Selected portfolio" marker.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.charts.frontier import frontier_figure, transition_map
@@ -22,7 +28,7 @@ from core.optimization import (
 )
 from core.reporting import ReportSection
 from ui import cache, state
-from ui.widgets import percent, synced
+from ui.widgets import percent, percent_column, synced
 
 PICK_AXES = {"volatility": "Target volatility", "return": "Target return"}
 RANDOM_COUNTS = [0, 1_000, 2_000, 5_000, 10_000]
@@ -230,6 +236,59 @@ def pick_slider(frontier: Frontier) -> FrontierPortfolio:
         picked = frontier.portfolio_at_return(value / 100)
     ss["_frontier_selected"] = (picked.volatility, picked.expected_return)
     return picked
+
+
+_SELECTED = "Selected portfolio"
+
+
+def frontier_chart(view: FrontierView, picked: FrontierPortfolio | None) -> go.Figure:
+    """The frontier figure of ``view`` with ``picked`` marked as the selected portfolio.
+
+    The figure (thousands of random portfolios, hover texts of every frontier point) is built
+    once per view and kept in session state; for another pick on the same view only the
+    marker's coordinates change.
+    """
+    ss = st.session_state
+    cached = ss.get("_frontier_figure")
+    if cached is not None and cached[0] is view and (picked is None) == (cached[2] is None):
+        fig = cached[1]
+        if picked is not None:
+            fig.update_traces(x=[picked.volatility], y=[picked.expected_return],
+                              selector=dict(name=_SELECTED))  # fmt: skip
+        return fig
+    points = dict(view.points)
+    if picked is not None:
+        points[_SELECTED] = (picked.volatility, picked.expected_return)
+    fig = frontier_figure(view.frontier, view.assets, view.cloud, points, view.overlays)
+    ss["_frontier_figure"] = (view, fig, picked)
+    return fig
+
+
+@st.fragment
+def pick_fragment(view: FrontierView) -> None:
+    """The pick slider, the frontier chart and the picked portfolio; a move reruns only this."""
+    frontier = view.frontier
+    picked = None
+    if len(frontier.returns) > 1:
+        st.subheader("Pick a portfolio on the frontier")
+        picked = pick_slider(frontier)
+    st.plotly_chart(frontier_chart(view, picked), key="frontier_chart")
+    if picked is None:
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        st.table(picked_figures(picked))
+        if st.button("Make this the allocation", icon=":material/check:", type="primary"):
+            make_allocation(picked, frontier)
+            st.success("The allocation is now this portfolio; the Allocation page shows its "
+                       "orders.")  # fmt: skip
+    with right:
+        st.dataframe(
+            weights_table(picked),
+            column_config={"Weight": percent_column("Weight")},
+            width="stretch",
+            key="picked_weights",
+        )
 
 
 def as_allocation(picked: FrontierPortfolio, frontier: Frontier, by: str) -> OptimizationResult:

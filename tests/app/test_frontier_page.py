@@ -156,3 +156,28 @@ def test_picked_portfolio_figures_are_a_table_not_truncated_metrics():
     assert list(figures.index) == ["Expected return (annualised)", "Volatility (annualised)",
                                    "Sharpe ratio"]  # fmt: skip
     assert figures.iloc[0, 0].endswith(" %") and figures.iloc[1, 0].endswith(" %")
+
+
+def _selected_marker(at: AppTest) -> tuple[float, float]:
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    trace = next(t for t in spec["data"] if t.get("name") == "Selected portfolio")
+    return trace["x"][0], trace["y"][0]
+
+
+def test_pick_slider_moves_the_marker_in_its_fragment():
+    # The slider and the chart share a fragment; the chart is built once per view and a move
+    # only moves the marker (AppTest reruns the whole page, so this checks the output).
+    at = open_page(PAGE)
+    view = at.session_state["frontier_last"]
+    before = _selected_marker(at)
+    slider = at.slider(key="w_frontier_pick_volatility")
+    slider.set_value(round(slider.value + 1.0, 2)).run()
+    assert not at.exception
+    vol, ret = _selected_marker(at)
+    assert vol != pytest.approx(before[0])
+    picked = view.frontier.portfolio_at_volatility(slider.value / 100)
+    assert (vol, ret) == pytest.approx((picked.volatility, picked.expected_return))
+    shown = at.table[0].value.loc["Volatility (annualised)"].iloc[0]
+    assert shown == f"{picked.volatility * 100:.2f} %"
+    names = _trace_names(at)
+    assert names.count("Selected portfolio") == 1 and "Efficient frontier" in names
