@@ -329,10 +329,10 @@ async def interactions(steps: int, only: list[str]) -> None:
                     "Black-Litterman confidence slider": lambda c: bench_bl(c, app.url, steps),
                     "Frontier pick slider": lambda c: bench_frontier(c, app.url, steps),
                     "Allocation risk aversion": lambda c: bench_objective(
-                        c, app.url, steps, "Maximum quadratic utility (risk aversion)",
+                        c, app.url, steps, "Max quadratic utility",
                         "Risk aversion"),
                     "Allocation target return": lambda c: bench_objective(
-                        c, app.url, steps, "Minimum volatility for a target return",
+                        c, app.url, steps, "Min vol., target return",
                         "Target return"),
                     "Universe change (Data page)": lambda c: bench_universe(c, app.url, steps),
                 }  # fmt: skip

@@ -1,4 +1,9 @@
-"""Allocation-page pieces: the objective and constraint inputs, and the result display."""
+"""Allocation-page pieces: the objective and constraint inputs, and the result display.
+
+The objective's parameter (target return, target volatility or risk aversion) is a slider in
+:func:`results_fragment`, with everything it changes (figures, charts, orders, downloads): a
+move reruns only that fragment, not the sidebar's estimators, editors and constraints.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,15 @@ import streamlit as st
 from core.exceptions import BallastError, InfeasibleConstraintsError
 from core.optimization import OBJECTIVES, exposures
 from ui import state
-from ui.widgets import percent, synced, synced_editor
+from ui.widgets import (
+    csv_download,
+    number_column,
+    percent,
+    percent_column,
+    show_error,
+    synced,
+    synced_editor,
+)
 
 #: Option labels short enough for the sidebar's select boxes (the full names are in their help).
 SHORT_LABELS: dict[str, str] = {
@@ -50,28 +63,38 @@ def short_selectbox(name: str, label: str, labels: dict[str, str]) -> None:
 
 
 def objective_inputs() -> None:
-    """Objective, risk-free rate and the objective's parameters, written to the setup."""
+    """Objective and risk-free rate, written to the setup.
+
+    The objective's parameter is a slider beside the results (:func:`objective_parameter`).
+    """
     short_selectbox("objective_kind", "Objective", OBJECTIVES)
     synced(
         st.number_input, "risk_free_rate", "Risk-free rate (% a year)", scale=100.0,
         min_value=-5.0, max_value=20.0, step=0.25, format="%.2f",
     )  # fmt: skip
+
+
+#: Slider of each objective parameter: setup key, label, scale, (min, max, step) as shown.
+_PARAMETERS: dict[str, tuple[str, str, float, tuple[float, float, float]]] = {
+    "target_return": ("target_return", "Target return (% a year)", 100.0, (-20.0, 100.0, 0.1)),
+    "target_volatility": ("target_volatility", "Target volatility (% a year)", 100.0,
+                          (0.5, 100.0, 0.1)),
+    "max_utility": ("risk_aversion", "Risk aversion (delta)", 1.0, (0.1, 20.0, 0.1)),
+}  # fmt: skip
+
+
+def objective_parameter() -> None:
+    """The slider of the objective's parameter, if it has one (written to the setup).
+
+    The range widens to hold a value set elsewhere (a loaded setup, the frontier page).
+    """
     kind = st.session_state["objective_kind"]
-    if kind == "target_return":
-        synced(
-            st.number_input, "target_return", "Target return (% a year)", scale=100.0,
-            min_value=-50.0, max_value=200.0, step=0.5, format="%.2f",
-        )  # fmt: skip
-    elif kind == "target_volatility":
-        synced(
-            st.number_input, "target_volatility", "Target volatility (% a year)", scale=100.0,
-            min_value=0.1, max_value=200.0, step=0.5, format="%.2f",
-        )  # fmt: skip
-    elif kind == "max_utility":
-        synced(
-            st.number_input, "risk_aversion", "Risk aversion (delta)",
-            min_value=0.01, max_value=100.0, step=0.5, format="%.2f",
-        )  # fmt: skip
+    if kind not in _PARAMETERS:
+        return
+    name, label, scale, (lo, hi, step) = _PARAMETERS[kind]
+    shown = float(st.session_state[name]) * scale  # not rounded: the frontier sets exact ones
+    synced(st.slider, name, label, scale=scale, min_value=min(lo, shown),
+           max_value=max(hi, shown), step=step, format="%.1f")  # fmt: skip
 
 
 def diversification_metric(column, weights: pd.Series, effective_number: float) -> None:
@@ -119,6 +142,76 @@ def capital_input() -> float:
                      help="In the currency of the prices; buys whole shares")  # fmt: skip
     st.caption(f"{capital:,.2f} {currency or '(currency of the prices)'}")
     return capital
+
+
+@st.fragment
+def results_fragment() -> None:
+    """The objective's slider, the optimisation and its results; a move reruns only this."""
+    from core import charts
+    from ui import book
+    from ui.report import page_downloads
+
+    objective_parameter()
+    run_optimization()
+    result = st.session_state["allocation"]
+    if result is None:
+        return
+    cols = st.columns(4)
+    cols[0].metric("Expected return (annualised)", percent(result.expected_return))
+    cols[1].metric("Volatility (annualised)", percent(result.volatility))
+    cols[2].metric("Sharpe ratio", f"{result.sharpe_ratio:.2f}",
+                   help=f"Excess return over {percent(result.risk_free_rate)} per unit of "
+                   "volatility")  # fmt: skip
+    diversification_metric(cols[3], result.weights, result.effective_number_of_assets)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.weights_bar(result.weights.sort_values(ascending=False)),
+                      key="weights")  # fmt: skip
+    if len(result.sector_weights):
+        right.plotly_chart(charts.sector_pie(result.sector_weights), key="sectors")
+    if book.from_holdings():
+        book.book_view(result)
+        page_downloads(book.report_section)
+        return
+    orders_section(result)
+    page_downloads(report_section)
+
+
+def orders_section(result) -> None:
+    """Capital, the whole-share orders of ``result`` at the latest prices, their CSV."""
+    from core.execution import whole_share_orders
+    from core.reporting import allocation_csv
+
+    st.subheader("Orders in whole shares")
+    capital = capital_input()
+    data = state.price_data()
+    try:
+        orders = whole_share_orders(result.weights, data.prices.iloc[-1], capital)
+    except BallastError as exc:
+        show_error(exc)
+        return
+    table = orders.orders.join(data.sectors.rename("sector")).rename_axis("Ticker")
+    money = f" ({data.currency})" if data.currency else ""
+    st.caption(f"Latest prices of {data.as_of.date()}"
+               + (f", in {data.currency}" if data.currency else "")
+               + f". Leftover cash: {orders.leftover_cash:,.2f}.")  # fmt: skip
+    st.dataframe(
+        table[table["shares"] != 0][["sector", "target_weight", "achieved_weight", "shares",
+                                     "price", "value"]],
+        column_config={
+            "sector": st.column_config.TextColumn("Sector"),
+            "target_weight": percent_column("Target weight"),
+            "achieved_weight": percent_column("Achieved weight"),
+            "shares": number_column("Shares", "%d"),
+            "price": number_column("Latest price" + money),
+            "value": number_column("Value" + money, "%,.2f"),
+        },
+        width="stretch",
+    )  # fmt: skip
+    csv_download(
+        "Download allocation (CSV)",
+        allocation_csv(orders, data.sectors),
+        f"ballast_allocation_{data.as_of.date()}.csv",
+    )
 
 
 def _bounds_frame(bounds: dict, index: list[str], label: str) -> pd.DataFrame:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import open_page
@@ -34,7 +39,7 @@ def test_target_volatility_below_minimum_shows_error_and_keeps_result():
     at = run_page()
     good = at.session_state["allocation"]
     at.selectbox(key="w_objective_kind").select("target_volatility").run()
-    at.number_input(key="w_target_volatility").set_value(1.0).run()
+    at.slider(key="w_target_volatility").set_value(1.0).run()
     assert not at.exception
     assert any("minimum-variance" in e.value for e in at.error)
     assert at.session_state["allocation"] is not None
@@ -196,3 +201,46 @@ def test_holdings_with_unknown_tickers_name_them_and_keep_the_last_result():
     assert not at.exception
     assert "ZZZZ" in _texts(at.error)
     assert at.session_state["allocation"] is good
+
+
+def _values(v) -> list:
+    if isinstance(v, dict):  # plotly's typed-array encoding
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+def _weights_chart(at) -> dict:
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    trace = spec["data"][0]
+    return dict(zip(_values(trace["x"]), _values(trace["y"]), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [("max_utility", "w_risk_aversion", 8.0), ("target_return", "w_target_return", 25.0)],
+)
+def test_objective_slider_updates_the_figures_chart_and_orders(kind, key, value):
+    # The objective's parameter is a slider in the results fragment, with what it changes.
+    at = run_page()
+    at.selectbox(key="w_objective_kind").select(kind).run()
+    before = at.session_state["allocation"]
+    chart_before = _weights_chart(at)
+    at.slider(key=key).set_value(value).run()
+    assert not at.exception and not at.error
+    after = at.session_state["allocation"]
+    assert after.objective.kind == kind
+    if kind == "max_utility":
+        assert after.objective.risk_aversion == pytest.approx(value)
+    else:
+        assert after.expected_return == pytest.approx(value / 100, abs=1e-6)
+    assert (after.weights - before.weights).abs().max() > 0.01
+    chart = _weights_chart(at)
+    assert chart != chart_before
+    top = after.weights.idxmax()
+    assert chart[top] == pytest.approx(after.weights[top])
+    shown = [m.value for m in at.metric if m.label == "Expected return (annualised)"]
+    assert shown == [f"{after.expected_return * 100:.2f} %"]
+    orders = next(d.value for d in at.dataframe if "target_weight" in d.value.columns)
+    assert orders["target_weight"].to_dict() == pytest.approx(
+        after.weights[orders.index].to_dict()
+    )
