@@ -14,12 +14,24 @@ spreadsheet: the header is row 1, the first data row is row 2. Every problem rai
 :class:`FileValidationError` (a :class:`~core.exceptions.DataError`) whose message names the
 offending rows and columns; assets whose histories start or end on different dates raise
 :class:`StartDatesDifferError`, which carries each asset's first and last date so the caller can
-offer the two ways out (``alignment="common"`` or ``alignment="drop"``).
+offer the two ways out (``alignment="common"`` or ``alignment="drop"``). A first data row whose
+date cell reads ``Sector`` gives each ticker's sector; :func:`load_sectors` reads a separate
+``ticker,sector`` file.
+
+Uploads are bounded before the whole file is parsed, so that every answer comes within seconds:
+at most :data:`MAX_ASSETS` price columns (1,000), :data:`MAX_ROWS` dates (100,000),
+:data:`MAX_CELLS` price cells (1,000,000: dates x price columns) and :data:`MAX_FILE_MB` MB of
+text (for a workbook: of uncompressed XML); every ticker once in the header. Dates must lie in
+the years 1678-2262 (pandas' nanosecond timestamps); prices must be finite and positive. A
+one-day price move by more than a factor :data:`JUMP_FACTOR` loads with a warning (a split the
+prices are not adjusted for, or a bad tick).
 
 Yahoo Finance prices (:func:`load_yahoo`) are adjusted closes from yfinance (``auto_adjust=True``:
 the ``Close`` column is split- and dividend-adjusted), cached in an SQLite file under
 :func:`cache_dir` (``$BALLAST_CACHE_DIR``, default ``~/.cache/ballast``) so that a second load is
-instant and works offline.
+instant and works offline. Every network call is bounded: yfinance gets a timeout and the whole
+exchange with Yahoo runs in a worker thread with an overall deadline (:data:`YAHOO_DEADLINE`
+seconds), after which the load gives up with a :class:`YahooUnavailableError`.
 
 A loaded data set can be described by a JSON-friendly dict (the setup key ``data_source``) and
 loaded again with :func:`load_source`.
@@ -27,10 +39,16 @@ loaded again with :func:`load_source`.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import hashlib
 import io
 import os
+import re
 import sqlite3
+import threading
+import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
@@ -65,10 +83,34 @@ __all__ = [
     "yahoo_descriptor",
     "load_source",
     "with_sectors",
+    "load_sectors",
+    "window_warnings",
+    "fingerprint",
+    "excel_sheets",
+    "MAX_ASSETS",
+    "MAX_ROWS",
+    "MAX_CELLS",
+    "MAX_FILE_MB",
+    "JUMP_FACTOR",
+    "YAHOO_DEADLINE",
 ]
 
 #: Fewest price observations a universe must have to be estimated from (about three months).
 MIN_OBSERVATIONS = 60
+
+#: Most price columns (assets, benchmark included) an upload may have.
+MAX_ASSETS = 1_000
+#: Most dates (data rows) an upload may have: about 400 years of daily prices.
+MAX_ROWS = 100_000
+#: Most price cells (dates x price columns) an upload may have.
+MAX_CELLS = 1_000_000
+#: Most megabytes of text in an uploaded CSV, or of uncompressed XML in an uploaded workbook.
+MAX_FILE_MB = 100
+#: A one-day price ratio above this factor (or below its inverse) is reported as a likely
+#: unadjusted split or bad tick.
+JUMP_FACTOR = 5.0
+#: Seconds a Yahoo Finance load may wait for the network in all, before giving up.
+YAHOO_DEADLINE = 20.0
 
 #: GICS sectors of the twenty stocks in skfolio's S&P 500 sample.
 SAMPLE_SECTORS: dict[str, str] = {
@@ -130,6 +172,9 @@ class PriceData:
         previous close while loading. None when nothing was filled.
     unknown_tickers : tuple of str
         Requested tickers the source did not know (Yahoo); they are not in ``prices``.
+    warnings : tuple of str
+        Suspicious but loadable data (one-day jumps by more than :data:`JUMP_FACTOR`), named by
+        asset and date, for the data page to show as warnings.
     """
 
     prices: pd.DataFrame
@@ -142,6 +187,7 @@ class PriceData:
     notes: tuple[str, ...] = ()
     filled: pd.DataFrame | None = None
     unknown_tickers: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def tickers(self) -> list[str]:
@@ -166,7 +212,8 @@ class PriceData:
         tickers : list of str, optional
             Tickers to keep, in that order; all of them when omitted.
         start, end : Timestamp or str, optional
-            First and last dates to keep.
+            First and last dates to keep; dates before the first or after the last price
+            (even outside pandas' years 1678-2262, e.g. 9999-12-31) mean the data's own ends.
 
         Returns
         -------
@@ -176,9 +223,10 @@ class PriceData:
         Raises
         ------
         DataError
-            If a ticker is not in the data, fewer than two tickers are chosen, or the window
-            holds fewer than :data:`MIN_OBSERVATIONS` observations.
+            If a ticker is not in the data, fewer than two tickers are chosen, a date cannot be
+            read, or the window holds fewer than :data:`MIN_OBSERVATIONS` observations.
         """
+        start, end = self._bound(start, "start"), self._bound(end, "end")
         tickers = self.tickers if tickers is None else list(tickers)
         missing = [t for t in tickers if t not in self.prices.columns]
         if missing:
@@ -202,6 +250,43 @@ class PriceData:
             sectors=self.sectors.reindex(tickers).fillna("Unknown"),
             market_caps=caps,
         )
+
+
+    def _bound(self, value: object, which: str) -> pd.Timestamp | None:
+        """A window end as a Timestamp inside the data's span (None: the data's own end)."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            day = _as_date(value)
+        except DataError as e:
+            raise DataError(f"The window {which}: {e}") from e
+        first, last = self.prices.index[0].date(), self.prices.index[-1].date()
+        if day < first or day > last:  # also years pandas cannot hold (1600, 9999)
+            return pd.Timestamp(first if day < first else last)
+        return pd.Timestamp(day)
+
+
+def _as_date(value: object) -> dt.date:
+    """A date from a date, datetime, Timestamp or ISO string, in any year 1-9999.
+
+    Raises
+    ------
+    DataError
+        If the value is not a readable date.
+    """
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            pass
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError, OverflowError) as e:  # OutOfBoundsDatetime is a ValueError
+        raise DataError(f"cannot read {str(value)[:40]!r} as a date; use e.g. 2020-01-31.") from e
 
 
 def _fmt_date(value: object) -> str:
@@ -270,7 +355,8 @@ class FileValidationError(DataError):
     problem : str
         Machine-readable kind: ``"unreadable"``, ``"no_prices"``, ``"dates"``,
         ``"duplicate_dates"``, ``"empty_columns"``, ``"unnamed_columns"``, ``"non_numeric"``,
-        ``"non_positive"``, ``"start_dates"``, ``"too_few_observations"``.
+        ``"non_positive"``, ``"non_finite"``, ``"start_dates"``, ``"too_few_observations"``,
+        ``"duplicate_columns"``, ``"too_large"``.
     columns : list of str, optional
         The offending columns.
     rows : list of int, optional
@@ -386,52 +472,185 @@ def _is_blank(series: pd.Series) -> pd.Series:
     return missing | series.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
 
 
-def _parse_dates(raw: pd.Series) -> pd.DatetimeIndex:
-    """Parse a date column; the first format that reads every cell wins (month-first first)."""
+_FORMAT_NAMES = {
+    "ISO8601": "2024-01-31",
+    "%m/%d/%Y": "01/31/2024 (month first)",
+    "%d/%m/%Y": "31/01/2024 (day first)",
+    "%d.%m.%Y": "31.01.2024",
+    "%Y%m%d": "20240131",
+    "%m/%d/%y": "01/31/24 (month first)",
+    "%d/%m/%y": "31/01/24 (day first)",
+}
+# A UTC offset or zone after a time: "2024-03-08 16:00:00-05:00", "...T16:00:00Z", "... UTC".
+_OFFSET = re.compile(r"(?<=\d)\s*(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)$")
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261  # whole years inside pandas' nanosecond timestamps
+
+
+def _date_cells(rows: list[int], values: list[Any]) -> str:
+    shown = [v if v == "(empty)" else repr(str(v)) for v in values]
+    return _listing([f"row {r}: {v}" for r, v in zip(rows, shown, strict=True)])
+
+
+def _unreadable_dates(raw: pd.Series, rows: pd.Series, bad: pd.Series, blank: pd.Series) -> None:
+    shown = ["(empty)" if b else v for v, b in zip(raw[bad], blank[bad], strict=True)]
+    raise FileValidationError(
+        f"Cannot read {int(bad.sum())} date(s) in column '{raw.name}' "
+        f"({_date_cells(list(rows[bad]), shown)}). Use one date per row, e.g. 2024-01-31.",
+        "dates",
+        columns=[str(raw.name)],
+        rows=[int(r) for r in rows[bad]],
+    )
+
+
+def _parse_dates(
+    raw: pd.Series, rows: pd.Series | None = None
+) -> tuple[pd.DatetimeIndex, list[str]]:
+    """Parse a date column; the first format that reads every cell wins (month-first first).
+
+    ``rows`` maps the index to spreadsheet rows (default: index + 2). Returns the dates and
+    notes (offsets dropped). Raises FileValidationError for unreadable, mixed-format,
+    plain-year and out-of-range dates, naming the rows.
+    """
+    rows = pd.Series(raw.index.to_numpy() + 2, index=raw.index) if rows is None else rows
+    notes: list[str] = []
+    col = str(raw.name)
+    blank = _is_blank(raw)
+    filled = raw[~blank]
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.to_datetime(raw)
+    elif len(filled) and filled.map(lambda v: isinstance(v, dt.date)).all():
+        # Excel date cells (datetime objects), years 1-9999: to_datetime picks a fitting unit.
+        parsed = pd.to_datetime(raw.where(~blank), errors="coerce")
     else:
-        values = raw.copy()
-        blank = _is_blank(values)
-        numeric = pd.to_numeric(values, errors="coerce")
-        if numeric.notna().all() and numeric.between(2_000, 100_000).all():
-            # Excel serial day numbers (cells without a date format)
+        numeric = pd.to_numeric(raw, errors="coerce")
+        if numeric.notna().all() and (numeric == numeric.round()).all() and numeric.between(
+            1_000, _LAST_YEAR + 1
+        ).all():
+            raise FileValidationError(
+                f"Column '{col}' holds plain years ({_listing([int(v) for v in numeric[:3]], 3)}"
+                ", ...), not dates. Write a full date on every row, e.g. 2000-12-29 for the "
+                "year's last close.",
+                "dates",
+                columns=[col],
+                rows=[int(r) for r in rows],
+            )
+        if numeric.notna().all() and numeric.between(_LAST_YEAR + 1, 100_000).all():
+            # Excel serial day numbers (cells without a date format): 1906 onwards
             parsed = pd.to_datetime(numeric, unit="D", origin="1899-12-30")
         else:
-            text = values.astype("string").str.strip()
-            best, best_bad = None, None
+            text = raw.astype("string").str.strip()
+            offsets = text.str.contains(_OFFSET, na=False)
+            if offsets[~blank].all() and (~blank).any():
+                found = sorted(set(text[~blank].str.extract(f"({_OFFSET.pattern})")[0]))
+                text = text.str.replace(_OFFSET, "", regex=True)
+                notes.append(
+                    f"Dates in column '{col}' carry time zone offsets ({_listing(found, 3)}); "
+                    "read as the local calendar dates."
+                )
+            readers: dict[str, pd.Series] = {}
+            best_fmt = None
             for fmt in _DATE_FORMATS:
                 try:
                     candidate = pd.to_datetime(text, format=fmt, errors="coerce")
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, OverflowError):
                     continue
+                readers[fmt] = candidate
                 bad = candidate.isna() & ~blank
-                if best_bad is None or bad.sum() < best_bad.sum():
-                    best, best_bad = candidate, bad
+                if best_fmt is None or bad.sum() < (readers[best_fmt].isna() & ~blank).sum():
+                    best_fmt = fmt
                 if not bad.any():
                     break
-            if best is None:
-                best = pd.Series(pd.NaT, index=raw.index)
-                best_bad = ~blank
-            bad = best_bad | blank
-            if bad.any():
-                rows = [int(i) + 2 for i in raw.index[bad]]
-                cells = [
-                    f"row {r}: {'(empty)' if b else repr(str(v))}"
-                    for r, v, b in zip(rows, raw[bad], blank[bad], strict=True)
-                ]
-                raise FileValidationError(
-                    f"Cannot read {int(bad.sum())} date(s) in column '{raw.name}' "
-                    f"({_listing(cells)}). Use one date per row, e.g. 2024-01-31.",
-                    "dates",
-                    columns=[str(raw.name)],
-                    rows=rows,
-                )
+            best = readers.get(best_fmt, pd.Series(pd.NaT, index=raw.index))
+            bad = best.isna() & ~blank
+            if bad.any() and best_fmt is not None and (~bad).any():
+                others = {
+                    f: c for f, c in readers.items() if f != best_fmt and c[bad].notna().any()
+                }
+                read = [c[bad].notna() for c in others.values()]
+                if read and pd.concat(read, axis=1).any(axis=1).all():
+                    other = max(others, key=lambda f: others[f][bad].notna().sum())
+                    raise FileValidationError(
+                        f"The dates in column '{col}' mix formats: most are written like "
+                        f"{_FORMAT_NAMES[best_fmt]}, but {int(bad.sum())} like "
+                        f"{_FORMAT_NAMES[other]} ({_date_cells(list(rows[bad]), list(raw[bad]))})"
+                        ". Write every date the same way, e.g. 2024-01-31.",
+                        "dates",
+                        columns=[col],
+                        rows=[int(r) for r in rows[bad]],
+                    )
+            if (bad | blank).any():
+                _unreadable_dates(raw, rows, bad | blank, blank)
             parsed = best
-    index = pd.DatetimeIndex(parsed)
-    if index.tz is not None:
-        index = index.tz_localize(None)
-    return index.as_unit("ns")
+            if notes:
+                parsed = parsed.dt.normalize()
+    parsed = pd.Series(parsed, index=raw.index)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    missing = parsed.isna() & ~blank
+    out = parsed.notna() & ~parsed.dt.year.between(_FIRST_YEAR, _LAST_YEAR)
+    if out.any() or missing.any() or blank.any():
+        if out.any():
+            raise FileValidationError(
+                f"{int(out.sum())} date(s) in column '{col}' lie outside the years "
+                f"{_FIRST_YEAR}-{_LAST_YEAR} that Ballast handles "
+                f"({_date_cells(list(rows[out]), list(raw[out]))}). Correct them or delete "
+                "those rows.",
+                "dates",
+                columns=[col],
+                rows=[int(r) for r in rows[out]],
+            )
+        _unreadable_dates(raw, rows, missing | blank, blank)
+    return pd.DatetimeIndex(parsed).as_unit("ns"), notes
+
+
+_SECTOR_LABELS = {"sector", "sectors", "gics sector", "gics sectors"}
+
+
+def _blank_cell(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (
+        isinstance(value, str) and not value.strip()
+    )
+
+
+def _check_header(names: list[str]) -> None:
+    """Reject a header that names a column twice (pandas would rename it ``AAA.1``)."""
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        if n and not n.lower().startswith("unnamed:"):
+            seen.setdefault(n, []).append(i + 1)
+    dups = {n: cols for n, cols in seen.items() if len(cols) > 1}
+    if dups:
+        described = [f"'{n}' (columns {', '.join(map(str, c))})" for n, c in dups.items()]
+        raise FileValidationError(
+            f"The header row names {len(dups)} column(s) more than once: {_listing(described)}. "
+            "Each ticker may appear once: rename or delete the duplicate columns.",
+            "duplicate_columns",
+            columns=list(dups),
+        )
+
+
+def _check_size(n_rows: int, n_price_columns: int, where: str = "The file") -> None:
+    """Reject a table beyond :data:`MAX_ASSETS`, :data:`MAX_ROWS` or :data:`MAX_CELLS`."""
+    if n_price_columns > MAX_ASSETS:
+        raise FileValidationError(
+            f"{where} has {n_price_columns:,} price columns; Ballast takes at most "
+            f"{MAX_ASSETS:,} assets (benchmark included) in one upload. Keep the assets you "
+            "need, or split the universe.",
+            "too_large",
+        )
+    if n_rows > MAX_ROWS:
+        raise FileValidationError(
+            f"{where} has {n_rows:,} data rows; Ballast takes at most {MAX_ROWS:,} dates. "
+            "Shorten the history (or use weekly prices).",
+            "too_large",
+        )
+    if n_rows * n_price_columns > MAX_CELLS:
+        raise FileValidationError(
+            f"{where} has {n_rows:,} rows x {n_price_columns:,} price columns = "
+            f"{n_rows * n_price_columns:,} price cells; Ballast takes at most {MAX_CELLS:,}. "
+            "Shorten the history or load fewer assets.",
+            "too_large",
+        )
 
 
 def _date_column(frame: pd.DataFrame) -> str:
@@ -479,11 +698,27 @@ def validate_prices(
     StartDatesDifferError
         If ``alignment="strict"`` and the assets' histories do not start and end together.
     """
+    prices, bench, filled, notes, _ = _validate_table(
+        raw, alignment=alignment, date_column=date_column, benchmark=benchmark
+    )
+    return prices, bench, filled, notes
+
+
+def _validate_table(
+    raw: pd.DataFrame,
+    *,
+    alignment: str = "strict",
+    date_column: str | None = None,
+    benchmark: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame, list[str], dict[str, str]]:
+    """:func:`validate_prices`, plus the sectors of a first data row labelled ``Sector``."""
     if alignment not in ALIGNMENTS:
         raise DataError(f"Unknown alignment {alignment!r}; choose one of {', '.join(ALIGNMENTS)}.")
     notes: list[str] = []
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
+    _check_header(list(raw.columns))
+    _check_size(raw.shape[0], raw.shape[1] - 1)
     if raw.shape[1] < 2 or raw.shape[0] == 0:
         raise FileValidationError(
             "The file needs a date column and at least one price column, one row per date; "
@@ -493,6 +728,15 @@ def validate_prices(
     date_col = date_column or _date_column(raw)
     if date_col not in raw.columns:
         raise FileValidationError(f"No column named '{date_col}' in the file.", "dates")
+    sectors: dict[str, str] = {}
+    first = raw[date_col].iloc[0]
+    if isinstance(first, str) and first.strip().lower() in _SECTOR_LABELS:
+        row = raw.iloc[0].drop(date_col)
+        sectors = {str(t): str(v).strip() for t, v in row.items() if not _blank_cell(v)}
+        raw = raw.iloc[1:]  # keep the index: rows stay numbered as in the spreadsheet
+        notes.append(f"Read the sectors of {len(sectors)} asset(s) from row 2 ('{first.strip()}').")
+        if raw.empty:
+            raise FileValidationError("The file has a sector row but no prices.", "no_prices")
     values = raw.drop(columns=[date_col])
     # Rows with neither a date nor any price are padding (blank spreadsheet rows): drop them.
     empty_rows = _is_blank(raw[date_col]) & values.apply(_is_blank).all(axis=1)
@@ -522,7 +766,8 @@ def validate_prices(
             "unnamed_columns",
         )
 
-    dates = _parse_dates(raw[date_col])
+    dates, date_notes = _parse_dates(raw[date_col], rows)
+    notes += date_notes
     dup = dates.duplicated(keep=False)
     if dup.any():
         groups = (
@@ -546,6 +791,15 @@ def validate_prices(
         "non_numeric",
         "{n} cell(s) are not numbers ({cells}) in column(s) {cols}. Use plain numbers with a "
         "decimal point and no currency signs or thousands separators; leave missing prices empty.",
+    )
+    _reject_cells(
+        numeric.notna() & ~np.isfinite(numeric),
+        rows,
+        lambda c, i: f"{c} row {rows[i]}: {str(values.at[i, c])!r}",
+        "non_finite",
+        "{n} price(s) are not finite numbers ({cells}) in column(s) {cols}: infinity, or too "
+        "large for a number (above 1e308). Correct those cells, or leave them empty if the "
+        "price is unknown.",
     )
     _reject_cells(
         numeric <= 0,
@@ -575,7 +829,7 @@ def validate_prices(
     notes += more
     if bench is not None:
         bench = bench.reindex(prices.index).ffill()
-    return prices, bench, filled, notes
+    return prices, bench, filled, notes, sectors
 
 
 def _finish(numeric: pd.DataFrame, alignment: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -668,11 +922,12 @@ def _upload_data(
     benchmark: str | None,
     sectors: dict[str, str] | None,
     date_column: str | None = None,
+    notes: list[str] | None = None,
 ) -> PriceData:
-    prices, bench, filled, notes = validate_prices(
+    prices, bench, filled, more, row_sectors = _validate_table(
         raw, alignment=alignment, benchmark=benchmark, date_column=date_column
     )
-    known = {str(k): str(v) for k, v in (sectors or {}).items() if v}
+    known = {**row_sectors, **{str(k): str(v) for k, v in (sectors or {}).items() if v}}
     return PriceData(
         prices=prices,
         benchmark=bench,
@@ -680,9 +935,60 @@ def _upload_data(
         source="upload",
         description=f"Uploaded file {name}" if name else "Uploaded prices",
         currency=None,
-        notes=tuple(notes),
+        notes=tuple((notes or []) + more),
         filled=filled if filled.any().any() else None,
+        warnings=tuple(_jump_warnings(prices)),
     )
+
+
+def _jump_warnings(prices: pd.DataFrame) -> list[str]:
+    """One line per asset whose price moves by more than :data:`JUMP_FACTOR` in one step."""
+    ratio = prices / prices.shift(1)
+    jumps = (ratio > JUMP_FACTOR) | (ratio < 1 / JUMP_FACTOR)
+    out = []
+    for t in [c for c in prices.columns if jumps[c].any()]:
+        days = prices.index[jumps[t].to_numpy()]
+        first = days[0]
+        before = prices[t].shift(1).loc[first]
+        out.append(
+            f"{t}: the price moves from {before:,.6g} to {prices[t].loc[first]:,.6g} "
+            f"(x{prices[t].loc[first] / before:,.4g}) on {_date(first)}"
+            + (f", and {len(days) - 1} more such day(s)" if len(days) > 1 else "")
+            + ". A split the prices are not adjusted for, or a bad tick? Check the source: "
+            "returns and risk include this move."
+        )
+    return out
+
+
+def window_warnings(prices: pd.DataFrame) -> list[str]:
+    """Warnings about a window of prices that estimates can be built from but should not be.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets)
+        The window's prices.
+
+    Returns
+    -------
+    list of str
+        Empty, or a warning that the sample covariance is singular when there are no more
+        returns (``n_observations - 1``) than assets: its rank is at most ``n_observations - 2``,
+        so minimum-variance weights and Sharpe ratios computed from it are meaningless.
+
+    References
+    ----------
+    Ledoit, O. and Wolf, M. (2004), "A well-conditioned estimator for large-dimensional
+    covariance matrices", Journal of Multivariate Analysis 88(2).
+    """
+    n_obs, n_assets = prices.shape
+    if n_assets >= n_obs - 1:
+        return [
+            f"The window holds {n_obs} observations ({n_obs - 1} returns) for {n_assets} assets: "
+            "with no more returns than assets the sample covariance is singular, so optimised "
+            "weights and Sharpe ratios are meaningless. Widen the window, choose fewer assets, "
+            "or use a shrinkage estimator (Ledoit-Wolf, OAS)."
+        ]
+    return []
 
 
 def load_csv(
@@ -698,7 +1004,10 @@ def load_csv(
 
     The separator (comma, semicolon, tab) is detected. Empty cells and the usual markers
     (``NA``, ``#N/A``, ``null``) are missing prices; missing prices inside an asset's history
-    are filled with the previous close (see ``PriceData.filled`` and ``notes``).
+    are filled with the previous close (see ``PriceData.filled`` and ``notes``). A first data
+    row whose date cell reads ``Sector`` gives the sectors. The header and the number of lines
+    are checked against :data:`MAX_ASSETS`, :data:`MAX_ROWS` and :data:`MAX_CELLS` before the
+    file is parsed.
 
     Parameters
     ----------
@@ -709,7 +1018,7 @@ def load_csv(
     benchmark : str, optional
         Column to use as the benchmark rather than as an asset.
     sectors : dict, optional
-        Ticker -> sector; the others get ``"Unknown"``.
+        Ticker -> sector (over the file's sector row); the others get ``"Unknown"``.
     date_column : str, optional
         The date column; by default the one named ``Date`` or the first.
     name : str, optional
@@ -718,50 +1027,117 @@ def load_csv(
     Returns
     -------
     PriceData
-        ``source="upload"``, currency unknown (None).
+        ``source="upload"``, currency unknown (None); one-day jumps by more than
+        :data:`JUMP_FACTOR` in ``warnings``.
 
     Raises
     ------
     FileValidationError
-        For each kind of bad file (unreadable, unparseable or duplicate dates, empty columns,
-        non-numeric cells, zero or negative prices, fewer than :data:`MIN_OBSERVATIONS` rows),
-        naming the rows and columns.
+        For each kind of bad file (not text, too large, duplicate column names, unparseable,
+        mixed-format, out-of-range or duplicate dates, plain years as dates, empty columns,
+        non-numeric, infinite, zero or negative prices, fewer than :data:`MIN_OBSERVATIONS`
+        rows), naming the rows and columns.
     StartDatesDifferError
         If ``alignment="strict"`` and the assets' histories start or end on different dates.
 
     References
     ----------
-    pandas.read_csv.
+    pandas.read_csv; Python's csv module (the header).
     """
     if name is None and isinstance(path_or_buffer, str | os.PathLike):
         name = Path(path_or_buffer).name
+    label = name or "the file"
+    text = _read_text(path_or_buffer, label)
+    sep = _delimiter(text)
+    lines = [line for line in text.lstrip().split("\n", 1)[:1]]
+    header = next(csv.reader(lines, delimiter=sep), [])
+    _check_size(max(text.count("\n") - 1, 0), max(len(header) - 1, 0), f"{label}")
+    _check_header([h.strip() for h in header])
     try:
-        text = _read_text(path_or_buffer)
         # Numbers parse natively; a column with any non-numeric cell stays text and is
         # reported cell by cell by validate_prices.
-        raw = pd.read_csv(io.StringIO(text), sep=_delimiter(text), skip_blank_lines=True)
+        raw = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True)
         date_col = date_column or _date_column(raw)
         if date_col in raw.columns:
             raw[date_col] = raw[date_col].astype(object)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
+    except pd.errors.EmptyDataError as e:
         raise FileValidationError(
-            f"Cannot read {name or 'the file'} as CSV ({e}). Save it as comma-separated text "
-            "with a header row: Date, then one ticker per column.",
+            f"{label} is empty. Save the prices with a header row: Date, then one ticker per "
+            "column.",
+            "unreadable",
+        ) from e
+    except (pd.errors.ParserError, ValueError, OSError) as e:
+        # pandas' own wording ("C error: Expected 1 fields...") means nothing to a user
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+        detail = (
+            f"line {found[2]} has {found[3]} fields where the header has {found[1]}"
+            if found
+            else "its rows do not split into the same columns"
+        )
+        raise FileValidationError(
+            f"Cannot read {label} as CSV: {detail}. Save it as comma-separated text with a "
+            "header row: Date, then one ticker per column.",
             "unreadable",
         ) from e
     return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
 
 
-def _read_text(source: str | os.PathLike[str] | IO[Any]) -> str:
-    """The whole text of a path or a (text or bytes) file object; UTF-8 (BOM allowed) or Latin-1."""
+#: Leading bytes of file types a user may upload by mistake, for the message.
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook is one: name it .xlsx)",
+    b"\xd0\xcf\x11\xe0": "an old-style Office file (.xls): save it as .xlsx or CSV",
+}
+
+
+def _kind_of(content: bytes) -> str | None:
+    """What binary content looks like (None if it may be text)."""
+    for magic, kind in _MAGIC.items():
+        if content.startswith(magic):
+            return kind
+    if b"\x00" in content[:8192]:
+        return "binary data"
+    return None
+
+
+def _read_bytes(source: str | os.PathLike[str] | IO[Any], label: str) -> bytes | str:
     if hasattr(source, "read"):
         if hasattr(source, "seek"):
             source.seek(0)
         content = source.read()
     else:
-        content = Path(source).read_bytes()
+        try:
+            content = Path(source).read_bytes()
+        except OSError as e:
+            raise FileValidationError(f"Cannot open {label} ({e.strerror}).", "unreadable") from e
+    limit = MAX_FILE_MB * 1_000_000
+    if len(content) > limit:
+        raise FileValidationError(
+            f"{label} holds {len(content) / 1e6:,.0f} MB; Ballast reads at most {MAX_FILE_MB} MB "
+            "per upload.",
+            "too_large",
+        )
+    return content
+
+
+def _read_text(source: str | os.PathLike[str] | IO[Any], label: str = "the file") -> str:
+    """The whole text of a path or a (text or bytes) file object; UTF-8 (BOM allowed) or Latin-1.
+
+    Raises FileValidationError for files over :data:`MAX_FILE_MB` and for binary content.
+    """
+    content = _read_bytes(source, label)
     if isinstance(content, str):
         return content
+    kind = _kind_of(content)
+    if kind is not None:
+        raise FileValidationError(
+            f"{label} is not a text file: it looks like {kind}. Upload the prices as CSV text "
+            "or an .xlsx workbook.",
+            "unreadable",
+        )
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -776,10 +1152,84 @@ def _delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _looks_like_prices(rows: list[tuple[Any, ...]]) -> bool:
+    """A header with at least two names, then (after a sector row, maybe) a date and a number."""
+    if len(rows) < 2 or len([c for c in rows[0] if not _blank_cell(c)]) < 2:
+        return False
+
+    def number(c: Any) -> bool:
+        if isinstance(c, str):
+            return re.fullmatch(r"\s*[-+.\deE]+\s*", c) is not None
+        return isinstance(c, int | float) and not isinstance(c, bool)
+
+    return any(r and not _blank_cell(r[0]) and any(map(number, r[1:])) for r in rows[1:3])
+
+
+def _open_workbook(content: bytes, label: str) -> Any:
+    """An openpyxl read-only workbook, after the checks that need no parsing."""
+    import openpyxl
+
+    if not content.startswith(b"PK\x03\x04"):
+        kind = _kind_of(content) or "text or another format"
+        raise FileValidationError(
+            f"{label} is not an Excel workbook (.xlsx): it looks like {kind}. Save it as .xlsx, "
+            "or upload CSV text with a .csv name.",
+            "unreadable",
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            expanded = sum(i.file_size for i in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as e:
+        raise FileValidationError(
+            f"{label} is a damaged workbook (its ZIP structure cannot be read). Save it again "
+            "as .xlsx.",
+            "unreadable",
+        ) from e
+    if expanded > MAX_FILE_MB * 1_000_000:
+        raise FileValidationError(
+            f"{label} expands to {expanded / 1e6:,.0f} MB of spreadsheet XML; Ballast reads at "
+            f"most {MAX_FILE_MB} MB (about {MAX_CELLS:,} cells). Keep only the prices you need.",
+            "too_large",
+        )
+    try:
+        return openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a file that is not a workbook
+        raise FileValidationError(
+            f"Cannot read {label} as an Excel workbook ({type(e).__name__}). Save it as .xlsx "
+            "with a header row: Date, then one ticker per column.",
+            "unreadable",
+        ) from e
+
+
+def excel_sheets(path_or_buffer: str | os.PathLike[str] | IO[Any]) -> list[str]:
+    """The sheet names of a workbook, in order.
+
+    Parameters
+    ----------
+    path_or_buffer : path or file-like
+        The workbook (``.xlsx``).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    FileValidationError
+        If it is not a readable workbook, or expands beyond :data:`MAX_FILE_MB`.
+    """
+    content = _read_bytes(path_or_buffer, "the workbook")
+    book = _open_workbook(content.encode() if isinstance(content, str) else content, "the file")
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
+
+
 def load_excel(
     path_or_buffer: str | os.PathLike[str] | IO[Any],
     *,
-    sheet_name: str | int = 0,
+    sheet_name: str | int | None = None,
     alignment: str = "strict",
     benchmark: str | None = None,
     sectors: dict[str, str] | None = None,
@@ -788,12 +1238,17 @@ def load_excel(
 ) -> PriceData:
     """Load a wide Excel sheet of prices (``.xlsx``): a date column and one column per ticker.
 
+    The workbook's expanded size and the sheet's recorded dimension are checked against
+    :data:`MAX_FILE_MB`, :data:`MAX_ASSETS`, :data:`MAX_ROWS` and :data:`MAX_CELLS` before any
+    cell is parsed (openpyxl in read-only mode); the sheet is then read with calamine.
+
     Parameters
     ----------
     path_or_buffer : path or file-like
         The workbook.
-    sheet_name : str or int
-        The sheet to read (the first by default).
+    sheet_name : str or int, optional
+        The sheet to read; by default the first sheet that looks like prices (a header row,
+        then a date and a number), named in ``notes`` when it is not the first.
     alignment, benchmark, sectors, date_column, name
         As in :func:`load_csv`.
 
@@ -805,25 +1260,79 @@ def load_excel(
     Raises
     ------
     FileValidationError, StartDatesDifferError
-        As :func:`load_csv`.
+        As :func:`load_csv`; also when no sheet looks like prices (the message names the
+        sheets) or ``sheet_name`` is not in the workbook.
 
     References
     ----------
-    pandas.read_excel with openpyxl.
+    openpyxl (read-only mode); pandas.read_excel with python-calamine.
     """
     if name is None and isinstance(path_or_buffer, str | os.PathLike):
         name = Path(path_or_buffer).name
-    if hasattr(path_or_buffer, "seek"):
-        path_or_buffer.seek(0)
+    label = name or "the file"
+    content = _read_bytes(path_or_buffer, label)
+    content = content.encode() if isinstance(content, str) else content
+    book = _open_workbook(content, label)
+    notes: list[str] = []
     try:
-        raw = pd.read_excel(path_or_buffer, sheet_name=sheet_name, dtype=object)
-    except Exception as e:  # openpyxl raises many types for a file that is not a workbook
+        names = list(book.sheetnames)
+        listed = ", ".join(f"'{n}'" for n in names)
+        if sheet_name is None:
+            chosen = next(
+                (
+                    n
+                    for n in names
+                    if _looks_like_prices(list(book[n].iter_rows(max_row=3, values_only=True)))
+                ),
+                None,
+            )
+            if chosen is None:
+                raise FileValidationError(
+                    f"None of the sheets of {label} ({listed}) looks like prices: a header row "
+                    "(Date, then one ticker per column), then one row per date.",
+                    "no_prices",
+                )
+            if chosen != names[0]:
+                notes.append(
+                    f"Read the sheet '{chosen}', the first that holds prices (sheets: {listed})."
+                )
+        elif isinstance(sheet_name, int):
+            if not 0 <= sheet_name < len(names):
+                raise FileValidationError(
+                    f"{label} has {len(names)} sheet(s) ({listed}); there is no sheet "
+                    f"number {sheet_name + 1}.",
+                    "no_prices",
+                )
+            chosen = names[sheet_name]
+        else:
+            if sheet_name not in names:
+                raise FileValidationError(
+                    f"{label} has no sheet '{sheet_name}'; its sheets are {listed}.", "no_prices"
+                )
+            chosen = sheet_name
+        sheet = book[chosen]
+        if sheet.max_row is not None and sheet.max_column is not None:
+            _check_size(sheet.max_row - 1, sheet.max_column - 1, f"The sheet '{chosen}'")
+    finally:
+        book.close()
+    try:
+        raw = pd.read_excel(
+            io.BytesIO(content), sheet_name=chosen, dtype=object, header=None, engine="calamine"
+        )
+    except Exception as e:  # calamine raises its own error types for broken sheets
         raise FileValidationError(
-            f"Cannot read {name or 'the file'} as an Excel workbook ({type(e).__name__}: {e}). "
-            "Save it as .xlsx with a header row: Date, then one ticker per column.",
+            f"Cannot read the sheet '{chosen}' of {label} ({type(e).__name__}). Save it again "
+            "as .xlsx with a header row: Date, then one ticker per column.",
             "unreadable",
         ) from e
-    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
+    if raw.empty:
+        raise FileValidationError(f"The sheet '{chosen}' of {label} is empty.", "no_prices")
+    header = [
+        f"Unnamed: {i}" if _blank_cell(c) else str(c).strip() for i, c in enumerate(raw.iloc[0])
+    ]
+    _check_header(header)
+    raw = raw.iloc[1:].set_axis(header, axis=1).reset_index(drop=True)
+    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column, notes)
 
 
 def load_upload(
@@ -834,14 +1343,14 @@ def load_upload(
     benchmark: str | None = None,
     sectors: dict[str, str] | None = None,
 ) -> PriceData:
-    """Load an uploaded CSV or Excel file, chosen by the file name's extension.
+    """Load an uploaded CSV or Excel file, chosen by its content (a workbook is a ZIP archive).
 
     Parameters
     ----------
     file : path or file-like
         The uploaded file (e.g. Streamlit's ``UploadedFile``).
     filename : str
-        Its name; ``.xlsx``/``.xlsm`` are read as Excel, anything else as CSV.
+        Its name, for the messages.
     alignment, benchmark, sectors
         As in :func:`load_csv`.
 
@@ -852,12 +1361,81 @@ def load_upload(
     Raises
     ------
     FileValidationError, StartDatesDifferError
-        As :func:`load_csv`.
+        As :func:`load_csv` and :func:`load_excel`.
     """
     kwargs = dict(alignment=alignment, benchmark=benchmark, sectors=sectors, name=filename)
-    if Path(filename).suffix.lower() in {".xlsx", ".xlsm"}:
-        return load_excel(file, **kwargs)
-    return load_csv(file, **kwargs)
+    content = _read_bytes(file, filename or "the file")
+    head = content[:4] if isinstance(content, bytes) else b""
+    if head == b"PK\x03\x04" or Path(filename).suffix.lower() in {".xlsx", ".xlsm"}:
+        return load_excel(io.BytesIO(head and content or content.encode()), **kwargs)
+    return load_csv(io.BytesIO(content) if isinstance(content, bytes) else io.StringIO(content),
+                    **kwargs)  # fmt: skip
+
+
+def load_sectors(file: str | os.PathLike[str] | IO[Any], filename: str = "") -> dict[str, str]:
+    """Read a sectors file: two columns, ticker and sector (a header row is optional).
+
+    Parameters
+    ----------
+    file : path or file-like
+        CSV text (comma, semicolon or tab) or an ``.xlsx`` workbook (its first sheet).
+    filename : str
+        Its name, for the messages.
+
+    Returns
+    -------
+    dict
+        Ticker -> sector (blank sectors left out).
+
+    Raises
+    ------
+    FileValidationError
+        If the file is not readable, has more than ``10 x MAX_ASSETS`` rows, fewer than two
+        columns, or gives one ticker two different sectors.
+    """
+    label = filename or "the sectors file"
+    content = _read_bytes(file, label)
+    try:
+        if isinstance(content, bytes) and content.startswith(b"PK\x03\x04"):
+            _open_workbook(content, label).close()
+            table = pd.read_excel(io.BytesIO(content), header=None, dtype=str, engine="calamine")
+        else:
+            text = content if isinstance(content, str) else _read_text(io.BytesIO(content), label)
+            table = pd.read_csv(io.StringIO(text), sep=_delimiter(text), header=None, dtype=str)
+    except FileValidationError:
+        raise
+    except Exception as e:
+        raise FileValidationError(
+            f"Cannot read {label}: use two columns, ticker and sector, one ticker per row.",
+            "unreadable",
+        ) from e
+    if table.shape[1] < 2:
+        raise FileValidationError(
+            f"{label} needs two columns, ticker and sector; it has {table.shape[1]}.", "no_prices"
+        )
+    if len(table) > 10 * MAX_ASSETS:
+        raise FileValidationError(
+            f"{label} has {len(table):,} rows; at most {10 * MAX_ASSETS:,} tickers.", "too_large"
+        )
+    pairs = table.iloc[:, :2].fillna("").map(lambda v: str(v).strip())
+    first = tuple(pairs.iloc[0].str.lower())
+    if first[0] in {"ticker", "tickers", "symbol", "asset"} or first[1] in _SECTOR_LABELS:
+        pairs = pairs.iloc[1:]
+    out: dict[str, str] = {}
+    clashes = []
+    for t, s in pairs.itertuples(index=False):
+        if not t or not s:
+            continue
+        if t in out and out[t] != s:
+            clashes.append(f"{t} ({out[t]} / {s})")
+        out[t] = s
+    if clashes:
+        raise FileValidationError(
+            f"{label} gives {len(clashes)} ticker(s) two sectors: {_listing(clashes)}. Keep one "
+            "row per ticker.",
+            "duplicate_columns",
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -990,14 +1568,56 @@ def _yf_raising() -> Iterator[None]:
         yf.config.debug.hide_exceptions = before
 
 
-def _unreachable_reason(probe: str) -> str | None:
+class _DeadlinePassed(Exception):
+    """The overall Yahoo deadline passed before a call answered."""
+
+
+class _Deadline:
+    """An overall time budget for several network calls, each run in a daemon worker thread.
+
+    A thread cannot be killed: one that hangs is left behind (it holds no lock and writes
+    nothing the caller reads), and the caller goes on as soon as the budget is spent.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self._end = time.monotonic() + self.seconds
+
+    def left(self) -> float:
+        return max(self._end - time.monotonic(), 0.0)
+
+    def timeout(self) -> float:
+        """Timeout for one request inside the budget (yfinance's own default is 10 s)."""
+        return max(min(10.0, self.left()), 0.1)
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as e:  # handed to the caller's thread
+                box["error"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="ballast-yahoo", daemon=True).start()
+        if not done.wait(self.left()):
+            raise _DeadlinePassed
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+
+def _unreachable_reason(probe: str, timeout: float = 10.0) -> str | None:
     """Why nothing came back: None if ``probe`` is simply unknown to Yahoo, else the reason."""
     import yfinance as yf
     from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
 
     try:
         with _yf_raising():
-            yf.Ticker(probe).history(period="5d", auto_adjust=True)
+            yf.Ticker(probe).history(period="5d", auto_adjust=True, timeout=timeout)
     except YFRateLimitError:
         return "Yahoo Finance is limiting the number of requests (HTTP 429); try again in a minute"
     except YFTickerMissingError:
@@ -1009,7 +1629,9 @@ def _unreachable_reason(probe: str) -> str | None:
     return "Yahoo Finance returned no prices this time; try again"
 
 
-def _download(tickers: list[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+def _download(
+    tickers: list[str], start: dt.date, end: dt.date, timeout: float = 10.0
+) -> pd.DataFrame:
     """Adjusted closes from ``yf.download``: DataFrame (dates, tickers), NaN columns if unknown."""
     import yfinance as yf
 
@@ -1021,6 +1643,7 @@ def _download(tickers: list[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         progress=False,
         threads=True,
         multi_level_index=True,
+        timeout=timeout,
     )
     if frame is None or frame.empty or "Close" not in frame.columns.get_level_values(0):
         return pd.DataFrame(index=pd.DatetimeIndex([]), columns=tickers, dtype=float)
@@ -1072,6 +1695,7 @@ def load_yahoo(
     cache_dir: str | os.PathLike[str] | None = None,
     offline: bool = False,
     fetch_info: bool = True,
+    deadline: float | None = None,
 ) -> PriceData:
     """Daily adjusted closes from Yahoo Finance (yfinance), cached on disk.
 
@@ -1096,6 +1720,11 @@ def load_yahoo(
         Use only the cache (whatever part of the window it holds); never touch the network.
     fetch_info : bool
         Ask Yahoo for sectors, currency and market caps of newly downloaded tickers.
+    deadline : float, optional
+        Seconds all network calls together may take (default :data:`YAHOO_DEADLINE`, 20 s);
+        each runs in a worker thread with a timeout, so a hung network cannot hold the caller.
+        Past it the download gives up (:class:`YahooUnavailableError`) and missing sectors
+        are left unknown (a note says so).
 
     Returns
     -------
@@ -1120,7 +1749,15 @@ def load_yahoo(
     names = _normalise_tickers(tickers)
     if not names:
         raise DataError("Type at least one Yahoo ticker, e.g. AAPL MSFT.")
-    start_d, end_d = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    try:
+        start_d, end_d = _as_date(start), min(_as_date(end), _today())
+    except DataError as e:
+        raise DataError(f"The Yahoo window: {e}") from e
+    if start_d < dt.date(1900, 1, 1):
+        raise DataError(
+            f"Yahoo Finance has no daily prices before 1900; the start {start_d} is earlier. "
+            "Choose a later start."
+        )
     if start_d >= end_d:
         raise DataError(f"The start date {start_d} must come before the end date {end_d}.")
     bench = benchmark.strip().upper() if benchmark and benchmark.strip() else None
@@ -1159,10 +1796,25 @@ def load_yahoo(
         # One download for the union window keeps each ticker's cache a single interval.
         lo = min(s for s, _ in spans.values())
         hi = max(e for _, e in spans.values())
-        closes = _download(missing, lo, hi)
+        budget = _Deadline(YAHOO_DEADLINE if deadline is None else deadline)
+        late = (
+            f"Yahoo Finance did not answer within {budget.seconds:g} s (the network is down, "
+            "blocked or very slow)"
+        )
+        try:
+            closes = budget.run(lambda: _download(missing, lo, hi, budget.timeout()))
+        except _DeadlinePassed:
+            closes = pd.DataFrame(index=pd.DatetimeIndex([]), columns=missing, dtype=float)
         empty = [t for t in missing if closes[t].notna().sum() == 0]
         if len(empty) == len(missing):
-            reason = _unreachable_reason(missing[0])
+            try:
+                reason = (
+                    late
+                    if budget.left() <= 0
+                    else budget.run(lambda: _unreachable_reason(missing[0], budget.timeout()))
+                )
+            except _DeadlinePassed:
+                reason = late
             if reason is not None:
                 raise YahooUnavailableError(
                     f"{reason}. Prices for {_listing(missing, 10)} are not in the cache."
@@ -1181,8 +1833,15 @@ def load_yahoo(
         with _cache(folder) as con:
             for t in downloaded:
                 _store(con, closes[t], t, lo, hi)
-        if fetch_info:
-            _update_info(folder, [t for t in downloaded if t != bench or t in names])
+        if fetch_info and downloaded:
+            try:
+                todo = [t for t in downloaded if t != bench or t in names]
+                budget.run(lambda: _update_info(folder, todo))
+            except _DeadlinePassed:
+                notes.append(
+                    "Yahoo Finance did not send sectors, currency and market caps in time; "
+                    "sectors are unknown (type them in the Sectors editor)."
+                )
     elif missing and offline:
         notes.append(
             "Offline: loaded what the cache holds"
@@ -1327,6 +1986,44 @@ def data_quality(
     )
     out.index.name = "ticker"
     return out
+
+
+def fingerprint(obj: pd.DataFrame | pd.Series) -> str:
+    """A digest of a whole table's content: every value, the index, the column names and dtypes.
+
+    Streamlit's own hash of a DataFrame with 50,000 rows or more looks at a 10,000-row sample
+    only, so two tables that differ elsewhere would share cached results; caches key on this
+    instead. Numeric tables are hashed from their raw bytes (about 20 ms per million cells).
+
+    Parameters
+    ----------
+    obj : DataFrame or Series
+        The table.
+
+    Returns
+    -------
+    str
+        32 hexadecimal digits (BLAKE2b, 16 bytes).
+
+    References
+    ----------
+    hashlib.blake2b; pandas.util.hash_pandas_object (for non-numeric data).
+    """
+    h = hashlib.blake2b(digest_size=16)
+    frame = obj.to_frame(name=str(obj.name)) if isinstance(obj, pd.Series) else obj
+    h.update(f"{type(obj).__name__}{frame.shape}".encode())
+    h.update("\x1f".join(f"{c}:{d}" for c, d in frame.dtypes.items()).encode())
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex | pd.RangeIndex) or pd.api.types.is_numeric_dtype(index):
+        h.update(f"{index.dtype}".encode())
+        h.update(np.ascontiguousarray(index.to_numpy()).view(np.uint8).tobytes())
+    else:
+        h.update(pd.util.hash_pandas_object(index, index=False).to_numpy().tobytes())
+    if all(pd.api.types.is_numeric_dtype(d) for d in frame.dtypes):
+        h.update(np.ascontiguousarray(frame.to_numpy()).view(np.uint8).tobytes())
+    else:
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def upload_descriptor(data: PriceData, filename: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ except BallastError as exc:
     show_error(exc)
     st.stop()
 
+data_ui.window_warnings(window)
 st.subheader("Data quality")
 quality = data_ui.quality_table(window)
 data_ui.show_quality(quality)

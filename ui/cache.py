@@ -1,7 +1,10 @@
 """Streamlit caches around pure ``core`` functions: the one place where caching happens.
 
-``st.cache_data`` hashes its arguments (DataFrames included) and returns a copy of the cached
-value, so callers may not mutate shared state through it. ``max_entries`` bounds memory.
+``st.cache_data`` hashes its arguments and returns a copy of the cached value, so callers may
+not mutate shared state through it. ``max_entries`` bounds memory. DataFrames and Series are
+keyed by :func:`core.market_data.fingerprint` of their whole content (``_KEYS``): Streamlit's
+own hash samples 10,000 rows of a table with 50,000 rows or more, so two uploads that differ
+elsewhere would get each other's results.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ import streamlit as st
 
 from core import estimators, market_data
 
+#: Full-content keys for tables (every cached function that takes one uses them).
+_KEYS = {pd.DataFrame: market_data.fingerprint, pd.Series: market_data.fingerprint}
+
 
 @st.cache_data(max_entries=1, show_spinner="Loading the bundled S&P 500 sample...")
 def sample_data() -> market_data.PriceData:
@@ -18,7 +24,7 @@ def sample_data() -> market_data.PriceData:
     return market_data.load_sample()
 
 
-@st.cache_data(max_entries=32, show_spinner="Estimating expected returns...")
+@st.cache_data(max_entries=32, show_spinner="Estimating expected returns...", hash_funcs=_KEYS)
 def expected_returns(
     prices: pd.DataFrame,
     method: str,
@@ -31,14 +37,14 @@ def expected_returns(
     )
 
 
-@st.cache_data(max_entries=32, show_spinner="Estimating the covariance...")
+@st.cache_data(max_entries=32, show_spinner="Estimating the covariance...", hash_funcs=_KEYS)
 def covariance(prices: pd.DataFrame, method: str) -> pd.DataFrame:
     """Cached :func:`core.estimators.covariance`."""
     return estimators.covariance(prices, method)
 
 
 # Risk page (ui/risk.py).
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_KEYS)
 def risk_table(
     asset_returns: pd.DataFrame,
     weights: pd.Series,
@@ -61,7 +67,7 @@ def risk_table(
     )  # fmt: skip
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_KEYS)
 def var_backtest(returns: pd.Series, window: int, confidence: float, method: str):
     """Cached :func:`core.risk.var_backtest`."""
     from core import risk
@@ -69,7 +75,7 @@ def var_backtest(returns: pd.Series, window: int, confidence: float, method: str
     return risk.var_backtest(returns, window, confidence, method)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=_KEYS)
 def historical_stress(
     prices: pd.DataFrame,
     weights: pd.Series,
@@ -84,7 +90,7 @@ def historical_stress(
     )
 
 
-@st.cache_data(max_entries=8, show_spinner="Computing rolling correlations...")
+@st.cache_data(max_entries=8, show_spinner="Computing rolling correlations...", hash_funcs=_KEYS)
 def rolling_average_correlation(returns: pd.DataFrame, window: int) -> pd.Series:
     """Cached :func:`core.stress.rolling_average_correlation`."""
     from core import stress
@@ -92,7 +98,7 @@ def rolling_average_correlation(returns: pd.DataFrame, window: int) -> pd.Series
     return stress.rolling_average_correlation(returns, window)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_KEYS)
 def efficient_frontier(expected_returns, cov, constraints, n_points, risk_free_rate, max_return):
     """Cached :func:`core.frontier.efficient_frontier`."""
     from core import frontier
@@ -102,7 +108,7 @@ def efficient_frontier(expected_returns, cov, constraints, n_points, risk_free_r
     )
 
 
-@st.cache_data(max_entries=8, show_spinner="Drawing random portfolios...")
+@st.cache_data(max_entries=8, show_spinner="Drawing random portfolios...", hash_funcs=_KEYS)
 def random_portfolios(tickers: tuple[str, ...], constraints, n_portfolios: int, seed: int):
     """Cached :func:`core.frontier.random_portfolios`."""
     from core import frontier

@@ -49,11 +49,17 @@ def _load(kind: str, params: dict[str, Any], alignment: str = "strict") -> bool:
                     alignment,
                 )
             else:
+                sectors = None
+                if params.get("sectors_bytes") is not None:
+                    sectors = md.load_sectors(
+                        io.BytesIO(params["sectors_bytes"]), params["sectors_filename"]
+                    )
                 data = md.load_upload(
                     io.BytesIO(params["bytes"]),
                     params["filename"],
                     alignment=alignment,
                     benchmark=params["benchmark"] or None,
+                    sectors=sectors,
                 )
                 source = md.upload_descriptor(data, params["filename"])
     except md.StartDatesDifferError as exc:
@@ -143,15 +149,18 @@ def _yahoo_inputs(current: dict[str, Any]) -> None:
     )
     c1, c2, c3 = st.columns(3)
     today = dt.date.today()
+    first = dt.date(1900, 1, 1)
     start = c1.date_input(
         "From",
-        value=pd.Timestamp(yahoo.get("start", today - dt.timedelta(days=5 * 365))).date(),
+        value=_day(yahoo.get("start"), today - dt.timedelta(days=5 * 365), first, today),
+        min_value=first,
         max_value=today,
         key="yahoo_start",
     )
     end = c2.date_input(
         "To",
-        value=pd.Timestamp(yahoo.get("end", today)).date(),
+        value=_day(yahoo.get("end"), today, first, today),
+        min_value=first,
         max_value=today,
         key="yahoo_end",
     )
@@ -176,13 +185,34 @@ def _upload_inputs() -> None:
         type=["csv", "txt", "xlsx", "xlsm"],
         key="upload_file",
     )
-    benchmark = st.text_input(
+    st.caption(
+        f"Up to {md.MAX_ASSETS:,} assets, {md.MAX_ROWS:,} dates and {md.MAX_CELLS:,} prices. "
+        "Sectors: a row 2 whose date cell reads Sector, or a second file below."
+    )
+    c1, c2 = st.columns(2)
+    benchmark = c1.text_input(
         "Benchmark column in the file (optional)", value="", key="upload_benchmark"
+    )
+    sectors = c2.file_uploader(
+        "Sectors file (optional): two columns, ticker and sector",
+        type=["csv", "txt", "xlsx"],
+        key="upload_sectors",
     )
     if st.button("Load the file", type="primary", disabled=file is None, key="upload_load"):
         params = {"bytes": file.getvalue(), "filename": file.name, "benchmark": benchmark.strip()}
+        if sectors is not None:
+            params |= {"sectors_bytes": sectors.getvalue(), "sectors_filename": sectors.name}
         if _load("upload", params):
             st.rerun()
+
+
+def _day(value: Any, default: dt.date, lo: dt.date, hi: dt.date) -> dt.date:
+    """A setup's date as a widget value: unreadable -> ``default``, then clamped to [lo, hi]."""
+    try:
+        day = default if value is None else pd.Timestamp(value).date()
+    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+        day = default
+    return min(max(day, lo), hi)
 
 
 def universe_and_window() -> None:
@@ -191,8 +221,8 @@ def universe_and_window() -> None:
     first, last = data.prices.index[0].date(), data.as_of.date()
     ss = st.session_state
     ss["universe"] = [t for t in (ss["universe"] or data.tickers) if t in data.tickers]
-    ss["start"] = min(max(pd.Timestamp(ss["start"]).date(), first), last)
-    ss["end"] = min(max(pd.Timestamp(ss["end"]).date(), first), last)
+    ss["start"] = _day(ss["start"], first, first, last)
+    ss["end"] = _day(ss["end"], last, first, last)
     synced(st.multiselect, "universe", "Universe", options=data.tickers)
     c1, c2 = st.columns(2)
     with c1:
@@ -209,21 +239,34 @@ def notes() -> None:
             "Unknown to Yahoo Finance, not loaded: " + ", ".join(data.unknown_tickers),
             icon=":material/help:",
         )
+    for warning in data.warnings:
+        st.warning(warning, icon=":material/warning:")
     for note in data.notes:
         st.info(note, icon=":material/info:")
 
 
+def window_warnings(window: md.PriceData) -> None:
+    """Warn when the window cannot support the estimates (e.g. more assets than returns)."""
+    for warning in md.window_warnings(window.prices):
+        st.warning(warning, icon=":material/warning:")
+
+
 def sector_editor() -> None:
-    """Let the user type sectors (those Yahoo or the file did not give are "Unknown")."""
+    """Let the user type the universe's sectors (those the source did not give are "Unknown").
+
+    Typed sectors go into the setup (``data_source["sectors"]``, ticker -> sector, merged with
+    those typed before), so a saved setup or a reload of the source keeps them.
+    """
     data = state.price_data()
-    sectors = data.sectors.reindex(data.tickers).fillna("Unknown")
+    universe = [t for t in st.session_state["universe"] if t in data.tickers] or data.tickers
+    sectors = data.sectors.reindex(universe).fillna("Unknown")
     unknown = int((sectors == "Unknown").sum())
     label = f"Sectors ({unknown} unknown)" if unknown else "Sectors"
     with st.expander(label, expanded=bool(unknown)):
         base = pd.DataFrame({"Ticker": sectors.index, "Sector": sectors.to_numpy()})
         edited = st.data_editor(
             base,
-            key=f"sectors_{data.source}_{len(data.tickers)}",
+            key=f"sectors_{data.source}_{md.fingerprint(sectors)}",
             disabled=["Ticker"],
             hide_index=True,
             width="stretch",
@@ -233,7 +276,8 @@ def sector_editor() -> None:
             updated = md.with_sectors(data, new)
             st.session_state["price_data"] = updated
             source = dict(st.session_state["data_source"])
-            source["sectors"] = {t: s for t, s in new.items() if s != "Unknown"}
+            typed = {**source.get("sectors", {}), **new}
+            source["sectors"] = {t: s for t, s in typed.items() if s != "Unknown"}
             st.session_state["data_source"] = source
             st.session_state["allocation"] = None  # sector constraints may have changed
             st.rerun()

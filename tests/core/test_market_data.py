@@ -369,3 +369,300 @@ def test_bad_requests_are_data_errors(yahoo):
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("BALLAST_CACHE_DIR", str(tmp_path / "elsewhere"))
     assert md.cache_dir() == tmp_path / "elsewhere" and md.cache_dir().is_dir()
+
+
+# -- hostile and odd files (issue 10: #16, #23-#28) ------------------------------------------
+def write_cells(tmp_path, rows: list[list], name: str, fmt: str) -> str:
+    """A file whose cells are exactly ``rows`` (header first), written by csv or openpyxl."""
+    path = tmp_path / f"{name}.{fmt}"
+    if fmt == "csv":
+        path.write_text("\n".join(",".join("" if c is None else str(c) for c in r) for r in rows))
+    else:
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        for r in rows:
+            book.active.append(r)
+        book.save(path)
+    return str(path)
+
+
+def cells_of(small: pd.DataFrame) -> list[list]:
+    return [["Date", *small.columns]] + [
+        [d.strftime("%Y-%m-%d"), *map(float, row)] for d, row in zip(small.index, small.to_numpy())
+    ]
+
+
+@pytest.mark.parametrize("bad", ["inf", "1e400", "-inf"])
+def test_non_finite_prices_are_rejected_naming_the_cell(tmp_path, small, bad):
+    rows = cells_of(small)
+    rows[5][2] = bad
+    err = problem_of(write_cells(tmp_path, rows, "inf", "csv"))
+    assert err.problem == "non_finite" and err.rows == [6] and err.columns == [small.columns[1]]
+    assert f"{small.columns[1]} row 6" in str(err) and "not finite" in str(err)
+
+
+def test_non_finite_prices_in_excel(tmp_path, small):
+    rows = cells_of(small)
+    rows[9][1] = "inf"
+    err = problem_of(write_cells(tmp_path, rows, "inf", "xlsx"))
+    assert err.problem == "non_finite" and err.rows == [10]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_duplicate_column_header_is_rejected_naming_it(tmp_path, small, fmt):
+    rows = cells_of(small)
+    rows[0][3] = rows[0][1]  # e.g. AAPL twice; pandas would call the second AAPL.1
+    err = problem_of(write_cells(tmp_path, rows, "dup", fmt))
+    assert err.problem == "duplicate_columns" and err.columns == [small.columns[0]]
+    assert f"'{small.columns[0]}' (columns 2, 4)" in str(err)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plain_years_as_dates_are_rejected(tmp_path, small, fmt):
+    rows = cells_of(small.iloc[:70])
+    for i, r in enumerate(rows[1:]):
+        r[0] = 1950 + i  # 2000, 2001... were read as Excel serial days (1905)
+    err = problem_of(write_cells(tmp_path, rows, "years", fmt))
+    assert err.problem == "dates" and "plain years (1950, 1951, 1952" in str(err)
+
+
+def test_a_thousandfold_jump_loads_with_a_warning_naming_asset_and_date(tmp_path, small):
+    jumped = small.copy()
+    jumped.iloc[60:, 2] *= 1000
+    data = load(write(tmp_path, jumped, "csv"))
+    (warning,) = data.warnings
+    day = str(small.index[60].date())
+    assert warning.startswith(f"{small.columns[2]}:") and day in warning and "split" in warning
+    assert not load(write(tmp_path, small, "csv", "fine")).warnings
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("day", ["1600-01-01", "9999-12-31"])
+def test_out_of_range_dates_are_named(tmp_path, small, fmt, day):
+    rows = cells_of(small)
+    rows[3][0] = day
+    err = problem_of(write_cells(tmp_path, rows, "far", fmt))
+    assert err.problem == "dates" and err.rows == [4]
+    assert "outside the years 1678-2261" in str(err) and day in str(err)
+
+
+def test_timestamps_with_dst_offsets_are_read_as_dates(tmp_path):
+    index = pd.bdate_range("2023-01-02", "2023-06-30")  # -05:00 until March 10, then -04:00
+    prices = synthetic_prices(["AAA", "BBB"], "2023-01-02", "2023-06-30")
+    stamps = (index + pd.Timedelta(hours=16)).tz_localize("America/New_York")
+    rows = [["Date", "AAA", "BBB"]] + [
+        [s.isoformat(sep=" "), *map(float, r)] for s, r in zip(stamps, prices.to_numpy())
+    ]
+    data = load(write_cells(tmp_path, rows, "dst", "csv"))
+    assert list(data.prices.index) == list(index)
+    assert any("-04:00" in n and "-05:00" in n for n in data.notes)
+
+
+def test_mixed_date_formats_are_called_mixed(tmp_path, small):
+    rows = cells_of(small)
+    rows[7][0] = small.index[6].strftime("%d/%m/%Y")
+    rows[8][0] = small.index[7].strftime("%d/%m/%Y")
+    err = problem_of(write_cells(tmp_path, rows, "mixed", "csv"))
+    assert "mix formats" in str(err) and err.rows == [8, 9]
+
+
+def test_excel_whose_first_sheet_is_a_readme(tmp_path, small):
+    import openpyxl
+
+    path = tmp_path / "book.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "README"
+    book.active.append(["These are the closing prices of our fund."])
+    prices = book.create_sheet("Prices")
+    for r in cells_of(small):
+        prices.append(r)
+    book.save(path)
+    data = load(str(path))
+    assert data.tickers == list(small.columns)
+    assert any("'Prices'" in n and "'README'" in n for n in data.notes)
+    assert md.excel_sheets(str(path)) == ["README", "Prices"]
+    del book["Prices"]
+    book.create_sheet("Notes").append(["nothing here"])
+    book.save(path)
+    err = problem_of(str(path))
+    assert "'README', 'Notes'" in str(err) and err.problem == "no_prices"
+
+
+@pytest.mark.parametrize("name", ["prices.csv", "prices.xlsx"])
+def test_renamed_binary_gets_a_clean_message(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    err = problem_of(str(path))
+    assert err.problem == "unreadable" and "PNG image" in str(err)
+    assert "C error" not in str(err) and "engine" not in str(err)
+
+
+def test_csv_with_ragged_lines_names_the_line_not_pandas(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("Date,AAA\n2020-01-01,1\n2020-01-02,1,2,3\n")
+    err = problem_of(str(path))
+    assert "line 3 has 4 fields where the header has 2" in str(err) and "C error" not in str(err)
+
+
+def test_a_workbook_saved_as_csv_is_read_as_a_workbook(tmp_path, small):
+    xlsx = write(tmp_path, small, "xlsx")
+    renamed = tmp_path / "really_excel.csv"
+    renamed.write_bytes(open(xlsx, "rb").read())
+    assert load(str(renamed)).tickers == list(small.columns)
+
+
+def test_more_assets_than_returns_warns_that_covariance_is_singular(sample):
+    window = sample.prices.iloc[-15:]  # 15 observations, 14 returns, 20 assets
+    (warning,) = md.window_warnings(window)
+    assert "singular" in warning and "Sharpe" in warning and "20 assets" in warning
+    assert md.window_warnings(sample.prices.iloc[-200:]) == []
+
+
+# -- limits (#23): checked before the file is parsed ---------------------------------------
+@pytest.fixture
+def no_parsing(monkeypatch):
+    """Fail the test if a file reaches the pandas parsers."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("parsed the whole file")
+
+    monkeypatch.setattr(md.pd, "read_csv", refuse)
+    monkeypatch.setattr(md.pd, "read_excel", refuse)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_too_many_columns_are_refused_before_parsing(tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(md, "MAX_ASSETS", 30)
+    wide = synthetic_prices([f"T{i}" for i in range(31)], "2020-01-01", "2020-06-30")
+    path = write(tmp_path, wide, fmt)
+    monkeypatch.setattr(md.pd, "read_csv", lambda *a, **k: pytest.fail("parsed"))
+    monkeypatch.setattr(md.pd, "read_excel", lambda *a, **k: pytest.fail("parsed"))
+    err = problem_of(path)
+    assert err.problem == "too_large" and "31 price columns" in str(err) and "30 assets" in str(err)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_too_many_cells_are_refused_before_parsing(tmp_path, monkeypatch, no_parsing, fmt):
+    monkeypatch.setattr(md, "MAX_CELLS", 1_000)
+    prices = synthetic_prices(["A", "B", "C", "D", "E"], "2020-01-01", "2020-12-31")  # 262 x 5
+    err = problem_of(write(tmp_path, prices, fmt))
+    assert err.problem == "too_large" and "1,310 price cells" in str(err) and "1,000" in str(err)
+
+
+def test_too_many_rows_are_refused(tmp_path, monkeypatch, no_parsing):
+    monkeypatch.setattr(md, "MAX_ROWS", 100)
+    prices = synthetic_prices(["A"], "2020-01-01", "2020-12-31")
+    err = problem_of(write(tmp_path, prices, "csv"))
+    assert err.problem == "too_large" and "262 data rows" in str(err)
+
+
+def test_a_workbook_that_expands_too_far_is_refused_from_its_zip_directory(
+    tmp_path, small, monkeypatch, no_parsing
+):
+    monkeypatch.setattr(md, "MAX_FILE_MB", 0.01)  # 10 kB of XML
+    err = problem_of(write(tmp_path, small, "xlsx"))
+    assert err.problem == "too_large" and "expands to" in str(err)
+
+
+def test_the_limits_let_a_thousand_assets_through(tmp_path):
+    assert md.MAX_ASSETS >= 1_000 and md.MAX_CELLS >= 1_000 * 1_000 // 2
+    prices = synthetic_prices([f"T{i}" for i in range(1_000)], "2021-01-01", "2021-07-01")
+    data = load(write(tmp_path, prices, "csv"))
+    assert len(data.tickers) == 1_000
+
+
+# -- sectors (#16) ------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_sector_row_under_the_header_gives_the_sectors(tmp_path, small, fmt):
+    rows = cells_of(small)
+    rows.insert(1, ["Sector", "Tech", "Tech", "", "Banks"])
+    rows[3][2] = "oops"  # row numbers still count the sector row
+    err = problem_of(write_cells(tmp_path, rows, "bad_sectors", fmt))
+    assert err.rows == [4]
+    rows[3][2] = 1.0
+    data = load(write_cells(tmp_path, rows, "sectors", fmt))
+    assert data.sectors.tolist() == ["Tech", "Tech", "Unknown", "Banks"]
+    assert len(data.prices) == len(small)
+    assert md.upload_descriptor(data, "x")["sectors"] == dict(
+        zip(small.columns[[0, 1, 3]], ["Tech", "Tech", "Banks"], strict=True)
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_sectors_file(tmp_path, small, fmt):
+    tickers = list(small.columns)
+    rows = [["ticker", "sector"], [tickers[0], "Tech"], [tickers[2], "Banks"]]
+    path = write_cells(tmp_path, rows, "sectors", fmt)
+    sectors = md.load_sectors(path, "sectors")
+    assert sectors == {tickers[0]: "Tech", tickers[2]: "Banks"}
+    data = md.load_upload(write(tmp_path, small, "csv"), "p.csv", sectors=sectors)
+    assert data.sectors[tickers[2]] == "Banks" and data.sectors[tickers[1]] == "Unknown"
+    rows.append([tickers[0], "Energy"])
+    with pytest.raises(md.FileValidationError, match="two sectors"):
+        md.load_sectors(write_cells(tmp_path, rows, "clash", fmt), "clash")
+
+
+# -- cache keys (#20) -----------------------------------------------------------------------
+def test_fingerprint_sees_rows_outside_streamlits_sample():
+    index = pd.bdate_range("1800-01-01", periods=60_000)
+    a = pd.DataFrame({"A": np.linspace(1, 2, 60_000), "B": 3.0}, index=index)
+    b = a.copy()
+    b.iloc[12_345, 0] += 1e-9
+    assert md.fingerprint(a) != md.fingerprint(b)
+    assert md.fingerprint(a) == md.fingerprint(a.copy())
+    assert md.fingerprint(a) != md.fingerprint(a.rename(columns={"A": "C"}))
+    assert md.fingerprint(a["A"]) != md.fingerprint(b["A"])
+
+
+# -- dates of the window and of Yahoo requests (#24) ---------------------------------------
+@pytest.mark.parametrize(("start", "end"), [("1600-01-01", "9999-12-31"), (None, "9999-12-31")])
+def test_window_dates_beyond_pandas_years_mean_the_data_ends(sample, start, end):
+    import datetime as dt
+
+    window = sample.subset(["AAPL", "KO"], start, dt.date.fromisoformat(end))
+    assert len(window.prices) == len(sample.prices)
+    with pytest.raises(DataError, match="cannot read 'soon' as a date"):
+        sample.subset(None, "soon", None)
+
+
+def test_yahoo_dates_out_of_range(yahoo):
+    with pytest.raises(DataError, match="no daily prices before 1900"):
+        md.load_yahoo(["AAPL"], "1600-01-01", "2020-12-31")
+    data = md.load_yahoo(["AAPL"], "2021-06-01", "9999-12-31")
+    assert str(data.as_of.date()) == "2021-12-31"
+
+
+# -- a hung network (#27) -------------------------------------------------------------------
+def test_a_hung_yahoo_gives_up_at_the_deadline_with_a_message(yahoo):
+    import time
+
+    yahoo.hang = 60.0
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(md.YahooUnavailableError) as info:
+            md.load_yahoo(["AAPL", "MSFT"], "2020-01-01", "2020-12-31", deadline=0.5)
+        waited = time.monotonic() - t0
+    finally:
+        yahoo.release()
+    assert "did not answer within 0.5 s" in str(info.value)
+    assert waited < 30  # far below the 60 s hang: the deadline, not the network, ended it
+    assert yahoo.requests  # the request was really made
+
+
+def test_info_that_hangs_leaves_sectors_unknown_with_a_note(yahoo, monkeypatch):
+    import threading
+
+    release = threading.Event()
+    original = yahoo.quote_summary
+
+    def slow(ticker, url):
+        release.wait(60)
+        return original(ticker, url)
+
+    monkeypatch.setattr(yahoo, "quote_summary", slow)
+    try:
+        data = md.load_yahoo(["AAPL"], "2020-01-01", "2020-12-31", deadline=3)
+    finally:
+        release.set()
+    assert data.sectors["AAPL"] == "Unknown" and any("in time" in n for n in data.notes)

@@ -11,13 +11,16 @@ function that answers like Yahoo's endpoints do:
 - ``/v10/finance/quoteSummary/<T>`` and ``/v7/finance/quote``: the ``.info`` answers (sector,
   currency, marketCap);
 - offline (``online = False``): every request raises curl_cffi's ``DNSError`` (an ``OSError``),
-  exactly what yfinance sees without a network, so ``yf.download`` returns an empty frame.
+  exactly what yfinance sees without a network, so ``yf.download`` returns an empty frame;
+- hung (``hang = seconds``): every request waits that long (a network that never answers)
+  before answering, unless ``release()`` lets the waiting requests go on.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +63,12 @@ class FakeYahoo:
     online: bool = True
     info_online: bool = True
     requests: list[str] = field(default_factory=list)
+    hang: float = 0.0
+    _released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        """Let hung requests (and later ones) answer at once."""
+        self._released.set()
 
     def install(self, monkeypatch) -> FakeYahoo:
         from yfinance import base
@@ -78,6 +87,8 @@ class FakeYahoo:
     # -- the endpoints ------------------------------------------------------------------
     def answer(self, url: str, params: dict) -> FakeResponse:
         self.requests.append(url)
+        if self.hang:
+            self._released.wait(self.hang)
         if not self.online:
             raise DNSError(
                 "Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com."
