@@ -502,6 +502,37 @@ def _unreadable_dates(raw: pd.Series, rows: pd.Series, bad: pd.Series, blank: pd
     )
 
 
+def _all_numeric(frame: pd.DataFrame) -> bool:
+    return all(pd.api.types.is_numeric_dtype(d) for d in frame.dtypes)
+
+
+def _float_table(values: pd.DataFrame) -> pd.DataFrame:
+    """A numeric table as one float block (read_csv gives one block per column: slow ops)."""
+    return pd.DataFrame(values.to_numpy(dtype=float), index=values.index, columns=values.columns)
+
+
+def _blank_table(values: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_is_blank` of every column; numeric columns in one vectorised step."""
+    if _all_numeric(values):
+        return _float_table(values).isna()
+    blank = values.isna()
+    for c in [c for c, d in values.dtypes.items() if not pd.api.types.is_numeric_dtype(d)]:
+        blank[c] = _is_blank(values[c])
+    return blank
+
+
+def _first_last(prices: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """First and last date with a price, per column (NaT for an empty column)."""
+    present = prices.notna().to_numpy()
+    any_ = present.any(axis=0)
+    first = np.where(any_, present.argmax(axis=0), 0)
+    last = np.where(any_, len(prices) - 1 - present[::-1].argmax(axis=0), 0)
+    index = prices.index
+    starts = pd.Series(index[first] if len(index) else [], index=prices.columns)
+    ends = pd.Series(index[last] if len(index) else [], index=prices.columns)
+    return starts.where(any_), ends.where(any_)
+
+
 def _parse_dates(
     raw: pd.Series, rows: pd.Series | None = None
 ) -> tuple[pd.DatetimeIndex, list[str]]:
@@ -739,13 +770,13 @@ def _validate_table(
             raise FileValidationError("The file has a sector row but no prices.", "no_prices")
     values = raw.drop(columns=[date_col])
     # Rows with neither a date nor any price are padding (blank spreadsheet rows): drop them.
-    empty_rows = _is_blank(raw[date_col]) & values.apply(_is_blank).all(axis=1)
+    empty_rows = _is_blank(raw[date_col]) & _blank_table(values).all(axis=1)
     if empty_rows.any():
         raw, values = raw[~empty_rows], values[~empty_rows]
         notes.append(f"Ignored {int(empty_rows.sum())} empty row(s).")
     rows = pd.Series(raw.index.to_numpy() + 2, index=raw.index)  # spreadsheet numbering
 
-    blank = values.apply(_is_blank)
+    blank = _blank_table(values)
     unnamed_cols = [c for c in values.columns if not c or c.lower().startswith("unnamed:")]
     padding = [c for c in unnamed_cols if blank[c].all()]  # trailing separators, empty cells
     if padding:
@@ -781,7 +812,7 @@ def _validate_table(
             rows=[int(r) for r in rows[dup]],
         )
 
-    numeric = values.apply(
+    numeric = _float_table(values) if _all_numeric(values) else values.apply(
         lambda s: s if pd.api.types.is_float_dtype(s) else pd.to_numeric(s, errors="coerce")
     ).astype(float)
     _reject_cells(
@@ -857,8 +888,7 @@ def _finish(numeric: pd.DataFrame, alignment: str) -> tuple[pd.DataFrame, pd.Dat
 def _align(prices: pd.DataFrame, alignment: str) -> tuple[pd.DataFrame, list[str]]:
     """Make every asset cover the same dates, as ``alignment`` says."""
     prices = prices.dropna(how="all")
-    starts = prices.apply(lambda s: s.first_valid_index())
-    ends = prices.apply(lambda s: s.last_valid_index())
+    starts, ends = _first_last(prices)
     if starts.nunique() <= 1 and ends.nunique() <= 1:
         return prices, []
     if alignment == "strict":
@@ -943,10 +973,13 @@ def _upload_data(
 
 def _jump_warnings(prices: pd.DataFrame) -> list[str]:
     """One line per asset whose price moves by more than :data:`JUMP_FACTOR` in one step."""
-    ratio = prices / prices.shift(1)
-    jumps = (ratio > JUMP_FACTOR) | (ratio < 1 / JUMP_FACTOR)
+    values = prices.to_numpy(dtype=float)
+    ratio = np.full(values.shape, 1.0)
+    ratio[1:] = values[1:] / values[:-1]
+    flagged = (ratio > JUMP_FACTOR) | (ratio < 1 / JUMP_FACTOR)
+    jumps = pd.DataFrame(flagged, index=prices.index, columns=prices.columns)
     out = []
-    for t in [c for c in prices.columns if jumps[c].any()]:
+    for t in prices.columns[flagged.any(axis=0)]:
         days = prices.index[jumps[t].to_numpy()]
         first = days[0]
         before = prices[t].shift(1).loc[first]
@@ -1179,6 +1212,9 @@ def _open_workbook(content: bytes, label: str) -> Any:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             expanded = sum(i.file_size for i in archive.infolist())
+            sheets = [
+                n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)
+            ]
     except (zipfile.BadZipFile, ValueError) as e:
         raise FileValidationError(
             f"{label} is a damaged workbook (its ZIP structure cannot be read). Save it again "
@@ -1191,6 +1227,17 @@ def _open_workbook(content: bytes, label: str) -> Any:
             f"most {MAX_FILE_MB} MB (about {MAX_CELLS:,} cells). Keep only the prices you need.",
             "too_large",
         )
+    # Count every sheet's cells in its XML before openpyxl opens it: a sheet's recorded
+    # dimension may be missing (openpyxl then reads the whole sheet to find it) or wrong.
+    for member in sheets:
+        cells = _count_cells(content, member)
+        if cells > MAX_CELLS + MAX_ROWS + MAX_ASSETS + 1:  # prices, dates and the header
+            raise FileValidationError(
+                f"{label} holds a sheet of {cells:,} cells ({member.rsplit('/', 1)[-1]}); "
+                f"Ballast takes at most {MAX_CELLS:,} prices. Shorten the history or load "
+                "fewer assets.",
+                "too_large",
+            )
     try:
         return openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a file that is not a workbook
@@ -1199,6 +1246,29 @@ def _open_workbook(content: bytes, label: str) -> Any:
             "with a header row: Date, then one ticker per column.",
             "unreadable",
         ) from e
+
+
+def _first_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """The first three rows of a read-only sheet.
+
+    ``max_col`` is given: without it openpyxl asks for the sheet's width, and a sheet without
+    a recorded dimension is then read whole.
+    """
+    return list(sheet.iter_rows(max_row=3, max_col=MAX_ASSETS + 2, values_only=True))
+
+
+def _count_cells(content: bytes, member: str) -> int:
+    """Cells (``<c>`` elements) in a worksheet's XML, streamed: no cell is parsed."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive, archive.open(member) as xml:
+            count, tail = 0, b""
+            while chunk := xml.read(1 << 20):
+                data = tail + chunk
+                count += data.count(b"<c ") + data.count(b"<c>")
+                tail = data[-2:]  # shorter than a token: nothing is counted twice
+            return count
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return 0  # unreadable member: openpyxl's own error names the file below
 
 
 def excel_sheets(path_or_buffer: str | os.PathLike[str] | IO[Any]) -> list[str]:
@@ -1238,9 +1308,10 @@ def load_excel(
 ) -> PriceData:
     """Load a wide Excel sheet of prices (``.xlsx``): a date column and one column per ticker.
 
-    The workbook's expanded size and the sheet's recorded dimension are checked against
-    :data:`MAX_FILE_MB`, :data:`MAX_ASSETS`, :data:`MAX_ROWS` and :data:`MAX_CELLS` before any
-    cell is parsed (openpyxl in read-only mode); the sheet is then read with calamine.
+    The workbook's expanded size (:data:`MAX_FILE_MB`) and the number of cells in each sheet's
+    XML (counted, not parsed, against :data:`MAX_CELLS`) are checked before any cell is parsed;
+    openpyxl in read-only mode then lists the sheets, and the sheet is read with calamine and
+    checked against :data:`MAX_ASSETS`, :data:`MAX_ROWS` and :data:`MAX_CELLS`.
 
     Parameters
     ----------
@@ -1282,7 +1353,7 @@ def load_excel(
                 (
                     n
                     for n in names
-                    if _looks_like_prices(list(book[n].iter_rows(max_row=3, values_only=True)))
+                    if _looks_like_prices(_first_rows(book[n]))
                 ),
                 None,
             )
@@ -1310,9 +1381,6 @@ def load_excel(
                     f"{label} has no sheet '{sheet_name}'; its sheets are {listed}.", "no_prices"
                 )
             chosen = sheet_name
-        sheet = book[chosen]
-        if sheet.max_row is not None and sheet.max_column is not None:
-            _check_size(sheet.max_row - 1, sheet.max_column - 1, f"The sheet '{chosen}'")
     finally:
         book.close()
     try:
@@ -1975,8 +2043,8 @@ def data_quality(
     returns = prices.pct_change(fill_method=None).iloc[1:]
     out = pd.DataFrame(
         {
-            "first_date": prices.apply(lambda s: s.first_valid_index()),
-            "last_date": prices.apply(lambda s: s.last_valid_index()),
+            "first_date": _first_last(prices)[0],
+            "last_date": _first_last(prices)[1],
             "observations": (~missing).sum().astype(int),
             "missing_share": missing.mean() if len(prices) else np.nan,
             "annualised_return": returns.mean() * periods_per_year,

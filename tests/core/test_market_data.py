@@ -388,8 +388,9 @@ def write_cells(tmp_path, rows: list[list], name: str, fmt: str) -> str:
 
 
 def cells_of(small: pd.DataFrame) -> list[list]:
+    values = small.to_numpy()
     return [["Date", *small.columns]] + [
-        [d.strftime("%Y-%m-%d"), *map(float, row)] for d, row in zip(small.index, small.to_numpy())
+        [d.strftime("%Y-%m-%d"), *map(float, r)] for d, r in zip(small.index, values, strict=True)
     ]
 
 
@@ -452,7 +453,8 @@ def test_timestamps_with_dst_offsets_are_read_as_dates(tmp_path):
     prices = synthetic_prices(["AAA", "BBB"], "2023-01-02", "2023-06-30")
     stamps = (index + pd.Timedelta(hours=16)).tz_localize("America/New_York")
     rows = [["Date", "AAA", "BBB"]] + [
-        [s.isoformat(sep=" "), *map(float, r)] for s, r in zip(stamps, prices.to_numpy())
+        [s.isoformat(sep=" "), *map(float, r)]
+        for s, r in zip(stamps, prices.to_numpy(), strict=True)
     ]
     data = load(write_cells(tmp_path, rows, "dst", "csv"))
     assert list(data.prices.index) == list(index)
@@ -532,22 +534,31 @@ def no_parsing(monkeypatch):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_too_many_columns_are_refused_before_parsing(tmp_path, monkeypatch, fmt):
+def test_too_many_columns_are_refused(tmp_path, monkeypatch, fmt):
     monkeypatch.setattr(md, "MAX_ASSETS", 30)
     wide = synthetic_prices([f"T{i}" for i in range(31)], "2020-01-01", "2020-06-30")
     path = write(tmp_path, wide, fmt)
-    monkeypatch.setattr(md.pd, "read_csv", lambda *a, **k: pytest.fail("parsed"))
-    monkeypatch.setattr(md.pd, "read_excel", lambda *a, **k: pytest.fail("parsed"))
+    if fmt == "csv":  # from the header line, before parsing
+        monkeypatch.setattr(md.pd, "read_csv", lambda *a, **k: pytest.fail("parsed"))
     err = problem_of(path)
     assert err.problem == "too_large" and "31 price columns" in str(err) and "30 assets" in str(err)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_too_many_cells_are_refused_before_parsing(tmp_path, monkeypatch, no_parsing, fmt):
+def test_too_many_cells_in_a_csv_are_refused_before_parsing(tmp_path, monkeypatch, no_parsing):
     monkeypatch.setattr(md, "MAX_CELLS", 1_000)
     prices = synthetic_prices(["A", "B", "C", "D", "E"], "2020-01-01", "2020-12-31")  # 262 x 5
-    err = problem_of(write(tmp_path, prices, fmt))
+    err = problem_of(write(tmp_path, prices, "csv"))
     assert err.problem == "too_large" and "1,310 price cells" in str(err) and "1,000" in str(err)
+
+
+def test_too_many_cells_in_a_workbook_are_refused_before_parsing(tmp_path, monkeypatch, no_parsing):
+    prices = synthetic_prices(["A", "B", "C", "D", "E"], "2020-01-01", "2020-12-31")  # 262 x 5
+    path = write(tmp_path, prices, "xlsx")
+    for limit, value in [("MAX_CELLS", 1_000), ("MAX_ROWS", 100), ("MAX_ASSETS", 10)]:
+        monkeypatch.setattr(md, limit, value)
+    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: pytest.fail("opened"))
+    err = problem_of(path)
+    assert err.problem == "too_large" and "a sheet of 1,57" in str(err)  # 262 x 6 + header
 
 
 def test_too_many_rows_are_refused(tmp_path, monkeypatch, no_parsing):
@@ -666,3 +677,23 @@ def test_info_that_hangs_leaves_sectors_unknown_with_a_note(yahoo, monkeypatch):
     finally:
         release.set()
     assert data.sectors["AAPL"] == "Unknown" and any("in time" in n for n in data.notes)
+
+
+def test_a_workbook_without_its_dimension_is_bounded_by_counting_cells(
+    tmp_path, small, monkeypatch, no_parsing
+):
+    import re
+    import zipfile
+
+    path = write(tmp_path, small, "xlsx")
+    stripped = tmp_path / "nodim.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(stripped, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb"<dimension[^>]*/>", b"", data)
+            dst.writestr(item, data)
+    for limit, value in [("MAX_CELLS", 100), ("MAX_ROWS", 100), ("MAX_ASSETS", 10)]:
+        monkeypatch.setattr(md, limit, value)  # 605 cells > 100 prices + 100 dates + header
+    err = problem_of(str(stripped))
+    assert err.problem == "too_large" and f"a sheet of {121 * 5:,} cells" in str(err)
