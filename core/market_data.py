@@ -1745,12 +1745,8 @@ def _fetch_info(ticker: str) -> dict[str, Any] | None:
 def _normalise_tickers(tickers: list[str] | str) -> list[str]:
     if isinstance(tickers, str):
         tickers = tickers.replace(",", " ").split()
-    out: list[str] = []
-    for t in tickers:
-        t = str(t).strip().upper()
-        if t and t not in out:
-            out.append(t)
-    return out
+    cleaned = (str(t).strip().upper() for t in tickers)
+    return list(dict.fromkeys(t for t in cleaned if t))  # first occurrence, in order
 
 
 def load_yahoo(
@@ -1802,6 +1798,9 @@ def load_yahoo(
 
     Raises
     ------
+    DataError
+        For no tickers, more than :data:`MAX_ASSETS` tickers, an unreadable date, a start
+        before 1900 or after the end (an end after today means today).
     YahooUnavailableError
         Yahoo cannot be reached and the cache does not hold the data (``.cached`` lists the
         tickers the cache has, for ``offline=True``).
@@ -1817,6 +1816,11 @@ def load_yahoo(
     names = _normalise_tickers(tickers)
     if not names:
         raise DataError("Type at least one Yahoo ticker, e.g. AAPL MSFT.")
+    if len(names) > MAX_ASSETS:
+        raise DataError(
+            f"{len(names):,} tickers were asked for; Ballast loads at most {MAX_ASSETS:,} from "
+            "Yahoo Finance at a time. Choose fewer."
+        )
     try:
         start_d, end_d = _as_date(start), min(_as_date(end), _today())
     except DataError as e:

@@ -171,7 +171,8 @@ def _yahoo_inputs(current: dict[str, Any]) -> None:
     )
     st.caption(
         "Adjusted closes (splits and dividends) from Yahoo Finance via yfinance, kept in a "
-        f"local cache ({md.cache_dir()}), so a second load is instant and works offline."
+        "local cache on the server, so a second load is instant and works offline. A load "
+        f"gives up after {md.YAHOO_DEADLINE:g} s without an answer."
     )
     if st.button("Load from Yahoo Finance", type="primary", key="yahoo_load"):
         params = {"tickers": tickers, "start": start, "end": end, "benchmark": benchmark.strip()}

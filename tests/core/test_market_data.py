@@ -642,6 +642,9 @@ def test_yahoo_dates_out_of_range(yahoo):
         md.load_yahoo(["AAPL"], "1600-01-01", "2020-12-31")
     data = md.load_yahoo(["AAPL"], "2021-06-01", "9999-12-31")
     assert str(data.as_of.date()) == "2021-12-31"
+    with pytest.raises(DataError, match="3,000 tickers"):
+        md.load_yahoo([f"T{i}" for i in range(3_000)], "2020-01-01", "2020-12-31")
+    assert len(yahoo.requests) < 20  # refused before any download
 
 
 # -- a hung network (#27) -------------------------------------------------------------------
