@@ -38,7 +38,11 @@ st.subheader("Data quality")
 quality = data_ui.quality_table(window)
 data_ui.show_quality(quality)
 
-st.plotly_chart(charts.normalized_prices(window.prices, window.benchmark), key="prices")
+# One line per asset stops being readable (and costs megabytes of figure) long before 1,000.
+lines = window.prices.iloc[:, : data_ui.CHART_ASSETS]
+if lines.shape[1] < window.prices.shape[1]:
+    st.caption(f"The chart shows the first {lines.shape[1]} of {window.prices.shape[1]} assets.")
+st.plotly_chart(charts.normalized_prices(lines, window.benchmark), key="prices")
 c1, c2 = st.columns(2)
 with c1:
     st.plotly_chart(
@@ -54,4 +58,7 @@ with c1:
         key="risk_return",
     )
 with c2:
-    st.plotly_chart(charts.correlation_heatmap(correlation_from_covariance(cov)), key="corr")
+    corr = correlation_from_covariance(cov).iloc[: data_ui.HEATMAP_ASSETS, : data_ui.HEATMAP_ASSETS]
+    if len(corr) < len(cov):
+        st.caption(f"Correlations of the first {len(corr)} of {len(cov)} assets.")
+    st.plotly_chart(charts.correlation_heatmap(corr), key="corr")

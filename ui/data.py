@@ -23,6 +23,8 @@ from ui.widgets import csv_download, percent_column, show_error, synced
 SOURCES = {"sample": "Bundled S&P 500 sample", "yahoo": "Yahoo Finance", "upload": "Upload a file"}
 _PENDING = "data_pending"
 _DEFAULT_TICKERS = "AAPL MSFT NVDA AMZN JPM XOM JNJ PG KO WMT"
+#: Most assets drawn as lines on the price chart, and in the correlation heatmap.
+CHART_ASSETS, HEATMAP_ASSETS = 50, 200
 
 
 def _load(kind: str, params: dict[str, Any], alignment: str = "strict") -> bool:

@@ -227,6 +227,7 @@ def test_more_assets_than_returns_warns_on_the_data_page(at):
     upload_file(at, "many.csv", prices.to_csv().encode())  # 64 dates, 70 assets
     assert not at.exception and at.session_state["price_data"].source == "upload"
     assert any("singular" in w.value and "Sharpe" in w.value for w in at.warning)
+    assert any("first 50 of 70 assets" in c.value for c in at.caption)  # the price chart
 
 
 def test_sectors_from_a_sector_row_and_a_sectors_file(at, sample):
