@@ -44,3 +44,19 @@ def test_confidence_change_moves_var_and_download(page, server_url):
     assert abs(row["var"] * 100 - var999) < 0.006  # the metric shows two decimals
     assert (frame["cvar"] >= frame["var"]).all()
     page.screenshot(path="/tmp/ballast_risk.png", full_page=True)
+
+
+def test_tabs_compute_when_opened_and_the_stress_table_states_signs(page, server_url):
+    open_page(page, server_url, "Risk", until="Historical VaR 95.0%, 1 d")
+    # only the open tab is computed: the stress tab's content arrives when it is chosen
+    assert page.get_by_text("Portfolio P&L under the shocks").count() == 0
+    page.get_by_role("tab", name="Stress scenarios").click()
+    page.get_by_text("Portfolio P&L under the shocks").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert exceptions(page) == 0
+    assert page.get_by_text("losses are positive numbers").count() == 1
+    page.get_by_role("tab", name="Drawdowns").click()
+    box = page.locator("[data-testid='stMetric']").filter(has_text="Maximum drawdown (loss)")
+    box.first.wait_for(timeout=120_000)
+    assert float(box.first.locator("[data-testid='stMetricValue']").inner_text().rstrip(" %")) > 0
+    assert exceptions(page) == 0
