@@ -23,7 +23,6 @@ from core.optimization import (
     Objective,
     OptimizationResult,
     effective_number_of_assets,
-    optimize,
     sector_exposure,
 )
 from core.reporting import ReportSection
@@ -181,8 +180,10 @@ def compute_view(n_random: int | None = None) -> FrontierView:
             notes.append(f"Second estimator: {exc}")
     points: dict[str, tuple[float, float]] = {}
     if ss.get("allocation") is None:  # first page of the session: the setup's allocation
+        from ui.book import optimize_setup  # the Allocation page's, from cash or the book
+
         try:
-            ss["allocation"] = optimize(mu, cov, state.objective(), cons)
+            ss["allocation"] = optimize_setup()
         except BallastError:
             pass
     alloc = ss.get("allocation")

@@ -181,3 +181,17 @@ def test_pick_slider_moves_the_marker_in_its_fragment():
     assert shown == f"{picked.volatility * 100:.2f} %"
     names = _trace_names(at)
     assert names.count("Selected portfolio") == 1 and "Efficient frontier" in names
+
+
+def test_first_page_allocation_from_holdings_is_the_allocation_pages():
+    # Opened first, the page computes the allocation itself: from the holdings when the setup
+    # says so, with the same limits as the Allocation page (not the from-cash optimum).
+    setup = {"holdings": {"AAPL": 300.0, "KO": 500.0, "JNJ": 200.0, "XOM": 200.0},
+             "cash": 10_000.0, "book_start_from": "holdings", "book_max_turnover": 0.10}
+    at = open_page(PAGE, timeout=120, **setup)
+    assert not at.exception
+    first = at.session_state["allocation"]
+    assert first.turnover is not None and first.turnover <= 0.10 + 1e-9
+    assert at.session_state["book_last"].current_weights is not None
+    alloc = open_page("pages/2_Allocation.py", timeout=120, **setup).session_state["allocation"]
+    assert (first.weights - alloc.weights).abs().max() < 1e-9
