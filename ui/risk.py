@@ -1074,8 +1074,10 @@ def report_section() -> ReportSection | None:
         f"({int(ss['risk_mc_scenarios']):,} scenarios, seed {ss['risk_mc_seed']}). "
         "Contributions: Euler allocation (Tasche 1999). Backtest: Kupiec (1995) POF, "
         "Christoffersen (1998) independence and conditional coverage, Basel (1996) traffic "
-        "light. Stress: crisis windows replayed buy-and-hold on the full history; correlation "
-        "stress keeps volatilities and pushes correlations toward 1."
+        "light. Stress: crisis windows replayed buy-and-hold on the full history, from the "
+        "S&P 500's peak close to its trough close (uninvested weight held as cash), beside the "
+        "benchmark over the same days; returns signed, losses (worst day, maximum drawdown) "
+        "positive; correlation stress keeps volatilities and pushes correlations toward 1."
         + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
     )
     return ReportSection(key="risk", title="Risk", text=text, tables=tables, figures=figures)
