@@ -1410,6 +1410,7 @@ def load_upload(
     alignment: str = "strict",
     benchmark: str | None = None,
     sectors: dict[str, str] | None = None,
+    sheet_name: str | None = None,
 ) -> PriceData:
     """Load an uploaded CSV or Excel file, chosen by its content (a workbook is a ZIP archive).
 
@@ -1421,6 +1422,8 @@ def load_upload(
         Its name, for the messages.
     alignment, benchmark, sectors
         As in :func:`load_csv`.
+    sheet_name : str, optional
+        For a workbook: the sheet to read (see :func:`load_excel`).
 
     Returns
     -------
@@ -1435,7 +1438,9 @@ def load_upload(
     content = _read_bytes(file, filename or "the file")
     head = content[:4] if isinstance(content, bytes) else b""
     if head == b"PK\x03\x04" or Path(filename).suffix.lower() in {".xlsx", ".xlsm"}:
-        return load_excel(io.BytesIO(head and content or content.encode()), **kwargs)
+        return load_excel(
+            io.BytesIO(head and content or content.encode()), sheet_name=sheet_name, **kwargs
+        )
     return load_csv(io.BytesIO(content) if isinstance(content, bytes) else io.StringIO(content),
                     **kwargs)  # fmt: skip
 

@@ -62,6 +62,7 @@ def _load(kind: str, params: dict[str, Any], alignment: str = "strict") -> bool:
                     alignment=alignment,
                     benchmark=params["benchmark"] or None,
                     sectors=sectors,
+                    sheet_name=params.get("sheet"),
                 )
                 source = md.upload_descriptor(data, params["filename"])
     except md.StartDatesDifferError as exc:
@@ -192,6 +193,7 @@ def _upload_inputs() -> None:
         f"Up to {md.MAX_ASSETS:,} assets, {md.MAX_ROWS:,} dates and {md.MAX_CELLS:,} prices. "
         "Sectors: a row 2 whose date cell reads Sector, or a second file below."
     )
+    sheet = _sheet_choice(file)
     c1, c2 = st.columns(2)
     benchmark = c1.text_input(
         "Benchmark column in the file (optional)", value="", key="upload_benchmark"
@@ -203,10 +205,28 @@ def _upload_inputs() -> None:
     )
     if st.button("Load the file", type="primary", disabled=file is None, key="upload_load"):
         params = {"bytes": file.getvalue(), "filename": file.name, "benchmark": benchmark.strip()}
+        params["sheet"] = sheet
         if sectors is not None:
             params |= {"sectors_bytes": sectors.getvalue(), "sectors_filename": sectors.name}
         if _load("upload", params):
             st.rerun()
+
+
+_FIRST_PRICES = "The first sheet that holds prices"
+
+
+def _sheet_choice(file: Any) -> str | None:
+    """A select box of a workbook's sheets, if it has several (None: the first with prices)."""
+    if file is None or not file.getvalue().startswith(b"PK\x03\x04"):
+        return None
+    try:
+        sheets = md.excel_sheets(io.BytesIO(file.getvalue()))
+    except BallastError:
+        return None  # loading says why
+    if len(sheets) < 2:
+        return None
+    chosen = st.selectbox("Sheet", [_FIRST_PRICES, *sheets], key="upload_sheet")
+    return None if chosen == _FIRST_PRICES else chosen
 
 
 def _day(value: Any, default: dt.date, lo: dt.date, hi: dt.date) -> dt.date:

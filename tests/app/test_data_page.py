@@ -304,3 +304,33 @@ def test_caches_tell_apart_60000_row_frames_that_differ_outside_streamlits_sampl
     second = cache.covariance(b, "sample")
     assert not np.allclose(first.to_numpy(), second.to_numpy())
     assert np.allclose(cache.covariance(a, "sample").to_numpy(), first.to_numpy())
+
+
+def test_a_workbook_of_several_sheets_offers_them_and_reads_the_chosen_one(at, sample):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "README"
+    book.active.append(["Closing prices, two universes."])
+    for title, start in [("Stocks", 0), ("Others", 3)]:
+        sheet = book.create_sheet(title)
+        prices = sample.prices.iloc[-80:, start : start + 3]
+        sheet.append(["Date", *prices.columns])
+        for d, r in zip(prices.index, prices.to_numpy(), strict=True):
+            sheet.append([d.strftime("%Y-%m-%d"), *map(float, r)])
+    buf = io.BytesIO()
+    book.save(buf)
+    at.radio(key="w_data_kind").set_value("upload").run()
+    at.file_uploader(key="upload_file").upload("book.xlsx", buf.getvalue(), "application/zip").run()
+    assert at.selectbox(key="upload_sheet").options[1:] == ["README", "Stocks", "Others"]
+    at.button(key="upload_load").click().run()  # by default: the first sheet with prices
+    assert not at.exception and at.session_state["price_data"].tickers == ["AAPL", "AMD", "BAC"]
+    assert any("'Stocks'" in i.value and "'README'" in i.value for i in at.info)
+    at.radio(key="w_data_kind").set_value("upload").run()
+    at.selectbox(key="upload_sheet").set_value("Others").run()
+    at.button(key="upload_load").click().run()
+    assert not at.exception and at.session_state["price_data"].tickers == ["BBY", "CVX", "GE"]
+    at.selectbox(key="upload_sheet").set_value("README").run()
+    at.button(key="upload_load").click().run()
+    assert not at.exception and at.session_state["price_data"].tickers == ["BBY", "CVX", "GE"]
+    assert at.error  # README holds no prices: said, old data kept
