@@ -239,14 +239,21 @@ def _day(value: Any, default: dt.date, lo: dt.date, hi: dt.date) -> dt.date:
 
 
 def universe_and_window() -> None:
-    """Universe multiselect and date window, bound to the setup keys."""
+    """Universe multiselect and date window, bound to the setup keys.
+
+    The multiselect sits in a form: the user picks or drops several tickers and presses
+    "Apply" once, instead of recomputing the page after each ticker.
+    """
     data = state.price_data()
     first, last = data.prices.index[0].date(), data.as_of.date()
     ss = st.session_state
     ss["universe"] = [t for t in (ss["universe"] or data.tickers) if t in data.tickers]
     ss["start"] = _day(ss["start"], first, first, last)
     ss["end"] = _day(ss["end"], last, first, last)
-    synced(st.multiselect, "universe", "Universe", options=data.tickers)
+    with st.form("universe_form", border=False):
+        synced(st.multiselect, "universe", "Universe", options=data.tickers)
+        st.form_submit_button("Apply", icon=":material/check:", key="universe_apply",
+                              help="Recompute the pages with this universe")  # fmt: skip
     c1, c2 = st.columns(2)
     with c1:
         synced(st.date_input, "start", "Window start", min_value=first, max_value=last)
