@@ -255,7 +255,8 @@ def test_sectors_from_a_sector_row_and_a_sectors_file(at, sample):
 
 
 def test_the_sector_editor_lists_only_the_universe_and_keeps_typed_sectors(at):
-    at.multiselect(key="w_universe").set_value(["AAPL", "KO", "XOM"]).run()
+    at.multiselect(key="w_universe").set_value(["AAPL", "KO", "XOM"])
+    at.button(key="universe_apply").click().run()
     editor = next(d for d in at.dataframe if "Sector" in d.value.columns and "Ticker" in d.value)
     assert editor.value["Ticker"].tolist() == ["AAPL", "KO", "XOM"]
     at.session_state["data_source"] = {"kind": "sample", "sectors": {"JNJ": "Pharma"}}
