@@ -18,7 +18,23 @@ The store is one SQLite file (``setups.sqlite3``) in the user data folder:
 write is one transaction, so a crash between a write and its commit leaves the previous
 content intact (SQLite's rollback journal). Each record carries the schema version it was
 written with; a record from a newer Ballast, or a file that is not a setups database, raises
-:class:`~core.exceptions.SetupError` with a message saying what to do.
+:class:`~core.exceptions.SetupError` with a message saying what to do. Error messages never name
+the store's location on the server.
+
+Validation
+----------
+Every value of a setup is checked when it enters: on import, on load from the store and on
+save, not on first use. :data:`RULES` maps each setup key to a :class:`Rule` (types, ranges,
+shapes, dates); the ranges are those of the widgets that show the key, so that any value
+accepted here renders. A key without a rule (a feature added it and no rule was registered) is
+checked against the type of its default only. Register a rule next to the key's default with
+:func:`register`. Documented limits, checked before any work is done:
+
+- a setup file is at most :data:`MAX_SETUP_BYTES` (20 MB), nested at most :data:`MAX_DEPTH`;
+- at most :data:`MAX_ASSETS` (5,000) tickers in any list or mapping, no duplicates;
+- tickers at most :data:`MAX_TICKER_LENGTH` characters, other text at most
+  :data:`MAX_TEXT_LENGTH` (embedded price files: the file limit);
+- dates between :data:`MIN_DATE` and :data:`MAX_DATE`.
 """
 
 from __future__ import annotations
@@ -29,7 +45,7 @@ import math
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +64,15 @@ __all__ = [
     "check_tickers",
     "export_json",
     "import_json",
+    "Rule",
+    "RULES",
+    "register",
+    "LABELS",
+    "label",
+    "display",
+    "validate",
+    "MAX_SETUP_BYTES",
+    "MAX_ASSETS",
 ]
 
 #: Version of the setup record format this code writes and reads (bump on incompatible change).
@@ -202,6 +227,648 @@ def _restore(value: Any, path: str, types: Mapping[str, str]) -> Any:
     return value
 
 
+# --- validation -----------------------------------------------------------------------------
+
+#: Largest setup file :func:`import_json` reads, in bytes (checked before parsing).
+MAX_SETUP_BYTES = 20 * 1024 * 1024
+#: Deepest nesting of lists and objects in a setup file.
+MAX_DEPTH = 20
+#: Most tickers in a universe, and most entries in any list or mapping of a setup.
+MAX_ASSETS = 5_000
+#: Longest ticker (or sector name), in characters.
+MAX_TICKER_LENGTH = 32
+#: Longest text value (names, view assets, Yahoo symbols), in characters.
+MAX_TEXT_LENGTH = 1_000
+#: Earliest and latest date a setup may hold (pandas timestamps span 1677 to 2262).
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+
+
+class Invalid(ValueError):
+    """A setup value that cannot be used: ``path`` inside the key, ``problem`` in words."""
+
+    def __init__(self, problem: str, path: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path = path
+
+    def inside(self, segment: object) -> Invalid:
+        """The same problem, one level further out (``segment`` prefixed to the path)."""
+        path = _escape(str(segment))
+        return Invalid(self.problem, f"{path}/{self.path}" if self.path else path)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a setup value may be: a check that returns the value, cleaned, or raises.
+
+    Attributes
+    ----------
+    check : callable
+        ``value -> value``; raises :class:`Invalid` with the problem in words.
+    describe : str
+        What the rule accepts, for messages and documentation.
+    lo, hi : float or None
+        The range of a number rule (the widget's range), None otherwise.
+    labels : mapping or None
+        For a choice among labelled options: option -> label for the user.
+    """
+
+    check: Callable[[Any], Any]
+    describe: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    labels: Mapping[Any, str] | None = None
+
+    def __call__(self, value: Any) -> Any:
+        """Check ``value``; return it cleaned or raise :class:`Invalid`."""
+        return self.check(value)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _or_null(rule: Rule, nullable: bool) -> Rule:
+    if not nullable:
+        return rule
+    return Rule(lambda v: None if v is None else rule(v), f"{rule.describe} or null", rule.lo,
+                rule.hi, rule.labels)  # fmt: skip
+
+
+def _not_null(value: Any, what: str) -> None:
+    if value is None:
+        raise Invalid(f"expected {what}, got null")
+
+
+def number(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    integer: bool = False,
+    nullable: bool = False,
+    lo_open: bool = False,
+) -> Rule:
+    """A finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``), or a whole number.
+
+    Parameters
+    ----------
+    lo, hi : float, optional
+        Bounds, in the setup's units (decimals where the widget shows percentages).
+    integer : bool
+        Whole numbers only (``10.0`` is taken as 10).
+    nullable : bool
+        Whether null (None) is allowed.
+    lo_open : bool
+        Whether ``lo`` itself is excluded.
+
+    Returns
+    -------
+    Rule
+    """
+    what = "a whole number" if integer else "a number"
+    span = f" between {lo:g} and {hi:g}" if lo is not None and hi is not None else (
+        f" of at least {lo:g}" if lo is not None else (f" of at most {hi:g}" if hi is not None
+                                                       else ""))  # fmt: skip
+
+    def check(value: Any) -> Any:
+        _not_null(value, what)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(f"{_show(value)} is not {what}")
+        if not math.isfinite(value):
+            raise Invalid(f"{value} is not a finite number")
+        if integer:
+            if value != int(value):
+                raise Invalid(f"{value!r} is not a whole number")
+            value = int(value)
+        if lo is not None and (value < lo or (lo_open and value == lo)):
+            raise Invalid(f"{value:g} is below the minimum {lo:g}" if not lo_open or value < lo
+                          else f"{value:g} must be above {lo:g}")  # fmt: skip
+        if hi is not None and value > hi:
+            raise Invalid(f"{value:g} is above the maximum {hi:g}")
+        return value if integer else float(value)
+
+    return _or_null(Rule(check, what + span, lo, hi), nullable)
+
+
+def flag() -> Rule:
+    """True or false."""
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"{_show(value)} is not true or false")
+        return value
+
+    return Rule(check, "true or false")
+
+
+def text(max_length: int = MAX_TEXT_LENGTH, *, nullable: bool = False) -> Rule:
+    """Text of at most ``max_length`` characters."""
+
+    def check(value: Any) -> str:
+        _not_null(value, "text")
+        if not isinstance(value, str):
+            raise Invalid(f"{_show(value)} is not text")
+        if len(value) > max_length:
+            raise Invalid(f"text of {len(value):,} characters is longer than {max_length:,}")
+        return value
+
+    return _or_null(Rule(check, f"text of at most {max_length:,} characters"), nullable)
+
+
+def choice(options: Iterable[Any], *, nullable: bool = False) -> Rule:
+    """One of ``options`` (the keys of a mapping of choices to labels)."""
+    allowed = list(options)
+
+    def check(value: Any) -> Any:
+        _not_null(value, "one of " + ", ".join(map(repr, allowed[:8])))
+        if isinstance(value, list | dict) or value not in allowed:
+            shown = ", ".join(map(repr, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
+            raise Invalid(f"{_show(value)} is not one of {shown}")
+        return value
+
+    labels = dict(options) if isinstance(options, Mapping) else None
+    return _or_null(Rule(check, "one of " + ", ".join(map(repr, allowed)), labels=labels),
+                    nullable)  # fmt: skip
+
+
+def date(*, nullable: bool = True) -> Rule:
+    """A date (ISO text ``YYYY-MM-DD`` or a date) between :data:`MIN_DATE` and :data:`MAX_DATE`."""
+
+    def check(value: Any) -> dt.date:
+        _not_null(value, "a date")
+        if isinstance(value, str):
+            raw = value
+            try:
+                value = dt.date.fromisoformat(raw[:10]) if _DATE.match(raw[:10]) else None
+            except ValueError:
+                value = None
+            if value is None:
+                raise Invalid(f"{_show(raw)} is not an ISO date (YYYY-MM-DD)")
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if not isinstance(value, dt.date):
+            raise Invalid(f"{_show(value)} is not a date")
+        if not MIN_DATE <= value <= MAX_DATE:
+            raise Invalid(f"{value} is outside the dates Ballast handles, {MIN_DATE} to {MAX_DATE}")
+        return value
+
+    return _or_null(Rule(check, f"a date from {MIN_DATE} to {MAX_DATE}"), nullable)
+
+
+def ticker() -> Rule:
+    """A ticker or sector name: non-empty text of at most :data:`MAX_TICKER_LENGTH` characters."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid(f"{_show(value)} is not a ticker (non-empty text)")
+        if len(value) > MAX_TICKER_LENGTH:
+            raise Invalid(f"{_show(value)} is longer than {MAX_TICKER_LENGTH} characters")
+        return value
+
+    return Rule(check, f"a ticker of at most {MAX_TICKER_LENGTH} characters")
+
+
+def list_of(
+    item: Rule,
+    *,
+    max_items: int = MAX_ASSETS,
+    min_items: int = 0,
+    unique: bool = False,
+    nullable: bool = False,
+) -> Rule:
+    """A list (a tuple too) of items that each meet ``item``."""
+
+    def check(value: Any) -> list:
+        _not_null(value, "a list")
+        if not isinstance(value, list | tuple):
+            raise Invalid(f"{_show(value)} is not a list")
+        if len(value) > max_items:
+            raise Invalid(f"{len(value):,} entries are more than the limit of {max_items:,}")
+        if len(value) < min_items:
+            raise Invalid(f"needs at least {min_items} entries, got {len(value)}")
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(item(v))
+            except Invalid as exc:
+                raise exc.inside(i) from None
+        if unique:
+            seen: set = set()
+            dupes = [v for v in out if v in seen or seen.add(v)]
+            if dupes:
+                raise Invalid(f"duplicates: {', '.join(map(str, dict.fromkeys(dupes)))}")
+        return type(value)(out) if isinstance(value, tuple) else out
+
+    return _or_null(Rule(check, f"a list of {item.describe}"), nullable)
+
+
+def tickers(*, nullable: bool = True, min_items: int = 1) -> Rule:
+    """A list of distinct tickers, at most :data:`MAX_ASSETS`."""
+    return list_of(ticker(), unique=True, min_items=min_items, nullable=nullable)
+
+
+def mapping(value: Rule, *, key: Rule | None = None, max_items: int = MAX_ASSETS) -> Rule:
+    """An object (dict) of at most ``max_items`` entries: ``key`` -> ``value``."""
+    key = key or ticker()
+
+    def check(obj: Any) -> dict:
+        _not_null(obj, "an object")
+        if not isinstance(obj, Mapping):
+            raise Invalid(f"{_show(obj)} is not an object ({{...}})")
+        if len(obj) > max_items:
+            raise Invalid(f"{len(obj):,} entries are more than the limit of {max_items:,}")
+        out = {}
+        for k, v in obj.items():
+            try:
+                k = key(k)
+            except Invalid as exc:
+                raise Invalid(f"key {exc.problem}") from None
+            try:
+                out[k] = value(v)
+            except Invalid as exc:
+                raise exc.inside(k) from None
+        return out
+
+    return Rule(check, f"an object of {value.describe}")
+
+
+def bounds(lo: float, hi: float) -> Rule:
+    """A (min, max) pair of numbers in ``[lo, hi]`` with min <= max."""
+    side = number(lo, hi)
+
+    def check(value: Any) -> tuple:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise Invalid(f"{_show(value)} is not a (min, max) pair")
+        a, b = side(value[0]), side(value[1])
+        if a > b:
+            raise Invalid(f"the minimum {a:g} is above the maximum {b:g}")
+        return (a, b) if isinstance(value, tuple) else [a, b]
+
+    return Rule(check, f"a (min, max) pair between {lo:g} and {hi:g}")
+
+
+def record(
+    fields: Mapping[str, Rule], *, required: Iterable[str] = (), open_: bool = False
+) -> Rule:
+    """An object with named fields, each meeting its rule; ``open_`` allows other fields."""
+    need = tuple(required)
+
+    def check(obj: Any) -> dict:
+        _not_null(obj, "an object")
+        if not isinstance(obj, Mapping):
+            raise Invalid(f"{_show(obj)} is not an object ({{...}})")
+        missing = [f for f in need if f not in obj]
+        if missing:
+            raise Invalid(f"missing field {', '.join(map(repr, missing))}")
+        unknown = [k for k in obj if k not in fields]
+        if unknown and not open_:
+            raise Invalid(f"unknown field {', '.join(map(repr, unknown[:5]))}")
+        out = dict(obj)
+        for name, rule in fields.items():
+            if name in obj:
+                try:
+                    out[name] = rule(obj[name])
+                except Invalid as exc:
+                    raise exc.inside(name) from None
+        return out
+
+    return Rule(check, "an object with fields " + ", ".join(fields))
+
+
+def _windows() -> Rule:
+    day = date(nullable=False)
+
+    def check(value: Any) -> list:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise Invalid(f"{_show(value)} is not a [start, end] pair of ISO dates")
+        start, end = day(value[0]), day(value[1])
+        if start >= end:
+            raise Invalid(f"starts on {start}, not before its end {end}")
+        return [start.isoformat(), end.isoformat()]
+
+    return mapping(Rule(check, "a [start, end] pair of ISO dates"), key=text(200))
+
+
+def _data_source() -> Rule:
+    from core.market_data import ALIGNMENTS
+
+    sectors = mapping(text(200))
+    kinds = {
+        "sample": record({"kind": text(), "sectors": sectors}, open_=True),
+        "yahoo": record(
+            {"kind": text(), "tickers": tickers(nullable=False), "start": date(nullable=False),
+             "end": date(nullable=False), "benchmark": text(MAX_TICKER_LENGTH, nullable=True),
+             "alignment": choice(ALIGNMENTS, nullable=True), "sectors": sectors},
+            required=("tickers", "start", "end"), open_=True,
+        ),  # fmt: skip
+        "upload": record(
+            {"kind": text(), "filename": text(nullable=True), "csv": text(MAX_SETUP_BYTES),
+             "benchmark": text(MAX_TEXT_LENGTH, nullable=True), "sectors": sectors},
+            required=("csv",), open_=True,
+        ),  # fmt: skip
+    }
+
+    def check(value: Any) -> dict:
+        if not isinstance(value, Mapping):
+            raise Invalid(f"{_show(value)} is not a data source object ({{\"kind\": ...}})")
+        kind = value.get("kind")
+        if not isinstance(kind, str) or kind not in kinds:
+            raise Invalid(f"kind {_show(kind)} is not one of {', '.join(map(repr, kinds))}")
+        return kinds[kind](value)
+
+    return Rule(check, "a data source: {\"kind\": \"sample\" | \"yahoo\" | \"upload\", ...}")
+
+
+def _views() -> Rule:
+    from core.black_litterman import BASKET_WEIGHTINGS, VIEW_KINDS
+
+    view = record(
+        {
+            "kind": choice(VIEW_KINDS),
+            "assets": text(nullable=True),
+            "versus": text(nullable=True),
+            "return": number(-10.0, 10.0, nullable=True),  # annual decimal: +-1,000 %
+            "basket": choice(BASKET_WEIGHTINGS, nullable=True),
+            "view_volatility": number(0.0, 10.0, nullable=True),
+            "confidence": number(0.0, 1.0, nullable=True),
+        },
+        open_=True,
+    )
+    return list_of(view, max_items=MAX_ASSETS)
+
+
+def _confidence() -> Rule:
+    return number(0.5, 0.9999)
+
+
+def _default_rules() -> dict[str, Rule]:
+    from core.backtest import SCHEDULES
+    from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
+    from core.execution import STOP_METHODS
+    from core.optimization import OBJECTIVES
+    from core.risk import BACKTEST_METHODS, MAX_SCENARIOS
+
+    weight = number(-1.0, 1.0)
+    shock = number(-1.0, 10.0)  # a decimal return: a loss of at most everything
+    money = number(-1e15, 1e15)
+    return {
+        "data_source": _data_source(),
+        "universe": tickers(),
+        "start": date(),
+        "end": date(),
+        "returns_method": choice(RETURN_ESTIMATORS),
+        "cov_method": choice(COVARIANCE_ESTIMATORS),
+        "risk_free_rate": number(-0.05, 0.20),
+        "expected_returns_source": choice({"historical": "The estimator",
+                                           "black_litterman": "Black-Litterman posterior"}),
+        "objective_kind": choice(OBJECTIVES),
+        "target_return": number(-0.5, 2.0),
+        "target_volatility": number(0.001, 2.0),
+        "risk_aversion": number(0.01, 100.0),
+        "long_only": flag(),
+        "min_weight": weight,
+        "max_weight": number(0.0, 1.0),
+        "max_volatility": number(0.001, 2.0, nullable=True),
+        "asset_bounds": mapping(bounds(-1.0, 1.0)),
+        "sector_bounds": mapping(bounds(-1.0, 1.0), key=text(200)),
+        "capital": number(1.0, 1e15),
+        "bl_views": _views(),
+        "bl_prior": choice({"market_caps": "Market-cap weights", "equal": "Equal weights"}),
+        "bl_market_caps": mapping(number(0.0, 1e9)),
+        "bl_delta": number(0.01, 50.0, nullable=True),
+        "bl_tau": number(0.001, 1.0),
+        "bl_omega": choice({"idzorek": "Idzorek confidences", "proportional": "Proportional to "
+                            "the prior (He & Litterman)", "variance": "Your view standard "
+                            "deviations"}),  # fmt: skip
+        "holdings": mapping(number(-1e12, 1e12)),
+        "cash": money,
+        "rebalance_benchmark": text(MAX_TEXT_LENGTH),
+        "rebalance_yahoo_benchmark": text(MAX_TICKER_LENGTH),
+        "rebalance_schedule": choice(SCHEDULES),
+        "rebalance_lookback_years": number(0.25, 30.0),
+        "rebalance_backtest_start": date(),
+        "rebalance_cost_bps": number(0.0, 500.0),
+        "rebalance_drift_band": number(0.005, 0.5),
+        "rebalance_min_trade": number(0.0, 1e15),
+        "rebalance_no_trade_band": number(0.0, 0.2),
+        "rebalance_stop_method": choice(STOP_METHODS),
+        "rebalance_stop_k": number(0.0, 10.0),
+        "rebalance_take_k": number(0.0, 10.0),
+        "rebalance_confidence": choice((0.9, 0.95, 0.975, 0.99)),
+        "rebalance_horizon": number(1, 252, integer=True),
+        "risk_confidences": list_of(_confidence(), min_items=1, max_items=20, unique=True),
+        "risk_horizon": number(1, 250, integer=True),
+        "risk_mc_scenarios": number(1_000, MAX_SCENARIOS, integer=True),
+        "risk_mc_dof": number(2.1, 200.0, nullable=True),
+        "risk_mc_seed": number(0, 2**32 - 1, integer=True),
+        "risk_contrib_method": choice({"historical": "Historical", "parametric": "Parametric"}),
+        "risk_contrib_confidence": _confidence(),
+        "risk_backtest_method": choice(BACKTEST_METHODS),
+        "risk_backtest_window": number(20, 5000, integer=True),
+        "risk_backtest_confidence": _confidence(),
+        "risk_backtest_full_history": flag(),
+        "risk_custom_windows": _windows(),
+        "risk_asset_shocks": mapping(shock),
+        "risk_sector_shocks": mapping(shock, key=text(200)),
+        "risk_crisis": text(200),
+        "risk_corr_push": number(0.0, 1.0),
+        "risk_corr_window": number(10, 750, integer=True),
+        "frontier_n_points": number(10, 200, integer=True),
+        "frontier_n_random": choice((0, 1_000, 2_000, 5_000, 10_000)),
+        "frontier_pick_by": choice({"volatility": "Volatility", "return": "Expected return"}),
+        "frontier_pick": number(-10.0, 10.0, nullable=True),
+        "frontier_show_unconstrained": flag(),
+        "frontier_compare": text(200),
+        "frontier_transition_x": choice({"volatility": "Volatility",
+                                         "expected_return": "Expected return"}),
+    }
+
+
+#: Setup key -> the rule its values meet (see the module docstring, "Validation").
+RULES: dict[str, Rule] = _default_rules()
+
+#: Setup key -> its name for the user, with its unit; "%" marks a decimal shown as a
+#: percentage (reports format it so). A key without one is shown by its key in words.
+LABELS: dict[str, str] = {
+    "data_source": "Data source",
+    "universe": "Universe",
+    "start": "Window start",
+    "end": "Window end",
+    "returns_method": "Expected returns estimator",
+    "cov_method": "Covariance estimator",
+    "risk_free_rate": "Risk-free rate (annual, %)",
+    "expected_returns_source": "Expected returns used",
+    "objective_kind": "Objective",
+    "target_return": "Target return (annualised, %)",
+    "target_volatility": "Target volatility (annualised, %)",
+    "risk_aversion": "Risk aversion (delta)",
+    "long_only": "Long only",
+    "min_weight": "Min weight per asset (%)",
+    "max_weight": "Max weight per asset (%)",
+    "max_volatility": "Max volatility (annualised, %)",
+    "asset_bounds": "Per-asset bounds (min, max weight)",
+    "sector_bounds": "Sector bounds (min, max weight)",
+    "capital": "Capital (money)",
+    "bl_views": "Black-Litterman views",
+    "bl_prior": "Black-Litterman prior portfolio",
+    "bl_market_caps": "Market caps you entered (bn)",
+    "bl_delta": "Black-Litterman risk aversion (delta; none: from the benchmark)",
+    "bl_tau": "Black-Litterman tau",
+    "bl_omega": "View uncertainty (omega)",
+    "holdings": "Holdings (shares)",
+    "cash": "Cash held (money)",
+    "rebalance_benchmark": "Benchmark",
+    "rebalance_yahoo_benchmark": "Yahoo benchmark symbol",
+    "rebalance_schedule": "Rebalancing schedule",
+    "rebalance_lookback_years": "Backtest lookback (years)",
+    "rebalance_backtest_start": "Backtest start",
+    "rebalance_cost_bps": "Transaction costs (bps of traded value)",
+    "rebalance_drift_band": "Drift band (%)",
+    "rebalance_min_trade": "Minimum trade (money)",
+    "rebalance_no_trade_band": "No-trade band (%)",
+    "rebalance_stop_method": "Stop-loss method",
+    "rebalance_stop_k": "Stop-loss k (sigmas)",
+    "rebalance_take_k": "Take-profit k (sigmas)",
+    "rebalance_confidence": "Stop-loss confidence (%)",
+    "rebalance_horizon": "Stop-loss horizon (trading days)",
+    "risk_confidences": "VaR confidence levels (%)",
+    "risk_horizon": "VaR horizon (trading days)",
+    "risk_mc_scenarios": "Monte Carlo scenarios per distribution (count)",
+    "risk_mc_dof": "Student-t degrees of freedom (none: fitted)",
+    "risk_mc_seed": "Monte Carlo seed",
+    "risk_contrib_method": "Risk contributions method",
+    "risk_contrib_confidence": "Risk contributions confidence (%)",
+    "risk_backtest_method": "VaR backtest method",
+    "risk_backtest_window": "VaR backtest window (trading days)",
+    "risk_backtest_confidence": "VaR backtest confidence (%)",
+    "risk_backtest_full_history": "VaR backtest on the whole history",
+    "risk_custom_windows": "Custom stress windows (start, end)",
+    "risk_asset_shocks": "Asset shocks (%)",
+    "risk_sector_shocks": "Sector shocks (%)",
+    "risk_crisis": "Crisis correlations from",
+    "risk_corr_push": "Correlation push toward 1 (lambda)",
+    "risk_corr_window": "Rolling correlation window (trading days)",
+    "frontier_n_points": "Frontier points (count)",
+    "frontier_n_random": "Random portfolios (count)",
+    "frontier_pick_by": "Frontier portfolio picked by",
+    "frontier_pick": "Frontier pick (annualised, %; none: the tangency)",
+    "frontier_show_unconstrained": "Unconstrained frontier shown",
+    "frontier_compare": "Frontier compared with",
+    "frontier_transition_x": "Transition map along",
+}
+
+
+def label(key: str) -> str:
+    """A setup key's name for the user (:data:`LABELS`; else the key in words)."""
+    return LABELS.get(key) or key.replace("_", " ").strip().capitalize()
+
+
+def display(key: str, value: Any) -> Any:
+    """A setup value in the user's words: a labelled choice as its label, else the value."""
+    rule = RULES.get(key)
+    if rule is not None and rule.labels is not None and not isinstance(value, list | dict):
+        return rule.labels.get(value, value)
+    return value
+
+
+def register(key: str, rule: Rule, label: str | None = None) -> Rule:
+    """Register (or replace) the rule of a setup key; call it next to the key's default.
+
+    Parameters
+    ----------
+    key : str
+        Setup key, e.g. ``"holdings_turnover_limit"``.
+    rule : Rule
+        E.g. ``setups.number(0.0, 2.0)``.
+    label : str, optional
+        The key's name for the user, with its unit (see :data:`LABELS`).
+
+    Returns
+    -------
+    Rule
+        The rule, so that ``DEFAULTS[key] = ...; register(key, rule)`` reads as one line.
+    """
+    RULES[key] = rule
+    if label:
+        LABELS[key] = label
+    return rule
+
+
+def _depth_problem(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists or objects deeper than ``limit`` (iterative, no recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if depth >= limit:
+                return True
+            items = item.values() if isinstance(item, Mapping) else item
+            stack.extend((v, depth + 1) for v in items)
+    return False
+
+
+def validate(
+    setup: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    rules: Mapping[str, Rule] | None = None,
+) -> dict[str, Any]:
+    """Check every value of a setup against its rule; return the cleaned setup.
+
+    Parameters
+    ----------
+    setup : mapping
+        Setup values (dates restored), e.g. from :func:`from_jsonable`.
+    defaults : mapping
+        The setup keys and their defaults; keys without a rule are checked against the type
+        of their default only (done by :func:`from_jsonable`).
+    rules : mapping, optional
+        Key -> rule; default :data:`RULES`.
+
+    Returns
+    -------
+    dict
+        The setup with cleaned values (whole numbers as int, dates as ``datetime.date``).
+
+    Raises
+    ------
+    SetupError
+        Naming every key whose value cannot be used, with the problem, e.g.
+        ``"holdings/AAPL ('ten' is not a number)"``; and for a window whose start is not
+        before its end, or a minimum weight below 0 in a long-only setup.
+    """
+    rules = RULES if rules is None else rules
+    out = dict(setup)
+    wrong: list[str] = []
+    for key, value in setup.items():
+        rule = rules.get(key)
+        if rule is None:
+            continue
+        try:
+            out[key] = rule(value)
+        except Invalid as exc:
+            where = f"{key}/{exc.path}" if exc.path else key
+            wrong.append(f"{where} ({exc.problem})")
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            # A rule that did not foresee this shape: still the key's fault, said plainly.
+            wrong.append(f"{key} ({_show(value)} cannot be read as {rule.describe})")
+    start, end = out.get("start"), out.get("end")
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and start >= end:
+        wrong.append(f"start ({start} is not before the end {end})")
+    if out.get("long_only") is True and isinstance(out.get("min_weight"), float):
+        if out["min_weight"] < 0:
+            wrong.append(f"min_weight ({out['min_weight']:g} is below 0 in a long-only setup)")
+    if isinstance(out.get("min_weight"), float) and isinstance(out.get("max_weight"), float):
+        if out["min_weight"] > out["max_weight"]:
+            wrong.append(
+                f"min_weight ({out['min_weight']:g} is above max_weight {out['max_weight']:g})"
+            )
+    if wrong:
+        raise SetupError(f"Settings that cannot be used: {'; '.join(wrong)}.")
+    return out
+
+
 def from_jsonable(
     payload: Any,
     defaults: Mapping[str, Any],
@@ -229,11 +896,17 @@ def from_jsonable(
     Raises
     ------
     SetupError
-        If the payload is not a mapping, has a newer schema version, or has unknown keys or
-        values of the wrong type; the message lists every such key by name.
+        If the payload is not a mapping, nests too deeply, has a newer schema version, or has
+        unknown keys or values that break their :data:`RULES` (type, range, shape, date); the
+        message lists every such key by name with its problem.
     """
     if not isinstance(payload, Mapping):
         raise SetupError("A setup file must hold a JSON object ({...}) of settings.")
+    if _depth_problem(payload, MAX_DEPTH + 2):  # the envelope adds two levels
+        raise SetupError(
+            f"The setup nests lists or objects more than {MAX_DEPTH} levels deep; a Ballast "
+            "setup never does. Export it again from Ballast."
+        )
     if "setup" in payload or "schema_version" in payload:
         version = payload.get("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int) or isinstance(version, bool):
@@ -273,6 +946,9 @@ def from_jsonable(
         except SetupError as exc:
             wrong.append(f"{key} ({exc})")
             continue
+        if key in RULES:  # checked with the other rules below
+            setup[key] = value
+            continue
         expected = defaults[key] if defaults[key] is not None else current.get(key)
         problem = _type_problem(value, expected, nullable=defaults[key] is None)
         if problem:
@@ -281,8 +957,12 @@ def from_jsonable(
         if isinstance(expected, float) and isinstance(value, int):
             value = float(value)
         setup[key] = value
+    try:
+        setup = validate(setup, defaults)
+    except SetupError as exc:
+        wrong.append(str(exc).removeprefix("Settings that cannot be used: ").rstrip("."))
     if wrong:
-        raise SetupError(f"Settings with the wrong type: {'; '.join(wrong)}.")
+        raise SetupError(f"Settings that cannot be used: {'; '.join(wrong)}.")
     return setup
 
 
@@ -406,12 +1086,24 @@ def import_json(
     Raises
     ------
     SetupError
-        If the file is not UTF-8 JSON, is not a setup, is from a newer Ballast, or has unknown
-        keys, wrong types or unknown tickers (each listed by name).
+        If the file is larger than :data:`MAX_SETUP_BYTES`, is not UTF-8 JSON, is not a setup,
+        is from a newer Ballast, or has unknown keys, values that cannot be used or unknown
+        tickers (each listed by name).
     """
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
+    if size > MAX_SETUP_BYTES:
+        raise SetupError(
+            f"The setup file is {size / 1e6:,.1f} MB; setups are at most "
+            f"{MAX_SETUP_BYTES // (1024 * 1024)} MB."
+        )
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
         payload = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise SetupError(
+            f"The setup file nests lists or objects too deeply (more than {MAX_DEPTH} levels); "
+            "a Ballast setup never does. Export it again from Ballast."
+        ) from None
     except UnicodeDecodeError:
         raise SetupError(
             "The setup file is not UTF-8 text; export it again from Ballast."
@@ -506,11 +1198,14 @@ class SetupStore:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise SetupError(f"Cannot create the folder {self.path.parent}: {exc}.") from None
+                raise SetupError(
+                    f"Cannot create the folder for saved setups ({exc.strerror or 'error'}); "
+                    "ask the administrator to check the data folder (BALLAST_DATA_DIR)."
+                ) from None
         try:
             con = sqlite3.connect(self.path, timeout=self.TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
-            raise SetupError(f"Cannot open the setups file {self.path}: {exc}.") from None
+            raise SetupError(f"Cannot open the saved setups ({exc}).") from None
         try:
             con.execute("BEGIN IMMEDIATE")
             con.execute(_TABLE)
@@ -525,12 +1220,14 @@ class SetupStore:
             # Locked by another session's write beyond the timeout, a read-only folder, a full
             # disk: the file is fine, it cannot be used right now.
             return SetupError(
-                f"The setups file {self.path} cannot be used right now ({exc}). Try again; "
-                "check that the folder is writable and the disk not full."
+                f"The saved setups cannot be used right now ({exc}). Try again; if it "
+                "persists, ask the administrator to check that the data folder is writable and "
+                "the disk not full."
             )
         return SetupError(
-            f"The setups file {self.path} is damaged or is not a Ballast setups file ({exc}). "
-            "Move it away (or delete it) to start a new one; your other files are untouched."
+            f"The saved setups file is damaged or is not a Ballast setups file ({exc}). Ask "
+            "the administrator to move it away (or delete it) to start a new one; your other "
+            "files are untouched."
         )
 
     def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -622,10 +1319,13 @@ class SetupStore:
         Raises
         ------
         SetupError
-            On an empty or too long name, a value JSON cannot hold, or a damaged file.
+            On an empty or too long name, a value JSON cannot hold or its rule rejects (the
+            setup could not be loaded back), or a damaged file.
         """
         name = self._clean_name(name)
-        payload = json.dumps(to_jsonable(setup, defaults), allow_nan=False)
+        envelope = to_jsonable(setup, defaults)
+        from_jsonable(json.loads(json.dumps(envelope)), defaults, setup)  # loads back, or raises
+        payload = json.dumps(envelope, allow_nan=False)
         saved_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         self._write(
             [

@@ -93,10 +93,10 @@ def test_hand_written_file_without_types_restores_dates():
         (b'{"capital": NaN}', ["NaN"]),
         (b'{"colour": "red", "leverage": 2}', ["Unknown settings", "colour, leverage"]),
         (b'{"capital": "lots", "long_only": 1, "universe": "AAPL"}',
-         ["wrong type", "capital (expected number, got text)",
-          "long_only (expected true/false, got number)", "universe (expected list, got text)"]),
-        (b'{"universe": ["AAPL", 3]}', ["universe", "list of text"]),
-        (b'{"capital": null}', ["capital (expected number, got null)"]),
+         ["cannot be used", "capital ('lots' is not a number)",
+          "long_only (1 is not true or false)", "universe ('AAPL' is not a list)"]),
+        (b'{"universe": ["AAPL", 3]}', ["universe/1 (3 is not a ticker"]),
+        (b'{"capital": null}', ["capital (expected a number, got null)"]),
         (b'{"start": "2020-13-45"}', ["start", "not an ISO date"]),
         (b'{"universe": ["AAPL", "TSLA", "NVDA"], "asset_bounds": {"GME": [0, 0.1]}}',
          ["lacks", "TSLA, NVDA, GME"]),
@@ -273,3 +273,133 @@ def test_a_locked_store_says_so_and_keeps_the_data(store):
         holder.execute("ROLLBACK")
         holder.close()
     assert busy.load("Mine", DEFAULTS, CURRENT) == SETUP
+
+
+# --- every value validated at import, load and save (issue: hostile setups) ----------------
+
+FULL = {
+    **DEFAULTS,
+    "holdings": {},
+    "bl_views": [],
+    "risk_custom_windows": {},
+    "risk_horizon": 1,
+    "frontier_n_points": 50,
+    "new_feature_limit": 1.5,  # a key another feature added, with no rule registered
+}
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"holdings": {"AAPL": "ten"}}, ["holdings/AAPL ('ten' is not a number)"]),
+        ({"risk_custom_windows": {"Mine": ["2020-01-01", "soon"]}},
+         ["risk_custom_windows/Mine ('soon' is not an ISO date"]),
+        ({"risk_custom_windows": {"Mine": ["2021-01-01", "2020-01-01"]}},
+         ["risk_custom_windows/Mine (starts on 2021-01-01, not before its end 2020-01-01)"]),
+        ({"risk_custom_windows": {"Mine": "2020"}}, ["not a [start, end] pair"]),
+        ({"bl_views": [5]}, ["bl_views/0 (5 is not an object"]),
+        ({"bl_views": [{"kind": "sideways"}]}, ["bl_views/0/kind ('sideways' is not one of"]),
+        ({"bl_views": [{"kind": "absolute", "confidence": 7}]},
+         ["bl_views/0/confidence (7 is above the maximum 1)"]),
+        ({"universe": ["AAPL", "MSFT", "AAPL"]}, ["universe (duplicates: AAPL)"]),
+        ({"universe": ["X" * 40]}, ["longer than 32 characters"]),
+        ({"universe": []}, ["universe (needs at least 1 entries"]),
+        ({"risk_horizon": 300}, ["risk_horizon (300 is above the maximum 250)"]),
+        ({"risk_horizon": 2.5}, ["risk_horizon (2.5 is not a whole number)"]),
+        ({"frontier_n_points": 5}, ["frontier_n_points (5 is below the minimum 10)"]),
+        ({"risk_free_rate": 3.0}, ["risk_free_rate (3 is above the maximum 0.2)"]),
+        ({"start": "1600-01-01"}, ["start (1600-01-01 is outside the dates Ballast handles"]),
+        ({"end": "9999-12-31"}, ["end (9999-12-31 is outside the dates"]),
+        ({"start": "2021-01-01", "end": "2020-01-01"}, ["start (2021-01-01 is not before"]),
+        ({"data_source": "sample"}, ["data_source ('sample' is not a data source object"]),
+        ({"data_source": {"kind": 5}}, ["data_source (kind 5 is not one of 'sample'"]),
+        ({"data_source": {"kind": "yahoo", "tickers": "AAPL", "start": "2020-01-01",
+                          "end": "2021-01-01"}}, ["data_source/tickers ('AAPL' is not a list"]),
+        ({"data_source": {"kind": "upload"}}, ["data_source (missing field 'csv')"]),
+        ({"asset_bounds": {"AAPL": [0.5, 0.1]}}, ["asset_bounds/AAPL (the minimum 0.5 is above"]),
+        ({"asset_bounds": {"AAPL": ["x", 0.1]}}, ["asset_bounds/AAPL ('x' is not a number)"]),
+        ({"long_only": True, "max_volatility": -1}, ["max_volatility (-1 is below the minimum"]),
+        ({"new_feature_limit": "high"}, ["new_feature_limit (expected number, got text)"]),
+    ],
+)  # fmt: skip
+def test_values_that_cannot_be_used_are_named_at_import(values, words):
+    with pytest.raises(SetupError) as info:
+        import_json(json.dumps(values), FULL, CURRENT)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_several_problems_are_named_together_and_good_values_pass():
+    with pytest.raises(SetupError) as info:
+        import_json(json.dumps({"holdings": {"AAPL": "ten"}, "risk_horizon": 0}), FULL, CURRENT)
+    assert "holdings/AAPL" in str(info.value) and "risk_horizon (0 is below" in str(info.value)
+    good = {"holdings": {"AAPL": 10}, "risk_horizon": 10.0, "new_feature_limit": 3,
+            "risk_custom_windows": {"Mine": ["2020-02-19", "2020-03-23"]}}  # fmt: skip
+    setup = import_json(json.dumps(good), FULL, CURRENT)
+    assert setup["holdings"] == {"AAPL": 10.0} and setup["risk_horizon"] == 10
+    assert isinstance(setup["risk_horizon"], int) and setup["new_feature_limit"] == 3.0
+    assert setup["risk_custom_windows"] == {"Mine": ["2020-02-19", "2020-03-23"]}
+
+
+def test_a_registered_rule_applies_to_a_new_key():
+    from core import setups
+
+    try:
+        setups.register("new_feature_limit", setups.number(0.0, 2.0))
+        with pytest.raises(SetupError, match=r"new_feature_limit \(3 is above the maximum 2\)"):
+            import_json(b'{"new_feature_limit": 3}', FULL, CURRENT)
+    finally:
+        setups.RULES.pop("new_feature_limit")
+
+
+def test_huge_universe_is_rejected_without_building_it():
+    from core.setups import MAX_ASSETS
+
+    universe = [f"T{i}" for i in range(1_000_000)]  # 8.9 MB of JSON, under the file limit
+    with pytest.raises(SetupError, match=r"1,000,000 entries are more than the limit of 5,000"):
+        import_json(json.dumps({"universe": universe}), FULL, CURRENT)
+    assert MAX_ASSETS == 5_000
+
+
+def test_file_size_is_checked_before_parsing():
+    from core.setups import MAX_SETUP_BYTES
+
+    big = b'{"capital": 1' + b" " * MAX_SETUP_BYTES + b"}"  # valid JSON, over the limit
+    with pytest.raises(SetupError, match="at most 20 MB"):
+        import_json(big, FULL, CURRENT)
+
+
+@pytest.mark.parametrize("depth", [50, 200_000])
+def test_deeply_nested_json_gives_a_clear_error(depth):
+    content = '{"holdings": ' + "[" * depth + "]" * depth + "}"
+    with pytest.raises(SetupError, match="nests lists or objects"):
+        import_json(content, FULL, CURRENT)
+
+
+def test_bad_values_cannot_be_saved_and_a_stored_bad_record_is_named_at_load(store):
+    with pytest.raises(SetupError, match=r"holdings/AAPL \('ten' is not a number\)"):
+        store.save("bad", {**SETUP, "holdings": {"AAPL": "ten"}}, FULL)
+    assert store.names() == []
+    store.save("good", SETUP, FULL)
+    record = json.loads(json.dumps(to_jsonable(SETUP, FULL)))
+    record["setup"]["bl_views"] = ["not a view"]
+    now = dt.datetime.now(dt.UTC).isoformat()
+    with sqlite3.connect(store.path) as con:
+        con.execute("INSERT INTO setups VALUES ('planted', 1, ?, ?)", (now, json.dumps(record)))
+    with pytest.raises(SetupError, match=r"bl_views/0 \('not a view' is not an object"):
+        store.load("planted", FULL, CURRENT)
+    assert store.load("good", FULL, CURRENT)["capital"] == SETUP["capital"]
+
+
+def test_store_errors_never_show_the_server_path(tmp_path):
+    path = tmp_path / "secret-folder" / "setups.sqlite3"
+    path.parent.mkdir()
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SetupError) as info:
+        SetupStore(path).list()
+    assert "secret-folder" not in str(info.value) and str(tmp_path) not in str(info.value)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(SetupError) as info:
+        SetupStore(blocker / "sub" / "setups.sqlite3").save("x", SETUP, DEFAULTS)
+    assert str(tmp_path) not in str(info.value) and "a-file" not in str(info.value)
