@@ -32,7 +32,7 @@ for s in statuses:
     if s.status == "error":
         st.error(f"{s.label}: {s.message}", icon=":material/error:")
     elif s.status == "bug":
-        st.exception(s.error)
+        st.error(f"{s.label}: left out of the report, {s.message}.", icon=":material/bug_report:")
 if any(s.status == "no results" for s in statuses):
     st.caption("Open a feature's page to compute its results; they then join the report.")
 

@@ -4,7 +4,8 @@ Each feature's ui module (``ui.allocation``, ``ui.black_litterman``, ``ui.fronti
 ``ui.risk``, ``ui.rebalance``, ``ui.book``) may define
 ``report_section() -> ReportSection | None``; the report holds the sections of those that
 exist. A section that raises a ``BallastError`` is listed with its message and left out; any
-other exception is a bug and is shown as such.
+other exception is a bug: logged on the server with its traceback, and named to the user in
+one line (never a traceback in the browser).
 
 Saved setups are the setup keys of :data:`ui.state.DEFAULTS`, read at run time, stored by
 :class:`core.setups.SetupStore` in the user data folder (``$BALLAST_DATA_DIR``).
@@ -16,7 +17,7 @@ import copy
 import datetime as dt
 import importlib
 import importlib.util
-import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,12 +28,13 @@ import streamlit as st
 
 from core import setups
 from core.black_litterman import tickers_of
-from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
 from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
 from core.optimization import OBJECTIVES
 from core.reporting import ReportSection, ReportSummary, report_html, report_xlsx
 from ui import cache, state
+
+_log = logging.getLogger(__name__)
 
 #: Feature modules that may contribute a report section, in report order, with their labels.
 SECTION_MODULES: dict[str, str] = {
@@ -58,7 +60,8 @@ class SectionStatus:
     status : str
         ``"ready"``, ``"no results"`` (the feature has nothing to report yet),
         ``"not available"`` (the feature does not exist in this version), ``"error"`` (it
-        raised a BallastError: ``message``) or ``"bug"`` (any other exception: ``error``).
+        raised a BallastError: ``message``) or ``"bug"`` (any other exception: ``error``; its
+        ``message`` names only the exception's type, the traceback goes to the server log).
     section : ReportSection or None
     message : str
     error : Exception or None
@@ -78,8 +81,8 @@ def collect_sections(strict: bool = False) -> list[SectionStatus]:
     Parameters
     ----------
     strict : bool
-        Re-raise exceptions that are not ``BallastError`` (tests); otherwise they come back
-        with status ``"bug"`` and the page shows them with ``st.exception``.
+        Re-raise exceptions that are not ``BallastError`` (tests); otherwise they are logged
+        with their traceback and come back with status ``"bug"``.
 
     Returns
     -------
@@ -103,7 +106,9 @@ def collect_sections(strict: bool = False) -> list[SectionStatus]:
         except Exception as exc:
             if strict:
                 raise
-            out.append(SectionStatus(module, label, "bug", message=repr(exc), error=exc))
+            _log.exception("The %s report section failed", label)
+            message = f"an internal error ({type(exc).__name__}) stopped it; it is logged"
+            out.append(SectionStatus(module, label, "bug", message=message, error=exc))
             continue
         if section is None:
             out.append(SectionStatus(module, label, "no results"))
@@ -114,62 +119,60 @@ def collect_sections(strict: bool = False) -> list[SectionStatus]:
 
 def _objective_inputs(ss: Any) -> dict[str, Any]:
     kind = ss["objective_kind"]
-    out: dict[str, Any] = {"Objective": OBJECTIVES.get(kind, kind)}
-    if kind == "target_return":
-        out["Target return (annualised)"] = ss["target_return"]
-    elif kind == "target_volatility":
-        out["Target volatility (annualised)"] = ss["target_volatility"]
-    elif kind == "max_utility":
-        out["Risk aversion (delta)"] = ss["risk_aversion"]
+    out: dict[str, Any] = {setups.label("objective_kind"): OBJECTIVES.get(kind, kind)}
+    used = {"target_return": "target_return", "target_volatility": "target_volatility",
+            "max_utility": "risk_aversion"}.get(kind)  # fmt: skip
+    if used:
+        out[setups.label(used)] = ss[used]
     return out
 
 
 def _describe_source(descriptor: Any) -> str:
-    """The data source descriptor as one line; embedded files are named, not copied."""
+    """The data source descriptor in words; embedded files are named, not copied."""
     if not isinstance(descriptor, dict):
-        return str(descriptor)
-    short = {
-        k: (f"<{len(v):,} characters>" if isinstance(v, str) and len(v) > 200 else v)
-        for k, v in descriptor.items()
-    }
-    text = json.dumps(short, default=str)
-    return text if len(text) <= 2000 else text[:2000] + "..."
+        return str(descriptor)[:200]
+    kind = descriptor.get("kind")
+    if kind == "sample":
+        text = "The bundled S&P 500 sample"
+    elif kind == "yahoo":
+        tickers = descriptor.get("tickers") or []
+        text = (f"Yahoo Finance: {len(tickers):,} tickers, {descriptor.get('start')} to "
+                f"{descriptor.get('end')}")  # fmt: skip
+        if descriptor.get("benchmark"):
+            text += f", benchmark {descriptor['benchmark']}"
+    elif kind == "upload":
+        text = f"Uploaded file {descriptor.get('filename') or '(unnamed)'}"
+        if descriptor.get("benchmark"):
+            text += f", benchmark column {descriptor['benchmark']}"
+    else:
+        text = f"Data source {kind}"
+    sectors = descriptor.get("sectors") or {}
+    if sectors:
+        text += f"; sectors set by you for {len(sectors):,} tickers"
+    return text
 
 
 def report_inputs() -> dict[str, Any]:
-    """Every setup key as a labelled input of the report (units in the labels)."""
+    """Every setup key as a labelled input of the report (units in the labels).
+
+    Labels and the words for choices come from ``core.setups`` (:data:`core.setups.LABELS`,
+    :func:`core.setups.display`), the one place each setting is named.
+    """
     ss = st.session_state
     inputs: dict[str, Any] = {
-        "Data source (setup)": _describe_source(ss["data_source"]),
+        setups.label("data_source"): _describe_source(ss["data_source"]),
         "Universe size (assets)": len(ss["universe"]),
-        "Universe": list(ss["universe"]),
-        "Window start": ss["start"],
-        "Window end": ss["end"],
-        "Expected returns estimator": RETURN_ESTIMATORS.get(ss["returns_method"]),
-        "Covariance estimator": COVARIANCE_ESTIMATORS.get(ss["cov_method"]),
-        "Expected returns used": "Black-Litterman posterior"
-        if ss["expected_returns_source"] == "black_litterman"
-        else "the estimator above",
-        "Risk-free rate (annual)": ss["risk_free_rate"],
-        **_objective_inputs(ss),
-        "Long only": ss["long_only"],
-        "Min weight per asset": ss["min_weight"],
-        "Max weight per asset": ss["max_weight"],
-        "Max volatility (annualised)": ss["max_volatility"],
-        "Per-asset bounds (min, max weight)": dict(ss["asset_bounds"]),
-        "Sector bounds (min, max weight)": dict(ss["sector_bounds"]),
-        "Capital": ss["capital"],
     }
-    shown = {
-        "data_source", "universe", "start", "end", "returns_method", "cov_method",
-        "expected_returns_source", "risk_free_rate", "objective_kind", "target_return",
-        "target_volatility", "risk_aversion", "long_only", "min_weight", "max_weight",
-        "max_volatility", "asset_bounds", "sector_bounds", "capital",
-    }  # fmt: skip
-    # Settings other features add appear under their key, so the report names every input.
     for key in state.DEFAULTS:
-        if key not in shown:
-            inputs[key] = ss.get(key)
+        if key == "data_source":
+            continue
+        value = ss.get(key)
+        if key == "objective_kind":
+            inputs.update(_objective_inputs(ss))
+            continue
+        if key in ("target_return", "target_volatility", "risk_aversion"):
+            continue  # with the objective that uses it
+        inputs[setups.label(key)] = setups.display(key, value)
     return inputs
 
 
@@ -312,14 +315,16 @@ def apply_setup(setup: dict[str, Any]) -> None:
     Raises
     ------
     BallastError
-        If the data cannot be loaded or lacks tickers of the setup (named).
+        If a value breaks its rule (``core.setups.validate``), the data cannot be loaded, lacks
+        tickers of the setup (named) or does not cover the setup's dates.
     """
-    check_choices(setup)
+    setup = {**setup, **setups.validate(setup, state.DEFAULTS)}
     ss = st.session_state
     data = None
     if setup["data_source"] != ss["data_source"] or ss.get("price_data") is None:
         data = load_data_source(setup["data_source"])
     setups.check_tickers(setup, (data or state.price_data()).tickers, extra=view_tickers(setup))
+    check_dates(setup, data or state.price_data())
     if data is not None:
         state.set_price_data(data)
     for key in state.DEFAULTS:
@@ -333,24 +338,19 @@ def apply_setup(setup: dict[str, Any]) -> None:
         _restore_posterior()
 
 
-#: Setup keys whose value is one of a fixed set of choices.
-CHOICES: dict[str, Any] = {
-    "returns_method": RETURN_ESTIMATORS,
-    "cov_method": COVARIANCE_ESTIMATORS,
-    "objective_kind": OBJECTIVES,
-    "expected_returns_source": ("historical", "black_litterman"),
-}
+def check_dates(setup: dict[str, Any], data: PriceData) -> None:
+    """Raise a SetupError naming every date of the setup outside the data's dates.
 
-
-def check_choices(setup: dict[str, Any]) -> None:
-    """Raise a SetupError naming every setting whose value is not one of its choices."""
+    The date inputs offer only the data's dates (a date outside them cannot be shown).
+    """
+    first, last = data.prices.index[0].date(), data.prices.index[-1].date()
     bad = [
-        f"{key} ({setup[key]!r}; choose one of {', '.join(options)})"
-        for key, options in CHOICES.items()
-        if key in setup and setup[key] not in options
+        f"{key} ({setup[key]} is outside the data's dates, {first} to {last})"
+        for key in ("start", "end", "rebalance_backtest_start")
+        if isinstance(setup.get(key), dt.date) and not first <= setup[key] <= last
     ]
     if bad:
-        raise SetupError(f"Settings with a value Ballast does not know: {'; '.join(bad)}.")
+        raise SetupError(f"Settings that cannot be used with the loaded data: {'; '.join(bad)}.")
 
 
 def view_tickers(setup: dict[str, Any]) -> list[str]:
@@ -413,7 +413,8 @@ def setups_manager() -> None:
     """
     show_flash()
     the_store = store()
-    st.caption(f"Stored in `{the_store.path}`.")
+    st.caption("Setups are saved on the server for everyone who uses it; export one as JSON to "
+               "keep your own copy.")  # fmt: skip
     with st.form("report_save_form", clear_on_submit=True, border=False):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         name = c1.text_input("Save the current setup as", key="report_save_name",
@@ -509,9 +510,11 @@ def _rename(the_store: setups.SetupStore, name: str) -> None:
 
 
 def _import_json() -> None:
+    limit_mb = setups.MAX_SETUP_BYTES // (1024 * 1024)
     upload = st.file_uploader(
-        "Import a setup (JSON file exported by Ballast)", type=["json"], key="report_import"
-    )
+        f"Import a setup (JSON file exported by Ballast, at most {limit_mb} MB)", type=["json"],
+        key="report_import", max_upload_size=limit_mb,
+    )  # fmt: skip
     if upload is None:
         return
     done = st.session_state.get("report_imported")
@@ -520,6 +523,9 @@ def _import_json() -> None:
             st.error(done[1], icon=":material/error:")
         return
     try:
+        if upload.size > setups.MAX_SETUP_BYTES:  # before reading it
+            raise SetupError(f"The file is {upload.size / 1e6:,.1f} MB; setups are at most "
+                             f"{limit_mb} MB.")  # fmt: skip
         apply_setup(setups.import_json(upload.getvalue(), state.DEFAULTS, current_setup()))
     except BallastError as exc:
         message = f"Could not import {upload.name}: {exc}"
