@@ -469,13 +469,31 @@ def trade_plan(
     )
 
 
-def trade_plan_csv(plan: TradePlan) -> bytes:
+def _money_headers(frame: pd.DataFrame, columns: tuple[str, ...], currency: str) -> pd.DataFrame:
+    """Money columns named with their currency (``price_USD``), when it is known."""
+    if not currency:
+        return frame
+    return frame.rename(columns={c: f"{c}_{currency}" for c in columns if c in frame.columns})
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    from core.reporting import csv_bytes  # numbers without float noise, text made safe
+
+    return csv_bytes(frame)
+
+
+def trade_plan_csv(plan: TradePlan, currency: str = "") -> bytes:
     """The trade plan as CSV bytes (UTF-8), one row per asset, weights as decimals.
+
+    Numbers stay machine-readable (no thousands separators), rounded to 12 significant digits;
+    money columns carry the currency in their name (``trade_value_USD``) when it is given.
 
     Parameters
     ----------
     plan : TradePlan
         From :func:`trade_plan`.
+    currency : str
+        Currency of the prices (e.g. ``"USD"``); empty when unknown.
 
     Returns
     -------
@@ -496,7 +514,8 @@ def trade_plan_csv(plan: TradePlan) -> bytes:
         action="Cash",
     )
     frame = pd.concat([frame, pd.DataFrame([cash])], ignore_index=True)
-    return frame.to_csv(index=False).encode("utf-8")
+    money = ("price", "current_value", "trade_value", "cost", "final_value")
+    return _csv(_money_headers(frame, money, currency))
 
 
 # ------------------------------------------------------------------------------ stop levels
@@ -686,7 +705,9 @@ def portfolio_limits(
     )
 
 
-def stop_levels_csv(levels: pd.DataFrame, portfolio: pd.Series | None = None) -> bytes:
+def stop_levels_csv(
+    levels: pd.DataFrame, portfolio: pd.Series | None = None, currency: str = ""
+) -> bytes:
     """Stop-loss and take-profit levels as CSV bytes (UTF-8), distances as decimals.
 
     Parameters
@@ -694,21 +715,25 @@ def stop_levels_csv(levels: pd.DataFrame, portfolio: pd.Series | None = None) ->
     levels : DataFrame
         From :func:`stop_levels`.
     portfolio : Series, optional
-        From :func:`portfolio_limits`; appended as a ``PORTFOLIO`` row (values in money).
+        From :func:`portfolio_limits`; appended as a ``PORTFOLIO`` row: its value in the
+        ``value`` column (``price`` is for share prices and stays empty), its levels in money.
+    currency : str
+        Currency of the prices, added to the money columns' names (``price_USD``).
 
     Returns
     -------
     bytes
+        Numbers machine-readable, rounded to 12 significant digits.
     """
     frame = levels.reset_index()
     if portfolio is not None:
         row = {
             "ticker": "PORTFOLIO",
-            "price": portfolio["value"],
+            "value": portfolio["value"],
             "stop_loss": portfolio["loss_limit"],
             "stop_distance": portfolio["loss_limit_distance"],
             "take_profit": portfolio["take_profit"],
             "take_distance": portfolio["take_distance"],
         }
         frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
-    return frame.to_csv(index=False).encode("utf-8")
+    return _csv(_money_headers(frame, ("price", "stop_loss", "take_profit", "value"), currency))

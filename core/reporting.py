@@ -7,20 +7,29 @@ column names say so. Money is in the currency of the prices.
 
 A report is a :class:`ReportSummary` (inputs, data source, as-of date, key figures, generation
 time) and a list of :class:`ReportSection`, one per feature. Numbers stay numbers in the
-workbook: a column or key figure whose name says it holds weights, returns, volatilities or
-other risk figures (see :func:`is_percent_label`) gets a percent cell format, its values stay
-decimals. The HTML report is one self-contained file: plotly.js is embedded once, before the
-first chart, so the file opens offline; section text is a small, escaped Markdown subset.
+workbook, one rule for the workbook and the HTML report: a number whose column name, or else
+whose row label (tables of labelled metrics), says it holds weights, returns, volatilities or
+other risk figures, or ends in "%" (see :func:`is_percent_label`), is a decimal shown as a
+percentage (a percent cell format; the value stays 0.25 for 25 %). Text cells are written as
+text: never formulas or links (:func:`safe_text` in CSV files, OWASP's CSV-injection advice).
+
+The HTML report is one self-contained file: plotly.js is embedded once, before the first chart,
+so the file opens offline; section text is a small, escaped Markdown subset.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
 import datetime as dt
 import html
 import io
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +43,9 @@ __all__ = [
     "ReportSummary",
     "allocation_frame",
     "allocation_csv",
+    "csv_bytes",
+    "clean_csv",
+    "safe_text",
     "is_percent_label",
     "sheet_names",
     "report_xlsx",
@@ -125,7 +137,98 @@ def allocation_csv(orders: OrderList, sectors: pd.Series | None = None) -> bytes
         [{"ticker": "CASH", "sector": "Cash", "weight": None, "shares": None, "price": None,
           "value": orders.leftover_cash, "achieved_weight": orders.leftover_cash / orders.capital}]
     )  # fmt: skip
-    return pd.concat([frame, cash], ignore_index=True).to_csv(index=False).encode("utf-8")
+    return csv_bytes(pd.concat([frame, cash], ignore_index=True))
+
+
+# --- CSV: machine-readable numbers, text that cannot turn into a formula ------------------
+
+# OWASP, "CSV Injection": cells starting with these are run as formulas by spreadsheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$")
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: Significant digits of floats in CSV files: floating-point noise goes (0.20000000000000007
+#: is written 0.2), cents of 10-digit amounts stay.
+CSV_DIGITS = 12
+
+
+def safe_text(value: str) -> str:
+    """Text that a spreadsheet will not run as a formula (OWASP CSV-injection advice).
+
+    Parameters
+    ----------
+    value : str
+        A cell's text.
+
+    Returns
+    -------
+    str
+        ``value`` with a leading single quote when it starts with ``=``, ``+``, ``-``, ``@``,
+        a tab or a carriage return and is not a number; otherwise ``value`` unchanged.
+
+    References
+    ----------
+    OWASP Foundation, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection
+    """
+    if value.startswith(_FORMULA_START) and not _NUMBER_TEXT.match(value):
+        return "'" + value
+    return value
+
+
+def _clean_cell(cell: str) -> str:
+    if _FLOAT_TEXT.match(cell):
+        number = float(cell)
+        return f"{number:.{CSV_DIGITS}g}" if np.isfinite(number) else cell
+    return safe_text(cell)
+
+
+def clean_csv(data: bytes) -> bytes:
+    """CSV bytes with float noise rounded and formula-like text neutralised.
+
+    Every CSV download passes through this (``ui.widgets.csv_download``), whoever built it.
+
+    Parameters
+    ----------
+    data : bytes
+        UTF-8 CSV, comma-separated.
+
+    Returns
+    -------
+    bytes
+        The same table (RFC 4180: CRLF line ends, cells with line breaks quoted): floats to
+        :data:`CSV_DIGITS` significant digits, text cells through :func:`safe_text`. Bytes
+        that are not UTF-8 come back unchanged.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    out = io.StringIO()
+    # RFC 4180 line ends: the writer then quotes every cell holding a CR or LF.
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv.reader(io.StringIO(text, newline="")):
+        writer.writerow([_clean_cell(c) for c in row])
+    return out.getvalue().encode("utf-8")
+
+
+def csv_bytes(frame: pd.DataFrame, index: bool = False, **to_csv: Any) -> bytes:
+    """A table as CSV bytes (UTF-8, header row) for download, through :func:`clean_csv`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table; numbers stay machine-readable (no thousands separators).
+    index : bool
+        Whether to write the index as the first column.
+    **to_csv
+        Passed to ``DataFrame.to_csv`` (``index_label``, ``date_format``).
+
+    Returns
+    -------
+    bytes
+    """
+    # CRLF line ends make the writer quote cells holding a lone CR (a cell starting "\r").
+    to_csv.setdefault("lineterminator", "\r\n")
+    return clean_csv(frame.to_csv(index=index, **to_csv).encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -218,7 +321,8 @@ def _flat_table(table: pd.DataFrame) -> pd.DataFrame:
         or named
         or not isinstance(frame.index, pd.RangeIndex)
     ):
-        names = [n if n is not None else ("" if i else "index") for i, n in
+        # An unnamed index (tickers, metric labels) gets an empty header, not "index".
+        names = [n if n is not None else " " * i for i, n in
                  enumerate(frame.index.names)]  # fmt: skip
         frame.index = frame.index.set_names(names)
         frame = frame.reset_index()
@@ -226,7 +330,25 @@ def _flat_table(table: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
             frame[col] = frame[col].dt.tz_localize(None)
+    # Tables of labelled values (a label column, then values) may hold numbers as text
+    # ("250", "0.99"): numbers are numbers.
+    if len(frame.columns) > 1 and _is_text(frame.iloc[:, 0]):
+        for i in range(1, len(frame.columns)):
+            col = frame.iloc[:, i]
+            if _is_text(col):
+                frame.isetitem(i, col.astype(object).map(_number_or_value))
     return frame
+
+
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or pd.api.types.is_string_dtype(series)
+
+
+def _number_or_value(value: Any) -> Any:
+    if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
+        number = float(value)
+        return int(number) if number.is_integer() and "." not in value else number
+    return value
 
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -262,7 +384,7 @@ def sheet_names(sections: Sequence[ReportSection]) -> list[tuple[str, str, str]]
     return out
 
 
-def _cell_value(value: Any) -> Any:
+def _cell_value(value: Any, label: object = "") -> Any:
     """A value xlsxwriter writes natively (numbers stay numbers)."""
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
@@ -273,7 +395,7 @@ def _cell_value(value: Any) -> Any:
     if isinstance(value, int | float | str | dt.date):
         return value
     if isinstance(value, Mapping | list | tuple | set | pd.Index | pd.Series):
-        return _text(value)  # "k: v; ..." or "a, b, ..." as in the HTML report
+        return _text(value, label)  # "k: v; ..." or "a, b, ..." as in the HTML report
     return str(value)
 
 
@@ -298,9 +420,12 @@ def _text(value: Any, label: object = "") -> str:
         ts = pd.Timestamp(value)
         return str(ts.date()) if ts == ts.normalize() else str(ts)
     if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items()) or "none"
+        # An entry's key is its label (a view's "return"), else the mapping's label applies.
+        return "; ".join(
+            f"{k}: {_text(v, k if _label_kind(k) else label)}" for k, v in value.items()
+        ) or "none"
     if isinstance(value, list | tuple | set | pd.Index | pd.Series):
-        return ", ".join(_text(v) for v in value) or "none"
+        return ", ".join(_text(v, label) for v in value) or "none"
     return str(value)
 
 
@@ -337,9 +462,10 @@ def report_xlsx(
     buffer = io.BytesIO()
     names = sheet_names(sections)
     extra = frozenset(map(str, percent_columns))
-    with pd.ExcelWriter(
-        buffer, engine="xlsxwriter", engine_kwargs={"options": {"nan_inf_to_errors": True}}
-    ) as writer:
+    # Text is text: no formulas (a ticker "=HYPERLINK(...)"), no links, no numbers guessed.
+    options = {"nan_inf_to_errors": True, "strings_to_formulas": False,
+               "strings_to_urls": False, "strings_to_numbers": False}  # fmt: skip
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         book = writer.book
         fmt = {
             "title": book.add_format({"bold": True, "font_size": 14}),
@@ -356,18 +482,105 @@ def report_xlsx(
         by_table = {(key, name): sheet for key, name, sheet in names}
         for section in sections:
             for name, table in section.tables.items():
-                sheet = by_table[(section.key, name)]
-                frame = _flat_table(table)
-                frame.to_excel(writer, sheet_name=sheet, index=False)
-                ws = writer.sheets[sheet]
-                ws.freeze_panes(1, 0)
-                if len(frame.columns):
-                    ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
-                for i, col in enumerate(frame.columns):
-                    width = min(max(len(col), 10) + 2, 40)
-                    kind = _column_kind(frame.iloc[:, i], col, extra)
-                    ws.set_column(i, i, width, fmt.get(kind))
+                ws = book.add_worksheet(by_table[(section.key, name)])
+                _table_sheet(ws, _flat_table(table), extra, fmt)
     return buffer.getvalue()
+
+
+def _table_sheet(ws, frame: pd.DataFrame, extra: frozenset[str], fmt: dict) -> None:
+    """One table on its sheet: a header row, then every cell as what it is."""
+    kinds = _cell_kinds(frame, extra)
+    for c, col in enumerate(frame.columns):
+        ws.write_string(0, c, _header(col, kinds[c]), fmt["head"])
+        ws.set_column(c, c, min(max(len(col), 10) + 2, 40))
+        values = frame.iloc[:, c].tolist()
+        for r, value in enumerate(values, start=1):
+            _write_cell(ws, r, c, value, kinds[c][r - 1], fmt)
+    ws.freeze_panes(1, 0)
+    if len(frame.columns):
+        ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+
+
+def _write_cell(ws, row: int, col: int, value: Any, kind: str, fmt: dict) -> None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return
+    if isinstance(value, bool | np.bool_):
+        ws.write_string(row, col, "yes" if value else "no")
+    elif isinstance(value, int | float | np.integer | np.floating):
+        v = float(value)
+        if np.isfinite(v):
+            ws.write_number(row, col, v, fmt.get(kind))
+        elif not np.isnan(v):
+            ws.write_string(row, col, str(v))
+    elif isinstance(value, dt.datetime | pd.Timestamp):
+        ts = pd.Timestamp(value)
+        ws.write_datetime(row, col, ts.to_pydatetime().replace(tzinfo=None), fmt["date"])
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt["date"])
+    else:
+        text = _text(value) if not isinstance(value, str) else value
+        ws.write_string(row, col, text[:_EXCEL_MAX_TEXT])
+
+
+# Column names that say nothing about their numbers: the row labels decide.
+_GENERIC_COLUMN = re.compile(r"^\s*(value|values|figure|statistic value|result)?\s*$", re.I)
+
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def _header(name: str, kinds: list[str]) -> str:
+    """A column's header for the reader: identifiers in words, "(%)" on percentages."""
+    if not _IDENTIFIER.match(name):
+        return name
+    words = name.replace("_", " ")
+    words = words[0].upper() + words[1:]
+    if kinds and all(k == "pct" for k in kinds) and "%" not in words:
+        words += " (%)"
+    return words
+
+
+def _label_kind(label: object) -> str:
+    """The format a row or column label asks for: "pct", "count", "money" or ""."""
+    text = str(label)
+    if is_percent_label(text):
+        return "pct"
+    if _COUNT.search(text):
+        return "count"
+    if _MONEY.search(text):
+        return "money"
+    return ""
+
+
+def _cell_kinds(frame: pd.DataFrame, extra: frozenset[str]) -> list[list[str]]:
+    """Per column, per row: how each cell is formatted ("pct", "count", "money", "float", "").
+
+    The column's name decides (:func:`_column_kind`); where it says nothing (a column of a
+    portfolio's metrics), the row's label in the first, text column decides, so that
+    "Maximum drawdown (%)" is a percentage in every column of a metrics table.
+    """
+    labels = frame.iloc[:, 0].tolist() if len(frame.columns) > 1 and _is_text(
+        frame.iloc[:, 0]) else None  # fmt: skip
+    row_kinds = [_label_kind(x) if isinstance(x, str) else "" for x in labels or []]
+    out = []
+    for c in range(len(frame.columns)):
+        col = frame.iloc[:, c]
+        text = _is_text(col)
+        numeric = pd.to_numeric(col, errors="coerce") if text else col
+        kind = _column_kind(numeric, frame.columns[c], extra) if not (
+            text and numeric.isna().all()) else ""  # fmt: skip
+        generic = _GENERIC_COLUMN.match(str(frame.columns[c])) is not None
+        if labels is None or c == 0 or (kind in ("pct", "count", "money") and not generic):
+            out.append([kind] * len(frame))
+            continue
+        kinds = []
+        for r, value in enumerate(col.tolist()):
+            rk = row_kinds[r]
+            if rk == "pct" and isinstance(value, int | float) and abs(value) > _PCT_LIMIT:
+                rk = ""
+            kinds.append(rk or (kind or ("float" if isinstance(value, float) else "")))
+        out.append(kinds)
+    return out
 
 
 def _column_kind(series: pd.Series, label: str, percent_columns: frozenset[str]) -> str:
@@ -428,7 +641,7 @@ def _summary_sheet(ws, summary, sections, names, fmt) -> None:
 
 
 def _write_value(ws, row: int, col: int, value: Any, label: object, fmt: dict) -> None:
-    value = _cell_value(value)
+    value = _cell_value(value, label)
     if isinstance(value, dt.datetime):
         ws.write(row, col, value.strftime("%Y-%m-%d %H:%M:%S"))
     elif isinstance(value, dt.date):
@@ -536,7 +749,9 @@ def markdown_to_html(text: str, heading_offset: int = 2) -> str:
 
 
 def _cell_text(value: Any, kind: str, label: str) -> str:
-    if not kind or value is None or value is pd.NA or isinstance(value, str):
+    if not kind or value is None or value is pd.NA or isinstance(value, str | bool):
+        return _text(value, label)
+    if not isinstance(value, int | float | np.integer | np.floating):
         return _text(value, label)
     v = float(value)
     if not np.isfinite(v):
@@ -553,20 +768,25 @@ def _cell_text(value: Any, kind: str, label: str) -> str:
 def _html_table(table: pd.DataFrame, percent_columns: frozenset[str] = frozenset()) -> str:
     frame = _flat_table(table)
     columns = [frame.iloc[:, i] for i in range(frame.shape[1])]
-    kinds = [
-        _column_kind(c, str(name), percent_columns)
-        for c, name in zip(columns, frame.columns, strict=True)
+    kinds = _cell_kinds(frame, percent_columns)
+    numeric = [
+        pd.api.types.is_numeric_dtype(c)
+        or (_is_text(c) and pd.to_numeric(c, errors="coerce").notna().any())
+        for c in columns
     ]
-    numeric = [pd.api.types.is_numeric_dtype(c) for c in columns]
     note = ""
     if len(frame) > _HTML_MAX_ROWS:
         note = (
             f'<p class="note">First {_HTML_MAX_ROWS} of {len(frame):,} rows; the Excel '
             "workbook has all of them.</p>"
         )
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(
+        f"<th>{html.escape(_header(str(c), k))}</th>"
+        for c, k in zip(frame.columns, kinds, strict=True)
+    )
     texts = [
-        [_cell_text(v, kind, str(name)) for v in col.iloc[:_HTML_MAX_ROWS].tolist()]
+        [_cell_text(v, k, str(name))
+         for v, k in zip(col.iloc[:_HTML_MAX_ROWS].tolist(), kind[:_HTML_MAX_ROWS], strict=True)]
         for col, kind, name in zip(columns, kinds, frame.columns, strict=True)
     ]
     rows = []
@@ -692,7 +912,9 @@ def report_html(
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.notes)
         parts.append(f'<h3>Notes</h3><ul class="error">{notes}</ul>')
     parts.append("</section>")
-    plotly_included = False
+    figures = _FigureWriter(section.figures for section in sections)
+    if figures.count:
+        parts.insert(2, figures.head())  # plotly.js and the shared templates, once, in <head>
     for section in sections:
         parts.append(
             f'<section class="report-section" id="section-{html.escape(section.key)}">'
@@ -704,24 +926,199 @@ def report_html(
             body = _html_table(table, frozenset(map(str, percent_columns)))
             parts.append(f"<h3>{html.escape(str(name))}</h3>{body}")
         for fig in section.figures:
-            height = fig.layout.height or 450
-            div = fig.to_html(
-                full_html=False,
-                include_plotlyjs=not plotly_included,
-                default_width="100%",
-                default_height=f"{int(height)}px",
-                config={"responsive": True, "displaylogo": False},
-            )
-            plotly_included = True
-            parts.append(f'<figure class="chart">{div}</figure>')
+            parts.append(f'<figure class="chart">{figures.div(fig)}</figure>')
         parts.append("</section>")
     parts.append(
         f"<footer><p>Generated by Ballast on {html.escape(generated)}. Weights, returns and "
         "risk figures are decimals shown as percentages; money is in the currency of the "
-        "prices.</p></footer>"
-    )
+        "prices."
+        + (f" Charts draw long series thinned to about {_MAX_LINE_POINTS:,} points (each "
+           "period's highs and lows kept); the workbook has every value." if figures.thinned
+           else "")
+        + "</p></footer>"
+    )  # fmt: skip
     parts.append(_PRINT_SCRIPT + "</body>\n</html>\n")
     return "\n".join(parts).encode("utf-8")
+
+
+# --- compact interactive figures -------------------------------------------------------------
+
+_ASSETS = Path(__file__).resolve().parent / "assets"
+#: plotly.js's official "cartesian" partial bundle (npm plotly.js-cartesian-dist-min, same
+#: version as the full bundle of the plotly package; MIT licence in assets/plotly-LICENSE):
+#: 1.5 MB against 4.8 MB, with every trace type Ballast's charts use.
+_PLOTLY_CARTESIAN = _ASSETS / "plotly-cartesian.min.js"
+_CARTESIAN_TRACES = frozenset({
+    "bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+    "image", "pie", "scatter", "scatterternary", "violin",
+})  # fmt: skip
+#: Line traces longer than this are thinned (per bucket: first, lowest, highest, last point).
+_MAX_LINE_POINTS = 1_000
+#: Marker-only traces (clouds of random portfolios) longer than this keep every k-th point.
+_MAX_MARKER_POINTS = 2_000
+#: Significant digits of figure data in the HTML report (hover labels show at most 4).
+_FIGURE_DIGITS = 6
+_MIDNIGHT = re.compile(r"T00:00:00(\.0+)?$")
+
+
+def _decode(value: Any) -> Any:
+    """Plotly's base64 typed arrays ({"dtype", "bdata"}) back to numpy arrays."""
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            dims = [int(x) for x in str(shape).split(",")] if isinstance(shape, str) else shape
+            arr = arr.reshape(dims)
+        return arr
+    return value
+
+
+def _round(x: float) -> float | None:
+    if not math.isfinite(x):
+        return None
+    return float(f"{x:.{_FIGURE_DIGITS}g}")
+
+
+def _compact(value: Any) -> Any:
+    """JSON-ready, compact: floats to 6 significant digits, midnight timestamps as dates."""
+    value = _decode(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            return [_compact(v) for v in value] if value.ndim > 1 else [
+                _round(v) for v in value.tolist()]  # fmt: skip
+        if value.dtype.kind in "iub":
+            return value.tolist()
+        if value.dtype.kind == "M":
+            value = np.datetime_as_string(value)
+        return [_compact(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_compact(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return _round(float(value))
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return _MIDNIGHT.sub("", value.isoformat())
+    if isinstance(value, str):
+        return _MIDNIGHT.sub("", value)
+    return value
+
+
+def _thin_index(y: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of a line's points to keep: per bucket its first, lowest, highest and last."""
+    n = len(y)
+    buckets = max(1, limit // 4)
+    edges = np.linspace(0, n, buckets + 1).astype(int)
+    keep = {0, n - 1}
+    filled = np.where(np.isfinite(y), y, np.nan)
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        if b <= a:
+            continue
+        keep.update((a, b - 1))
+        part = filled[a:b]
+        if np.isfinite(part).any():
+            keep.update((a + int(np.nanargmin(part)), a + int(np.nanargmax(part))))
+    return np.array(sorted(keep))
+
+
+def _thin(trace: dict) -> bool:
+    """Thin a long scatter trace in place (every per-point array alike); True if it was."""
+    if trace.get("type", "scatter") not in ("scatter", "scattergl"):
+        return False
+    x, y = _decode(trace.get("x")), _decode(trace.get("y"))
+    if y is None or isinstance(y, str | dict) or np.ndim(y) != 1:
+        return False
+    y = np.asarray(y)
+    n = len(y)
+    lines = "lines" in str(trace.get("mode", "lines"))
+    if n <= (_MAX_LINE_POINTS if lines else _MAX_MARKER_POINTS):
+        return False
+    if lines and y.dtype.kind in "fiu":
+        keep = _thin_index(y.astype(float), _MAX_LINE_POINTS)
+    else:
+        keep = np.arange(0, n, math.ceil(n / _MAX_MARKER_POINTS))
+
+    def take(obj: dict) -> None:
+        for key, value in list(obj.items()):
+            value = _decode(value)
+            if isinstance(value, np.ndarray | list | tuple) and len(value) == n and key not in (
+                    "colorscale",):  # fmt: skip
+                obj[key] = np.asarray(value, dtype=object if isinstance(value, list | tuple)
+                                      else None)[keep]  # fmt: skip
+            elif isinstance(value, dict) and key in ("marker", "line", "error_y", "error_x"):
+                take(value)
+
+    del x
+    take(trace)
+    return True
+
+
+class _FigureWriter:
+    """Writes a report's figures compactly: plotly.js and each distinct template once."""
+
+    def __init__(self, figures: Iterable[Iterable[go.Figure]]) -> None:
+        self.specs: list[tuple[dict, go.Figure]] = []
+        self.templates: list[str] = []
+        self.thinned = False
+        types: set[str] = set()
+        for group in figures:
+            for fig in group:
+                spec = fig.to_plotly_json()
+                for trace in spec.get("data", []):
+                    self.thinned |= _thin(trace)
+                    types.add(trace.get("type", "scatter"))
+                self.specs.append((spec, fig))
+        self.count = len(self.specs)
+        # Without the WebGL types the cartesian bundle draws everything (scattergl as SVG).
+        self.cartesian = _PLOTLY_CARTESIAN.exists() and (
+            types - {"scattergl"} <= _CARTESIAN_TRACES)  # fmt: skip
+        self._next = 0
+
+    def head(self) -> str:
+        """``<script>`` elements: plotly.js, then the shared templates."""
+        if self.cartesian:
+            js = _PLOTLY_CARTESIAN.read_text(encoding="utf-8")
+        else:
+            from plotly.offline import get_plotlyjs
+
+            js = get_plotlyjs()
+        templates = []
+        for spec, _ in self.specs:
+            text = json.dumps(_compact(spec.get("layout", {}).get("template", {})),
+                              separators=(",", ":"))  # fmt: skip
+            if text not in templates:
+                templates.append(text)
+        self.templates = templates
+        return (
+            f'<script type="text/javascript">{js}</script>\n'
+            f"<script>window.BALLAST_TEMPLATES=[{','.join(templates)}];</script>"
+        )
+
+    def div(self, fig: go.Figure) -> str:
+        """The next figure as a ``<div>`` and the script that draws it."""
+        spec, _ = self.specs[self._next]
+        n = self._next
+        self._next += 1
+        layout = dict(spec.get("layout", {}))
+        template = json.dumps(_compact(layout.pop("template", {})), separators=(",", ":"))
+        data = spec.get("data", [])
+        if self.cartesian:
+            data = [{**t, "type": "scatter"} if t.get("type") == "scattergl" else t for t in data]
+        height = int(fig.layout.height or 450)
+        payload = json.dumps(_compact(data), separators=(",", ":"), ensure_ascii=False)
+        lay = json.dumps(_compact(layout), separators=(",", ":"), ensure_ascii=False)
+        index = self.templates.index(template) if template in self.templates else -1
+        # "</" cannot end the script early: JSON allows "<\/" for "</".
+        payload, lay = payload.replace("</", "<\\/"), lay.replace("</", "<\\/")
+        config = '{"responsive":true,"displaylogo":false}'
+        return (
+            f'<div id="chart-{n}" class="plotly-graph-div" style="height:{height}px; '
+            f'width:100%;"></div><script>(function(){{var l={lay};'
+            f"if({index}>=0){{l.template=window.BALLAST_TEMPLATES[{index}];}}"
+            f'Plotly.newPlot("chart-{n}",{payload},l,{config});}})();</script>'
+        )
 
 
 def _definition_table(caption: str, items: Mapping[str, Any]) -> str:

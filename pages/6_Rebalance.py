@@ -87,7 +87,8 @@ with trades:
             shown = plan.trades[(plan.trades["current_shares"] != 0)
                                 | (plan.trades["final_shares"] != 0)]  # fmt: skip
             st.dataframe(shown, width="stretch", column_config=rb.trade_columns())
-            csv_download("Download trade plan (CSV)", trade_plan_csv(plan),
+            csv_download("Download trade plan (CSV)",
+                         trade_plan_csv(plan, state.price_data().currency or ""),
                          "ballast_trade_plan.csv", icon=None)  # fmt: skip
         except BallastError as exc:
             show_error(exc, "Trade plan")
@@ -105,7 +106,8 @@ with stops:
                         f"{limits['take_distance']:+.2%}")  # fmt: skip
             c[2].metric("CVaR over the horizon", percent(limits["cvar"]))
         st.dataframe(levels, width="stretch", column_config=rb.stop_columns())
-        csv_download("Download stop levels (CSV)", stop_levels_csv(levels, limits),
+        csv_download("Download stop levels (CSV)",
+                     stop_levels_csv(levels, limits, state.price_data().currency or ""),
                      "ballast_stop_levels.csv", icon=None)  # fmt: skip
         ticker = st.selectbox("Chart the levels of", list(levels.index), key="w_stop_ticker")
         prices = state.window_data().prices[ticker]

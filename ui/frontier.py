@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.charts.frontier import frontier_figure, transition_map
 from core.constraints import Constraints
-from core.estimators import COVARIANCE_ESTIMATORS
+from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
 from core.exceptions import BallastError
 from core.frontier import Frontier, FrontierPortfolio, portfolio_statistics
 from core.optimization import (
@@ -394,10 +394,11 @@ def report_section() -> ReportSection | None:
         f"({f.min_variance.expected_return:.2%} return, {f.min_variance.volatility:.2%} "
         f"volatility, annualised) to the maximum-return portfolio "
         f"({f.max_return.expected_return:.2%}, {f.max_return.volatility:.2%}). "
-        f"Expected returns: {ss['returns_method']}"
+        f"Expected returns: {RETURN_ESTIMATORS.get(ss['returns_method'], ss['returns_method'])}"
         + (" (Black-Litterman posterior)" if ss["expected_returns_source"] == "black_litterman"
            else "")
-        + f"; covariance: {ss['cov_method']}; risk-free rate {f.risk_free_rate:.2%} a year.\n\n"
+        + f"; covariance: {COVARIANCE_ESTIMATORS.get(ss['cov_method'], ss['cov_method'])}; "
+        f"risk-free rate {f.risk_free_rate:.2%} a year.\n\n"
     )  # fmt: skip
     if f.tangency is not None:
         text += (

@@ -143,15 +143,24 @@ def data_caption() -> None:
 
 def csv_download(
     label: str,
-    data: bytes,
+    data: bytes | pd.DataFrame,
     file_name: str,
     *,
     key: str | None = None,
     box: Any = None,
     icon: str | None = ":material/download:",
 ) -> None:
-    """A download button for CSV bytes, in ``box`` (a column or container; the page if None)."""
-    (box or st).download_button(label, data, file_name, "text/csv", icon=icon, key=key)
+    """A download button for a CSV file, in ``box`` (a column or container; the page if None).
+
+    Every CSV download goes through ``core.reporting.clean_csv``: floats without rounding
+    noise, text that a spreadsheet cannot run as a formula (OWASP's CSV-injection advice).
+    ``data`` is CSV bytes, or a DataFrame (written without its index by
+    ``core.reporting.csv_bytes``).
+    """
+    from core.reporting import clean_csv, csv_bytes
+
+    body = csv_bytes(data) if isinstance(data, pd.DataFrame) else clean_csv(data)
+    (box or st).download_button(label, body, file_name, "text/csv", icon=icon, key=key)
 
 
 def percent_column(label: str | None = None) -> Any:

@@ -24,7 +24,8 @@ def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
 
     html_path = _download(page, "HTML report")
     text = html_path.read_text(encoding="utf-8")
-    assert len(re.findall(r"plotly\.js v\d", text)) == 1
+    assert len(re.findall(r"plotly\.js[^\n]{0,40} v\d", text)) == 1
+    assert len(text.encode("utf-8")) < 2_000_000
     assert "<h2>Allocation</h2>" in text and "S&amp;P 500 sample" in text
     assert "Generated " in text and "Markowitz 1952" in text
     n_charts = text.count('class="plotly-graph-div"')
