@@ -1009,18 +1009,13 @@ def _compact(value: Any) -> Any:
 def _thin_index(y: np.ndarray, limit: int) -> np.ndarray:
     """Indices of a line's points to keep: per bucket its first, lowest, highest and last."""
     n = len(y)
-    buckets = max(1, limit // 4)
-    edges = np.linspace(0, n, buckets + 1).astype(int)
-    keep = {0, n - 1}
-    filled = np.where(np.isfinite(y), y, np.nan)
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        if b <= a:
-            continue
-        keep.update((a, b - 1))
-        part = filled[a:b]
-        if np.isfinite(part).any():
-            keep.update((a + int(np.nanargmin(part)), a + int(np.nanargmax(part))))
-    return np.array(sorted(keep))
+    buckets = max(1, min(n, limit // 4))
+    bucket = (np.arange(n) * buckets) // n  # bucket of each point, in order
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], n] - 1
+    low = pd.Series(np.where(np.isfinite(y), y, np.inf)).groupby(bucket).idxmin().to_numpy()
+    high = pd.Series(np.where(np.isfinite(y), y, -np.inf)).groupby(bucket).idxmax().to_numpy()
+    return np.unique(np.concatenate([starts, ends, low, high]).astype(int))
 
 
 def _thin(trace: dict) -> bool:

@@ -50,11 +50,11 @@ if result is not None:
     except BallastError as exc:
         show_error(exc, "Allocation CSV")
 if sections:
-    with st.spinner("Building the workbook and the HTML report..."):
-        summary = report.report_summary(statuses)
-        # Columns named by a ticker hold weights (frontier points, corner portfolios).
-        xlsx = report_xlsx(summary, sections, percent_columns=data.tickers)
-        html = report_html(summary, sections, percent_columns=data.tickers)
+    summary = report.report_summary(statuses)
+    # Built on click (deferred download data), not on every rerun. Columns named by a ticker
+    # hold weights (frontier points, corner portfolios).
+    xlsx = lambda: report_xlsx(summary, sections, percent_columns=data.tickers)  # noqa: E731
+    html = lambda: report_html(summary, sections, percent_columns=data.tickers)  # noqa: E731
     c2.download_button(
         "Excel workbook (XLSX)", data=xlsx, file_name=f"ballast_report_{stamp}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
