@@ -1050,6 +1050,16 @@ def _thin(trace: dict) -> bool:
     return True
 
 
+# Charts are drawn one after the other once the page is parsed, so the text and tables show at
+# once and the first chart within a moment; drawing them inline would hold the whole page.
+_DRAW_QUEUE = (
+    "window.BALLAST_DRAW=[];document.addEventListener('DOMContentLoaded',function(){"
+    "var q=window.BALLAST_DRAW;function next(){var f=q.shift();if(!f){return;}"
+    "Promise.resolve(f()).then(function(){setTimeout(next,0);},"
+    "function(){setTimeout(next,0);});}next();});"
+)
+
+
 class _FigureWriter:
     """Writes a report's figures compactly: plotly.js and each distinct template once."""
 
@@ -1088,7 +1098,7 @@ class _FigureWriter:
         self.templates = templates
         return (
             f'<script type="text/javascript">{js}</script>\n'
-            f"<script>window.BALLAST_TEMPLATES=[{','.join(templates)}];</script>"
+            f"<script>window.BALLAST_TEMPLATES=[{','.join(templates)}];{_DRAW_QUEUE}</script>"
         )
 
     def div(self, fig: go.Figure) -> str:
@@ -1110,9 +1120,9 @@ class _FigureWriter:
         config = '{"responsive":true,"displaylogo":false}'
         return (
             f'<div id="chart-{n}" class="plotly-graph-div" style="height:{height}px; '
-            f'width:100%;"></div><script>(function(){{var l={lay};'
+            f'width:100%;"></div><script>BALLAST_DRAW.push(function(){{var l={lay};'
             f"if({index}>=0){{l.template=window.BALLAST_TEMPLATES[{index}];}}"
-            f'Plotly.newPlot("chart-{n}",{payload},l,{config});}})();</script>'
+            f'return Plotly.newPlot("chart-{n}",{payload},l,{config});}});</script>'
         )
 
 

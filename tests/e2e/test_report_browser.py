@@ -8,18 +8,25 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.e2e.conftest import exceptions, open_page, wait_idle
+from tests.e2e.conftest import exceptions, wait_idle
+
+#: Milliseconds to wait for a run of the whole Report page.
+SLOW = 300_000
 
 
 def _download(page, name: str) -> Path:
-    with page.expect_download() as info:
+    with page.expect_download(timeout=SLOW) as info:  # built on click
         page.get_by_role("button", name=name).click()
     return Path(info.value.path())
 
 
 def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
-    open_page(page, server_url, "Report")
-    page.get_by_text("Saved setups").first.wait_for()
+    # The Report page computes every feature's results on its first run: under load on a
+    # shared machine that takes minutes, so wait for it longer than for a light page.
+    page.goto(f"{server_url}/Report")
+    page.wait_for_selector("[data-testid='stApp']", timeout=SLOW)
+    wait_idle(page, timeout=SLOW)
+    page.get_by_text("Saved setups").first.wait_for(timeout=SLOW)
     assert exceptions(page) == 0
 
     html_path = _download(page, "HTML report")
@@ -45,9 +52,10 @@ def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
     report = offline.new_page()
     local = tmp_path / "report.html"
     local.write_text(text, encoding="utf-8")
-    report.goto(local.as_uri())
+    report.goto(local.as_uri(), timeout=SLOW)
     report.wait_for_function(
-        f"document.querySelectorAll('.plotly-graph-div .main-svg').length >= {n_charts}"
+        f"document.querySelectorAll('.plotly-graph-div .main-svg').length >= {n_charts}",
+        timeout=SLOW,
     )
     # ...and prints to PDF, a page per section at least.
     pdf = report.pdf(format="A4", print_background=True)
@@ -55,14 +63,20 @@ def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
     (tmp_path / "report.pdf").write_bytes(pdf)
     offline.close()
 
+    # The CSV goes through the one cleaner: machine-readable numbers without float noise.
+    csv_text = _download(page, "Allocation (CSV)").read_text(encoding="utf-8")
+    for cell in re.findall(r"[-+]?\d+\.\d+", csv_text):
+        assert len(cell.lstrip("-+").replace(".", "").lstrip("0")) <= 12, cell
+    assert csv_text.splitlines()[0].startswith("ticker,sector,weight")
+
     # Save the setup through the page, then load it.
     page.get_by_label("Save the current setup as").fill("Browser setup")
     page.get_by_role("button", name="Save setup").click()
-    wait_idle(page)
+    wait_idle(page, timeout=SLOW)
     page.get_by_text("Saved the setup as 'Browser setup'").wait_for()
     # Loading from inside the setups fragment reruns the whole page.
     page.get_by_role("button", name="Load", exact=True).click()
-    wait_idle(page)
-    page.get_by_text("Loaded the setup 'Browser setup'").wait_for()
+    wait_idle(page, timeout=SLOW)
+    page.get_by_text("Loaded the setup 'Browser setup'").wait_for(timeout=SLOW)
     assert exceptions(page) == 0
     page.screenshot(path="/tmp/ballast_report.png", full_page=True)
