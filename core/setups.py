@@ -683,6 +683,19 @@ def _default_rules() -> dict[str, Rule]:
         "frontier_compare": text(200),
         "frontier_transition_x": choice({"volatility": "Volatility",
                                          "expected_return": "Expected return"}),
+        # Optimising from the book held (ui/book.py), ranges of its inputs.
+        "book_start_from": choice({"cash": "Cash", "holdings": "The holdings"}),
+        "book_max_turnover": number(0.0, 1.0, nullable=True),
+        "book_locked": tickers(nullable=False, min_items=0),
+        "book_no_buy": tickers(nullable=False, min_items=0),
+        "book_no_sell": tickers(nullable=False, min_items=0),
+        "book_cost_overrides": mapping(number(0.0, 500.0)),
+        "book_horizon_years": number(0.05, 30.0),
+        "book_cash_bounds": bounds(0.0, 1.0),
+        "book_max_gross": number(1.0, 10.0, nullable=True),
+        "book_max_long": number(0.0, 10.0, nullable=True),
+        "book_max_short": number(0.0, 10.0, nullable=True),
+        "book_max_tracking_error": number(0.0, 1.0, nullable=True),
     }
 
 
@@ -757,6 +770,18 @@ LABELS: dict[str, str] = {
     "frontier_show_unconstrained": "Unconstrained frontier shown",
     "frontier_compare": "Frontier compared with",
     "frontier_transition_x": "Transition map along",
+    "book_start_from": "Optimise starting from",
+    "book_max_turnover": "Turnover budget (one-way, %)",
+    "book_locked": "Locked assets",
+    "book_no_buy": "Assets not to buy",
+    "book_no_sell": "Assets not to sell",
+    "book_cost_overrides": "Per-asset transaction costs (bps of traded value)",
+    "book_horizon_years": "Holding horizon for costs (years)",
+    "book_cash_bounds": "Cash weight of the proposal (min, max, %)",
+    "book_max_gross": "Gross exposure at most (%)",
+    "book_max_long": "Total long weight at most (%)",
+    "book_max_short": "Total short weight at most (%)",
+    "book_max_tracking_error": "Tracking error at most (annualised, %)",
 }
 
 
