@@ -457,7 +457,7 @@ def _extreme_setup(which: str) -> dict:
 
 @pytest.mark.parametrize("which", ["lo", "hi"])
 @pytest.mark.parametrize(
-    "page", ["pages/2_Allocation.py", "pages/3_Black_Litterman.py",
+    "page", ["pages/2_Allocation.py", "pages/3_Black-Litterman.py",
              "pages/4_Efficient_Frontier.py", "pages/5_Risk.py", "pages/6_Rebalance.py"],
 )  # fmt: skip
 def test_the_rules_ranges_are_the_widgets_ranges(page, which):
