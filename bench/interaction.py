@@ -267,13 +267,11 @@ async def bench_universe(ctx, url: str, steps: int) -> list:
     await open_app(page, url, "Data")
     await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Universe").first
-    apply = page.get_by_role("button", name="Apply")
+    apply = page.get_by_role("button", name="Apply", exact=True)
     index = await chart_index(page, "prices")
     out = []
     for _ in range(steps):
-        remove = box.get_by_role("button", name="Delete").first
-        if not await remove.count():
-            remove = box.locator("[data-baseweb='tag'] [role='presentation']").first
+        remove = box.locator("button[aria-label^='Remove']").first
 
         async def act(remove=remove):
             await remove.click()
