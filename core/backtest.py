@@ -22,7 +22,10 @@ and scikit-learn on the window's returns (the same numbers as ``core.estimators`
 through PyPortfolioOpt's pandas wrappers and costs ~20 ms a call), the others by
 ``core.estimators`` itself. The optimisation at each date is ``core.optimization.optimize``'s
 engine on arrays (:func:`core.optimization.optimal_weights`, the critical-line walk stopped at
-the wanted point), with the constraints' matrix form computed once.
+the wanted point), with the constraints' matrix form computed once. The benchmark objectives
+(minimum tracking error, maximum information ratio) estimate the window's assets and the
+benchmark together and call :func:`core.optimization.optimize` (their tracking error
+``sqrt((w - b)' Sigma (w - b))`` needs the benchmark in the covariance).
 """
 
 from __future__ import annotations
@@ -37,7 +40,13 @@ from sklearn import covariance as sk_covariance
 from core import estimators
 from core.constraints import Constraints
 from core.exceptions import BacktestError, BallastError, EstimationError
-from core.optimization import OBJECTIVES, Objective, optimal_weights
+from core.optimization import (
+    BENCHMARK_OBJECTIVES,
+    OBJECTIVES,
+    Objective,
+    optimal_weights,
+    optimize,
+)
 from core.performance import levels_on, performance_table, yearly_returns
 
 __all__ = [
@@ -268,6 +277,22 @@ def _simulate(
     return values, events
 
 
+def _joint_weights(t, lookback, prices, bench_prices, bench_name, objective, constraints,
+                   returns_method, cov_method) -> np.ndarray:  # fmt: skip
+    """Weights of a benchmark objective at ``t``: assets and benchmark estimated together."""
+    wp = prices.iloc[t - lookback : t + 1]
+    bp = bench_prices.iloc[t - lookback : t + 1]
+    if bench_name not in wp.columns:
+        wp = wp.assign(**{bench_name: bp.to_numpy()}).dropna()
+    if len(wp) < 20:
+        raise EstimationError(f"The benchmark {bench_name} has too few prices in the window.")
+    mu = estimators.expected_returns(wp, returns_method, benchmark=bp.reindex(wp.index),
+                                     risk_free_rate=objective.risk_free_rate)  # fmt: skip
+    cov = estimators.covariance(wp, cov_method)
+    weights = optimize(mu, cov, objective, constraints).weights
+    return weights.reindex(prices.columns).fillna(0.0).to_numpy(dtype=float)
+
+
 def run_backtest(
     prices: pd.DataFrame,
     objective: Objective | str = "max_sharpe",
@@ -296,7 +321,9 @@ def run_backtest(
     prices : DataFrame (n_observations, n_assets)
         Daily adjusted closes, no missing values.
     objective : Objective or str
-        The optimiser's objective (its risk-free rate is used for the Sharpe ratios too).
+        The optimiser's objective (its risk-free rate is used for the Sharpe ratios too). The
+        benchmark objectives need ``benchmark`` and ``benchmark_weights`` naming it (or tickers
+        of ``prices``): ``{benchmark.name: 1.0}`` for the index itself.
     constraints : Constraints, optional
         The optimiser's constraints (default long-only, fully invested).
     schedule : str
@@ -327,7 +354,8 @@ def run_backtest(
     ------
     BacktestError
         Lookback longer than the data, no dates left after the lookback or ``start``, unknown
-        schedule, negative costs or band, missing prices, or a benchmark without overlap.
+        schedule, negative costs or band, missing prices, a benchmark without overlap, or a
+        benchmark objective without the benchmark's prices.
 
     References
     ----------
@@ -372,6 +400,21 @@ def run_backtest(
             )
 
     tickers = list(prices.columns)
+    joint = objective.kind in BENCHMARK_OBJECTIVES
+    bench_name = None if benchmark is None else str(benchmark.name or "Benchmark")
+    if joint:
+        if benchmark is None:
+            raise BacktestError(
+                f"{OBJECTIVES[objective.kind]} is backtested against the benchmark's prices: "
+                "choose a benchmark with prices over the backtest's dates."
+            )
+        named = {str(k) for k in dict(objective.benchmark_weights)}
+        unknown = sorted(named - set(tickers) - {bench_name})
+        if unknown:
+            raise BacktestError(
+                f"The benchmark weights name {', '.join(unknown)}, which are neither the "
+                f"benchmark {bench_name} nor assets of the backtest."
+            )
     px = prices.to_numpy(dtype=float)
     rets = np.vstack([np.full((1, n_assets), np.nan), px[1:] / px[:-1] - 1.0])
     bench_prices = None if benchmark is None else levels_on(benchmark, prices.index)
@@ -393,18 +436,22 @@ def run_backtest(
         window = rets[t - lookback + 1 : t + 1]
         date = prices.index[t].date()
         try:
-            fast = window_estimates(window, returns_method, cov_method, periods_per_year)
-            if fast is None:
-                wp = prices.iloc[t - lookback : t + 1]
-                bp = None if bench_prices is None else bench_prices.iloc[t - lookback : t + 1]
-                mu_s = estimators.expected_returns(
-                    wp, returns_method, benchmark=bp, risk_free_rate=objective.risk_free_rate
-                )
-                cov_df = estimators.covariance(wp, cov_method)
-                fast = (mu_s.to_numpy(), cov_df.to_numpy())
-            if not np.isfinite(fast[0]).all():
-                raise EstimationError("Some expected returns are missing or infinite.")
-            w = optimal_weights(*fast, objective, lin, constraints.max_volatility)
+            if joint:
+                w = _joint_weights(t, lookback, prices, bench_prices, bench_name, objective,
+                                   constraints, returns_method, cov_method)  # fmt: skip
+            else:
+                fast = window_estimates(window, returns_method, cov_method, periods_per_year)
+                if fast is None:
+                    wp = prices.iloc[t - lookback : t + 1]
+                    bp = None if bench_prices is None else bench_prices.iloc[t - lookback : t + 1]
+                    mu_s = estimators.expected_returns(
+                        wp, returns_method, benchmark=bp, risk_free_rate=objective.risk_free_rate
+                    )
+                    cov_df = estimators.covariance(wp, cov_method)
+                    fast = (mu_s.to_numpy(), cov_df.to_numpy())
+                if not np.isfinite(fast[0]).all():
+                    raise EstimationError("Some expected returns are missing or infinite.")
+                w = optimal_weights(*fast, objective, lin, constraints.max_volatility)
             last_good.append(w)
         except BallastError as exc:
             if last_good:

@@ -12,6 +12,7 @@ exactly what the page runs.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,7 @@ from core.constraints import Constraints
 from core.exceptions import BallastError, EstimationError
 from core.optimization import OBJECTIVES, Objective, OptimizationResult, optimize
 from core.reporting import ReportSection
-from ui import cache, state
+from ui import book, cache, state
 from ui.widgets import percent, show_error, synced
 
 #: Omega methods: name -> label for the user.
@@ -79,10 +80,19 @@ class BLInputs:
         The parsed views (confidences from the setup).
     omega_method : str
         Key of :data:`OMEGA_METHODS`.
-    objective : Objective
-        The Allocation page's objective.
+    objective : Objective or None
+        The Allocation page's objective (with the benchmark's weights for the benchmark
+        objectives); None when it cannot be built (``objective_error`` says why).
     constraints : Constraints
-        The Allocation page's constraints.
+        The Allocation page's constraints (with its tracking-error cap).
+    benchmark_returns : Series or None
+        Expected returns (annualised decimals) of the benchmark-only assets (the index), which
+        the optimisation appends to the posterior; None without a benchmark.
+    benchmark_cov : DataFrame or None
+        Covariance of the assets and the benchmark estimated together (``ui.book``), used by
+        the optimisation instead of ``cov`` when the objective or a limit needs the benchmark.
+    objective_error : str
+        Why there is no objective ("" when there is one).
     """
 
     cov: pd.DataFrame
@@ -94,8 +104,11 @@ class BLInputs:
     prior: pd.Series
     views: bl.ViewSet
     omega_method: str
-    objective: Objective
+    objective: Objective | None
     constraints: Constraints
+    benchmark_returns: pd.Series | None = None
+    benchmark_cov: pd.DataFrame | None = None
+    objective_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,12 +183,19 @@ def compute(
     weights = bl.unconstrained_weights(
         result.returns, result.cov, inputs.delta, inputs.risk_free_rate
     )
-    try:
-        # The critical-line engine stops at the wanted point: a move costs milliseconds.
-        optimised = optimize(result.returns, inputs.cov, inputs.objective, inputs.constraints)
-        error = ""
-    except BallastError as exc:
-        optimised, error = None, str(exc)
+    mu, cov = result.returns, inputs.cov
+    if inputs.benchmark_cov is not None:  # as the Allocation page: the joint estimate
+        mu, cov = pd.concat([result.returns, inputs.benchmark_returns]), inputs.benchmark_cov
+    optimised, error = None, inputs.objective_error
+    if inputs.objective is not None:
+        try:
+            # The critical-line engine stops at the wanted point: a move costs milliseconds.
+            optimised = optimize(mu, cov, inputs.objective, inputs.constraints)
+        except BallastError as exc:
+            error = str(exc)
+    if optimised is not None and set(optimised.weights.index) != set(result.returns.index):
+        optimised = dataclasses.replace(
+            optimised, weights=optimised.weights.reindex(result.returns.index).fillna(0.0))
     market = inputs.market_weights
     table = pd.DataFrame(
         {
@@ -443,6 +463,17 @@ def prepare() -> BLInputs:
         known_tickers=state.price_data().tickers,
         market_caps=caps.dropna() if caps.notna().any() else None,
     )
+    objective, constraints = None, state.constraints()
+    more, error, bench_mu, bench_cov = {}, "", None, None
+    try:
+        if book.benchmark_needed():
+            mu_j, bench_cov, more, limits = book.benchmark_terms()
+            bench_mu = mu_j.drop(tickers, errors="ignore")
+            constraints = dataclasses.replace(
+                constraints, **{k: v for k, v in limits.items() if v is not None})
+        objective = state.objective(**more)
+    except BallastError as exc:
+        error = str(exc)
     return BLInputs(
         cov=cov,
         market_weights=w_mkt,
@@ -453,8 +484,11 @@ def prepare() -> BLInputs:
         prior=prior,
         views=views,
         omega_method=ss["bl_omega"],
-        objective=state.objective(),
-        constraints=state.constraints(),
+        objective=objective,
+        constraints=constraints,
+        benchmark_returns=bench_mu,
+        benchmark_cov=bench_cov,
+        objective_error=error,
     )
 
 

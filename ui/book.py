@@ -241,6 +241,27 @@ def joint_estimates() -> tuple[pd.Series, pd.DataFrame, str]:
     return mu, cov, name
 
 
+def benchmark_terms() -> tuple[pd.Series, pd.DataFrame, dict, dict]:
+    """What the benchmark adds to an optimisation, as :func:`optimize_setup` uses it.
+
+    Returns
+    -------
+    tuple of (Series, DataFrame, dict, dict)
+        The joint expected returns and covariance (:func:`joint_estimates`), the
+        :class:`core.optimization.Objective` fields (``benchmark_weights``: 100 % in the
+        benchmark) and the :class:`core.constraints.Constraints` fields (``max_tracking_error``
+        of the setup, None without a cap).
+
+    Raises
+    ------
+    BallastError
+        As :func:`joint_estimates`.
+    """
+    mu, cov, bench = joint_estimates()
+    return (mu, cov, {"benchmark_weights": pd.Series({bench: 1.0})},
+            {"max_tracking_error": st.session_state["book_max_tracking_error"]})  # fmt: skip
+
+
 def current_book() -> tuple[pd.Series, float, float]:
     """``w0`` on the universe, the cash weight and the book's value from the holdings and cash.
 
@@ -299,9 +320,10 @@ def optimize_setup() -> OptimizationResult:
                       max_short=ss["book_max_short"])  # fmt: skip
     bench = None
     if benchmark_needed():
-        mu, cov, bench = joint_estimates()
-        more_o["benchmark_weights"] = pd.Series({bench: 1.0})
-        more_c["max_tracking_error"] = ss["book_max_tracking_error"]
+        mu, cov, terms_o, terms_c = benchmark_terms()
+        more_o.update(terms_o)
+        more_c.update(terms_c)
+        bench = str(terms_o["benchmark_weights"].index[0])
     else:
         mu, cov = state.estimates()
     w0, cash_w, value = None, 0.0, float(ss["capital"])

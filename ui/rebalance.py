@@ -26,6 +26,7 @@ from core.execution import (
     stop_levels,
     trade_plan,
 )
+from core.optimization import BENCHMARK_OBJECTIVES, OBJECTIVES
 from core.reporting import ReportSection
 from ui import cache, state
 from ui.widgets import number_column as _num
@@ -358,14 +359,20 @@ def run_backtest_now() -> BacktestResult | None:
             bar.progress(min(1.0, fraction), text=message)
 
     try:
+        more: dict = {}
         try:
             bench = benchmark_series()
         except BacktestError as exc:
+            if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # measured against it: no backtest
+                raise BacktestError(f"{OBJECTIVES[ss['objective_kind']]} needs the benchmark's "
+                                    f"prices, and there are none: {exc}") from exc  # fmt: skip
             st.info(f"Backtest without a benchmark: {exc}")
             bench = None
+        if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # 100 % in the benchmark, as ui.book
+            more["benchmark_weights"] = pd.Series({str(bench.name or "Benchmark"): 1.0})
         start = ss["rebalance_backtest_start"]
         result = run_backtest(
-            prices, state.objective(), state.constraints(),
+            prices, state.objective(**more), state.constraints(),
             schedule=ss["rebalance_schedule"],
             lookback=int(round(ss["rebalance_lookback_years"] * 252)),
             cost_bps=ss["rebalance_cost_bps"], drift_band=ss["rebalance_drift_band"],

@@ -248,3 +248,24 @@ def test_one_name_for_the_page_in_the_sidebar_title_and_links():
     assert at.title[0].value == sidebar_name
     home = open_page("app.py")
     assert f"**{sidebar_name}**" in "\n".join(m.value for m in home.markdown)
+
+
+def test_benchmark_objectives_reoptimise_against_the_chosen_benchmark():
+    # Minimum tracking error and maximum information ratio need the benchmark's weights: the
+    # page takes the data's index (the Rebalance page's choice), estimated with the assets, as
+    # the Allocation page does, and the two pages agree.
+    for kind in ("min_tracking_error", "max_information_ratio"):
+        at = open_page("app.py", objective_kind=kind)
+        at.switch_page(PAGE).run()
+        at = edit(at, added=[JPM])
+        texts = " ".join(str(e.value) for e in at.error)
+        assert "benchmark" not in texts, texts
+        bl_opt = at.session_state["bl_result"].optimised
+        assert bl_opt is not None and bl_opt.tracking_error is not None
+        assert abs(bl_opt.weights.sum() - 1) < 1e-9 and "SP500" not in bl_opt.weights.index
+        at.button[0].click().run()
+        at.switch_page("pages/2_Allocation.py").run()
+        assert not at.exception
+        result = at.session_state["allocation"]
+        np.testing.assert_allclose(result.weights, bl_opt.weights.reindex(result.weights.index),
+                                   atol=1e-6)  # fmt: skip

@@ -177,3 +177,20 @@ def test_book_report_section_has_the_before_after_and_limit_cost_tables():
     assert "%" not in sheet.cell(row=3, column=trades).number_format
     html = at.session_state["html"].decode()
     assert "Cost of each limit" in html and "Objective gained per percentage point" in html
+
+
+def test_backtest_of_a_benchmark_objective_uses_the_chosen_benchmark():
+    at = run_page(
+        universe=["AAPL", "JNJ", "XOM", "JPM", "WMT", "KO"],
+        objective_kind="min_tracking_error",
+        rebalance_lookback_years=1.0,
+        rebalance_backtest_start=dt.date(2019, 1, 1),
+        rebalance_schedule="quarterly",
+    )
+    at.button(key="w_run_backtest").click().run()
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    _, result = at.session_state["rebalance_backtest"]
+    assert result.settings["benchmark"] == "SP500"
+    assert "tracking error" in result.settings["objective"].lower()
+    assert not result.notes, result.notes

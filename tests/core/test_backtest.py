@@ -143,3 +143,32 @@ def test_rebalance_positions_are_period_ends():
     idx = pd.bdate_range("2020-01-01", "2020-12-31")
     pos = rebalance_positions(idx, "quarterly", 0)
     assert [idx[p].strftime("%m-%d") for p in pos] == ["01-01", "03-31", "06-30", "09-30"]
+
+
+def test_benchmark_objectives_backtest_against_the_index(prices, sample):
+    # Minimum tracking error: at each date the assets and the index are estimated together on
+    # the window and (w - b)' Sigma (w - b) is minimised; checked against cvxpy (Clarabel).
+    import cvxpy as cp
+
+    name = str(sample.benchmark.name)
+    obj = Objective("min_tracking_error", benchmark_weights={name: 1.0})
+    res = run_backtest(prices, obj, schedule="quarterly", lookback=252, cost_bps=0.0,
+                       benchmark=sample.benchmark)  # fmt: skip
+    assert not res.notes, res.notes
+    assert list(res.weights.columns) == TICKERS
+    np.testing.assert_allclose(res.weights.sum(axis=1), 1.0, atol=1e-9)
+    t = prices.index.get_loc(res.weights.index[1])
+    window = prices.iloc[t - 252 : t + 1].assign(**{name: sample.benchmark.reindex(
+        prices.index).iloc[t - 252 : t + 1].to_numpy()})  # fmt: skip
+    cov = estimators.covariance(window, "ledoit_wolf").to_numpy()
+    w = cp.Variable(len(TICKERS))
+    active = cp.hstack([w, -np.ones(1)])
+    cp.Problem(cp.Minimize(cp.quad_form(active, cp.psd_wrap(cov))),
+               [cp.sum(w) == 1, w >= 0]).solve(solver="CLARABEL")  # fmt: skip
+    a = np.append(res.weights.iloc[1].to_numpy(), -1.0)
+    assert a @ cov @ a <= float(active.value @ cov @ active.value) * (1 + 1e-6)
+    ir = Objective("max_information_ratio", benchmark_weights={name: 1.0})
+    assert not run_backtest(prices, ir, schedule="quarterly", lookback=252,
+                            benchmark=sample.benchmark).notes  # fmt: skip
+    with pytest.raises(BacktestError, match="benchmark"):
+        run_backtest(prices, obj, schedule="quarterly", lookback=252)
