@@ -451,14 +451,33 @@ def sector_table(result: OptimizationResult, run: BookRun) -> pd.DataFrame:
     return frame.fillna(0.0).sort_values("Proposal weight", ascending=False)
 
 
+def zero_floors(limits: pd.Index, tickers: list[str]) -> pd.Index:
+    """The limits among ``limits`` that are an asset's floor at 0 % (``"GE at least 0.0%"``).
+
+    A long-only optimum leaves most assets at 0: each such floor binds, and listing them all
+    would hide the limits a user sets. They are folded into one line on the page.
+    """
+    floors = {f"{t} at least 0.0%" for t in tickers}
+    return pd.Index([name for name in limits if name in floors], name=limits.name)
+
+
 def shadow_table(result: OptimizationResult) -> pd.DataFrame:
-    """What each binding limit costs: objective gained per percentage point of relaxation."""
+    """What each binding limit costs: objective gained per percentage point of relaxation.
+
+    Returns
+    -------
+    DataFrame (n_binding, 1)
+        Index ``Limit`` (readable names); the limits a user sets first, largest gain first,
+        then the assets' floors at 0 % (:func:`zero_floors`), largest first.
+    """
     prices = getattr(result, "shadow_prices", None)
     column = "Objective gained per percentage point of relaxation"
     if prices is None or len(prices) == 0:
         return pd.DataFrame({column: []}, index=pd.Index([], name="Limit"))
     prices = pd.Series(prices, dtype=float)
     prices = prices[prices.abs() > 1e-12].sort_values(ascending=False)
+    floors = zero_floors(prices.index, list(result.weights.index))
+    prices = pd.concat([prices.drop(floors), prices.loc[floors]])
     frame = prices.rename(column).to_frame()
     frame.index.name = "Limit"
     return frame
@@ -509,12 +528,20 @@ def book_view(result: OptimizationResult) -> None:
     right.dataframe(sector_table(result, run), width="stretch", column_config=pct)
     st.subheader("What each binding limit costs")
     shadow = shadow_table(result)
+    floors = zero_floors(shadow.index, list(result.weights.index))
     if shadow.empty:
         st.caption("No limit binds: relaxing one would not improve the objective.")
     else:
-        st.table(shadow.style.format("{:.4f}"))
+        if len(floors) < len(shadow):
+            st.table(shadow.drop(floors).style.format("{:.4f}"))
+        if len(floors):
+            why = "long-only" if st.session_state["long_only"] else "their floor"
+            with st.expander(f"{len(floors)} asset{'s' if len(floors) > 1 else ''} held at "
+                             f"0 % ({why})"):  # fmt: skip
+                st.table(shadow.loc[floors].style.format("{:.4f}"))
         st.caption("Objective gained if the limit were relaxed by one percentage point "
-                   f"(objective in {objective_units(result.objective.kind)}).")  # fmt: skip
+                   f"(objective in {objective_units(result.objective.kind)}); the report "
+                   "lists every limit.")  # fmt: skip
     st.subheader("Trade list in whole shares")
     try:
         plan = rb.current_trade_plan()

@@ -244,3 +244,19 @@ def test_objective_slider_updates_the_figures_chart_and_orders(kind, key, value)
     assert orders["target_weight"].to_dict() == pytest.approx(
         after.weights[orders.index].to_dict()
     )
+
+
+def test_limit_costs_show_the_set_limits_first_and_fold_the_zero_floors():
+    at = run_book(book_max_turnover=0.10)
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    prices = at.session_state["allocation"].shadow_prices
+    floors = [n for n in prices.index if n.endswith(" at least 0.0%") and abs(prices[n]) > 1e-12
+              and not n.startswith("cash")]  # fmt: skip
+    assert floors and any("turnover" in n for n in prices.index)  # both kinds bind here
+    tables = [t.value for t in at.table if "Objective gained" in " ".join(t.value.columns)]
+    shown = [str(i) for i in tables[0].index]
+    assert "turnover" in shown[0] and not set(floors) & set(shown)
+    folded = [e for e in at.expander if "held at 0 % (long-only)" in e.label]
+    assert folded and folded[0].label.startswith(f"{len(floors)} assets")
+    assert set(floors) <= {str(i) for i in tables[1].index}
