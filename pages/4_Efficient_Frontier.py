@@ -64,6 +64,7 @@ ui_frontier.pick_fragment(view)
 if not single:
     st.plotly_chart(transition_map(frontier, st.session_state["frontier_transition_x"]),
                     key="transition_map")  # fmt: skip
+ui_frontier.active_section()
 with st.expander("Frontier points (annualised decimals)"):
     table = frontier.to_frame()
     st.dataframe(table, width="stretch")

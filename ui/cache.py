@@ -108,6 +108,16 @@ def efficient_frontier(expected_returns, cov, constraints, n_points, risk_free_r
     )
 
 
+@st.cache_data(max_entries=8, show_spinner="Tracing the active frontier...", hash_funcs=_KEYS)
+def active_frontier(expected_returns, cov, benchmark_weights, constraints, n_points,
+                    risk_free_rate):  # fmt: skip
+    """Cached :func:`core.optimization.active_frontier`."""
+    from core import optimization
+
+    return optimization.active_frontier(expected_returns, cov, benchmark_weights, constraints,
+                                        n_points, risk_free_rate)  # fmt: skip
+
+
 @st.cache_data(max_entries=8, show_spinner="Drawing random portfolios...", hash_funcs=_KEYS)
 def random_portfolios(tickers: tuple[str, ...], constraints, n_portfolios: int, seed: int):
     """Cached :func:`core.frontier.random_portfolios`."""

@@ -197,6 +197,62 @@ def compute_view(n_random: int | None = None) -> FrontierView:
     return FrontierView(frontier, assets, cloud, overlays, points, notes)
 
 
+def active_view(n_points: int = 30) -> tuple[pd.DataFrame, str, dict[str, tuple[float, float]]]:
+    """The active frontier against the benchmark (``ui.book``'s), with the allocation marked.
+
+    Returns
+    -------
+    tuple of (DataFrame, str, dict)
+        :func:`core.optimization.active_frontier` points (annualised decimals), the
+        benchmark's name, and the current allocation as (tracking error, active return).
+
+    Raises
+    ------
+    core.exceptions.BallastError
+        No benchmark with prices on the window, or infeasible constraints.
+    """
+    from ui import book
+
+    ss = st.session_state
+    mu, cov, terms, _ = book.benchmark_terms()
+    b = terms["benchmark_weights"]
+    points = cache.active_frontier(mu, cov, b, state.constraints(), n_points,
+                                   float(ss["risk_free_rate"]))  # fmt: skip
+    marks: dict[str, tuple[float, float]] = {}
+    alloc = ss.get("allocation")
+    if alloc is not None and set(alloc.weights.index) <= set(mu.index):
+        active = alloc.weights.reindex(mu.index).fillna(0.0) - b.reindex(mu.index).fillna(0.0)
+        te = float(np.sqrt(max(active @ cov.to_numpy() @ active, 0.0)))
+        marks["Current allocation"] = (te, float(active @ mu))
+    return points, str(b.index[0]), marks
+
+
+def active_section() -> None:
+    """The active frontier, on demand: its chart, or why it cannot be drawn."""
+    from core.charts.frontier import active_frontier_figure
+
+    if not st.toggle("Active frontier (active return against tracking error)",
+                     key="w_frontier_active",
+                     help="Against the benchmark chosen on the Rebalance page (the data's index "
+                     "by default), estimated together with the assets."):  # fmt: skip
+        return
+    try:
+        points, name, marks = active_view()
+    except BallastError as exc:
+        st.error(f"Active frontier: {exc}", icon=":material/error:")
+        return
+    st.plotly_chart(active_frontier_figure(points, name, marks), key="active_frontier_chart")
+    ratios = points["information_ratio"]
+    best = ratios.idxmax() if ratios.notna().any() else None
+    st.caption(
+        f"Highest expected return for each tracking error against {name}, from the "
+        "minimum-tracking-error portfolio, under the Allocation page's constraints (Roll 1992); "
+        "active return is the expected return minus the benchmark's, annualised."
+        + ("" if best is None else
+           f" Best information ratio on the curve: {points.at[best, 'information_ratio']:.2f}.")
+    )  # fmt: skip
+
+
 def pick_slider(frontier: Frontier) -> FrontierPortfolio:
     """A slider along the frontier (by target volatility or return); returns the portfolio.
 

@@ -18,7 +18,7 @@ from plotly.colors import qualitative
 from core.charts._common import PORTFOLIO_COLOURS, finish
 from core.frontier import Frontier
 
-__all__ = ["frontier_figure", "transition_map", "weights_hover"]
+__all__ = ["active_frontier_figure", "frontier_figure", "transition_map", "weights_hover"]
 
 #: Hover lines of a point on the risk-return map.
 _RISK_RETURN = "Volatility %{x:.2%}<br>Return %{y:.2%}"
@@ -254,3 +254,57 @@ def transition_map(frontier: Frontier, x: str = "volatility", title: str = "") -
         height=460,
         hovermode="x unified",
     )
+
+
+def active_frontier_figure(
+    points: pd.DataFrame,
+    benchmark: str,
+    marks: Mapping[str, tuple[float, float]] | None = None,
+    title: str = "",
+) -> go.Figure:
+    """The active frontier: active return against tracking error, relative to a benchmark.
+
+    Parameters
+    ----------
+    points : DataFrame (n_points, 3 + n_assets)
+        :func:`core.optimization.active_frontier`: ``tracking_error``, ``active_return``
+        (annualised decimals), ``information_ratio``, then the weights (hover).
+    benchmark : str
+        The benchmark's name (axis titles and the origin's marker).
+    marks : mapping of str to (float, float), optional
+        Named portfolios as (tracking error, active return), annualised decimals.
+    title : str
+        Figure title (default: names the benchmark).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    References
+    ----------
+    Roll (1992), "A mean/variance analysis of tracking error", Journal of Portfolio
+    Management 18(4).
+    """
+    weights = points.drop(columns=["tracking_error", "active_return", "information_ratio"])
+    fig = go.Figure()
+    fig.add_scatter(
+        x=points["tracking_error"], y=points["active_return"], mode="lines+markers",
+        name="Active frontier", marker=dict(size=5), line=dict(width=3),
+        customdata=points["information_ratio"], text=weights_hover(weights),
+        hovertemplate="Tracking error %{x:.2%}<br>Active return %{y:.2%}<br>Information ratio "
+        "%{customdata:.2f}<br>%{text}<extra>Active frontier</extra>",
+    )  # fmt: skip
+    fig.add_scatter(x=[0.0], y=[0.0], mode="markers", name=benchmark,
+                    marker=dict(symbol="diamond", size=12, color=PORTFOLIO_COLOURS["benchmark"]),
+                    hovertemplate=f"{benchmark}: no active risk<extra></extra>")  # fmt: skip
+    for name, (te, active) in (marks or {}).items():
+        fig.add_scatter(x=[te], y=[active], mode="markers", name=name,
+                        marker=_MARKERS.get(name, dict(size=12)),
+                        hovertemplate="Tracking error %{x:.2%}<br>Active return %{y:.2%}"
+                        f"<extra>{name}</extra>")  # fmt: skip
+    return finish(
+        fig, title or f"Active frontier against {benchmark}",
+        xaxis=dict(title=f"Tracking error against {benchmark} (annualised)", tickformat=".1%",
+                   rangemode="tozero"),
+        yaxis=dict(title="Active return (annualised)", tickformat=".1%"),
+    )  # fmt: skip

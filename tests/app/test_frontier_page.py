@@ -195,3 +195,24 @@ def test_first_page_allocation_from_holdings_is_the_allocation_pages():
     assert at.session_state["book_last"].current_weights is not None
     alloc = open_page("pages/2_Allocation.py", timeout=120, **setup).session_state["allocation"]
     assert (first.weights - alloc.weights).abs().max() < 1e-9
+
+
+def test_active_frontier_against_the_sp500_renders():
+    at = open_page(PAGE)
+    before = len(at.get("plotly_chart"))
+    at.toggle(key="w_frontier_active").set_value(True).run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == before + 1
+    active = [c for c in charts if "Active frontier" in c["layout"]["title"]["text"]]
+    assert active and "SP500" in active[0]["layout"]["title"]["text"]
+    names = [t.get("name") for t in active[0]["data"]]
+    assert {"Active frontier", "SP500", "Current allocation"} <= set(names)
+    curve = next(t for t in active[0]["data"] if t["name"] == "Active frontier")
+    te = curve["x"]
+    if isinstance(te, dict):  # plotly's typed-array encoding
+        import base64
+
+        te = np.frombuffer(base64.b64decode(te["bdata"]), dtype=te["dtype"])
+    assert np.all(np.diff(np.asarray(te, dtype=float)) > -1e-9) and te[0] > 0

@@ -119,3 +119,20 @@ def test_exposures():
 
     e = exposures(pd.Series({"A": 0.9, "B": 0.57, "C": -0.47}))
     assert e == pytest.approx({"long": 1.47, "short": -0.47, "gross": 1.94, "net": 1.0})
+
+
+def test_active_frontier_figure_from_the_sample_and_its_index(sample_window):
+    from core.charts.frontier import active_frontier_figure
+    from core.estimators import covariance, expected_returns
+    from core.optimization import active_frontier
+
+    prices = sample_window.prices.assign(SP500=sample_window.benchmark).dropna()
+    mu, cov = expected_returns(prices), covariance(prices)
+    points = active_frontier(mu, cov, pd.Series({"SP500": 1.0}), n_points=8)
+    fig = active_frontier_figure(points, "SP500", {"Current allocation": (0.05, 0.02)})
+    curve = fig.data[0]
+    np.testing.assert_allclose(curve.x, points["tracking_error"])
+    np.testing.assert_allclose(curve.y, points["active_return"])
+    assert [t.name for t in fig.data] == ["Active frontier", "SP500", "Current allocation"]
+    assert fig.data[1].marker.color == PORTFOLIO_COLOURS["benchmark"]
+    assert "SP500" in fig.layout.xaxis.title.text and fig.layout.yaxis.tickformat == ".1%"
