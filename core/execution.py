@@ -8,7 +8,8 @@ the capital, so the cash left over is ``1 - sum(achieved)`` of it.
 
 Trade plan: the portfolio value is ``sum(shares x price) + cash``; a trade's value is
 ``trade_shares x price`` (positive = buy); costs are ``cost_bps / 10_000`` x the absolute traded
-value and are paid from cash; turnover is the absolute traded value over the portfolio value.
+value (per-asset overrides in bps replace ``cost_bps`` for their tickers) and are paid from
+cash; turnover is the absolute traded value over the portfolio value.
 
 Stop-loss and take-profit levels are prices (or portfolio values) with their distance from the
 latest price as a signed decimal (-0.08 = 8 % below). Horizons are in trading days, volatilities
@@ -19,6 +20,7 @@ and expected returns annualised (252 days a year) and scaled to the horizon by `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -339,6 +341,7 @@ def trade_plan(
     cost_bps: float = 10.0,
     min_trade_value: float = 0.0,
     no_trade_band: float = 0.0,
+    cost_overrides: Mapping[str, float] | None = None,
 ) -> TradePlan:
     """Trades from current holdings and cash to target weights, in whole shares.
 
@@ -365,6 +368,9 @@ def trade_plan(
         Smallest trade worth placing, in money (0: no minimum).
     no_trade_band : float
         Decimal weight band: no trade where ``|current - target weight| < band``.
+    cost_overrides : mapping of str to float, optional
+        Ticker -> costs in basis points of traded value, replacing ``cost_bps`` for that
+        ticker (the optimiser's per-asset costs).
 
     Returns
     -------
@@ -383,7 +389,9 @@ def trade_plan(
     Grinold & Kahn (2000), ch. 16 on transaction costs and turnover; Donohue & Yip (2003),
     "Optimal portfolio rebalancing with transaction costs" on no-trade bands.
     """
-    if cost_bps < 0 or min_trade_value < 0 or no_trade_band < 0:
+    overrides = {str(t): float(c) for t, c in (cost_overrides or {}).items()}
+    if (cost_bps < 0 or min_trade_value < 0 or no_trade_band < 0
+            or any(not c >= 0 for c in overrides.values())):  # fmt: skip
         raise ExecutionError("Costs, minimum trade size and no-trade band must not be negative.")
     h = pd.Series(holdings, dtype=float)
     h = h[h != 0]
@@ -403,7 +411,9 @@ def trade_plan(
         raise ExecutionError("The portfolio (holdings plus cash) has no positive value.")
     tw = target.reindex(tickers).fillna(0.0)
     cw = current * px / value
-    rate = cost_bps / 10_000.0
+    rate = pd.Series(cost_bps, index=tickers, dtype=float)  # decimal per unit traded
+    rate.update(pd.Series({t: c for t, c in overrides.items() if t in rate.index}, dtype=float))
+    rate /= 10_000.0
     skip_band = (tw - cw).abs() < no_trade_band
 
     def plan(capital: float) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -416,16 +426,18 @@ def trade_plan(
         trade[(skip_band | small)] = 0.0
         return wanted, trade, notes
 
-    capital = value / (1.0 + rate)
+    # Reserve for the costs at the target-weighted rate; cut further below if short.
+    reserve = float((rate * tw.abs()).sum() / tw.abs().sum()) if tw.abs().sum() > 0 else 0.0
+    capital = value / (1.0 + reserve)
     for _ in range(50):
         wanted, trade, notes = plan(capital)
-        spent = float((trade * px).sum() + rate * (trade * px).abs().sum())
+        spent = float((trade * px).sum() + (rate * (trade * px).abs()).sum())
         shortfall = spent - cash
         if shortfall <= 1e-9 or capital <= 0:
             break
         capital -= max(shortfall, 1e-6 * value)
     # Skipped sells can leave the cash short: trim buys, the most overweight first.
-    while float((trade * px).sum() + rate * (trade * px).abs().sum()) > cash + 1e-9:
+    while float((trade * px).sum() + (rate * (trade * px).abs()).sum()) > cash + 1e-9:
         buys = trade[trade > 0].index
         if len(buys) == 0:
             break

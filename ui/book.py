@@ -169,7 +169,8 @@ def book_inputs() -> None:
             with box:
                 synced(st.multiselect, name, label, options=universe, help=helptext)
         with st.popover("Per-asset transaction costs", icon=":material/tune:"):
-            st.caption("Basis points of traded value; blank: the default above.")
+            st.caption("Basis points of traded value; blank: the default above. The trade "
+                       "plan charges them too.")
             synced_editor("book_cost_overrides", _costs_frame, _parse_costs,
                           disabled=["Ticker"], hide_index=True)  # fmt: skip
 

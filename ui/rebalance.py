@@ -467,6 +467,8 @@ def current_trade_plan() -> TradePlan:
         ss["holdings"], float(ss["cash"]), target, state.price_data().prices.iloc[-1],
         cost_bps=ss["rebalance_cost_bps"], min_trade_value=ss["rebalance_min_trade"],
         no_trade_band=ss["rebalance_no_trade_band"],
+        cost_overrides={t: c for t, c in ss["book_cost_overrides"].items()
+                        if t in ss["universe"]},  # the optimiser's per-asset costs
     )  # fmt: skip
 
 

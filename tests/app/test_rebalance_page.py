@@ -194,3 +194,17 @@ def test_backtest_of_a_benchmark_objective_uses_the_chosen_benchmark():
     assert result.settings["benchmark"] == "SP500"
     assert "tracking error" in result.settings["objective"].lower()
     assert not result.notes, result.notes
+
+
+def test_trade_plan_charges_the_per_asset_cost_overrides():
+    at = run_page(**BOOK, rebalance_cost_bps=10.0, book_cost_overrides={"KO": 250.0})
+    assert not at.exception
+    assert not at.error, _texts(at.error)
+    plans = [d.value for d in at.dataframe if "target_weight" in d.value.columns]
+    plan = plans[0]
+    assert plan.loc["KO", "trade_value"] != 0
+    assert abs(plan.loc["KO", "cost"] - 0.025 * abs(plan.loc["KO", "trade_value"])) < 1e-6
+    others = plan.index[(plan.index != "KO") & (plan["trade_value"] != 0)]
+    assert len(others)
+    assert ((plan.loc[others, "cost"] - 0.001 * plan.loc[others, "trade_value"].abs()).abs()
+            < 1e-6).all()  # fmt: skip

@@ -164,3 +164,22 @@ def test_stop_errors(history):
         stop_levels(history, mu, mu + 0.2, method="atr")
     with pytest.raises(ExecutionError, match="No expected return"):
         stop_levels(history, mu.iloc[:2], mu + 0.2)
+
+
+def test_per_asset_cost_overrides_are_charged_on_their_trades():
+    holdings, cash = {"A": 10.0, "D": 400.0}, 5_000.0
+    plan = trade_plan(holdings, cash, TARGET, PRICES, cost_bps=10.0,
+                      cost_overrides={"B": 200.0, "Z": 50.0})  # fmt: skip
+    t = plan.trades
+    assert t.loc["B", "trade_value"] != 0 and t.loc["C", "trade_value"] != 0
+    assert math.isclose(t.loc["B", "cost"], 0.02 * abs(t.loc["B", "trade_value"]))
+    for other in ("A", "C", "D"):
+        assert math.isclose(t.loc[other, "cost"], 0.001 * abs(t.loc[other, "trade_value"]))
+    assert math.isclose(plan.costs, t["cost"].sum())
+    assert plan.cash_after >= -1e-9
+    assert math.isclose(plan.cash_after, cash - t["trade_value"].sum() - plan.costs)
+    same = trade_plan(holdings, cash, TARGET, PRICES, cost_bps=10.0, cost_overrides={})
+    default = trade_plan(holdings, cash, TARGET, PRICES, cost_bps=10.0)
+    pd.testing.assert_frame_equal(same.trades, default.trades)
+    with pytest.raises(ExecutionError, match="negative"):
+        trade_plan(holdings, cash, TARGET, PRICES, cost_overrides={"A": -1.0})
