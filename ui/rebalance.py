@@ -29,8 +29,8 @@ from core.execution import (
 from core.optimization import BENCHMARK_OBJECTIVES, OBJECTIVES
 from core.reporting import ReportSection
 from ui import cache, state
+from ui.widgets import blank_missing, percent, show_error, synced, synced_editor
 from ui.widgets import number_column as _num
-from ui.widgets import percent, show_error, synced, synced_editor
 from ui.widgets import percent_column as _pct
 
 DATA, UPLOAD, YAHOO = "__data__", "__upload__", "__yahoo__"
@@ -291,8 +291,11 @@ def tracking_figures() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     return table, growth, pd.DataFrame(active), what
 
 
-def metrics_display(table: pd.DataFrame) -> pd.DataFrame:
-    """Metrics with labels and units for display (percent metrics x 100)."""
+def metrics_display(table: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """Metrics with labels and units for display (percent metrics x 100, three decimals).
+
+    A metric that is not defined (the benchmark's information ratio against itself) is blank.
+    """
     shown = table.copy()
     for key in perf.PERCENT_METRICS:
         if key in shown.index:
@@ -302,7 +305,7 @@ def metrics_display(table: pd.DataFrame) -> pd.DataFrame:
     for key in ("turnover", "costs"):
         if key in shown.index:
             shown.loc[key] = shown.loc[key] * 100
-    return shown.rename(index=labels).round(3)
+    return blank_missing(shown.rename(index=labels), "{:.3f}")
 
 
 # -------------------------------------------------------------------------------- backtest
@@ -401,15 +404,28 @@ def last_backtest(current_only: bool = False) -> BacktestResult | None:
 
 
 # ------------------------------------------------------------------------------ trade plan
-def trade_columns() -> dict:
-    """Column labels and formats of the trade-plan table."""
+def trade_columns(currency: str | None = None) -> dict:
+    """Column labels and formats of the trade-plan table: money with thousands separators.
+
+    Parameters
+    ----------
+    currency : str, optional
+        Currency code shown in the money headers; by default the loaded data's (none: "money").
+    """
+    if currency is None:
+        currency = state.price_data().currency or ""
+    cur = currency or "money"
+
+    def money(label: str):
+        return _num(f"{label} ({cur})", "%,.2f")
+
     return {
-        "price": _num("Price"), "current_shares": _num("Shares held", "%.2f"),
-        "current_value": _num("Value held"), "current_weight": _pct("Weight now"),
-        "target_weight": _pct("Target weight"), "target_shares": _num("Target shares", "%d"),
-        "trade_shares": _num("Trade (shares)", "%+.0f"), "trade_value": _num("Trade value"),
-        "cost": _num("Cost"), "final_shares": _num("Shares after", "%.2f"),
-        "final_value": _num("Value after"), "final_weight": _pct("Weight after"),
+        "price": money("Price"), "current_shares": _num("Shares held", "%,.2f"),
+        "current_value": money("Value held"), "current_weight": _pct("Weight now"),
+        "target_weight": _pct("Target weight"), "target_shares": _num("Target shares", "%,d"),
+        "trade_shares": _num("Trade (shares)", "%+,.0f"), "trade_value": money("Trade value"),
+        "cost": money("Cost"), "final_shares": _num("Shares after", "%,.2f"),
+        "final_value": money("Value after"), "final_weight": _pct("Weight after"),
         "action": "Action", "note": "Note",
     }  # fmt: skip
 

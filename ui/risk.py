@@ -24,6 +24,7 @@ from core.exceptions import BallastError, RiskInputError
 from core.reporting import ReportSection
 from ui import cache, state
 from ui.widgets import (
+    blank_missing,
     csv_download,
     number_column,
     percent,
@@ -325,29 +326,70 @@ def compute_table(inputs: RiskInputs, show_progress: bool = True) -> pd.DataFram
     return table
 
 
-def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The risk table with user-facing column names; ``(%)`` columns in percent (x 100)."""
-    return pd.DataFrame(
-        {
-            "Method": table["label"],
-            "Confidence (%)": table["confidence"] * 100,
-            "Horizon (days)": table["horizon_days"],
-            "VaR (%)": table["var"] * 100,
-            "VaR (money)": table["var_money"],
-            "CVaR (%)": table["cvar"] * 100,
-            "CVaR (money)": table["cvar_money"],
-            "MC std. error VaR (%)": table["var_se"] * 100,
-            "MC std. error CVaR (%)": table["cvar_se"] * 100,
-            "Student-t dof": table["dof"],
-            "Note": table["note"],
-        }
-    )
+#: Short header -> (full name with units, display format) of the VaR table. Short headers keep
+#: every column, the Monte Carlo standard errors included, in view at 1400 px.
+_VAR_COLUMNS = {
+    "Method": ("Method", None),
+    "Conf. %": ("Confidence level, in %", "{:.1f}"),
+    "Days": ("Horizon, in trading days", "{:.0f}"),
+    "VaR %": ("Value at risk: the loss not exceeded at the confidence level over the horizon, "
+              "in % of portfolio value", "{:.2f}"),
+    "VaR {cur}": ("Value at risk in money ({cur})", "{:,.0f}"),
+    "CVaR %": ("Conditional value at risk (expected shortfall): the mean loss beyond VaR, in % "
+               "of portfolio value", "{:.2f}"),
+    "CVaR {cur}": ("Conditional value at risk in money ({cur})", "{:,.0f}"),
+    "SE VaR %": ("Monte Carlo standard error of VaR, in % points (blank: not simulated)",
+                 "{:.3f}"),
+    "SE CVaR %": ("Monte Carlo standard error of CVaR, in % points (blank: not simulated)",
+                  "{:.3f}"),
+    "t dof": ("Degrees of freedom of the fitted Student-t (blank: another model)", "{:.2f}"),
+    "Note": ("Note on the method's reliability", None),
+}  # fmt: skip
+
+
+def display_table(table: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """The risk table with short headers (see :func:`var_display`); ``%`` columns x 100."""
+    cur = currency or "money"
+    values = [
+        table["label"], table["confidence"] * 100, table["horizon_days"], table["var"] * 100,
+        table["var_money"], table["cvar"] * 100, table["cvar_money"], table["var_se"] * 100,
+        table["cvar_se"] * 100, table["dof"], table["note"],
+    ]  # fmt: skip
+    names = [short.format(cur=cur) for short in _VAR_COLUMNS]
+    frame = pd.DataFrame(dict(zip(names, values, strict=True)))
+    return frame.astype({n: float for n in names if n not in ("Method", "Note")})
+
+
+def var_display(
+    table: pd.DataFrame, currency: str = ""
+) -> tuple[pd.io.formats.style.Styler, dict]:
+    """The VaR table as shown: short headers with full names in help, blanks where no value.
+
+    Parameters
+    ----------
+    table : DataFrame (n_methods x n_confidences, 11)
+        :func:`compute_table`'s output (decimals, money in the portfolio's currency).
+    currency : str
+        Currency code for the money headers; ``""`` reads "money".
+
+    Returns
+    -------
+    (Styler, dict)
+        The styled table (an empty cell where a method has no standard error or dof) and its
+        ``column_config`` (help = full name with units).
+    """
+    cur = currency or "money"
+    shown = display_table(table, currency)
+    formats, config = {}, {}
+    for short, (full, fmt) in _VAR_COLUMNS.items():
+        name = short.format(cur=cur)
+        config[name] = st.column_config.Column(name, help=full.format(cur=cur))
+        formats[name] = fmt if fmt else (lambda v: "" if v is None or v != v else str(v))
+    return shown.style.format(formats, na_rep=""), config
 
 
 _PCT = percent_column()
 _MONEY = number_column(fmt="%,.0f")
-_PCT2 = number_column(fmt="%.2f")  # values already x 100
-_PCT3 = number_column(fmt="%.3f")
 
 
 def _csv(frame: pd.DataFrame, index: bool = False) -> bytes:
@@ -394,22 +436,12 @@ def var_tab(inputs: RiskInputs) -> None:
             "Student-t Monte Carlo figures.",
             icon=":material/warning:",
         )
-    st.dataframe(
-        display_table(table),
-        column_config={
-            "Confidence (%)": number_column(fmt="%.1f"),
-            "VaR (%)": _PCT2,
-            "CVaR (%)": _PCT2,
-            "VaR (money)": _MONEY,
-            "CVaR (money)": _MONEY,
-            "MC std. error VaR (%)": _PCT3,
-            "MC std. error CVaR (%)": _PCT3,
-            "Student-t dof": number_column(),
-        },
-        hide_index=True,
-        width="stretch",
-    )
+    styled, config = var_display(table, inputs.currency)
+    st.dataframe(styled, column_config=config, hide_index=True, width="stretch")
     st.caption(
+        "Columns marked % in percent of portfolio value (standard errors in % points), money "
+        f"in {inputs.currency or 'the data currency'}; hover a header for its full name; blank: "
+        "not applicable to the method. "
         f"Losses as a share of the portfolio value and in money for {inputs.money(1.0)}, over "
         f"{h} trading day{'s' if h > 1 else ''}, from {len(inputs.portfolio)} daily returns of "
         "the date window. Historical: empirical quantile (the ceil(n c)-th smallest loss), "
@@ -502,7 +534,10 @@ def contributions_tab(inputs: RiskInputs) -> None:
     )
     pct_cols = [c for c in rc.assets.columns if c != "sector"]
     st.dataframe(rc.assets, column_config=_contrib_config(pct_cols), width="stretch")
-    st.dataframe(rc.sectors, column_config=_contrib_config(rc.sectors.columns), width="stretch")
+    st.dataframe(blank_missing(rc.sectors, "{:.2%}"),
+                 column_config=_contrib_config(rc.sectors.columns), width="stretch")  # fmt: skip
+    st.caption("Sectors in %; a blank marginal: the sector is not held (zero weight, "
+               "marginal = component / weight is undefined).")
     st.caption(
         "Euler allocation: component = weight x marginal (d risk / d weight); components add "
         "up to the total. Historical CVaR: average asset loss over the tail scenarios; "
@@ -959,9 +994,11 @@ def correlation_tab(inputs: RiskInputs) -> None:
         delta_color="inverse",
     )
     st.plotly_chart(risk_charts.correlation_stress_chart(table), key="risk_cs")
+    pct = ("volatility", "var", "cvar", "diversification_benefit")
     st.dataframe(
-        table,
-        column_config={c: _PCT for c in ("volatility", "var", "cvar", "diversification_benefit")},
+        blank_missing(table, {c: "{:.2%}" if c in pct else "{:.2f}"
+                              for c in table.select_dtypes("number").columns}),
+        column_config={c: _PCT for c in pct},
         hide_index=True,
         width="stretch",
     )
@@ -969,7 +1006,8 @@ def correlation_tab(inputs: RiskInputs) -> None:
         "Parametric normal VaR/CVaR with each asset's volatility and mean from the date window "
         "and the correlations replaced: (1 - lambda) C + lambda 11' stays a valid correlation "
         "matrix. Diversification ratio = sum |w_i| sigma_i / sigma_p (Choueifaty & Coignard); "
-        "benefit = 1 - sigma_p / sum |w_i| sigma_i. Volatility annualised."
+        "benefit = 1 - sigma_p / sum |w_i| sigma_i. Volatility annualised. The crisis row has "
+        "no strength (blank): its correlations are the crisis window's."
     )
     csv_download(
         "Download correlation stress (CSV)",

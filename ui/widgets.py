@@ -173,6 +173,28 @@ def number_column(label: str | None = None, fmt: str = "%.2f") -> Any:
     return st.column_config.NumberColumn(label, format=fmt)
 
 
+def blank_missing(frame: pd.DataFrame, fmt: str | dict = "{:.2f}") -> Any:
+    """A read-only table styled so a missing value shows as an empty cell, not "None".
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table; numeric columns take ``fmt``.
+    fmt : str or dict
+        A ``str.format`` pattern for every numeric column (``"{:.2%}"`` for decimals shown as
+        percentages), or one per column.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        For ``st.dataframe``; its display values take the place of a column_config format
+        (labels and help still apply).
+    """
+    if isinstance(fmt, str):
+        fmt = {c: fmt for c in frame.select_dtypes("number").columns}
+    return frame.style.format(fmt, na_rep="")
+
+
 def percent(x: float, digits: int = 2) -> str:
     """Format a decimal as a percentage, e.g. ``0.1234 -> '12.34 %'``."""
     return f"{x * 100:.{digits}f} %"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +23,25 @@ def open_page(name: str = "app.py", timeout: float = 90, **setup: Any) -> AppTes
         at.session_state[key] = value
     at.run()
     return at
+
+
+def shown_cells(element: Any) -> pd.DataFrame:
+    """What a dataframe element shows: a Styler's display values (strings), else its data.
+
+    AppTest's ``.value`` gives the data behind a Styler; the browser shows the display values.
+    """
+    values = element.proto.arrow_data.styler.display_values
+    if values:
+        return pa.ipc.open_stream(values).read_all().to_pandas()
+    return element.value
+
+
+def has_none_cells(element: Any) -> bool:
+    """True if a read-only table would show "None" (a missing value without a blank format)."""
+    frame = shown_cells(element)
+    if element.proto.arrow_data.styler.display_values:
+        return bool(frame.astype(str).isin(["None", "nan", "NaN", "<NA>"]).any().any())
+    return bool(frame.isna().any().any())
 
 
 def _report_section_script(module: str) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ROOT, open_page, report_section_app
+from tests.app.conftest import ROOT, has_none_cells, open_page, report_section_app
 
 PAGE = str(ROOT / "pages/6_Rebalance.py")
 
@@ -208,3 +209,18 @@ def test_trade_plan_charges_the_per_asset_cost_overrides():
     assert len(others)
     assert ((plan.loc[others, "cost"] - 0.001 * plan.loc[others, "trade_value"].abs()).abs()
             < 1e-6).all()  # fmt: skip
+
+
+def test_trade_plan_money_has_separators_and_currency_and_metrics_have_no_none_cells():
+    """#12: the on-page trade plan showed money as 50008.06 without currency; #14: "None"."""
+    at = run_page(holdings={"AAPL": 100.0, "KO": 300.0}, cash=20_000.0)
+    assert not at.exception and not at.error
+    plan = next(d for d in at.dataframe if "trade_value" in d.value.columns)
+    config = json.loads(plan.proto.columns)
+    for col, label in (("price", "Price (USD)"), ("trade_value", "Trade value (USD)"),
+                       ("cost", "Cost (USD)"), ("final_value", "Value after (USD)")):  # fmt: skip
+        assert config[col]["label"] == label
+        assert config[col]["type_config"]["format"] == "%,.2f", config[col]
+    assert config["current_weight"]["type_config"]["format"] == "percent"
+    metrics = next(d for d in at.dataframe if "Target allocation" in d.value.columns)
+    assert not has_none_cells(metrics)  # the benchmark's information ratio: blank

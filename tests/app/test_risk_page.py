@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import risk
 from core.estimators import returns_from_prices
-from tests.app.conftest import open_page, report_section_app
+from tests.app.conftest import has_none_cells, open_page, report_section_app, shown_cells
 
 PAGE = "pages/5_Risk.py"
 
@@ -39,8 +41,8 @@ def test_risk_page_renders_every_method_in_percent_and_money():
     table = at.dataframe[0].value
     assert len(table) == 10  # five methods x two confidence levels
     assert set(table["Method"]) == set(risk.TABLE_METHODS.values())
-    assert (table["CVaR (%)"] >= table["VaR (%)"]).all()
-    np.testing.assert_allclose(table["VaR (money)"], table["VaR (%)"] / 100 * 100_000)
+    assert (table["CVaR %"] >= table["VaR %"]).all()
+    np.testing.assert_allclose(table["VaR USD"], table["VaR %"] / 100 * 100_000)
     # the page's historical VaR is core's on the window's portfolio returns
     weights = at.session_state["allocation"].weights
     data = at.session_state["price_data"].subset(
@@ -49,7 +51,7 @@ def test_risk_page_renders_every_method_in_percent_and_money():
         pd.Timestamp(at.session_state["end"]),
     )
     p = risk.portfolio_returns(returns_from_prices(data.prices), weights)
-    hist = table[table["Method"] == "Historical"].set_index("Confidence (%)")["VaR (%)"]
+    hist = table[table["Method"] == "Historical"].set_index("Conf. %")["VaR %"]
     assert hist[99.0] == pytest.approx(risk.value_at_risk(p, 0.99) * 100, rel=1e-12)
     labels = [t.label for t in at.tabs]
     assert labels == ["VaR & CVaR", "Contributions", "Drawdowns", "Backtest",
@@ -128,7 +130,7 @@ def test_million_scenarios_with_progress_bar_path():
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     mc = table[table["Method"].str.startswith("Monte Carlo")]
-    assert (mc["MC std. error VaR (%)"] < 0.1).all()
+    assert (mc["SE VaR %"] < 0.1).all()
 
 
 def test_report_section():
@@ -210,3 +212,29 @@ def test_a_single_asset_has_no_correlation_to_stress():
     at = _show_tab(open_page(PAGE, universe=["KO"]), "Correlation stress")
     assert not at.exception
     assert any("single asset has no correlation" in e.value for e in at.error)
+
+
+def test_var_table_fits_with_short_headers_full_names_in_help_and_blank_cells():
+    """#14: the VaR table was cut off at 1400 px (standard errors hidden) and showed "None"."""
+    at = open_page(PAGE)
+    assert not at.exception and not at.error
+    element = at.dataframe[0]
+    config = json.loads(element.proto.columns)
+    assert all(len(c) <= 10 for c in element.value.columns), list(element.value.columns)
+    assert "Monte Carlo standard error of VaR" in config["SE VaR %"]["help"]
+    assert "USD" in config["VaR USD"]["help"] and "in %" in config["VaR %"]["help"]
+    shown = shown_cells(element).set_index("Method")
+    assert not has_none_cells(element)
+    assert (shown.loc["Historical", "SE VaR %"] == "").all()  # not simulated: blank
+    assert (shown.loc["Historical", "t dof"] == "").all()
+    assert any("hover a header" in c.value for c in at.caption)
+
+
+def test_read_only_risk_tables_show_no_none_cells():
+    at = open_page(PAGE)
+    for tab in ("Contributions", "Correlation stress"):
+        at = _show_tab(at, tab)
+        assert not at.exception and not at.error
+        assert at.dataframe
+        for element in at.dataframe:
+            assert not has_none_cells(element), (tab, list(element.value.columns))
