@@ -6,7 +6,13 @@ import streamlit as st
 
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
 from ui import book, state
-from ui.allocation import constraint_inputs, objective_inputs, results_fragment, short_selectbox
+from ui.allocation import (
+    constraint_editors,
+    constraint_inputs,
+    objective_inputs,
+    results_fragment,
+    short_selectbox,
+)
 from ui.widgets import data_caption, synced
 
 st.set_page_config(page_title="Allocation · Ballast", layout="wide")
@@ -29,6 +35,7 @@ with st.sidebar:
     constraint_inputs()
     book.exposure_inputs()
 
+constraint_editors()
 book.start_input()
 if book.from_holdings():
     book.book_inputs()

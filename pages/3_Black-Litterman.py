@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import black_litterman as ui_bl
 from ui import state
-from ui.widgets import data_caption, percent
+from ui.widgets import data_caption, md_escape, percent
 
 st.set_page_config(page_title="Black-Litterman · Ballast", layout="wide")
 state.init()
@@ -34,7 +34,7 @@ inputs = ui_bl.show_errors_or(ui_bl.prepare)
 if inputs is None:
     st.stop()
 for warning in inputs.views.warnings:
-    st.warning(warning, icon=":material/warning:")
+    st.warning(md_escape(warning), icon=":material/warning:")
 st.caption(
     f"delta = {inputs.delta:.2f} ({inputs.delta_note}) · tau = {inputs.tau:g} · risk-free rate "
     f"{percent(inputs.risk_free_rate)} a year · market portfolio: "

@@ -8,7 +8,7 @@ from core.charts.frontier import transition_map
 from ui import frontier as ui_frontier
 from ui import state
 from ui.report import page_downloads
-from ui.widgets import csv_download, data_caption, last_good, percent
+from ui.widgets import csv_download, data_caption, last_good, md_escape, percent
 
 st.set_page_config(page_title="Efficient Frontier · Ballast", layout="wide")
 state.init()
@@ -31,7 +31,7 @@ view = last_good(
 )
 frontier = view.frontier
 for note in view.notes:
-    st.caption(note)
+    st.caption(md_escape(note))
 
 single = len(frontier.returns) == 1
 if single:

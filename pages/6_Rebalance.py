@@ -11,7 +11,7 @@ from core.performance import drawdowns
 from ui import rebalance as rb
 from ui import state
 from ui.report import page_downloads
-from ui.widgets import csv_download, data_caption, percent, show_error
+from ui.widgets import csv_download, data_caption, md_escape, percent, show_error
 
 st.set_page_config(page_title="Rebalance · Ballast", layout="wide")
 state.init()
@@ -41,7 +41,7 @@ with tracking:
         fig = bcharts.equity_curves(growth, "Growth of 1 against the benchmark",
                                     benchmark=growth.columns[-1])  # fmt: skip
         st.plotly_chart(fig, key="tracking_growth")
-        st.caption(f"Active weights against {what}.")
+        st.caption(md_escape(f"Active weights against {what}."))
         cols = st.columns(len(active.columns) or 1)
         for col, name in zip(cols, active.columns, strict=False):
             col.plotly_chart(bcharts.active_weights_bar(active[name], f"Active weights: {name}"),
@@ -60,8 +60,8 @@ with backtest:
         if rb.last_backtest(current_only=True) is None:
             st.info("The setup changed since this backtest: run it again to update.")
         s = result.settings
-        st.caption(f"{s['objective']}, {s['start']} to {s['end']}, lookback {s['lookback']} "
-                   f"trading days, costs {s['cost_bps']:.1f} bps.")  # fmt: skip
+        st.caption(md_escape(f"{s['objective']}, {s['start']} to {s['end']}, lookback "
+                             f"{s['lookback']} trading days, costs {s['cost_bps']:.1f} bps."))
         fig = bcharts.equity_curves(result.equity, benchmark=s["benchmark"])
         st.plotly_chart(fig, key="bt_equity")
         st.plotly_chart(bcharts.drawdown_curves(drawdowns(result.returns)), key="bt_dd")
@@ -69,7 +69,7 @@ with backtest:
         st.subheader("Calendar-year returns (%)")
         st.dataframe((result.yearly * 100).round(2), width="stretch")
         for note in result.notes[:5]:
-            st.warning(note)
+            st.warning(md_escape(note))
         csv_download("Download backtest (CSV)", result.equity.to_csv().encode(),
                      "ballast_backtest.csv", icon=None)  # fmt: skip
 

@@ -30,7 +30,7 @@ for s in statuses:
         line += f" ({len(s.section.tables)} tables, {len(s.section.figures)} charts)"
     st.markdown(line)
     if s.status == "error":
-        st.error(f"{s.label}: {s.message}", icon=":material/error:")
+        show_error(s.message, s.label)
     elif s.status == "bug":
         st.error(f"{s.label}: left out of the report, {s.message}.", icon=":material/bug_report:")
 if any(s.status == "no results" for s in statuses):

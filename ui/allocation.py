@@ -10,11 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.exceptions import BallastError, InfeasibleConstraintsError
+from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
 from core.optimization import OBJECTIVES, exposures
 from ui import state
 from ui.widgets import (
     csv_download,
+    mark_stale,
     number_column,
     percent,
     percent_column,
@@ -233,14 +234,20 @@ def _parse_bounds(frame: pd.DataFrame, label: str, default: tuple[float, float])
         lo, hi = row["Min weight (%)"], row["Max weight (%)"]
         if pd.isna(lo) and pd.isna(hi):
             continue
-        lo = default[0] if pd.isna(lo) else float(lo) / 100
-        hi = default[1] if pd.isna(hi) else float(hi) / 100
+        try:
+            lo = default[0] if pd.isna(lo) else float(lo) / 100
+            hi = default[1] if pd.isna(hi) else float(hi) / 100
+        except (TypeError, ValueError):
+            raise OptimizationError(
+                f"{label} {row[label]}: the bounds must be numbers (percentages such as 30), "
+                f"not {row['Min weight (%)']!r} and {row['Max weight (%)']!r}."
+            ) from None
         out[str(row[label])] = (lo, hi)
     return out
 
 
 def constraint_inputs() -> None:
-    """Shorting, weight bounds, per-asset and sector bounds, maximum volatility."""
+    """Shorting, weight bounds and maximum volatility (sidebar; the tables: constraint_editors)."""
     long_only = synced(st.toggle, "long_only", "Long only (no short positions)")
     c1, c2 = st.columns(2)
     with c1:
@@ -269,22 +276,49 @@ def constraint_inputs() -> None:
     else:
         st.session_state["max_volatility"] = None
         st.session_state.pop("w_max_volatility", None)
+
+
+#: Weight columns of the bounds editors: percentages, blank for "no bound of its own".
+_BOUND_COLUMNS = {
+    col: st.column_config.NumberColumn(
+        col, min_value=-100.0, max_value=100.0, step=0.5, format="%.1f",
+        help="Percent of the portfolio; leave blank for the per-asset weight bounds",
+    )  # fmt: skip
+    for col in ("Min weight (%)", "Max weight (%)")
+}
+
+
+def constraint_editors() -> None:
+    """Sector and per-asset bounds editors, in an expander of the page body.
+
+    They sit in the main area, not the sidebar: a three-column table does not fit the sidebar's
+    width (the "Max weight (%)" column was cut off there).
+    """
     default = (st.session_state["min_weight"], st.session_state["max_weight"])
-    sectors = sorted(state.price_data().sectors.reindex(st.session_state["universe"]).unique())
-    with st.expander("Sector bounds"):
-        synced_editor(
-            "sector_bounds",
-            lambda b: _bounds_frame(b, sectors, "Sector"),
-            lambda f: _parse_bounds(f, "Sector", (0.0, 1.0)),
-            disabled=["Sector"], hide_index=True, width="stretch",
-        )  # fmt: skip
-    with st.expander("Per-asset bounds"):
-        synced_editor(
-            "asset_bounds",
-            lambda b: _bounds_frame(b, list(st.session_state["universe"]), "Asset"),
-            lambda f: _parse_bounds(f, "Asset", default),
-            disabled=["Asset"], hide_index=True, width="stretch",
-        )  # fmt: skip
+    universe = list(st.session_state["universe"])
+    sectors = sorted(state.price_data().sectors.reindex(universe).dropna().unique())
+    n = len(st.session_state["sector_bounds"]) + len(st.session_state["asset_bounds"])
+    title = "Constraints: sector and per-asset bounds" + (f" ({n} set)" if n else "")
+    with st.expander(title, icon=":material/tune:"):
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Sector bounds**")
+            synced_editor(
+                "sector_bounds",
+                lambda b: _bounds_frame(b, sectors, "Sector"),
+                lambda f: _parse_bounds(f, "Sector", (0.0, 1.0)),
+                disabled=["Sector"], hide_index=True, width="stretch",
+                column_config=_BOUND_COLUMNS,
+            )  # fmt: skip
+        with right:
+            st.markdown("**Per-asset bounds**")
+            synced_editor(
+                "asset_bounds",
+                lambda b: _bounds_frame(b, universe, "Asset"),
+                lambda f: _parse_bounds(f, "Asset", default),
+                disabled=["Asset"], hide_index=True, width="stretch",
+                column_config=_BOUND_COLUMNS,
+            )  # fmt: skip
 
 
 def run_optimization() -> None:
@@ -294,15 +328,18 @@ def run_optimization() -> None:
     try:
         result = optimize_setup()
     except InfeasibleConstraintsError as exc:
-        st.error(f"No portfolio satisfies the constraints. {exc}", icon=":material/block:")
+        show_error(f"No portfolio satisfies the constraints. {exc}", icon=":material/block:")
         if st.session_state["allocation"] is not None:
             st.info("Showing the last allocation that could be computed.")
+            mark_stale("last good allocation, before the current constraints")
         return
     except BallastError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
         if st.session_state["allocation"] is not None:
             st.info("Showing the last allocation that could be computed.")
+            mark_stale("last good allocation, before the current setup")
         return
+    mark_stale("")  # a fragment rerun (the objective's slider) does not pass ui.state.init
     st.session_state["allocation"] = result
 
 

@@ -27,7 +27,7 @@ from core.exceptions import BallastError, EstimationError
 from core.optimization import OBJECTIVES, Objective, OptimizationResult, optimize
 from core.reporting import ReportSection
 from ui import book, cache, state
-from ui.widgets import percent, show_error, synced
+from ui.widgets import md_escape, percent, show_error, synced
 
 #: Omega methods: name -> label for the user.
 OMEGA_METHODS: dict[str, str] = {
@@ -550,7 +550,7 @@ def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
         cols[3].metric("Optimised: Sharpe ratio", f"{opt.sharpe_ratio:.2f}",
                        help=OBJECTIVES.get(opt.objective.kind, ""))  # fmt: skip
     else:
-        st.warning(f"Optimised portfolio unavailable: {outcome.optimisation_error}")
+        st.warning(md_escape(f"Optimised portfolio unavailable: {outcome.optimisation_error}"))
     st.plotly_chart(outcome.figures["returns"], key="bl_returns_chart")
     left, right = st.columns(2)
     left.plotly_chart(outcome.figures["weights"], key="bl_weights_chart")
@@ -593,7 +593,7 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
             if key not in st.session_state:
                 st.session_state[key] = int(round(confidences[i] * 100))
             value = st.slider(
-                f"{views.P.index[i]}: {views.labels[i]}", 0, 100, step=1, key=key,
+                md_escape(f"{views.P.index[i]}: {views.labels[i]}"), 0, 100, step=1, key=key,
                 format="%d %%",
                 help="0 %: the posterior ignores the view; 100 %: the view holds exactly",
             )  # fmt: skip

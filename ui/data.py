@@ -18,7 +18,7 @@ import streamlit as st
 from core import market_data as md
 from core.exceptions import BallastError, UnknownTickerError
 from ui import state
-from ui.widgets import csv_download, percent_column, show_error, synced
+from ui.widgets import csv_download, md_escape, percent_column, show_error, synced
 
 SOURCES = {"sample": "Bundled S&P 500 sample", "yahoo": "Yahoo Finance", "upload": "Upload a file"}
 _PENDING = "data_pending"
@@ -89,7 +89,7 @@ def _pending_choice() -> None:
         return
     exc, kind, params = pending["error"], pending["kind"], pending["params"]
     if isinstance(exc, md.StartDatesDifferError):
-        st.warning(str(exc), icon=":material/date_range:")
+        st.warning(md_escape(exc), icon=":material/date_range:")
         c1, c2, c3 = st.columns(3)
         if c1.button(
             f"Use the common window ({exc.common_observations} dates)",
@@ -105,7 +105,7 @@ def _pending_choice() -> None:
             st.session_state.pop(_PENDING, None)
             st.rerun()
         return
-    st.error(str(exc), icon=":material/cloud_off:")
+    show_error(exc, icon=":material/cloud_off:")
     c1, c2 = st.columns(2)
     if c1.button("Use cached data", key="use_cache", disabled=not exc.cached):
         if _load("yahoo", {**params, "offline": True}):
@@ -266,13 +266,13 @@ def notes() -> None:
     data = state.price_data()
     if data.unknown_tickers:
         st.warning(
-            "Unknown to Yahoo Finance, not loaded: " + ", ".join(data.unknown_tickers),
+            md_escape("Unknown to Yahoo Finance, not loaded: " + ", ".join(data.unknown_tickers)),
             icon=":material/help:",
         )
     for warning in data.warnings:
         st.warning(warning, icon=":material/warning:")
     for note in data.notes:
-        st.info(note, icon=":material/info:")
+        st.info(md_escape(note), icon=":material/info:")
 
 
 def window_warnings(window: md.PriceData) -> None:

@@ -29,7 +29,7 @@ from core.execution import (
 from core.optimization import BENCHMARK_OBJECTIVES, OBJECTIVES
 from core.reporting import ReportSection
 from ui import cache, state
-from ui.widgets import blank_missing, percent, show_error, synced, synced_editor
+from ui.widgets import blank_missing, md_escape, percent, show_error, synced, synced_editor
 from ui.widgets import number_column as _num
 from ui.widgets import percent_column as _pct
 
@@ -141,7 +141,7 @@ def holdings_inputs() -> None:
                 holdings, cash = holdings_from_frame(frame, last, value)
                 _set_holdings(holdings, cash)
                 st.session_state["rebalance_holdings_file"] = file.file_id
-                st.success(f"Read {len(holdings)} positions from {file.name}.")
+                st.success(md_escape(f"Read {len(holdings)} positions from {file.name}."))
             except (BallastError, ValueError, UnicodeDecodeError) as exc:
                 show_error(ExecutionError(str(exc)), "Holdings file")
         with st.expander("Enter as weights"):
@@ -199,18 +199,19 @@ def holdings_problems() -> bool:
         return True
     loadable = [t for t in unknown if t in data.tickers]
     st.warning(
-        f"Holdings outside the universe: {', '.join(unknown)}. "
-        + ("Add them to the universe or drop them." if loadable else
-           "They are not in the loaded data (load them on the Data page) or drop them."),
+        md_escape(f"Holdings outside the universe: {', '.join(unknown)}. "
+                  + ("Add them to the universe or drop them." if loadable else
+                     "They are not in the loaded data (load them on the Data page) or drop them.")),
         icon=":material/warning:",
     )  # fmt: skip
     c1, c2 = st.columns(2)
-    if loadable and c1.button(f"Add {', '.join(loadable)} to the universe", key="w_add_unknown"):
+    if loadable and c1.button(md_escape(f"Add {', '.join(loadable)} to the universe"),
+                                 key="w_add_unknown"):
         ss["universe"] = list(ss["universe"]) + loadable
         ss["allocation"] = None
         st.session_state.pop("w_universe", None)
         st.rerun()
-    if c2.button(f"Drop {', '.join(unknown)}", key="w_drop_unknown"):
+    if c2.button(md_escape(f"Drop {', '.join(unknown)}"), key="w_drop_unknown"):
         _set_holdings({t: v for t, v in ss["holdings"].items() if t not in unknown}, None)
         st.rerun()
     return False
@@ -369,7 +370,7 @@ def run_backtest_now() -> BacktestResult | None:
             if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # measured against it: no backtest
                 raise BacktestError(f"{OBJECTIVES[ss['objective_kind']]} needs the benchmark's "
                                     f"prices, and there are none: {exc}") from exc  # fmt: skip
-            st.info(f"Backtest without a benchmark: {exc}")
+            st.info(md_escape(f"Backtest without a benchmark: {exc}"))
             bench = None
         if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # 100 % in the benchmark, as ui.book
             more["benchmark_weights"] = pd.Series({str(bench.name or "Benchmark"): 1.0})

@@ -33,6 +33,7 @@ from core.market_data import PriceData
 from core.optimization import OBJECTIVES
 from core.reporting import ReportSection, ReportSummary, report_html, report_xlsx
 from ui import cache, state
+from ui.widgets import download_label, md_escape, show_error
 
 _log = logging.getLogger(__name__)
 
@@ -225,15 +226,19 @@ def section_downloads(section: ReportSection | None) -> None:
     tickers = state.price_data().tickers
     stamp = state.price_data().as_of.date()
     c1, c2 = st.columns(2)
+    xlsx_label, xlsx_name = download_label(f"{section.title} (Excel)",
+                                           f"ballast_{section.key}_{stamp}.xlsx")  # fmt: skip
+    html_label, html_name = download_label(f"{section.title} (HTML report)",
+                                           f"ballast_{section.key}_{stamp}.html")  # fmt: skip
     c1.download_button(
-        f"{section.title} (Excel)", data=lambda: report_xlsx(summary, [section], tickers),
-        file_name=f"ballast_{section.key}_{stamp}.xlsx", icon=":material/table_view:",
+        xlsx_label, data=lambda: report_xlsx(summary, [section], tickers),
+        file_name=xlsx_name, icon=":material/table_view:",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"report_dl_xlsx_{section.key}",
     )  # fmt: skip
     c2.download_button(
-        f"{section.title} (HTML report)", data=lambda: report_html(summary, [section], tickers),
-        file_name=f"ballast_{section.key}_{stamp}.html", mime="text/html",
+        html_label, data=lambda: report_html(summary, [section], tickers),
+        file_name=html_name, mime="text/html",
         icon=":material/description:", key=f"report_dl_html_{section.key}",
     )  # fmt: skip
 
@@ -260,7 +265,7 @@ def page_downloads(report_section: Callable[[], ReportSection | None]) -> None:
         try:
             section = report_section()
         except BallastError as exc:
-            st.error(str(exc), icon=":material/error:")
+            show_error(exc)
             return
         if section is None:
             st.caption("Nothing to download yet.")
@@ -395,12 +400,12 @@ def show_flash() -> None:
     """Show (once) the message an action left before it reran the page."""
     warning = st.session_state.pop("report_flash_warning", None)
     if warning:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(md_escape(warning), icon=":material/warning:")
     kind, message = st.session_state.pop("report_flash", (None, None))
     if kind == "success":
-        st.success(message, icon=":material/check_circle:")
+        st.success(md_escape(message), icon=":material/check_circle:")
     elif kind == "error":
-        st.error(message, icon=":material/error:")
+        show_error(message)
 
 
 @st.fragment
@@ -423,13 +428,14 @@ def setups_manager() -> None:
             try:
                 stored = the_store.save(name, current_setup(), state.DEFAULTS)
                 st.session_state["report_setup_choice"] = stored  # the list shows it chosen
-                st.success(f"Saved the setup as {stored!r}.", icon=":material/check_circle:")
+                st.success(md_escape(f"Saved the setup as {stored!r}."),
+                           icon=":material/check_circle:")  # fmt: skip
             except SetupError as exc:
-                st.error(str(exc), icon=":material/error:")
+                show_error(exc)
     try:
         infos = the_store.list()
     except SetupError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
         infos = []
     if infos:
         st.dataframe(
@@ -464,7 +470,7 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
         try:
             apply_setup(the_store.load(chosen, state.DEFAULTS, current_setup()))
         except BallastError as exc:
-            st.error(f"Could not load {chosen!r}: {exc}", icon=":material/error:")
+            show_error(exc, f"Could not load {chosen!r}")
         else:
             _flash("success", f"Loaded the setup {chosen!r}; results recomputed from it.")
             st.rerun(scope="app")
@@ -479,10 +485,10 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
                            file_name=f"ballast_setup_{stem}.json", mime="application/json",
                            key="report_export_saved")  # fmt: skip
     except SetupError as exc:
-        c3.warning(str(exc), icon=":material/warning:")
+        c3.warning(md_escape(exc), icon=":material/warning:")
     with st.form("report_rename_form", border=False):
         r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
-        r1.text_input(f"Rename {chosen!r} to", key="report_rename_to")
+        r1.text_input(md_escape(f"Rename {chosen!r} to"), key="report_rename_to")
         r2.form_submit_button("Rename", icon=":material/edit:", on_click=_rename,
                               args=(the_store, chosen))  # fmt: skip
 
@@ -520,7 +526,7 @@ def _import_json() -> None:
     done = st.session_state.get("report_imported")
     if done and done[0] == upload.file_id:
         if done[1]:  # the same file failed before: keep its error on screen
-            st.error(done[1], icon=":material/error:")
+            show_error(done[1])
         return
     try:
         if upload.size > setups.MAX_SETUP_BYTES:  # before reading it
@@ -530,7 +536,7 @@ def _import_json() -> None:
     except BallastError as exc:
         message = f"Could not import {upload.name}: {exc}"
         st.session_state["report_imported"] = (upload.file_id, message)
-        st.error(message, icon=":material/error:")
+        show_error(message)
         return
     st.session_state["report_imported"] = (upload.file_id, "")
     _flash("success", f"Imported the setup from {upload.name}; results recomputed from it.")

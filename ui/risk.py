@@ -26,6 +26,7 @@ from ui import cache, state
 from ui.widgets import (
     blank_missing,
     csv_download,
+    md_escape,
     number_column,
     percent,
     percent_column,
@@ -157,7 +158,7 @@ def _confidence_input(widget, name: str, label: str, **kwargs) -> None:
 def settings_inputs() -> None:
     """Sidebar: confidence levels, horizon, portfolio value and the Monte Carlo settings."""
     for note in sanitize_setup():
-        st.warning(note, icon=":material/warning:")
+        st.warning(md_escape(note), icon=":material/warning:")
     _confidence_input(
         st.multiselect,
         "risk_confidences",
@@ -845,7 +846,7 @@ def stress_tab(inputs: RiskInputs) -> None:
         )
     if skipped:
         first = inputs.full_prices.index[0].date()
-        st.info(f"Not covered by the loaded data (from {first}): {', '.join(skipped)}.")
+        st.info(md_escape(f"Not covered by the loaded data (from {first}): {', '.join(skipped)}."))
     st.markdown(
         "**Hypothetical shocks** (instantaneous returns; an asset's shock overrides its sector's)"
     )

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from core.constraints import Constraints
+from core.exceptions import OptimizationError
 from core.market_data import PriceData
 from core.optimization import Objective
 from ui import cache
@@ -139,11 +142,15 @@ def init() -> None:
     for key, value in {**DEFAULTS, **RESULTS}.items():
         if key not in st.session_state:
             st.session_state[key] = copy.deepcopy(value)
+    st.session_state.pop("_stale_result", None)  # ui.widgets.STALE: set again if still stale
     if st.session_state["price_data"] is None:
         st.session_state["price_data"] = cache.sample_data()
     data: PriceData = st.session_state["price_data"]
     if st.session_state["universe"] is None:
         st.session_state["universe"] = data.tickers
+    elif len(set(st.session_state["universe"])) != len(st.session_state["universe"]):
+        # A loaded setup may repeat a ticker; every table keyed by ticker needs each once.
+        st.session_state["universe"] = list(dict.fromkeys(st.session_state["universe"]))
     if st.session_state["end"] is None:
         st.session_state["end"] = data.as_of.date()
     if st.session_state["start"] is None:
@@ -247,11 +254,41 @@ def constraints() -> Constraints:
     """The user's constraints, with the sectors of the loaded data filled in."""
     ss = st.session_state
     universe = set(ss["universe"])
+    asset_bounds = _number_pairs(ss["asset_bounds"], "Per-asset bounds")
     return Constraints(
         long_only=ss["long_only"],
-        weight_bounds=(ss["min_weight"], ss["max_weight"]),
-        asset_bounds={t: b for t, b in ss["asset_bounds"].items() if t in universe},
+        weight_bounds=_number_pairs({"every asset": (ss["min_weight"], ss["max_weight"])},
+                                    "Weight bounds")["every asset"],  # fmt: skip
+        asset_bounds={t: b for t, b in asset_bounds.items() if t in universe},
         sectors=dict(price_data().sectors),
-        sector_bounds=dict(ss["sector_bounds"]),
+        sector_bounds=_number_pairs(ss["sector_bounds"], "Sector bounds"),
         max_volatility=ss["max_volatility"],
     )
+
+
+def _number_pairs(bounds: Any, what: str) -> dict[str, tuple[float, float]]:
+    """``{name: (min, max)}`` of finite decimals from a setup's bounds, or a named error.
+
+    Raises
+    ------
+    core.exceptions.OptimizationError
+        Naming every entry that is not a pair of finite numbers (a setup may hold ``"x"``).
+    """
+    if not isinstance(bounds, Mapping):
+        raise OptimizationError(f"{what}: expected a table of minimum and maximum weights.")
+    out, bad = {}, []
+    for name, pair in bounds.items():
+        try:
+            lo, hi = (float(v) for v in pair)
+            if isinstance(pair, str) or not (math.isfinite(lo) and math.isfinite(hi)):
+                raise ValueError
+        except (TypeError, ValueError):
+            bad.append(f"{name} ({pair!r})")
+            continue
+        out[str(name)] = (lo, hi)
+    if bad:
+        raise OptimizationError(
+            f"{what} that are not a minimum and a maximum weight (numbers): {', '.join(bad)}. "
+            "Correct them in the Constraints of the Allocation page."
+        )
+    return out

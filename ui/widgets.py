@@ -1,7 +1,16 @@
-"""Shared widgets and display helpers for the pages."""
+"""Shared widgets and display helpers for the pages.
+
+User text (tickers, sectors, setup and file names, column names, view texts, and the messages of
+``BallastError`` that quote them) is shown through :func:`md_escape` wherever Streamlit renders
+Markdown (messages, captions, widget labels), so that it reads literally and never becomes a
+link, an image or a directive.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +23,45 @@ from ui import state
 
 #: Session-state key: widget key -> the page that last rendered it (see :func:`_needs_seed`).
 _RENDERED_ON = "_synced_rendered_on"
+#: Session-state key: what the results on screen in this run are stale for (see
+#: :func:`mark_stale`); ``ui.state.init`` clears it at the start of every run.
+STALE = "_stale_result"
+
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and together
+# they start every Markdown construct Streamlit renders (links, images, emphasis, code, HTML,
+# headings, lists, tables, GFM autolinks via ":" "." "@", emoji and ":material/...:" icons,
+# ":red[...]" directives, "$" LaTeX).
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+#: Where GFM autolink literals start, once escaped: after ":" (https:), "@" (e-mail), "www".
+_AUTOLINK = re.compile(r"\\[:@]|(?i:www)(?=\\\.)")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as Markdown that renders literally (every ASCII punctuation escaped).
+
+    Use it on every user-supplied string shown where Streamlit renders Markdown: messages
+    (``st.error``, ``st.warning``, ``st.info``, ``st.success``), ``st.markdown``,
+    ``st.caption`` and widget labels.
+
+    Parameters
+    ----------
+    text : object
+        Any value; ``str(text)`` is escaped.
+
+    Returns
+    -------
+    str
+        The text with a backslash before each ASCII punctuation character, and an invisible
+        word joiner (U+2060) after ``:``, ``@`` and ``www``, where GFM would start a link.
+
+    References
+    ----------
+    CommonMark Spec 0.31, section 2.4 "Backslash escapes", https://spec.commonmark.org/0.31.2/
+    """
+    escaped = _MD_SPECIAL.sub(r"\\\1", str(text))
+    # GFM autolink literals (https://..., www...., a@b.c) are found in the text after the
+    # escapes are resolved, so backslashes cannot stop them: an invisible word joiner does.
+    return _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", escaped)
 
 
 def _needs_seed(*keys: str) -> bool:
@@ -63,10 +111,65 @@ def synced(
     wkey = f"w_{name}"
     if _needs_seed(wkey):
         stored = st.session_state[name]
-        st.session_state[wkey] = stored * scale if scale != 1.0 else stored
+        st.session_state[wkey] = stored * scale if _is_number(stored) and scale != 1.0 else stored
+    fitted, problem = _fit(st.session_state[wkey], kwargs)
+    if problem:
+        # A loaded setup, or a range that moved (long only raises a minimum), may hold a value
+        # the widget refuses (Streamlit raises, e.g. StreamlitValueAboveMaxError).
+        st.warning(md_escape(f"{label}: {problem}"), icon=":material/warning:")
+        st.session_state[wkey] = fitted
     value = widget(label, key=wkey, **kwargs)
-    st.session_state[name] = value / scale if scale != 1.0 else value
+    st.session_state[name] = value / scale if _is_number(value) and scale != 1.0 else value
     return st.session_state[name]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _fit(value: Any, kwargs: dict[str, Any]) -> tuple[Any, str]:
+    """``value`` made acceptable to a widget with ``kwargs``, and what was changed ('' if none).
+
+    Numbers and dates are clamped into ``[min_value, max_value]`` (an int becomes a float when
+    the bounds are floats, as Streamlit requires one numeric type); values missing from
+    ``options`` are dropped (lists) or replaced by the first option.
+    """
+    lo, hi, options = kwargs.get("min_value"), kwargs.get("max_value"), kwargs.get("options")
+    if options is not None:
+        opts = list(options)
+        if isinstance(value, list | tuple):
+            kept = [v for v in value if v in opts]
+            if len(kept) != len(value):
+                gone = ", ".join(str(v) for v in value if v not in opts)
+                return kept, f"{gone} not available here, left out."
+            return value, ""
+        if opts and value not in opts:
+            return opts[0], f"{value!r} is not one of the choices; using {opts[0]!r}."
+        return value, ""
+    if _is_number(value):
+        bounds = [b for b in (lo, hi) if _is_number(b)]
+        if any(isinstance(b, float) for b in bounds) and isinstance(value, int):
+            value = float(value)
+        elif bounds and all(isinstance(b, int) for b in bounds) and isinstance(value, float):
+            if value.is_integer():
+                value = int(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            fallback = lo if _is_number(lo) else hi if _is_number(hi) else 0.0
+            return fallback, f"{value} is not a number; using {fallback:g}."
+    elif not isinstance(value, dt.date):
+        return value, ""
+    try:
+        if lo is not None and value < lo:
+            return lo, f"{_show(value)} is below the minimum {_show(lo)}; using the minimum."
+        if hi is not None and value > hi:
+            return hi, f"{_show(value)} is above the maximum {_show(hi)}; using the maximum."
+    except TypeError:  # e.g. a datetime against date bounds: leave it to the widget
+        return value, ""
+    return value, ""
+
+
+def _show(value: Any) -> str:
+    return f"{value:,.10g}" if _is_number(value) else str(value)
 
 
 def synced_editor(
@@ -101,21 +204,41 @@ def synced_editor(
     if _needs_seed(wkey, bkey):
         st.session_state[bkey] = to_frame(st.session_state[name])
     edited = st.data_editor(st.session_state[bkey], key=wkey, **kwargs)
-    st.session_state[name] = from_frame(edited)
+    try:
+        st.session_state[name] = from_frame(edited)
+    except BallastError as exc:  # a bad row: say which, keep the setup's last good value
+        show_error(exc)
     return st.session_state[name]
 
 
-def show_error(error: BallastError, what: str = "") -> None:
-    """Show a user-facing error; the page goes on with the last good state."""
+def show_error(error: BallastError | str, what: str = "", icon: str = ":material/error:") -> None:
+    """Show a user-facing error, literally (:func:`md_escape`); the page goes on.
+
+    Parameters
+    ----------
+    error : BallastError or str
+        The error (its message quotes tickers, column and file names: user text).
+    what : str
+        What failed, shown before the message.
+    icon : str
+        Streamlit icon of the message box.
+    """
     prefix = f"{what}: " if what else ""
-    st.error(prefix + str(error), icon=":material/error:")
+    st.error(md_escape(prefix + str(error)), icon=icon)
 
 
-def last_good(key: str, compute: Callable[[], Any], what: str = "", note: str = "") -> Any:
+def last_good(
+    key: str,
+    compute: Callable[[], Any],
+    what: str = "",
+    note: str = "",
+    stale: str = "last good result, before the current change",
+) -> Any:
     """``compute()``, kept in session state under ``key`` as the last good result.
 
     On a ``BallastError`` the error is shown (prefixed with ``what``) and the last good result
-    is returned with ``note`` under it; with none yet, the page stops there.
+    is returned with ``note`` under it, marked stale (:func:`mark_stale` with ``stale``) so that
+    this run's downloads say so; with none yet, the page stops there.
     """
     try:
         value = compute()
@@ -125,20 +248,51 @@ def last_good(key: str, compute: Callable[[], Any], what: str = "", note: str = 
         if value is None:
             st.stop()
         st.info(note)
+        mark_stale(stale)
         return value
     st.session_state[key] = value
     return value
+
+
+def mark_stale(what: str) -> None:
+    """Say that the results shown in this run are the last good ones, not the current setup's.
+
+    Downloads offered in the rest of the run (:func:`download_label`, :func:`csv_download`, the
+    report sections) carry ``what`` in their label and ``last_good`` in their file name;
+    ``what=""`` says they are current again.
+    """
+    st.session_state[STALE] = what
+
+
+def stale() -> str:
+    """What this run's results are stale for ('' when they belong to the current setup)."""
+    return st.session_state.get(STALE) or ""
+
+
+def download_label(label: str, file_name: str) -> tuple[str, str]:
+    """A download's label and file name, marked when the result is stale (:func:`mark_stale`).
+
+    Returns
+    -------
+    tuple of str
+        ``(label, file_name)``; when stale, ``"<label> · <what>"`` and ``<stem>_last_good.<ext>``.
+    """
+    what = stale()
+    if not what:
+        return label, file_name
+    stem, dot, ext = file_name.rpartition(".")
+    return f"{label} · {what}", f"{stem}_last_good.{ext}" if dot else f"{file_name}_last_good"
 
 
 def data_caption() -> None:
     """One line on the data in use: source, universe size, window, as-of date."""
     data = state.price_data()
     universe = st.session_state["universe"]
-    st.caption(
+    st.caption(md_escape(
         f"Data: {data.description or data.source} · {len(universe)} assets · window "
         f"{st.session_state['start']} to {st.session_state['end']} · as of {data.as_of.date()}"
         + (f" · prices in {data.currency}" if data.currency else "")
-    )
+    ))  # fmt: skip
 
 
 def csv_download(
@@ -155,11 +309,13 @@ def csv_download(
     Every CSV download goes through ``core.reporting.clean_csv``: floats without rounding
     noise, text that a spreadsheet cannot run as a formula (OWASP's CSV-injection advice).
     ``data`` is CSV bytes, or a DataFrame (written without its index by
-    ``core.reporting.csv_bytes``).
+    ``core.reporting.csv_bytes``). When the page shows a stale result (:func:`mark_stale`), the
+    label and file name say so.
     """
     from core.reporting import clean_csv, csv_bytes
 
     body = csv_bytes(data) if isinstance(data, pd.DataFrame) else clean_csv(data)
+    label, file_name = download_label(label, file_name)
     (box or st).download_button(label, body, file_name, "text/csv", icon=icon, key=key)
 
 

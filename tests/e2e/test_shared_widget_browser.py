@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
@@ -24,4 +26,50 @@ def test_capital_survives_allocation_risk_allocation(page, server_url):
     assert _value(page, "Portfolio value (money)") == "250000.00"
     _go(page, "Allocation")
     assert _value(page, "Capital to invest") == "250000.00"
+    assert exceptions(page) == 0
+
+
+def test_bounds_editors_show_every_column_without_scrolling(page, server_url):
+    """Issue 10, #3: the sector and per-asset bounds tables fit where they are drawn."""
+    open_page(page, server_url, "Allocation")
+    page.locator("[data-testid='stExpander'] summary").filter(
+        has_text=re.compile("per-asset bounds", re.IGNORECASE)
+    ).first.click()
+    wait_idle(page)
+    viewport = page.viewport_size
+    for name in ("Sector", "Asset"):
+        grid = page.locator("[data-testid='stDataFrame']").filter(
+            has=page.locator("th", has_text=re.compile(f"^{name}$"))
+        ).first
+        assert grid.locator("th", has_text="Max weight (%)").count() == 1
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        assert box is not None and box["width"] > 300, (name, box)  # room for three columns
+        assert 0 <= box["x"] and box["x"] + box["width"] <= viewport["width"], (name, box)
+        # No sideways scrolling inside the grid: every column, "Max weight (%)" the last, shows.
+        width, client = grid.locator(".dvn-scroller").first.evaluate(
+            "s => [s.scrollWidth, s.clientWidth]"
+        )
+        assert width <= client + 1, (name, width, client)
+    assert exceptions(page) == 0
+
+
+HOSTILE = "[Verify your login](https://evil.example/x) ![](http://evil.example/p.png)"
+
+
+def test_hostile_setup_name_renders_no_link_or_image(page, server_url):
+    """Issue 10, #22: a setup name with Markdown is shown as text, never as a link or image."""
+    open_page(page, server_url, "Report")
+    page.get_by_label("Save the current setup as").fill(HOSTILE)
+    page.get_by_role("button", name="Save setup").click()
+    wait_idle(page)
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="Saved the setup as")
+    alert.wait_for()
+    assert HOSTILE in alert.inner_text().replace("\u2060", "")  # literally, brackets and all
+    assert alert.locator("a, img").count() == 0
+    app = page.locator("[data-testid='stApp']")
+    assert app.locator("a[href*='evil.example'], img[src*='evil.example']").count() == 0
+    label = page.locator("[data-testid='stWidgetLabel']").filter(has_text="Rename")
+    assert label.inner_text().replace("\u2060", "") == f"Rename '{HOSTILE}' to"
+    assert label.locator("a, img").count() == 0
     assert exceptions(page) == 0
