@@ -8,8 +8,8 @@ from core.charts import backtest as bcharts
 from core.exceptions import BallastError
 from core.execution import stop_levels_csv, trade_plan_csv
 from core.performance import drawdowns
+from ui import persistence, state
 from ui import rebalance as rb
-from ui import state
 from ui.report import page_downloads
 from ui.widgets import csv_download, data_caption, md_escape, percent, show_error
 
@@ -53,7 +53,7 @@ with backtest:
     rb.backtest_inputs()
     if st.button(
         "Run backtest", type="primary", key="w_run_backtest", icon=":material/play_arrow:"
-    ):
+    ) or persistence.rerun_pending("rebalance_backtest"):  # it had been run before a reload
         rb.run_backtest_now()
     result = rb.last_backtest()
     if result is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Every app run keeps its working session (ui.persistence): not in the user's own data folder.
+os.environ.setdefault("BALLAST_DATA_DIR", tempfile.mkdtemp(prefix="ballast-tests-"))
 
 
 @pytest.fixture(scope="session")

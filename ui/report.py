@@ -388,6 +388,11 @@ def _restore_posterior() -> None:
     st.session_state["bl_posterior_returns"] = outcome.result.returns.rename("expected_return")
 
 
+#: What happens to the results when a setup is loaded (they are never saved with it).
+_RECOMPUTED = ("Each page recomputes its results from it when you open it; a backtest must be "
+               "run again on the Rebalance page.")  # fmt: skip
+
+
 def _flash_warning(message: str) -> None:
     st.session_state["report_flash_warning"] = message
 
@@ -472,7 +477,7 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
         except BallastError as exc:
             show_error(exc, f"Could not load {chosen!r}")
         else:
-            _flash("success", f"Loaded the setup {chosen!r}; results recomputed from it.")
+            _flash("success", f"Loaded the setup {chosen!r}. {_RECOMPUTED}")
             st.rerun(scope="app")
     c2.button("Delete", icon=":material/delete:", key="report_delete",
               on_click=_delete, args=(the_store, chosen))  # fmt: skip
@@ -539,5 +544,5 @@ def _import_json() -> None:
         show_error(message)
         return
     st.session_state["report_imported"] = (upload.file_id, "")
-    _flash("success", f"Imported the setup from {upload.name}; results recomputed from it.")
+    _flash("success", f"Imported the setup from {upload.name}. {_RECOMPUTED}")
     st.rerun(scope="app")

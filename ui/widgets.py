@@ -27,17 +27,22 @@ _RENDERED_ON = "_synced_rendered_on"
 #: :func:`mark_stale`); ``ui.state.init`` clears it at the start of every run.
 STALE = "_stale_result"
 
-# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and together
-# they start every Markdown construct Streamlit renders (links, images, emphasis, code, HTML,
-# headings, lists, tables, GFM autolinks via ":" "." "@", emoji and ":material/...:" icons,
-# ":red[...]" directives, "$" LaTeX).
-_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
-#: Where GFM autolink literals start, once escaped: after ":" (https:), "@" (e-mail), "www".
-_AUTOLINK = re.compile(r"\\[:@]|(?i:www)(?=\\\.)")
+# What starts a Markdown construct in Streamlit's renderer, backslash-escaped (CommonMark lets
+# any ASCII punctuation be): links and images need "[", HTML and autolinks "<", code "`",
+# emphasis "*" and "~" (and "_" at a word's edge: inside a word it is no emphasis), LaTeX "$".
+# Ordinary punctuation (. , ; : ' % - ( ) ...) stays as it is, so messages read (and compare)
+# unchanged.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>$~]|(?<!\w)_|_(?!\w))")
+# Line starts that make a heading, list, quote or table row.
+_MD_LINE_START = re.compile(r"^(\s*)([#+=|-])", re.MULTILINE)
+# GFM autolink literals (https://..., www...., a@b.c) and ":name:" icons or ":red[...]"
+# directives are found in the text after escapes are resolved, so backslashes cannot stop them:
+# an invisible word joiner (U+2060) after ":", "@" and "www" does.
+_AUTOLINK = re.compile(r":(?=\S)|@|(?i:www)(?=\.)")
 
 
 def md_escape(text: object) -> str:
-    """``text`` as Markdown that renders literally (every ASCII punctuation escaped).
+    """``text`` as Markdown that renders literally: no link, image, HTML, code, icon or math.
 
     Use it on every user-supplied string shown where Streamlit renders Markdown: messages
     (``st.error``, ``st.warning``, ``st.info``, ``st.success``), ``st.markdown``,
@@ -51,16 +56,19 @@ def md_escape(text: object) -> str:
     Returns
     -------
     str
-        The text with a backslash before each ASCII punctuation character, and an invisible
-        word joiner (U+2060) after ``:``, ``@`` and ``www``, where GFM would start a link.
+        The text with a backslash before each character that would start a Markdown construct
+        (backslash, backtick, ``* [ ] < > $ ~``, ``_`` at a word's edge, ``# + = | -`` at a
+        line's start) and an invisible word joiner (U+2060) after ``:`` (unless a space
+        follows), ``@`` and ``www``.
 
     References
     ----------
-    CommonMark Spec 0.31, section 2.4 "Backslash escapes", https://spec.commonmark.org/0.31.2/
+    CommonMark Spec 0.31, section 2.4 "Backslash escapes", https://spec.commonmark.org/0.31.2/;
+    GitHub Flavored Markdown Spec, section 6.9 "Autolinks (extension)",
+    https://github.github.com/gfm/
     """
     escaped = _MD_SPECIAL.sub(r"\\\1", str(text))
-    # GFM autolink literals (https://..., www...., a@b.c) are found in the text after the
-    # escapes are resolved, so backslashes cannot stop them: an invisible word joiner does.
+    escaped = _MD_LINE_START.sub(r"\1\\\2", escaped)
     return _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", escaped)
 
 
@@ -119,8 +127,22 @@ def synced(
         st.warning(md_escape(f"{label}: {problem}"), icon=":material/warning:")
         st.session_state[wkey] = fitted
     value = widget(label, key=wkey, **kwargs)
-    st.session_state[name] = value / scale if _is_number(value) and scale != 1.0 else value
+    _write_setup(name, value / scale if _is_number(value) and scale != 1.0 else value)
     return st.session_state[name]
+
+
+def _write_setup(name: str, value: Any) -> None:
+    """Set a setup key; when that changes it, keep the setup for a reload (ui.persistence)."""
+    old = st.session_state.get(name)
+    st.session_state[name] = value
+    try:
+        same = bool(old == value)
+    except (TypeError, ValueError):  # frames, arrays: compare by identity
+        same = old is value
+    if not same:
+        from ui import persistence
+
+        persistence.autosave()
 
 
 def _is_number(value: Any) -> bool:
@@ -205,7 +227,7 @@ def synced_editor(
         st.session_state[bkey] = to_frame(st.session_state[name])
     edited = st.data_editor(st.session_state[bkey], key=wkey, **kwargs)
     try:
-        st.session_state[name] = from_frame(edited)
+        _write_setup(name, from_frame(edited))
     except BallastError as exc:  # a bad row: say which, keep the setup's last good value
         show_error(exc)
     return st.session_state[name]

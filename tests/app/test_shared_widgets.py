@@ -34,17 +34,20 @@ HOSTILE = "[Verify your login](https://evil.example/x) ![](http://evil.example/p
 def test_md_escape_renders_literally():
     from ui.widgets import md_escape
 
-    text = HOSTILE + " :red[x] $y$ **b** <img src=x> www.evil.example a@evil.example"
-    # An invisible word joiner breaks GFM's autolink literals (found after unescaping).
-    escaped = md_escape(text).replace("\u2060", "")
-    assert md_escape("https://a.b www.a.b a@b.c").count("\u2060") == 3
-    # Every ASCII punctuation character is backslash-escaped (CommonMark 2.4) ...
-    assert escaped.startswith(r"\[Verify your login\]\(https\:\/\/evil\.example\/x\)")
-    for part in (r"\!\[\]\(http\:", r"\:red\[x\]", r"\$y\$", r"\*\*b\*\*", r"\<img", r"a\@evil"):
+    text = HOSTILE + " :red[x] :material/lock: $y$ **b** `c` <img src=x> www.evil.example a@e.x"
+    escaped = md_escape(text)
+    # Link and image brackets, HTML, emphasis, code and LaTeX are backslash-escaped ...
+    assert escaped.startswith(r"\[Verify your login\](https:")
+    for part in (r"!\[\](http:", r"\$y\$", r"\*\*b\*\*", r"\`c\`", r"\<img"):
         assert part in escaped
-    # ... and removing the escapes gives the text back.
-    assert escaped.replace("\\", "") == text
-    assert md_escape(r"a\b") == r"a\\b"
+    # ... and a word joiner breaks autolinks, icons and directives, found after unescaping.
+    assert escaped.count("\u2060") == 6
+    assert "https:\u2060//" in escaped and "www\u2060." in escaped and ":\u2060red" in escaped
+    # Removing both gives the text back; ordinary punctuation is left alone.
+    assert escaped.replace("\u2060", "").replace("\\", "") == text
+    plain = "Settings with the wrong type: risk_horizon (expected number), 5.0 %; don't."
+    assert md_escape(plain) == plain
+    assert md_escape("# title\n- item") == "\\# title\n\\- item"
 
 
 def test_error_naming_a_hostile_ticker_is_escaped():

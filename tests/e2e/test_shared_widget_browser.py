@@ -73,3 +73,38 @@ def test_hostile_setup_name_renders_no_link_or_image(page, server_url):
     assert label.inner_text().replace("\u2060", "") == f"Rename '{HOSTILE}' to"
     assert label.locator("a, img").count() == 0
     assert exceptions(page) == 0
+
+
+def test_reload_keeps_universe_views_and_capital(page, server_url):
+    """Issue 10, #4: a reload of the page finds the work where it was."""
+    open_page(page, server_url, "Data")
+    universe = page.locator("[data-testid='stMultiSelect']").filter(has_text="Universe")
+    before = universe.locator("[data-baseweb='tag']").count()
+    universe.locator("input").first.click()
+    page.keyboard.press("Backspace")  # drops the last ticker
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    assert universe.locator("[data-baseweb='tag']").count() == before - 1
+    _go(page, "Black Litterman")
+    page.get_by_role("button", name="Add two example views").click()
+    wait_idle(page)
+    views = page.locator("[data-testid='stSlider']").count()
+    assert views >= 2
+    _go(page, "Allocation")
+    box = page.get_by_label("Capital to invest")
+    box.fill("250000.00")
+    box.press("Enter")
+    wait_idle(page)
+    assert "session=" in page.url
+
+    page.reload()
+    page.wait_for_selector("[data-testid='stApp']")
+    wait_idle(page)
+    page.get_by_label("Capital to invest").wait_for()
+    assert _value(page, "Capital to invest") == "250000.00"
+    _go(page, "Data")
+    universe = page.locator("[data-testid='stMultiSelect']").filter(has_text="Universe")
+    assert universe.locator("[data-baseweb='tag']").count() == before - 1
+    _go(page, "Black Litterman")
+    assert page.locator("[data-testid='stSlider']").count() == views
+    assert exceptions(page) == 0
