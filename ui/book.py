@@ -37,7 +37,7 @@ from core.optimization import (
 )
 from core.reporting import ReportSection
 from ui import cache, state
-from ui.widgets import _needs_seed, csv_download, percent, synced, synced_editor
+from ui.widgets import _needs_seed, csv_download, percent, show_error, synced, synced_editor
 
 CURRENT, PROPOSAL = "Current book", "Proposal"
 
@@ -547,7 +547,7 @@ def book_view(result: OptimizationResult) -> None:
     try:
         plan = rb.current_trade_plan()
     except BallastError as exc:
-        st.error(f"Trade list: {exc}", icon=":material/error:")
+        show_error(exc, "Trade list")
         return
     st.caption(f"From the holdings to the proposal at the latest prices: traded value "
                f"{plan.traded_value:,.2f} ({percent(plan.traded_value / plan.portfolio_value)} "
