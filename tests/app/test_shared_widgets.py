@@ -112,7 +112,7 @@ def test_bounds_editor_rejects_text_with_a_message():
 
 
 def test_repeated_tickers_in_a_setup_universe():
-    at = open_page("pages/3_Black_Litterman.py", universe=["AAPL", "AAPL", "XOM"])
+    at = open_page("pages/3_Black-Litterman.py", universe=["AAPL", "AAPL", "XOM"])
     assert not at.exception
     assert at.session_state["universe"] == ["AAPL", "XOM"]
 

@@ -84,7 +84,7 @@ def test_reload_keeps_universe_views_and_capital(page, server_url):
     page.get_by_role("button", name="Remove AAPL").click()
     wait_idle(page)
     assert page.locator(tags).count() == before - 1
-    _go(page, "Black Litterman")
+    _go(page, "Black-Litterman")
     page.get_by_role("button", name="Add two example views").click()
     wait_idle(page)
     page.get_by_role("slider").nth(1).wait_for()
@@ -104,7 +104,7 @@ def test_reload_keeps_universe_views_and_capital(page, server_url):
     _go(page, "Data")
     assert page.locator(tags).count() == before - 1
     assert page.get_by_role("button", name="Remove AAPL").count() == 0
-    _go(page, "Black Litterman")
+    _go(page, "Black-Litterman")
     page.get_by_role("slider").nth(views - 1).wait_for()
     assert page.get_by_role("slider").count() == views
     assert exceptions(page) == 0
