@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import exceptions, open_page, wait_idle
+from tests.e2e.conftest import exceptions, wait_idle
+
+#: A page's first run on a loaded two-core machine can take minutes (cold caches).
+SLOW = 240_000
 
 
 def _go(page, name: str) -> None:
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text=name).first.click()
-    wait_idle(page)
+    wait_idle(page, SLOW)
+
+
+def _open(page, server_url: str, path: str) -> None:
+    page.goto(f"{server_url}/{path}")
+    page.wait_for_selector("[data-testid='stApp']", timeout=SLOW)
+    wait_idle(page, SLOW)
+
+
+def _capital(page):
+    return page.get_by_role("spinbutton", name="Capital to invest")
 
 
 def _value(page, label: str) -> str:
@@ -17,11 +30,11 @@ def _value(page, label: str) -> str:
 
 
 def test_capital_survives_allocation_risk_allocation(page, server_url):
-    open_page(page, server_url, "Allocation")
-    box = page.get_by_label("Capital to invest")
+    _open(page, server_url, "Allocation")
+    box = _capital(page)
     box.fill("250000.00")
     box.press("Enter")
-    wait_idle(page)
+    wait_idle(page, SLOW)
     _go(page, "Risk")
     assert _value(page, "Portfolio value (money)") == "250000.00"
     _go(page, "Allocation")
@@ -31,11 +44,11 @@ def test_capital_survives_allocation_risk_allocation(page, server_url):
 
 def test_bounds_editors_show_every_column_without_scrolling(page, server_url):
     """Issue 10, #3: the sector and per-asset bounds tables fit where they are drawn."""
-    open_page(page, server_url, "Allocation")
+    _open(page, server_url, "Allocation")
     page.locator("[data-testid='stExpander'] summary").filter(
         has_text=re.compile("per-asset bounds", re.IGNORECASE)
-    ).first.click()
-    wait_idle(page)
+    ).first.click(timeout=SLOW)
+    wait_idle(page, SLOW)
     viewport = page.viewport_size
     for name in ("Sector", "Asset"):
         grid = page.locator("[data-testid='stDataFrame']").filter(
@@ -59,10 +72,10 @@ HOSTILE = "[Verify your login](https://evil.example/x) ![](http://evil.example/p
 
 def test_hostile_setup_name_renders_no_link_or_image(page, server_url):
     """Issue 10, #22: a setup name with Markdown is shown as text, never as a link or image."""
-    open_page(page, server_url, "Report")
+    _open(page, server_url, "Report")
     page.get_by_label("Save the current setup as").fill(HOSTILE)
     page.get_by_role("button", name="Save setup").click()
-    wait_idle(page)
+    wait_idle(page, SLOW)
     alert = page.locator("[data-testid='stAlert']").filter(has_text="Saved the setup as")
     alert.wait_for()
     assert HOSTILE in alert.inner_text().replace("\u2060", "")  # literally, brackets and all
@@ -77,34 +90,34 @@ def test_hostile_setup_name_renders_no_link_or_image(page, server_url):
 
 def test_reload_keeps_universe_views_and_capital(page, server_url):
     """Issue 10, #4: a reload of the page finds the work where it was."""
-    open_page(page, server_url, "Data")
+    _open(page, server_url, "Data")
     tags = "[data-testid='stMultiSelectTagsContainer'] [data-tag]"
     before = page.locator(tags).count()
     assert before > 3
     page.get_by_role("button", name="Remove AAPL").click()
-    wait_idle(page)
+    wait_idle(page, SLOW)
     assert page.locator(tags).count() == before - 1
     _go(page, "Black-Litterman")
     page.get_by_role("button", name="Add two example views").click()
-    wait_idle(page)
-    page.get_by_role("slider").nth(1).wait_for()
+    wait_idle(page, SLOW)
+    page.get_by_role("slider").nth(1).wait_for(timeout=SLOW)
     views = page.get_by_role("slider").count()
     _go(page, "Allocation")
-    box = page.get_by_label("Capital to invest")
+    box = _capital(page)
     box.fill("250000.00")
     box.press("Enter")
-    wait_idle(page)
+    wait_idle(page, SLOW)
     assert "session=" in page.url
 
     page.reload()
-    page.wait_for_selector("[data-testid='stApp']")
-    wait_idle(page)
-    page.get_by_label("Capital to invest").wait_for()
+    page.wait_for_selector("[data-testid='stApp']", timeout=SLOW)
+    wait_idle(page, SLOW)
+    _capital(page).wait_for(timeout=SLOW)
     assert _value(page, "Capital to invest") == "250000.00"
     _go(page, "Data")
     assert page.locator(tags).count() == before - 1
     assert page.get_by_role("button", name="Remove AAPL").count() == 0
     _go(page, "Black-Litterman")
-    page.get_by_role("slider").nth(views - 1).wait_for()
+    page.get_by_role("slider").nth(views - 1).wait_for(timeout=SLOW)
     assert page.get_by_role("slider").count() == views
     assert exceptions(page) == 0
