@@ -95,6 +95,7 @@ def test_reload_keeps_universe_views_and_capital(page, server_url):
     before = page.locator(tags).count()
     assert before > 3
     page.get_by_role("button", name="Remove AAPL").click()
+    page.get_by_role("button", name="Apply").click()  # the universe's form
     wait_idle(page, SLOW)
     assert page.locator(tags).count() == before - 1
     _go(page, "Black-Litterman")
