@@ -116,6 +116,7 @@ def test_reload_keeps_universe_views_and_capital(page, server_url):
     _capital(page).wait_for(timeout=SLOW)
     assert _value(page, "Capital to invest") == "250000.00"
     _go(page, "Data")
+    page.locator(tags).nth(before - 2).wait_for(timeout=SLOW)
     assert page.locator(tags).count() == before - 1
     assert page.get_by_role("button", name="Remove AAPL").count() == 0
     _go(page, "Black-Litterman")
