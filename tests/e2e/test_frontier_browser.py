@@ -6,7 +6,8 @@ from tests.e2e.conftest import exceptions, open_page, wait_idle
 
 
 def _metrics(page) -> list[str]:
-    return page.locator("[data-testid='stMetric']").all_inner_texts()
+    # The picked portfolio's figures are a table (stTable) beside the page's metrics.
+    return page.locator("[data-testid='stMetric'], [data-testid='stTable']").all_inner_texts()
 
 
 def test_frontier_chart_renders_and_slider_picks(page, server_url):
