@@ -475,4 +475,17 @@ def report_section() -> ReportSection | None:
         frontier_figure(f, view.assets, view.cloud, view.points, view.overlays),
         transition_map(f, ss["frontier_transition_x"]),
     ]
+    if ss.get("w_frontier_active"):  # toggled on the page: in its downloads too
+        from core.charts.frontier import active_frontier_figure
+
+        try:
+            points, name, marks = active_view()
+        except BallastError as exc:
+            text += f"\n\nActive frontier: {exc}"
+        else:
+            tables["Active frontier points"] = points
+            figures.append(active_frontier_figure(points, name, marks))
+            text += (f"\n\nActive frontier against {name} (Roll 1992): the highest expected "
+                     "return for each tracking error, from the minimum-tracking-error portfolio; "
+                     "active return and tracking error annualised decimals.")  # fmt: skip
     return ReportSection("frontier", "Efficient frontier", text, tables, figures)

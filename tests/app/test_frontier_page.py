@@ -216,3 +216,15 @@ def test_active_frontier_against_the_sp500_renders():
 
         te = np.frombuffer(base64.b64decode(te["bdata"]), dtype=te["dtype"])
     assert np.all(np.diff(np.asarray(te, dtype=float)) > -1e-9) and te[0] > 0
+
+
+def test_report_section_has_the_active_frontier_when_shown():
+    at = report_section_app("ui.frontier")
+    at.session_state["w_frontier_active"] = True
+    at.run()
+    assert not at.exception
+    section = at.session_state["section"]
+    points = section.tables["Active frontier points"]
+    assert list(points.columns[:3]) == ["tracking_error", "active_return", "information_ratio"]
+    assert len(section.figures) == 3 and "SP500" in section.text
+    assert all(len(name) <= 31 for name in section.tables)
