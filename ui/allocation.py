@@ -98,6 +98,29 @@ def objective_parameter() -> None:
            max_value=max(hi, shown), step=step, format="%.1f")  # fmt: skip
 
 
+def diversification_figures(weights: pd.Series, effective_number: float) -> dict[str, float]:
+    """Key figures of diversification for reports: as :func:`diversification_metric` shows.
+
+    Parameters
+    ----------
+    weights : Series (n_assets,)
+        Decimal weights.
+    effective_number : float
+        ``1 / sum(w_i^2)`` of the weights.
+
+    Returns
+    -------
+    dict of str to float
+        ``{"Effective number of assets": n}`` for a long-only portfolio; with any negative
+        weight, gross and net exposure (decimals of capital) instead.
+    """
+    e = exposures(weights)
+    if e["short"] < -1e-6:
+        return {"Gross exposure (long + |short|)": e["gross"],
+                "Net exposure (long - |short|)": e["net"]}  # fmt: skip
+    return {"Effective number of assets": effective_number}
+
+
 def diversification_metric(column, weights: pd.Series, effective_number: float) -> None:
     """Effective number of assets for a long-only portfolio; gross and net exposure otherwise.
 
@@ -423,7 +446,7 @@ def report_section():
         "Volatility (annualised)": result.volatility,
         "Sharpe ratio": result.sharpe_ratio,
         "Risk-free rate (annual)": result.risk_free_rate,
-        "Effective number of assets": result.effective_number_of_assets,
+        **diversification_figures(result.weights, result.effective_number_of_assets),
         "Capital": capital,
         "Invested value": capital - orders.leftover_cash,
         "Leftover cash": orders.leftover_cash,

@@ -33,6 +33,7 @@ from core.market_data import PriceData
 from core.optimization import OBJECTIVES
 from core.reporting import ReportSection, ReportSummary, report_html, report_xlsx
 from ui import cache, state
+from ui.allocation import diversification_figures
 from ui.widgets import download_label, md_escape, show_error
 
 _log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
             "Expected return (annualised)": result.expected_return,
             "Volatility (annualised)": result.volatility,
             "Sharpe ratio": result.sharpe_ratio,
-            "Effective number of assets": result.effective_number_of_assets,
+            **diversification_figures(result.weights, result.effective_number_of_assets),
         }
     notes = tuple(
         f"{s.label}: not included, {s.message}" for s in statuses if s.status in ("error", "bug")

@@ -468,3 +468,42 @@ def test_the_rules_ranges_are_the_widgets_ranges(page, which):
     setup = setups.validate(_extreme_setup(which), {})  # valid, as an import would find it
     at = open_page(page, timeout=240, **setup)
     assert not at.exception, [e.message for e in at.exception]
+
+
+def _key_figures_script():
+    """Run inside AppTest: the allocation, the report's summary and the allocation section."""
+    import streamlit as st
+
+    from ui import allocation, report, state
+
+    state.init()
+    allocation.run_optimization()
+    statuses = report.collect_sections(strict=True)
+    section = next(s.section for s in statuses if s.module == "ui.allocation")
+    st.session_state["out"] = {
+        "summary": dict(report.report_summary(statuses).key_figures),
+        "allocation": section.tables["Key figures"].iloc[0].to_dict(),
+        "weights": st.session_state["allocation"].weights,
+    }
+
+
+@pytest.mark.parametrize("long_only", [True, False])
+def test_key_figures_give_gross_and_net_exposure_for_a_long_short_portfolio(long_only):
+    """#5: "Effective number of assets" was listed for long-short portfolios too."""
+    at = AppTest.from_function(_key_figures_script, default_timeout=120)
+    if not long_only:
+        for key, value in (("long_only", False), ("min_weight", -0.3), ("max_weight", 0.4)):
+            at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    out = at.session_state["out"]
+    w = out["weights"]
+    assert (w < -1e-6).any() != long_only
+    for figures in (out["summary"], out["allocation"]):
+        if long_only:
+            assert figures["Effective number of assets"] == pytest.approx(1 / (w**2).sum())
+            assert not any("exposure" in k for k in figures)
+        else:
+            assert "Effective number of assets" not in figures
+            assert figures["Gross exposure (long + |short|)"] == pytest.approx(w.abs().sum())
+            assert figures["Net exposure (long - |short|)"] == pytest.approx(w.sum())
