@@ -20,7 +20,7 @@ def test_cold_start_change_objective_and_download(page, server_url):
     before = _weights_text(page)
 
     page.locator("[data-testid='stSelectbox']").filter(has_text="Objective").click()
-    page.get_by_role("option", name="Minimum volatility", exact=True).click()
+    page.get_by_role("option", name="Min volatility", exact=True).click()
     wait_idle(page)
     after = _weights_text(page)
     assert after != before

@@ -49,6 +49,9 @@ def test_bounds_editors_show_every_column_without_scrolling(page, server_url):
         has_text=re.compile("per-asset bounds", re.IGNORECASE)
     ).first.click(timeout=SLOW)
     wait_idle(page, SLOW)
+    page.locator("[data-testid='stDataFrame'] th", has_text="Max weight (%)").nth(1).wait_for(
+        state="attached", timeout=SLOW  # the grid's header cells are hidden (drawn on a canvas)
+    )
     viewport = page.viewport_size
     for name in ("Sector", "Asset"):
         grid = page.locator("[data-testid='stDataFrame']").filter(
@@ -92,6 +95,7 @@ def test_reload_keeps_universe_views_and_capital(page, server_url):
     """Issue 10, #4: a reload of the page finds the work where it was."""
     _open(page, server_url, "Data")
     tags = "[data-testid='stMultiSelectTagsContainer'] [data-tag]"
+    page.locator(tags).nth(3).wait_for(timeout=SLOW)
     before = page.locator(tags).count()
     assert before > 3
     page.get_by_role("button", name="Remove AAPL").click()
