@@ -495,7 +495,19 @@ def mapping(value: Rule, *, key: Rule | None = None, max_items: int = MAX_ASSETS
 
 
 def bounds(lo: float, hi: float) -> Rule:
-    """A (min, max) pair of numbers in ``[lo, hi]`` with min <= max."""
+    """A (min, max) pair of numbers in ``[lo, hi]`` with min <= max.
+
+    Parameters
+    ----------
+    lo, hi : float
+        Smallest and largest value either side may take (the widget's range, in the setup's
+        units: decimals for weights).
+
+    Returns
+    -------
+    Rule
+        Accepts a two-element list or tuple; raises ``Invalid`` naming the problem otherwise.
+    """
     side = number(lo, hi)
 
     def check(value: Any) -> tuple:
@@ -791,7 +803,20 @@ def label(key: str) -> str:
 
 
 def display(key: str, value: Any) -> Any:
-    """A setup value in the user's words: a labelled choice as its label, else the value."""
+    """A setup value in the user's words: a labelled choice as its label, else the value.
+
+    Parameters
+    ----------
+    key : str
+        Setup key (:data:`ui.state.DEFAULTS`).
+    value : Any
+        Its value in the setup.
+
+    Returns
+    -------
+    Any
+        The choice's label for the user where the key's rule labels its choices, else ``value``.
+    """
     rule = RULES.get(key)
     if rule is not None and rule.labels is not None and not isinstance(value, list | dict):
         return rule.labels.get(value, value)
