@@ -68,6 +68,7 @@ __all__ = [
     "frontier_optimum",
     "random_portfolios",
     "portfolio_statistics",
+    "frontier_weights",
 ]
 
 _POS_TOL = 1e-11  # weights are O(1): slack below this counts as "at the constraint"
@@ -1229,23 +1230,7 @@ def efficient_frontier(
                 f"minimum-variance portfolio's volatility of {min_vol:.2%} under these "
                 f"constraints: raise it to at least {min_vol:.2%} or loosen the constraints."
             )
-    # Drop zero-length segments (ties at a breakpoint) so that returns strictly increase.
-    if len(a):
-        r_b = b @ mu
-        gain = r_b * np.diff(t_break)
-        keep = gain > _STALL_GAIN
-        if keep.any():
-            # Remove the stalls (w constant over a range of t, waiting for a release) and
-            # shift the later segments back by the stalled length, so the path stays continuous.
-            shift = np.concatenate([[0.0], np.cumsum(np.where(keep, 0.0, np.diff(t_break)))])
-            idx = np.flatnonzero(keep)
-            a = a[idx] + b[idx] * shift[idx][:, None]
-            b = b[idx]
-            t_break = np.append(t_break[idx] - shift[idx], t_break[idx + 1][-1:] - shift[idx[-1]])
-        else:
-            w_start = _clean(a[0] + b[0] * t_break[0], p)
-            a = b = np.zeros((0, p.n))
-            t_break = np.array([0.0])
+    t_break, a, b, w_start = _drop_stalls(p, t_break, a, b, w_start)
 
     if len(a) == 0:
         end_w = w_start
@@ -1285,6 +1270,85 @@ def efficient_frontier(
         _cov=cov_np,
         _mu=mu,
     )
+
+
+def _drop_stalls(
+    p: _Problem, t_break: np.ndarray, a: np.ndarray, b: np.ndarray, w_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Drop zero-length segments (ties at a breakpoint) so that returns strictly increase."""
+    if len(a):
+        r_b = b @ p.mu
+        gain = r_b * np.diff(t_break)
+        keep = gain > _STALL_GAIN
+        if keep.any():
+            # Remove the stalls (w constant over a range of t, waiting for a release) and
+            # shift the later segments back by the stalled length, so the path stays continuous.
+            shift = np.concatenate([[0.0], np.cumsum(np.where(keep, 0.0, np.diff(t_break)))])
+            idx = np.flatnonzero(keep)
+            a = a[idx] + b[idx] * shift[idx][:, None]
+            b = b[idx]
+            t_break = np.append(t_break[idx] - shift[idx], t_break[idx + 1][-1:] - shift[idx[-1]])
+        else:
+            w_start = _clean(a[0] + b[0] * t_break[0], p)
+            a = b = np.zeros((0, p.n))
+            t_break = np.array([0.0])
+    return t_break, a, b, w_start
+
+
+def frontier_weights(
+    expected_returns: np.ndarray,
+    cov: np.ndarray,
+    lin: LinearConstraints,
+    n_points: int = 50,
+    max_volatility: float | None = None,
+) -> np.ndarray:
+    """Weights of the frontier's points as one array: :func:`efficient_frontier` for loops.
+
+    For callers that solve many frontiers under the same constraints (a resampled frontier):
+    ``lin`` is computed once and no pandas objects are built. The points are the same as
+    :func:`efficient_frontier`'s.
+
+    Parameters
+    ----------
+    expected_returns : ndarray (n_assets,)
+        Annualised decimal expected returns (finite).
+    cov : ndarray (n_assets, n_assets)
+        Annualised covariance, positive semidefinite.
+    lin : LinearConstraints
+        ``Constraints.linear_form(tickers)``.
+    n_points : int
+        Points, equally spaced in expected return from the minimum-variance to the
+        maximum-return portfolio.
+    max_volatility : float, optional
+        Annualised decimal cap: the frontier ends where its volatility reaches it.
+
+    Returns
+    -------
+    ndarray (n_points, n_assets) or (1, n_assets)
+        Decimal weights per point; one row when the frontier is a single point.
+
+    Raises
+    ------
+    InfeasibleConstraintsError, EstimationError, OptimizationError
+        As :func:`efficient_frontier` (a volatility cap below the minimum variance is not
+        checked here).
+
+    References
+    ----------
+    Markowitz (1956); Niedermayer & Niedermayer (2010).
+    """
+    mu = np.asarray(expected_returns, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    p = _Problem(mu, (cov + cov.T) / 2, lin)
+    until = None if max_volatility is None else _until_volatility(p, float(max_volatility))
+    t_break, a, b, w_start, _ = _trace(p, until)
+    t_break, a, b, w_start = _drop_stalls(p, t_break, a, b, _clean(w_start, p))
+    if len(a) == 0:
+        return w_start[None, :]
+    r_lo = float(_clean(a[0] + b[0] * t_break[0], p) @ mu)
+    r_hi = float(_clean(a[-1] + b[-1] * t_break[-1], p) @ mu)
+    targets = np.linspace(r_lo, r_hi, n_points) if n_points > 1 else np.array([r_lo])
+    return _clean(_path_at_returns(t_break, a, b, mu, targets), p)
 
 
 def _clean(w: np.ndarray, p: _Problem) -> np.ndarray:
