@@ -379,7 +379,7 @@ async def one_session(browser, url: str, times: dict, errors: list) -> None:
                 if i == 0:
                     await page.goto(f"{url}/{path}")
                 else:
-                    await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{path}']").click()
+                    await page.locator(f"[data-testid='stSidebar'] a[data-testid='stPageLink-NavLink'][href$='/{path}']").click()
                 await page.get_by_text(marker, exact=True).first.wait_for(timeout=180_000)
                 await page.locator(CHART).first.locator(".main-svg").first.wait_for(
                     state="attached", timeout=180_000

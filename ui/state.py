@@ -156,7 +156,9 @@ def init() -> None:
     if st.session_state["start"] is None:
         first = data.prices.index[0].date()
         st.session_state["start"] = max(first, st.session_state["end"] - dt.timedelta(days=5 * 365))
-    from ui import persistence  # imports this module
+    from ui import navigation, persistence  # persistence imports this module
+
+    navigation.sidebar()
 
     persistence.restore()  # a new session: the work from before a reload, if its URL says so
     persistence.ensure_in_url()

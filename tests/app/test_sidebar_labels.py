@@ -46,3 +46,15 @@ def test_black_litterman_posterior_table_fits_and_leaves_no_value_blank():
     assert "BL weight" in headers and "Optimised weight" in headers
     assert sum(len(h) for h in headers) <= 100  # about what 1400 px shows with the tickers
     assert all(len(h) <= 16 for h in headers)
+
+
+def test_sidebar_page_list_names_the_home_page_home():
+    at = open_page("app.py")
+    assert not at.exception
+    labels = [e.proto.label for e in at.sidebar if hasattr(e.proto, "page")]  # st.page_link
+    assert labels[:8] == ["Home", "Data", "Allocation", "Black-Litterman", "Efficient Frontier",
+                          "Risk", "Rebalance", "Report"]  # fmt: skip
+    assert "app" not in labels
+    at.switch_page("pages/5_Risk.py").run()
+    assert not at.exception
+    assert any(getattr(e.proto, "label", "") == "Home" for e in at.sidebar)

@@ -130,6 +130,21 @@ def open_page(page, server_url: str, path: str = "", until: str | None = None) -
     return time.monotonic() - t0
 
 
+#: The sidebar's page links (drawn by ui/navigation.py with st.page_link).
+NAV_LINKS = "[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']"
+
+
+def go_to(page, name: str, timeout: float = 60_000) -> None:
+    """Click the sidebar link of the page called ``name`` and wait for its run to finish."""
+    page.locator(NAV_LINKS).get_by_text(name, exact=True).first.click()
+    wait_idle(page, timeout)
+
+
+def nav_names(page) -> list[str]:
+    """The sidebar's page names, top to bottom (without the icons' ligature text)."""
+    return [t.strip().split("\n")[-1].strip() for t in page.locator(NAV_LINKS).all_inner_texts()]
+
+
 def exceptions(page) -> int:
     """How many Streamlit exception boxes (tracebacks) the page shows."""
     return page.locator("[data-testid='stException']").count()

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import exceptions, wait_idle
+from tests.e2e.conftest import exceptions, go_to, wait_idle
 
 #: A page's first run on a loaded two-core machine can take minutes (cold caches).
 SLOW = 240_000
 
 
 def _go(page, name: str) -> None:
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=name).first.click()
-    wait_idle(page, SLOW)
+    go_to(page, name, SLOW)
 
 
 def _open(page, server_url: str, path: str) -> None:
