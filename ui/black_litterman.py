@@ -225,10 +225,13 @@ def compute(
 
 def _caps_frame(data_caps: pd.Series | None, overrides: dict, tickers: list[str]) -> pd.DataFrame:
     base = pd.Series(np.nan, index=tickers) if data_caps is None else data_caps.reindex(tickers)
-    caps = base.astype(float).copy()
-    for t, v in overrides.items():
-        if t in caps.index:
-            caps[t] = v
+    caps = pd.to_numeric(base, errors="coerce").astype(float).copy()
+    for t, v in (overrides if isinstance(overrides, dict) else {}).items():
+        # A cap that is not a positive number (a hand-edited or damaged setup) is ignored:
+        # the data's own cap stands.
+        cap = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+        if t in caps.index and np.isfinite(cap) and cap >= 0:
+            caps[t] = float(cap)
     return pd.DataFrame({"Asset": tickers, "Market cap": caps.to_numpy()})
 
 

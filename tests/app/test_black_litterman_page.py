@@ -269,3 +269,12 @@ def test_benchmark_objectives_reoptimise_against_the_chosen_benchmark():
         result = at.session_state["allocation"]
         np.testing.assert_allclose(result.weights, bl_opt.weights.reindex(result.weights.index),
                                    atol=1e-6)  # fmt: skip
+
+
+def test_a_market_cap_that_is_not_a_number_is_ignored_not_a_crash():
+    at = open_page("pages/3_Black-Litterman.py", bl_market_caps={"AAPL": "x", "KO": -5.0,
+                                                                  "MSFT": 2500.0})  # fmt: skip
+    assert not at.exception
+    assert not at.error
+    caps = at.session_state["bl_market_caps"]
+    assert caps.get("MSFT") == 2500.0 and "AAPL" not in caps and "KO" not in caps
