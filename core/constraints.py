@@ -98,6 +98,20 @@ class Constraints:
     cash_bounds : tuple of float
         (minimum, maximum) cash weight ``1 - sum(w)`` of the proposal, decimals; the default
         (0, 0) is fully invested. Cash has no risk and earns the risk-free rate.
+    max_holdings : int, optional
+        At most this many positions (:class:`core.compliance.MaxHoldings`).
+    min_position : float, optional
+        Every position held weighs at least this (decimal; :class:`core.compliance.MinPosition`).
+    rules : iterable of Rule or str
+        Rules of :mod:`core.compliance`, or preset names ``"ucits"``, ``"us_diversified_fund"``.
+    whole_shares : tuple, optional
+        ``(capital, latest_prices)`` or ``(capital, latest_prices, max_leftover_cash)``:
+        integer share counts for that capital inside the optimisation.
+    issuers : mapping of str to str
+        Ticker -> issuer for the diversification rules (default: each ticker its own issuer).
+    time_limit : float
+        Seconds a mixed-integer solve may take before it returns its best portfolio and gap.
+        Any of the last five options sends the problem to :mod:`core.mixed_integer`.
 
     Raises
     ------
@@ -121,8 +135,23 @@ class Constraints:
     max_short: float | None = None
     max_tracking_error: float | None = None
     cash_bounds: tuple[float, float] = (0.0, 0.0)
+    max_holdings: int | None = None
+    min_position: float | None = None
+    rules: Iterable = ()
+    whole_shares: tuple | None = None
+    issuers: Mapping[str, str] = field(default_factory=dict)
+    time_limit: float = 5.0
 
     def __post_init__(self) -> None:
+        from core import compliance  # the rules' own checks name bad parameters
+
+        rules = self.rules
+        object.__setattr__(self, "rules", (rules,) if isinstance(rules, str | compliance.Rule)
+                           else tuple(rules))  # fmt: skip
+        compliance.resolve_rules(self.rules, self.max_holdings, self.min_position)
+        if not (math.isfinite(float(self.time_limit)) and float(self.time_limit) > 0):
+            raise InfeasibleConstraintsError("The solver's time limit must be a positive number "
+                                             "of seconds.")  # fmt: skip
         # Tuples, so that the frozen object cannot change through a list the caller keeps.
         for name in ("locked", "no_buy", "no_sell"):
             value = getattr(self, name)

@@ -216,6 +216,13 @@ class OptimizationResult:
         Assets whose weight changes by more than 1e-6.
     cash_weight : float
         ``1 - sum(w)``, decimal (0 when fully invested).
+    mip_gap : float or None
+        Proven relative gap of a mixed-integer solve (:mod:`core.mixed_integer`; Sharpe ratio
+        for ``max_sharpe``); None for the continuous engines, which are exact.
+    mip_status : str
+        ``"optimal (0.42 s)"`` or ``"time limit (5.00 s)"`` after a mixed-integer solve.
+    shares : Series or None
+        Whole shares per ticker when ``Constraints.whole_shares`` was set.
     """
 
     weights: pd.Series
@@ -233,6 +240,9 @@ class OptimizationResult:
     current_weights: pd.Series | None = None
     number_of_trades: int = 0
     cash_weight: float = 0.0
+    mip_gap: float | None = None
+    mip_status: str = ""
+    shares: pd.Series | None = None
 
 
 def portfolio_performance(
@@ -558,6 +568,10 @@ def optimize(
     if isinstance(objective, str):
         objective = Objective(kind=objective)
     constraints = constraints or Constraints()
+    from core import mixed_integer  # holdings limits, rules, whole shares: a mixed-integer program
+
+    if mixed_integer.applies(constraints):
+        return mixed_integer.optimize(expected_returns, cov, objective, constraints)
     _validate(expected_returns, cov)
     every = list(expected_returns.index)
     excluded = _non_investable(objective, every)
