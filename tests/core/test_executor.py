@@ -1,0 +1,204 @@
+"""The executor: in-process and on a real two-worker Dask ``LocalCluster`` give the same results.
+
+The Dask tests start real clusters (worker processes, TCP): one ``LocalCluster`` shared by the
+module for the comparisons, and one in a child process that the kill test ends with SIGKILL
+(scheduler and workers at once), as a cluster that goes away does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import executor as ex
+from core.backtest import run_backtest
+from core.exceptions import BallastError
+from core.market_data import load_sample
+from tests.core.executor_tasks import failing, seeded_draw, slow
+
+distributed = pytest.importorskip("distributed")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Designs of a walk-forward comparison: objective x covariance estimator.
+DESIGNS = [
+    {"objective": "max_sharpe", "cov_method": "ledoit_wolf"},
+    {"objective": "min_volatility", "cov_method": "sample"},
+    {"objective": "min_volatility", "cov_method": "oas"},
+    {"objective": "max_sharpe", "cov_method": "sample"},
+]
+
+
+def walk_forward(design: dict, prices: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
+    """One design's walk-forward backtest: its equity curves (the task sent to the cluster)."""
+    result = run_backtest(
+        prices, design["objective"], schedule="quarterly", lookback=504,
+        cov_method=design["cov_method"], benchmark=benchmark, cost_bps=10.0,
+    )  # fmt: skip
+    return result.equity
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[pd.DataFrame, pd.Series]:
+    data = load_sample()
+    window = slice("2015-01-01", "2022-12-31")
+    return data.prices.loc[window], data.benchmark.loc[window]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as local:
+        yield local
+
+
+@pytest.fixture()
+def dask_executor(cluster):
+    executor = ex.DaskExecutor(cluster.scheduler_address)
+    yield executor
+    executor.close()
+
+
+def test_in_process_order_shared_progress():
+    seen = []
+    out = ex.InProcessExecutor().map(pow, [3, 1, 2], shared={"exp": 2},
+                                     progress=lambda d, n: seen.append((d, n)))  # fmt: skip
+    assert out == [9, 1, 4]
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_in_process_cancel():
+    with pytest.raises(ex.JobCancelledError, match="cancelled"):
+        ex.InProcessExecutor().map(pow, [1, 2], shared={"exp": 2}, cancel=lambda: True)
+
+
+def test_get_executor_reads_the_variable(monkeypatch):
+    monkeypatch.delenv(ex.DASK_ADDRESS_VARIABLE, raising=False)
+    assert isinstance(ex.get_executor(), ex.InProcessExecutor)
+    monkeypatch.setenv(ex.DASK_ADDRESS_VARIABLE, "tcp://127.0.0.1:8786")
+    chosen = ex.get_executor()
+    assert isinstance(chosen, ex.DaskExecutor)
+    assert chosen.address == "tcp://127.0.0.1:8786"
+    monkeypatch.setenv(ex.DASK_ADDRESS_VARIABLE, "  ")
+    assert isinstance(ex.get_executor(), ex.InProcessExecutor)
+
+
+def test_walk_forward_designs_identical_on_the_cluster(sample, dask_executor):
+    prices, benchmark = sample
+    shared = {"prices": prices, "benchmark": benchmark}
+    local = ex.InProcessExecutor().map(walk_forward, DESIGNS, shared=shared)
+    seen = []
+    remote = dask_executor.map(walk_forward, DESIGNS, shared=shared,
+                               progress=lambda d, n: seen.append((d, n)))  # fmt: skip
+    assert len(remote) == len(DESIGNS)
+    for a, b in zip(local, remote, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # the designs differ, so the order of the results is checked too
+    assert not local[0].equals(local[1])
+    assert seen[-1] == (len(DESIGNS), len(DESIGNS))
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_seeded_chunks_identical_on_the_cluster(dask_executor):
+    scale = np.linspace(0.01, 0.03, 50)
+    local = ex.InProcessExecutor().map(seeded_draw, range(6), shared={"scale": scale})
+    remote = dask_executor.map(seeded_draw, range(6), shared={"scale": scale})
+    for a, b in zip(local, remote, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_task_errors_reach_the_caller(dask_executor):
+    with pytest.raises(BallastError, match="Item 2 is not allowed"):
+        dask_executor.map(failing, range(4))
+    assert dask_executor.map(failing, []) == []
+
+
+def test_cancel_stops_the_job_on_the_cluster(dask_executor):
+    started = time.monotonic()
+    flag = threading.Event()
+    threading.Timer(0.5, flag.set).start()
+    with pytest.raises(ex.JobCancelledError):
+        dask_executor.map(slow, range(40), shared={"delay": 0.5}, cancel=flag.is_set)
+    assert time.monotonic() - started < 5
+    # the cluster is free again: a new job runs at once
+    assert dask_executor.map(slow, [1, 2], shared={"delay": 0.0}) == [1, 2]
+
+
+def test_unreachable_address_fails_fast_with_a_message():
+    started = time.monotonic()
+    executor = ex.DaskExecutor("tcp://127.0.0.1:9", connect_timeout=1.0)
+    with pytest.raises(ex.ClusterUnavailableError) as info:
+        executor.map(slow, [1], shared={"delay": 0.0})
+    assert time.monotonic() - started < 10
+    message = str(info.value)
+    assert "tcp://127.0.0.1:9 cannot be reached" in message
+    assert ex.DASK_ADDRESS_VARIABLE in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    with pytest.raises(ex.ClusterUnavailableError, match="cannot be reached"):
+        ex.DaskExecutor("not an address", connect_timeout=1.0).map(slow, [1])
+
+
+_CLUSTER_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from distributed import LocalCluster
+    if __name__ == "__main__":
+        cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                               dashboard_address=None)
+        print(cluster.scheduler_address, flush=True)
+        while True:
+            time.sleep(1)
+    """
+)
+
+
+def test_killing_the_cluster_mid_job_gives_a_clear_error(tmp_path):
+    script = tmp_path / "cluster.py"
+    script.write_text(_CLUSTER_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, env=env, cwd=str(ROOT), start_new_session=True,
+    )  # fmt: skip
+    try:
+        address = proc.stdout.readline().strip()
+        assert address.startswith("tcp://"), address
+        executor = ex.DaskExecutor(address, connect_timeout=3.0)
+        done = []
+        killed = []
+
+        def kill_after_first(d: int, n: int) -> None:
+            done.append(d)
+            if not killed:
+                os.killpg(proc.pid, signal.SIGKILL)
+                killed.append(time.monotonic())
+
+        with pytest.raises(ex.ClusterUnavailableError) as info:
+            executor.map(slow, range(20), shared={"delay": 0.3}, progress=kill_after_first)
+        assert time.monotonic() - killed[0] < 10
+        assert "went away while the job ran" in str(info.value)
+        assert info.value.__cause__ is None
+        assert done and done[-1] < 20
+        # the next job says the cluster cannot be reached, quickly
+        with pytest.raises(ex.ClusterUnavailableError):
+            executor.map(slow, [1], shared={"delay": 0.0})
+        executor.close()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
