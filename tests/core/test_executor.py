@@ -202,3 +202,20 @@ def test_killing_the_cluster_mid_job_gives_a_clear_error(tmp_path):
         except ProcessLookupError:
             pass
         proc.wait(timeout=10)
+
+
+def test_resampled_frontier_identical_on_the_cluster(sample, dask_executor):
+    from core.resampling import resampled_frontier
+
+    prices, _ = sample
+    returns = prices.loc["2019":].pct_change().dropna()
+    kwargs = {"n_resamples": 24, "n_points": 10, "seed": 7, "block_size": 6}
+    local = resampled_frontier(returns, executor=ex.InProcessExecutor(), **kwargs)
+    seen = []
+    remote = resampled_frontier(returns, executor=dask_executor,
+                                progress=lambda d, n: seen.append((d, n)), **kwargs)  # fmt: skip
+    pd.testing.assert_frame_equal(local.weights, remote.weights, check_exact=True)
+    pd.testing.assert_frame_equal(local.weight_std, remote.weight_std, check_exact=True)
+    np.testing.assert_array_equal(local.returns, remote.returns)
+    np.testing.assert_array_equal(local.volatilities, remote.volatilities)
+    assert seen[-1] == (24, 24)
