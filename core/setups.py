@@ -658,6 +658,9 @@ def _default_rules() -> dict[str, Rule]:
         "cash": money,
         "rebalance_benchmark": text(MAX_TEXT_LENGTH),
         "rebalance_yahoo_benchmark": text(MAX_TICKER_LENGTH),
+        "rebalance_benchmark_upload": _or_null(
+            record({"filename": text(nullable=True), "csv": text(MAX_SETUP_BYTES)},
+                   required=("csv",)), True),  # fmt: skip
         "rebalance_schedule": choice(SCHEDULES),
         "rebalance_lookback_years": number(0.25, 30.0),
         "rebalance_backtest_start": date(),
@@ -746,6 +749,7 @@ LABELS: dict[str, str] = {
     "cash": "Cash held (money)",
     "rebalance_benchmark": "Benchmark",
     "rebalance_yahoo_benchmark": "Yahoo benchmark symbol",
+    "rebalance_benchmark_upload": "Uploaded benchmark file",
     "rebalance_schedule": "Rebalancing schedule",
     "rebalance_lookback_years": "Backtest lookback (years)",
     "rebalance_backtest_start": "Backtest start",
@@ -815,8 +819,11 @@ def display(key: str, value: Any) -> Any:
     Returns
     -------
     Any
-        The choice's label for the user where the key's rule labels its choices, else ``value``.
+        The choice's label for the user where the key's rule labels its choices; an uploaded
+        file (an object with a ``"csv"`` field) as its file name; else ``value``.
     """
+    if isinstance(value, Mapping) and "csv" in value:  # an uploaded file travels in the setup
+        return value.get("filename") or "an uploaded file"
     rule = RULES.get(key)
     if rule is not None and rule.labels is not None and not isinstance(value, list | dict):
         return rule.labels.get(value, value)

@@ -60,6 +60,12 @@ def benchmark_inputs() -> None:
             try:
                 series = perf.benchmark_from_csv(file.getvalue(), name=file.name.rsplit(".")[0])
                 st.session_state["rebalance_uploaded_benchmark"] = series
+                # The validated series travels in the setup, so a reload or a saved setup
+                # brings it back (ui.persistence).
+                st.session_state["rebalance_benchmark_upload"] = {
+                    "filename": file.name,
+                    "csv": series.to_csv(index_label="Date", date_format="%Y-%m-%d"),
+                }
             except BallastError as exc:
                 show_error(exc, "Benchmark file")
 
@@ -94,6 +100,11 @@ def benchmark_series() -> pd.Series:
         return data.benchmark
     if choice == UPLOAD:
         series = st.session_state.get("rebalance_uploaded_benchmark")
+        upload = st.session_state.get("rebalance_benchmark_upload")
+        if series is None and upload:  # restored from a reload or a saved setup
+            name = str(upload.get("filename") or "Uploaded benchmark").rsplit(".")[0]
+            series = perf.benchmark_from_csv(str(upload["csv"]).encode(), name=name)
+            st.session_state["rebalance_uploaded_benchmark"] = series
         if series is None:
             raise BacktestError("Upload a benchmark CSV (date, level) or choose another benchmark.")
         return series

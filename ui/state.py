@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "rebalance_benchmark": "__data__",  # "__data__" (the data's), "__upload__", "__yahoo__"
     # or a loaded ticker
     "rebalance_yahoo_benchmark": "^GSPC",  # Yahoo symbol when rebalance_benchmark is "__yahoo__"
+    # {"filename", "csv"}: the benchmark series uploaded when rebalance_benchmark is "__upload__"
+    "rebalance_benchmark_upload": None,
     "rebalance_schedule": "monthly",  # core.backtest.SCHEDULES
     "rebalance_lookback_years": 3.0,  # trailing estimation window, years of 252 days
     "rebalance_backtest_start": None,  # datetime.date; None: first date with a full lookback

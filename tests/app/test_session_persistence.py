@@ -111,3 +111,20 @@ def test_loading_a_saved_setup_does_not_claim_the_backtest_was_recomputed():
     text = " ".join(s.value for s in at.success)
     assert "results recomputed" not in text
     assert "backtest must be run again" in text
+
+
+def test_reload_keeps_an_uploaded_benchmark():
+    from skfolio.datasets import load_sp500_index
+
+    index = load_sp500_index().iloc[:, 0].loc["2015":].rename("MYINDEX")
+    upload = {"filename": "myindex.csv",
+              "csv": index.to_csv(index_label="Date", date_format="%Y-%m-%d")}  # fmt: skip
+    at = open_page("pages/6_Rebalance.py", rebalance_benchmark="__upload__",
+                   rebalance_benchmark_upload=upload)  # fmt: skip
+    assert not at.exception and not at.error
+    again = _reload(_token(at), "pages/6_Rebalance.py")
+    assert not again.exception
+    assert not [e.value for e in again.error if "benchmark" in e.value.lower()]
+    restored = again.session_state["rebalance_uploaded_benchmark"]
+    assert restored is not None and restored.name == "myindex"
+    assert restored.iloc[-1] == pytest.approx(index.iloc[-1])
