@@ -9,10 +9,16 @@ elsewhere would get each other's results.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
 from core import estimators, market_data
+
+if TYPE_CHECKING:
+    from core.executor import Executor
+    from ui.jobs import JobBoard
 
 #: Full-content keys for tables (every cached function that takes one uses them).
 _KEYS = {pd.DataFrame: market_data.fingerprint, pd.Series: market_data.fingerprint}
@@ -131,3 +137,32 @@ def yahoo_series(symbol: str, start, end) -> pd.Series:
     """One Yahoo symbol's adjusted closes (``core.market_data.load_yahoo``, disk-cached too)."""
     data = market_data.load_yahoo([symbol], start, end, benchmark=None, fetch_info=False)
     return data.prices[symbol].rename(symbol)
+
+
+@st.cache_resource(show_spinner=False)
+def _executor_for(address: str) -> Executor:
+    from core.executor import get_executor
+
+    return get_executor(address)
+
+
+def executor() -> Executor:
+    """The executor of heavy jobs for this server process (``core.executor.get_executor``).
+
+    One per value of ``BALLAST_DASK_ADDRESS``, kept in ``st.cache_resource``: a Dask executor
+    holds one ``distributed.Client`` for every session (it reconnects on its next job if the
+    cluster went away and came back).
+    """
+    import os
+
+    from core.executor import DASK_ADDRESS_VARIABLE
+
+    return _executor_for(os.environ.get(DASK_ADDRESS_VARIABLE, "").strip())
+
+
+@st.cache_resource(show_spinner=False)
+def job_board() -> JobBoard:
+    """The jobs running in this server process (``ui.jobs.JobBoard``), shared by sessions."""
+    from ui.jobs import JobBoard
+
+    return JobBoard()

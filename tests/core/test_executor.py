@@ -7,11 +7,6 @@ module for the comparisons, and one in a child process that the kill test ends w
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -24,7 +19,7 @@ from core import executor as ex
 from core.backtest import run_backtest
 from core.exceptions import BallastError
 from core.market_data import load_sample
-from tests.core.executor_tasks import failing, seeded_draw, slow
+from tests.core.executor_tasks import cluster_process, failing, seeded_draw, slow
 
 distributed = pytest.importorskip("distributed")
 
@@ -151,31 +146,8 @@ def test_unreachable_address_fails_fast_with_a_message():
         ex.DaskExecutor("not an address", connect_timeout=1.0).map(slow, [1])
 
 
-_CLUSTER_SCRIPT = textwrap.dedent(
-    """
-    import sys, time
-    from distributed import LocalCluster
-    if __name__ == "__main__":
-        cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                               dashboard_address=None)
-        print(cluster.scheduler_address, flush=True)
-        while True:
-            time.sleep(1)
-    """
-)
-
-
 def test_killing_the_cluster_mid_job_gives_a_clear_error(tmp_path):
-    script = tmp_path / "cluster.py"
-    script.write_text(_CLUSTER_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, env=env, cwd=str(ROOT), start_new_session=True,
-    )  # fmt: skip
-    try:
-        address = proc.stdout.readline().strip()
-        assert address.startswith("tcp://"), address
+    with cluster_process(tmp_path) as (address, kill):
         executor = ex.DaskExecutor(address, connect_timeout=3.0)
         done = []
         killed = []
@@ -183,7 +155,7 @@ def test_killing_the_cluster_mid_job_gives_a_clear_error(tmp_path):
         def kill_after_first(d: int, n: int) -> None:
             done.append(d)
             if not killed:
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill()
                 killed.append(time.monotonic())
 
         with pytest.raises(ex.ClusterUnavailableError) as info:
@@ -192,16 +164,10 @@ def test_killing_the_cluster_mid_job_gives_a_clear_error(tmp_path):
         assert "went away while the job ran" in str(info.value)
         assert info.value.__cause__ is None
         assert done and done[-1] < 20
-        # the next job says the cluster cannot be reached, quickly
+        # the next job fails quickly with a message too
         with pytest.raises(ex.ClusterUnavailableError):
             executor.map(slow, [1], shared={"delay": 0.0})
         executor.close()
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
 
 
 def test_resampled_frontier_identical_on_the_cluster(sample, dask_executor):
