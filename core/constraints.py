@@ -112,6 +112,10 @@ class Constraints:
     time_limit : float
         Seconds a mixed-integer solve may take before it returns its best portfolio and gap.
         Any of the last five options sends the problem to :mod:`core.mixed_integer`.
+    max_cvar : float, optional
+        CVaR limit: decimal loss per scenario period at the objective's ``cvar_confidence``
+        (0.02 = 2 % a day on daily scenarios); needs scenarios (see
+        :mod:`core.scenario_optimization`).
 
     Raises
     ------
@@ -141,6 +145,7 @@ class Constraints:
     whole_shares: tuple | None = None
     issuers: Mapping[str, str] = field(default_factory=dict)
     time_limit: float = 5.0
+    max_cvar: float | None = None
 
     def __post_init__(self) -> None:
         from core import compliance  # the rules' own checks name bad parameters
@@ -162,6 +167,7 @@ class Constraints:
             "max_long": "limit on the total long weight",
             "max_short": "limit on the total short weight",
             "max_tracking_error": "tracking-error cap",
+            "max_cvar": "CVaR limit",
         }
         for name, label in labels.items():
             value = getattr(self, name)

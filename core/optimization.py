@@ -47,9 +47,14 @@ from core.exceptions import EstimationError, InfeasibleConstraintsError, Optimiz
 # The engine; Frontier and efficient_frontier are re-exported as part of the public API.
 from core.frontier import Frontier, efficient_frontier, frontier_optimum
 
+# Tail-risk, risk-budgeting and hierarchical kinds (min_cvar, min_cdar, max_return,
+# risk_parity, hrp, herc): optimize hands them to core.tail_allocation.
+from core.tail_allocation import TAIL_OBJECTIVES
+
 __all__ = [
     "OBJECTIVES",
     "BENCHMARK_OBJECTIVES",
+    "TAIL_OBJECTIVES",
     "Objective",
     "OptimizationResult",
     "optimize",
@@ -113,6 +118,12 @@ class Objective:
         Assets of the expected returns and covariance that the portfolio may not hold (weight
         0; left out of the result's weights). Default: when the benchmark is one asset at 100 %
         (an index series) that asset, otherwise none (the benchmark is a model portfolio).
+    cvar_confidence : float
+        Confidence of CVaR and CDaR (``"min_cvar"``, ``"min_cdar"``, ``Constraints.max_cvar``),
+        in [0.5, 1); default 0.95.
+    risk_budgets : Series or mapping, optional
+        For ``"risk_parity"``: ticker -> or sector -> share of the volatility (decimals summing
+        to 1); None is equal risk contribution. See :mod:`core.risk_budgeting`.
 
     Raises
     ------
@@ -130,11 +141,20 @@ class Objective:
     cost_horizon: float = 1.0
     benchmark_weights: pd.Series | Mapping[str, float] | None = None
     non_investable: tuple[str, ...] | None = None
+    cvar_confidence: float = 0.95
+    risk_budgets: pd.Series | Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in OBJECTIVES:
+        if not (np.isfinite(float(self.cvar_confidence))
+                and 0.5 <= float(self.cvar_confidence) < 1.0):  # fmt: skip
             raise OptimizationError(
-                f"Unknown objective {self.kind!r}; use one of {', '.join(OBJECTIVES)}."
+                "The CVaR confidence must be between 50 % and 100 % (e.g. 0.95); got "
+                f"{self.cvar_confidence!r}."
+            )
+        if self.kind not in OBJECTIVES and self.kind not in TAIL_OBJECTIVES:
+            raise OptimizationError(
+                f"Unknown objective {self.kind!r}; use one of "
+                f"{', '.join([*OBJECTIVES, *TAIL_OBJECTIVES])}."
             )
         costs = self.transaction_costs
         values = (
@@ -402,6 +422,11 @@ def optimal_weights(
             f"{OBJECTIVES[objective.kind]} is not available here: use optimize with the "
             "benchmark in the expected returns and covariance."
         )
+    if objective.kind in TAIL_OBJECTIVES:
+        raise OptimizationError(
+            f"{TAIL_OBJECTIVES[objective.kind]} is not available here: use optimize with "
+            "scenarios."
+        )
     mu = np.asarray(expected_returns, dtype=float)
     cov = np.asarray(cov, dtype=float)
     rf = float(objective.risk_free_rate)
@@ -504,6 +529,7 @@ def optimize(
     cov: pd.DataFrame,
     objective: Objective | str = "max_sharpe",
     constraints: Constraints | None = None,
+    scenarios: pd.DataFrame | None = None,
 ) -> OptimizationResult:
     """Optimal portfolio for an objective under constraints, from cash or from the book held.
 
@@ -518,6 +544,11 @@ def optimize(
         The objective, or just its kind with default parameters.
     constraints : Constraints, optional
         Defaults to long-only, fully invested, weights in [0, 1], from cash.
+    scenarios : DataFrame (n_scenarios, n_assets), optional
+        Per-period decimal returns by ticker (the window's, or Monte Carlo draws of
+        :func:`core.scenario_optimization.simulate_scenarios`), for ``"min_cvar"``,
+        ``"min_cdar"``, ``Constraints.max_cvar``, ``"hrp"`` and ``"herc"``. These objectives
+        and ``"risk_parity"`` are solved by :func:`core.tail_allocation.optimize_tail`.
 
     Returns
     -------
@@ -569,7 +600,17 @@ def optimize(
         objective = Objective(kind=objective)
     constraints = constraints or Constraints()
     from core import mixed_integer  # holdings limits, rules, whole shares: a mixed-integer program
+    from core import tail_allocation
 
+    if tail_allocation.handles(objective, constraints):
+        if mixed_integer.applies(constraints):
+            raise OptimizationError(
+                "Position counts, minimum positions, rules and whole shares do not combine "
+                "with the CVaR, CDaR, risk-parity and hierarchical objectives yet: remove them "
+                "or choose a mean-variance objective."
+            )
+        return tail_allocation.optimize_tail(expected_returns, cov, objective, constraints,
+                                             scenarios)  # fmt: skip
     if mixed_integer.applies(constraints):
         return mixed_integer.optimize(expected_returns, cov, objective, constraints)
     _validate(expected_returns, cov)
