@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 from core import executor as ex
-from core.backtest import run_backtest
 from core.exceptions import BallastError
 from core.market_data import load_sample
 from tests.core.executor_tasks import cluster_process, failing, seeded_draw, slow
@@ -24,24 +23,6 @@ from tests.core.executor_tasks import cluster_process, failing, seeded_draw, slo
 distributed = pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parents[2]
-
-#: Designs of a walk-forward comparison: objective x covariance estimator.
-DESIGNS = [
-    {"objective": "max_sharpe", "cov_method": "ledoit_wolf"},
-    {"objective": "min_volatility", "cov_method": "sample"},
-    {"objective": "min_volatility", "cov_method": "oas"},
-    {"objective": "max_sharpe", "cov_method": "sample"},
-]
-
-
-def walk_forward(design: dict, prices: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
-    """One design's walk-forward backtest: its equity curves (the task sent to the cluster)."""
-    result = run_backtest(
-        prices, design["objective"], schedule="quarterly", lookback=504,
-        cov_method=design["cov_method"], benchmark=benchmark, cost_bps=10.0,
-    )  # fmt: skip
-    return result.equity
-
 
 @pytest.fixture(scope="module")
 def sample() -> tuple[pd.DataFrame, pd.Series]:
@@ -91,20 +72,25 @@ def test_get_executor_reads_the_variable(monkeypatch):
     assert isinstance(ex.get_executor(), ex.InProcessExecutor)
 
 
-def test_walk_forward_designs_identical_on_the_cluster(sample, dask_executor):
+def test_design_comparison_identical_on_the_cluster(sample, dask_executor):
+    from core.comparison import Design, compare_designs
+    from core.constraints import Constraints
+    from core.optimization import Objective
+
     prices, benchmark = sample
-    shared = {"prices": prices, "benchmark": benchmark}
-    local = ex.InProcessExecutor().map(walk_forward, DESIGNS, shared=shared)
-    seen = []
-    remote = dask_executor.map(walk_forward, DESIGNS, shared=shared,
-                               progress=lambda d, n: seen.append((d, n)))  # fmt: skip
-    assert len(remote) == len(DESIGNS)
-    for a, b in zip(local, remote, strict=True):
-        pd.testing.assert_frame_equal(a, b, check_exact=True)
-    # the designs differ, so the order of the results is checked too
-    assert not local[0].equals(local[1])
-    assert seen[-1] == (len(DESIGNS), len(DESIGNS))
-    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    designs = [
+        Design("Equal", "equal_weight"),
+        Design("Max Sharpe", objective=Objective("max_sharpe")),
+        Design("Min vol 30%", objective=Objective("min_volatility"),
+               constraints=Constraints(weight_bounds=(0.0, 0.3))),
+        Design("BL prior", "black_litterman", objective=Objective("max_sharpe"), delta=2.5),
+    ]  # fmt: skip
+    kwargs = {"schedule": "quarterly", "lookback": 504, "benchmark": benchmark}
+    local = compare_designs(prices, designs, executor=ex.InProcessExecutor(), **kwargs)
+    remote = compare_designs(prices, designs, executor=dask_executor, **kwargs)
+    pd.testing.assert_frame_equal(local.equity, remote.equity, check_exact=True)
+    pd.testing.assert_frame_equal(local.metrics, remote.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(local.tests, remote.tests, check_exact=True)
 
 
 def test_seeded_chunks_identical_on_the_cluster(dask_executor):
