@@ -21,6 +21,8 @@ __all__ = [
     "BacktestError",
     "ExecutionError",
     "SetupError",
+    "AccessDeniedError",
+    "ReadOnlySetupError",
 ]
 
 
@@ -85,3 +87,16 @@ class ExecutionError(BallastError):
 
 class SetupError(BallastError):
     """A saved setup cannot be stored, read or applied (corrupt file, newer schema, bad keys)."""
+
+
+class AccessDeniedError(SetupError):
+    """A saved setup the user may not open or change.
+
+    Raised by :class:`core.store.SetupStore` for a setup that does not exist or is neither the
+    user's nor shared with them (one message for both, so that nobody learns what others saved)
+    and, through :class:`ReadOnlySetupError`, for a write to a setup shared read-only.
+    """
+
+
+class ReadOnlySetupError(AccessDeniedError):
+    """A write (overwrite, rename, share, delete) to a setup shared with the user read-only."""

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import secrets
 
-from core.setups import SetupStore
+from core.setups import SQLiteRecordFile
 
 __all__ = ["MAX_AGE", "SessionStore", "new_token", "valid_token"]
 
@@ -42,7 +42,7 @@ def valid_token(token: object) -> bool:
     return isinstance(token, str) and bool(_TOKEN.match(token))
 
 
-class SessionStore(SetupStore):
+class SessionStore(SQLiteRecordFile):
     """Working sessions' setups by token, in ``sessions.sqlite3`` (see the module docstring).
 
     Parameters

@@ -13,13 +13,16 @@ restore them exactly, so that a loaded setup gives the same numbers as the saved
 written by hand without that map still loads: top-level ISO date strings are restored as dates
 where the setup expects a date.
 
-The store is one SQLite file (``setups.sqlite3``) in the user data folder:
-``$BALLAST_DATA_DIR``, else ``$XDG_DATA_HOME/ballast``, else ``~/.local/share/ballast``. Every
-write is one transaction, so a crash between a write and its commit leaves the previous
-content intact (SQLite's rollback journal). Each record carries the schema version it was
-written with; a record from a newer Ballast, or a file that is not a setups database, raises
-:class:`~core.exceptions.SetupError` with a message saying what to do. Error messages never name
-the store's location on the server.
+Saved setups are kept by :class:`core.store.SetupStore` (owners, sharing, SQLite or PostgreSQL
+through SQLAlchemy; ``SetupStore`` and ``SetupInfo`` are importable from here too). The user
+data folder is ``$BALLAST_DATA_DIR``, else ``$XDG_DATA_HOME/ballast``, else
+``~/.local/share/ballast``. :class:`SQLiteRecordFile` is the single-file format of Ballast 0.1,
+kept for the working sessions of :mod:`core.sessions`: every write is one transaction, so a
+crash between a write and its commit leaves the previous content intact (SQLite's rollback
+journal). Each record carries the schema version it was written with; a record from a newer
+Ballast, or a file that is not a setups database, raises :class:`~core.exceptions.SetupError`
+with a message saying what to do. Error messages never name the store's location on the
+server.
 
 Validation
 ----------
@@ -55,8 +58,9 @@ from core.exceptions import SetupError
 __all__ = [
     "SCHEMA_VERSION",
     "FORMAT",
-    "SetupInfo",
-    "SetupStore",
+    "SetupInfo",  # noqa: F822  (from core.store, see __getattr__)
+    "SetupStore",  # noqa: F822
+    "SQLiteRecordFile",
     "default_data_dir",
     "to_jsonable",
     "from_jsonable",
@@ -1183,8 +1187,8 @@ def _reject_constant(name: str) -> Any:
 
 
 @dataclass(frozen=True)
-class SetupInfo:
-    """A saved setup's name and metadata.
+class FileRecordInfo:
+    """A record's name and metadata in a :class:`SQLiteRecordFile`.
 
     Attributes
     ----------
@@ -1216,10 +1220,13 @@ CREATE TABLE IF NOT EXISTS setups (
 """
 
 
-class SetupStore:
-    """Named setups in a SQLite file.
+class SQLiteRecordFile:
+    """Named setup records in one SQLite file, without owners (the format of Ballast 0.1).
 
-    Each public method opens its own connection and runs in one transaction, so that the file
+    Saved setups now live in :class:`core.store.SetupStore` (owners, sharing, SQLite or
+    PostgreSQL, migrations); this class keeps the single-file format for the working sessions
+    of :mod:`core.sessions`, whose records are keyed by an unguessable token. Each public method
+    opens its own connection and runs in one transaction, so that the file
     is never left half-written and several Streamlit sessions can share it.
 
     Parameters
@@ -1329,12 +1336,12 @@ class SetupStore:
             raise SetupError(f"Setup names have at most {MAX_NAME_LENGTH} characters.")
         return name
 
-    def list(self) -> list[SetupInfo]:
+    def list(self) -> list[FileRecordInfo]:
         """Saved setups, most recently saved first.
 
         Returns
         -------
-        list of SetupInfo
+        list of FileRecordInfo
             Empty when the file does not exist yet.
 
         Raises
@@ -1349,7 +1356,7 @@ class SetupStore:
                 when = dt.datetime.fromisoformat(saved_at)
             except (TypeError, ValueError):
                 raise self._damaged(ValueError(f"bad date in {name!r}")) from None
-            infos.append(SetupInfo(str(name), when, int(version)))
+            infos.append(FileRecordInfo(str(name), when, int(version)))
         return sorted(infos, key=lambda i: (i.saved_at, i.name), reverse=True)
 
     def names(self) -> list[str]:
@@ -1478,3 +1485,13 @@ class SetupStore:
                 raise SetupError(f"No saved setup is called {name!r}.")
 
         self._write([("DELETE FROM setups WHERE name = ?", (name,))], check)
+
+
+def __getattr__(name: str) -> Any:
+    # The saved-setups store moved to core.store (owners, sharing, SQLAlchemy); these names
+    # stay importable from here. Imported lazily: core.store imports this module.
+    if name in ("SetupStore", "SetupInfo"):
+        from core import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,8 @@ other exception is a bug: logged on the server with its traceback, and named to 
 one line (never a traceback in the browser).
 
 Saved setups are the setup keys of :data:`ui.state.DEFAULTS`, read at run time, stored by
-:class:`core.setups.SetupStore` in the user data folder (``$BALLAST_DATA_DIR``).
+:class:`core.store.SetupStore` (``$BALLAST_DATABASE_URL``, else a SQLite file in the user data
+folder, ``$BALLAST_DATA_DIR``).
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ def page_downloads(report_section: Callable[[], ReportSection | None]) -> None:
 
 
 def store() -> setups.SetupStore:
-    """The setups store in the user data folder (``$BALLAST_DATA_DIR``, read on each call)."""
+    """The setups store (``$BALLAST_DATABASE_URL`` or ``$BALLAST_DATA_DIR``, read on each call)."""
     return setups.SetupStore()
 
 
@@ -432,7 +433,8 @@ def setups_manager() -> None:
                              placeholder="e.g. Max Sharpe, sectors capped at 30 %")  # fmt: skip
         if c2.form_submit_button("Save setup", icon=":material/save:"):
             try:
-                stored = the_store.save(name, current_setup(), state.DEFAULTS)
+                stored = the_store.save(name, current_setup(), state.DEFAULTS,
+                                        overwrite=True).name  # fmt: skip
                 st.session_state["report_setup_choice"] = stored  # the list shows it chosen
                 st.success(md_escape(f"Saved the setup as {stored!r}."),
                            icon=":material/check_circle:")  # fmt: skip

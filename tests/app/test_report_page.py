@@ -430,8 +430,10 @@ def test_a_planted_bad_record_is_refused_at_load(data_dir):
     store.save("good", {}, {"capital": 1.0})
     record = {"format": "ballast-setup", "schema_version": 1,
               "setup": {"holdings": {"AAPL": "ten"}}, "types": {}}  # fmt: skip
-    with sqlite3.connect(store.path) as con:
-        con.execute("INSERT INTO setups VALUES ('planted', 1, '2030-01-01T00:00:00+00:00', ?)",
+    with sqlite3.connect(store.path) as con:  # behind the store's back
+        con.execute("INSERT INTO setups (id, owner, name, schema_version, payload, created_at, "
+                    "updated_at, revision) VALUES ('00000000000000aa', 'local', 'planted', 1, ?, "
+                    "'2030-01-01 00:00:00', '2030-01-01 00:00:00', 1)",
                     (json.dumps(record),))  # fmt: skip
     at = open_page(PAGE)
     assert at.selectbox(key="report_setup_choice").value == "planted"

@@ -1,4 +1,7 @@
-"""Saved setups: JSON round trip, validation, and the SQLite store's atomicity and errors."""
+"""Saved setups: JSON round trip, validation, and the local SQLite store's atomicity and errors.
+
+Owners, sharing, PostgreSQL and migrations: tests/core/test_store.py.
+"""
 
 from __future__ import annotations
 
@@ -148,6 +151,14 @@ def store(tmp_path):
     return SetupStore(tmp_path / "data")
 
 
+def plant(store, name, payload_text, version=SCHEMA_VERSION, when="2030-01-01 00:00:00"):
+    """Write a record behind the store's back (what a damaged or hostile file holds)."""
+    with sqlite3.connect(store.path) as con:
+        con.execute("INSERT INTO setups (id, owner, name, schema_version, payload, created_at, "
+                    "updated_at, revision) VALUES (lower(hex(randomblob(8))), 'local', ?, ?, ?, "
+                    "?, ?, 1)", (name, version, payload_text, when, when))  # fmt: skip
+
+
 def test_save_list_load_rename_delete(store):
     assert store.list() == []
     store.save("  Max  Sharpe ", SETUP, DEFAULTS)
@@ -156,7 +167,9 @@ def test_save_list_load_rename_delete(store):
     assert set(store.names()) == {"Max Sharpe", "Min vol"}
     assert store.names()[0] == "Min vol"  # most recent first
     assert store.load("Max Sharpe", DEFAULTS, CURRENT) == SETUP
-    store.save("Max Sharpe", {**SETUP, "capital": 7.0}, DEFAULTS)  # replaces
+    with pytest.raises(SetupError, match="You have a setup called 'Max Sharpe' already"):
+        store.save("Max Sharpe", {**SETUP, "capital": 7.0}, DEFAULTS)
+    store.save("Max Sharpe", {**SETUP, "capital": 7.0}, DEFAULTS, overwrite=True)  # replaces
     assert store.load("Max Sharpe", DEFAULTS, CURRENT)["capital"] == 7.0
     assert len(store.list()) == 2
     store.rename("Max Sharpe", "Tangency")
@@ -196,7 +209,7 @@ def test_injected_failure_between_write_and_commit_keeps_the_old_setup(store, mo
 
     monkeypatch.setattr(store, "_before_commit", boom)
     with pytest.raises(RuntimeError, match="power cut"):
-        store.save("Mine", {**SETUP, "capital": 1.0}, DEFAULTS)
+        store.save("Mine", {**SETUP, "capital": 1.0}, DEFAULTS, overwrite=True)
     with pytest.raises(RuntimeError):
         store.save("Other", SETUP, DEFAULTS)
     with pytest.raises(RuntimeError):
@@ -216,7 +229,7 @@ sys.path.insert(0, {str(ROOT)!r})
 from core.setups import SetupStore
 store = SetupStore({str(store.path)!r})
 store._before_commit = lambda con: os._exit(3)  # the process dies, no rollback, no cleanup
-store.save("Mine", {{"capital": 1.0}}, {{"capital": 0.0}})
+store.save("Mine", {{"capital": 1.0}}, {{"capital": 0.0}}, overwrite=True)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert done.returncode == 3, done.stderr.decode()
@@ -238,12 +251,9 @@ def test_corrupt_file_gives_setup_error(tmp_path):
 
 def test_damaged_record_and_newer_schema_give_setup_error(store):
     store.save("ok", SETUP, DEFAULTS)
-    now = dt.datetime.now(dt.UTC).isoformat()
     future = json.dumps({"schema_version": SCHEMA_VERSION + 1, "setup": {}})
-    with sqlite3.connect(store.path) as con:
-        con.execute("INSERT INTO setups VALUES ('future', ?, ?, ?)",
-                    (SCHEMA_VERSION + 1, now, future))  # fmt: skip
-        con.execute("INSERT INTO setups VALUES ('broken', 1, ?, '{not json')", (now,))
+    plant(store, "future", future, SCHEMA_VERSION + 1)
+    plant(store, "broken", "{not json")
     infos = {i.name: i for i in store.list()}
     assert not infos["future"].readable and infos["ok"].readable
     with pytest.raises(SetupError, match="newer version of Ballast"):
@@ -383,9 +393,7 @@ def test_bad_values_cannot_be_saved_and_a_stored_bad_record_is_named_at_load(sto
     store.save("good", SETUP, FULL)
     record = json.loads(json.dumps(to_jsonable(SETUP, FULL)))
     record["setup"]["bl_views"] = ["not a view"]
-    now = dt.datetime.now(dt.UTC).isoformat()
-    with sqlite3.connect(store.path) as con:
-        con.execute("INSERT INTO setups VALUES ('planted', 1, ?, ?)", (now, json.dumps(record)))
+    plant(store, "planted", json.dumps(record))
     with pytest.raises(SetupError, match=r"bl_views/0 \('not a view' is not an object"):
         store.load("planted", FULL, CURRENT)
     assert store.load("good", FULL, CURRENT)["capital"] == SETUP["capital"]
