@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import setups
+from core import reproducibility, setups
 from core.black_litterman import tickers_of
 from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
@@ -282,6 +282,58 @@ def store() -> setups.SetupStore:
     return setups.SetupStore()
 
 
+def current_user() -> str | None:
+    """Who saves and opens setups: the signed-in user, None in single-user local mode."""
+    return None
+
+
+#: Key figures kept with a saved setup and compared on reopening: name -> (label, unit scale).
+KEY_FIGURES: dict[str, tuple[str, float]] = {
+    "expected_return": ("Expected return (annualised, %)", 100.0),
+    "volatility": ("Volatility (annualised, %)", 100.0),
+    "sharpe_ratio": ("Sharpe ratio", 1.0),
+}
+
+
+def record_now() -> reproducibility.Record:
+    """The reproducibility record of the current setup: versions, data, key figures.
+
+    Key figures are those of the current allocation (decimal, annualised), none without one.
+    """
+    ss = st.session_state
+    result = ss.get("allocation")
+    figures = {} if result is None else {name: getattr(result, name, None) for name in KEY_FIGURES}
+    data = ss.get("price_data")
+    return reproducibility.capture(None if data is None else data.prices, ss.get("data_source"),
+                                   figures)  # fmt: skip
+
+
+def reproducibility_table(saved: reproducibility.Record,
+                          now: reproducibility.Record) -> pd.DataFrame:  # fmt: skip
+    """:func:`core.reproducibility.compare` for the page: labels, units, changes only for code.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``What``, ``Saved``, ``Now``, ``Change`` (text); the data row, the key figures
+        (in their units), then the versions that changed (or one row saying none did).
+    """
+    table = reproducibility.compare(saved, now)
+    rows = []
+    for row in table.itertuples(index=False):
+        if row.kind == "key figure":
+            label, scale = KEY_FIGURES.get(row.item, (row.item, 1.0))
+            shown = [f"{v * scale:,.4f}" if v is not None and v == v else "not recorded"
+                     for v in (row.saved, row.now, row.change)]  # fmt: skip
+            rows.append([label, *shown])
+        elif row.kind == "data" or row.changed:
+            rows.append([row.item if row.kind == "data" else f"Version of {row.item}",
+                         row.saved, row.now, row.change])  # fmt: skip
+    if not table[(table["kind"] == "code") & table["changed"]].shape[0]:
+        rows.append(["Code (Ballast and libraries)", "", "", "same versions"])
+    return pd.DataFrame(rows, columns=["What", "Saved", "Now", "Change"])
+
+
 def current_setup() -> dict[str, Any]:
     """The setup in use: every key of :data:`ui.state.DEFAULTS` from session state."""
     return {key: copy.deepcopy(st.session_state.get(key, value))
@@ -434,14 +486,15 @@ def setups_manager() -> None:
         if c2.form_submit_button("Save setup", icon=":material/save:"):
             try:
                 stored = the_store.save(name, current_setup(), state.DEFAULTS,
-                                        overwrite=True).name  # fmt: skip
+                                        user=current_user(), overwrite=True,
+                                        record=record_now()).name  # fmt: skip
                 st.session_state["report_setup_choice"] = stored  # the list shows it chosen
                 st.success(md_escape(f"Saved the setup as {stored!r}."),
                            icon=":material/check_circle:")  # fmt: skip
             except SetupError as exc:
                 show_error(exc)
     try:
-        infos = the_store.list()
+        infos = the_store.list(current_user())
     except SetupError as exc:
         show_error(exc)
         infos = []
@@ -455,6 +508,7 @@ def setups_manager() -> None:
             hide_index=True, width="stretch",
         )  # fmt: skip
         _saved_actions(the_store, [i.name for i in infos])
+        _reproducibility(the_store)
     else:
         st.info("No saved setups yet.")
     st.download_button(
@@ -476,18 +530,22 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
     c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
     if c1.button("Load", icon=":material/upload_file:", key="report_load"):
         try:
-            apply_setup(the_store.load(chosen, state.DEFAULTS, current_setup()))
+            apply_setup(the_store.load(chosen, state.DEFAULTS, current_setup(),
+                                       user=current_user()))  # fmt: skip
         except BallastError as exc:
             show_error(exc, f"Could not load {chosen!r}")
         else:
+            st.session_state[_LOADED] = (chosen, setups.export_json(current_setup(),
+                                                                    state.DEFAULTS))  # fmt: skip
             _flash("success", f"Loaded the setup {chosen!r}. {_RECOMPUTED}")
             st.rerun(scope="app")
     c2.button("Delete", icon=":material/delete:", key="report_delete",
               on_click=_delete, args=(the_store, chosen))  # fmt: skip
     try:
         exported = setups.export_json(
-            the_store.load(chosen, state.DEFAULTS, current_setup()), state.DEFAULTS, chosen
-        )
+            the_store.load(chosen, state.DEFAULTS, current_setup(), user=current_user()),
+            state.DEFAULTS, chosen,
+        )  # fmt: skip
         stem = _FILE_UNSAFE.sub("_", chosen)
         c3.download_button("Export (JSON)", data=exported, icon=":material/download:",
                            file_name=f"ballast_setup_{stem}.json", mime="application/json",
@@ -501,11 +559,36 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
                               args=(the_store, chosen))  # fmt: skip
 
 
+_LOADED = "report_loaded_setup"  # (name, the setup as loaded, JSON) of the last Load
+
+
+def _reproducibility(the_store: setups.SetupStore) -> None:
+    """After a Load, while the setup is unchanged: what changed since it was saved."""
+    loaded = st.session_state.get(_LOADED)
+    if not loaded:
+        return
+    name, as_loaded = loaded
+    if setups.export_json(current_setup(), state.DEFAULTS) != as_loaded:
+        st.session_state.pop(_LOADED, None)  # changed since: the comparison no longer applies
+        return
+    try:
+        saved = the_store.record(name, user=current_user())
+    except SetupError:
+        return  # deleted or renamed meanwhile
+    now = record_now()
+    with st.expander(md_escape(f"Reproducibility of {name!r}"), expanded=True,
+                     icon=":material/fact_check:"):  # fmt: skip
+        st.markdown(md_escape(reproducibility.summary(reproducibility.compare(saved, now))))
+        st.caption(f"Saved {saved.taken_at:%Y-%m-%d %H:%M} UTC; now recomputed from the "
+                   "setup. Data: fingerprint of the prices and of their source (SHA-256).")
+        st.dataframe(reproducibility_table(saved, now), hide_index=True, width="stretch")
+
+
 # Rename and delete run as callbacks, before the rerun their click starts, so that the list
 # shown after it is already up to date (a fragment rerun; the report is not rebuilt).
 def _delete(the_store: setups.SetupStore, name: str) -> None:
     try:
-        the_store.delete(name)
+        the_store.delete(name, user=current_user())
     except SetupError as exc:
         _flash("error", str(exc))
     else:
@@ -514,7 +597,8 @@ def _delete(the_store: setups.SetupStore, name: str) -> None:
 
 def _rename(the_store: setups.SetupStore, name: str) -> None:
     try:
-        stored = the_store.rename(name, st.session_state.get("report_rename_to", ""))
+        stored = the_store.rename(name, st.session_state.get("report_rename_to", ""),
+                                  user=current_user())  # fmt: skip
     except SetupError as exc:
         _flash("error", str(exc))
     else:

@@ -19,6 +19,7 @@ PAGE = "pages/7_Report.py"
 def data_dir(tmp_path, monkeypatch):
     """Every test gets its own empty user data folder."""
     monkeypatch.setenv("BALLAST_DATA_DIR", str(tmp_path / "ballast"))
+    monkeypatch.delenv("BALLAST_DATABASE_URL", raising=False)
     return tmp_path / "ballast"
 
 
@@ -509,3 +510,43 @@ def test_key_figures_give_gross_and_net_exposure_for_a_long_short_portfolio(long
             assert "Effective number of assets" not in figures
             assert figures["Gross exposure (long + |short|)"] == pytest.approx(w.abs().sum())
             assert figures["Net exposure (long - |short|)"] == pytest.approx(w.sum())
+
+
+def test_reopening_a_setup_says_what_changed_since_it_was_saved(data_dir):
+    import sqlite3
+
+    at = open_page(PAGE)
+    saved = at.session_state["allocation"]
+    _save(at, "Tangency")
+    info = SetupStore(data_dir).list()[0]
+    assert info.data_fingerprint.startswith("sha256:")
+    record = SetupStore(data_dir).record("Tangency")
+    assert record.key_figures["volatility"] == pytest.approx(saved.volatility, abs=0)
+    assert record.versions["pandas"] == pd.__version__
+
+    at.session_state["max_weight"] = 0.25  # change, then reopen: same data, code and figures
+    at.run()
+    _click(at, "Load")
+    [box] = [e for e in at.expander if "Reproducibility of 'Tangency'" in e.label]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Same data; same code; the key figures are unchanged." in text
+    table = at.dataframe[-1].value.set_index("What")
+    assert table.loc["price data", "Change"] == "same"
+    assert table.loc["Code (Ballast and libraries)", "Change"] == "same versions"
+
+    # As if it had been saved by another numpy, with another volatility.
+    with sqlite3.connect(data_dir / "setups.sqlite3") as con:
+        versions = {**record.versions, "numpy": "1.0.0"}
+        figures = {**record.key_figures, "volatility": record.key_figures["volatility"] - 0.01}
+        con.execute("UPDATE setups SET versions = ?, key_figures = ?",
+                    (json.dumps(versions), json.dumps(figures)))  # fmt: skip
+    _click(at, "Load")
+    text = " ".join(m.value for m in at.markdown)
+    assert "code changed: numpy; key figures moved: volatility." in text
+    table = at.dataframe[-1].value.set_index("What")
+    assert table.loc["Volatility (annualised, %)", "Change"] == "1.0000"
+    assert table.loc["Version of numpy", "Saved"] == "1.0.0"
+
+    at.session_state["max_weight"] = 0.2  # the setup changed: the comparison no longer applies
+    at.run()
+    assert not [e for e in at.expander if "Reproducibility" in e.label]
