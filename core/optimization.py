@@ -599,8 +599,10 @@ def optimize(
     if isinstance(objective, str):
         objective = Objective(kind=objective)
     constraints = constraints or Constraints()
-    from core import mixed_integer  # holdings limits, rules, whole shares: a mixed-integer program
-    from core import tail_allocation
+    from core import (
+        mixed_integer,  # holdings limits, rules, whole shares: a mixed-integer program
+        tail_allocation,
+    )
 
     if tail_allocation.handles(objective, constraints):
         if mixed_integer.applies(constraints):

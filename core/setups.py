@@ -625,6 +625,7 @@ def _default_rules() -> dict[str, Rule]:
     from core.execution import STOP_METHODS
     from core.optimization import OBJECTIVES
     from core.risk import BACKTEST_METHODS, MAX_SCENARIOS
+    from core.tail_allocation import TAIL_OBJECTIVES
 
     weight = number(-1.0, 1.0)
     shock = number(-1.0, 10.0)  # a decimal return: a loss of at most everything
@@ -639,7 +640,7 @@ def _default_rules() -> dict[str, Rule]:
         "risk_free_rate": number(-0.05, 0.20),
         "expected_returns_source": choice({"historical": "The estimator",
                                            "black_litterman": "Black-Litterman posterior"}),
-        "objective_kind": choice(OBJECTIVES),
+        "objective_kind": choice({**OBJECTIVES, **TAIL_OBJECTIVES}),
         "target_return": number(-0.5, 2.0),
         "target_volatility": number(0.001, 2.0),
         "risk_aversion": number(0.01, 100.0),
@@ -715,6 +716,19 @@ def _default_rules() -> dict[str, Rule]:
         "book_max_long": number(0.0, 10.0, nullable=True),
         "book_max_short": number(0.0, 10.0, nullable=True),
         "book_max_tracking_error": number(0.0, 1.0, nullable=True),
+        # Tail-risk, risk-budgeting and hierarchical objectives (ui/tail.py).
+        "frontier_show_cvar": flag(),
+        "tail_cvar_confidence": choice((0.9, 0.95, 0.975, 0.99)),
+        "tail_max_cvar": number(0.0001, 0.5, nullable=True),
+        "tail_scenarios": choice({"historical": "Daily returns of the window",
+                                  "normal": "Monte Carlo, normal",
+                                  "student_t": "Monte Carlo, Student-t"}),  # fmt: skip
+        "tail_mc_scenarios": number(100, 50_000, integer=True),
+        "tail_mc_seed": number(0, 2**32 - 1, integer=True),
+        "tail_budget_by": choice({"equal": "Equal risk contribution", "asset": "Per asset",
+                                  "sector": "Per sector"}),  # fmt: skip
+        "tail_asset_budgets": mapping(number(0.0, 1.0)),
+        "tail_sector_budgets": mapping(number(0.0, 1.0), key=text(200)),
     }
 
 
@@ -802,6 +816,15 @@ LABELS: dict[str, str] = {
     "book_max_long": "Total long weight at most (%)",
     "book_max_short": "Total short weight at most (%)",
     "book_max_tracking_error": "Tracking error at most (annualised, %)",
+    "frontier_show_cvar": "Mean-CVaR frontier shown",
+    "tail_cvar_confidence": "CVaR / CDaR confidence (%)",
+    "tail_max_cvar": "CVaR limit (daily, %)",
+    "tail_scenarios": "Scenarios of the tail objectives",
+    "tail_mc_scenarios": "Monte Carlo scenarios of the tail objectives (count)",
+    "tail_mc_seed": "Monte Carlo seed of the tail objectives",
+    "tail_budget_by": "Risk budgets",
+    "tail_asset_budgets": "Risk budgets per asset (%)",
+    "tail_sector_budgets": "Risk budgets per sector (%)",
 }
 
 

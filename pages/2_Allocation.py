@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
-from ui import book, state
+from ui import book, state, tail
 from ui.allocation import (
     constraint_editors,
     constraint_inputs,
@@ -36,6 +36,7 @@ with st.sidebar:
     book.exposure_inputs()
 
 constraint_editors()
+tail.budget_editor()
 book.start_input()
 if book.from_holdings():
     book.book_inputs()

@@ -11,8 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
-from core.optimization import OBJECTIVES, exposures
+from core.optimization import exposures
 from ui import state
+from ui.tail import SHORT_LABELS as TAIL_LABELS
 from ui.widgets import (
     csv_download,
     mark_stale,
@@ -41,6 +42,7 @@ SHORT_LABELS: dict[str, str] = {
     "oas": "OAS shrinkage",
     "exp_cov": "Exp. weighted",
     "semicovariance": "Semicovariance",
+    **TAIL_LABELS,
 }
 
 
@@ -68,7 +70,10 @@ def objective_inputs() -> None:
 
     The objective's parameter is a slider beside the results (:func:`objective_parameter`).
     """
-    short_selectbox("objective_kind", "Objective", OBJECTIVES)
+    from ui import tail
+
+    short_selectbox("objective_kind", "Objective", tail.ALL_OBJECTIVES)
+    tail.tail_inputs()
     synced(
         st.number_input, "risk_free_rate", "Risk-free rate (% a year)", scale=100.0,
         min_value=-5.0, max_value=20.0, step=0.25, format="%.2f",
@@ -172,7 +177,7 @@ def capital_input() -> float:
 def results_fragment() -> None:
     """The objective's slider, the optimisation and its results; a move reruns only this."""
     from core import charts
-    from ui import book
+    from ui import book, tail
     from ui.report import page_downloads
 
     objective_parameter()
@@ -187,6 +192,7 @@ def results_fragment() -> None:
                    help=f"Excess return over {percent(result.risk_free_rate)} per unit of "
                    "volatility")  # fmt: skip
     diversification_metric(cols[3], result.weights, result.effective_number_of_assets)
+    tail.result_extras(result)
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.weights_bar(result.weights.sort_values(ascending=False)),
                       key="weights")  # fmt: skip
@@ -458,7 +464,10 @@ def report_section():
         if ss["expected_returns_source"] == "black_litterman"
         else _RETURN_REFERENCES.get(ss["returns_method"], ss["returns_method"])
     )
-    objective = OBJECTIVES.get(result.objective.kind, result.objective.kind)
+    from ui import tail
+
+    objective = tail.ALL_OBJECTIVES.get(result.objective.kind, result.objective.kind)
+    tail_table = tail.report_table(result)
     text = "\n".join([
         f"**Objective:** {objective}. **Data window:** {ss['start']} to {ss['end']}, "
         f"{len(result.weights)} assets; orders at the latest prices of {data.as_of.date()} "
@@ -490,6 +499,7 @@ def report_section():
             "Orders": order_table,
             "Key figures": key,
             "Sector weights": sector_table,
+            **({"Tail risk": tail_table} if tail_table is not None else {}),
         },  # fmt: skip
         figures=figures,
     )

@@ -337,11 +337,15 @@ def optimize_setup() -> OptimizationResult:
                       cash_bounds=(float(lo), float(hi)))  # fmt: skip
         more_o.update(transaction_costs=transaction_costs(),
                       cost_horizon=float(ss["book_horizon_years"]))  # fmt: skip
+    from ui import tail  # CVaR confidence and limit, risk budgets, scenarios
+
+    more_o.update(tail.objective_terms())
+    more_c.update(tail.constraint_terms())
     objective = state.objective(**more_o)
     constraints = dataclasses.replace(
         constraints, **{k: v for k, v in more_c.items() if v is not None}
     )
-    result = optimize(mu, cov, objective, constraints)
+    result = optimize(mu, cov, objective, constraints, scenarios=tail.scenarios())
     if bench is not None and bench not in universe and bench in result.weights.index:
         # core leaves a one-asset benchmark (the index) out of the weights; in case it did not
         weights = result.weights.drop(bench, errors="ignore")

@@ -166,3 +166,21 @@ def job_board() -> JobBoard:
     from ui.jobs import JobBoard
 
     return JobBoard()
+
+
+@st.cache_data(max_entries=4, show_spinner="Drawing Monte Carlo scenarios...", hash_funcs=_KEYS)
+def simulated_scenarios(returns: pd.DataFrame, n_scenarios: int, distribution: str, seed: int):
+    """``core.scenario_optimization.simulate_scenarios``, cached."""
+    from core.scenario_optimization import simulate_scenarios
+
+    return simulate_scenarios(returns, n_scenarios, distribution, seed=seed)
+
+
+@st.cache_data(max_entries=8, show_spinner="Tracing the mean-CVaR frontier...", hash_funcs=_KEYS)
+def mean_cvar_frontier(expected_returns, scenarios, constraints, n_points: int,
+                       confidence: float):  # fmt: skip
+    """``core.scenario_optimization.mean_cvar_frontier``, cached."""
+    from core.scenario_optimization import mean_cvar_frontier as frontier
+
+    return frontier(expected_returns, scenarios, constraints, n_points, confidence)
+

@@ -123,6 +123,16 @@ DEFAULTS: dict[str, Any] = {
     "frontier_compare": "none",  # second estimator: "none", "historical", "black_litterman",
     # or "cov:<method>" (another covariance estimator)
     "frontier_transition_x": "volatility",  # or "expected_return"
+    "frontier_show_cvar": False,  # the mean-CVaR frontier beside the mean-variance one
+    # Tail-risk, risk-budgeting and hierarchical objectives (ui/tail.py).
+    "tail_cvar_confidence": 0.95,  # CVaR / CDaR confidence
+    "tail_max_cvar": None,  # CVaR limit, decimal loss a trading day; None: no limit
+    "tail_scenarios": "historical",  # or "normal", "student_t" (Monte Carlo)
+    "tail_mc_scenarios": 5_000,  # Monte Carlo scenarios for the scenario objectives
+    "tail_mc_seed": 42,
+    "tail_budget_by": "equal",  # risk parity budgets: "equal", "asset" or "sector"
+    "tail_asset_budgets": {},  # ticker -> decimal share of the volatility
+    "tail_sector_budgets": {},  # sector -> decimal share of the volatility
 }
 
 #: Result keys and their initial values (never saved; see the module docstring).
