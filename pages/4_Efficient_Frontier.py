@@ -7,6 +7,7 @@ import streamlit as st
 from core.charts.frontier import transition_map
 from ui import frontier as ui_frontier
 from ui import state
+from ui import tail as ui_tail
 from ui.report import page_downloads
 from ui.widgets import csv_download, data_caption, last_good, md_escape, percent
 
@@ -60,6 +61,7 @@ cols[3].metric("Corner portfolios", f"{len(frontier.corner_portfolios)}",
                "changes; the frontier is exact between them.")  # fmt: skip
 
 ui_frontier.pick_fragment(view)
+ui_tail.cvar_frontier_section()
 
 if not single:
     st.plotly_chart(transition_map(frontier, st.session_state["frontier_transition_x"]),

@@ -488,4 +488,7 @@ def report_section() -> ReportSection | None:
             text += (f"\n\nActive frontier against {name} (Roll 1992): the highest expected "
                      "return for each tracking error, from the minimum-tracking-error portfolio; "
                      "active return and tracking error annualised decimals.")  # fmt: skip
+    from ui import tail
+
+    text += tail.cvar_frontier_report(tables, figures)
     return ReportSection("frontier", "Efficient frontier", text, tables, figures)

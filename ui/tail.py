@@ -270,3 +270,87 @@ def report_table(result) -> pd.DataFrame | None:
         "Scenarios": SCENARIO_SOURCES.get(st.session_state["tail_scenarios"]),
     }
     return pd.DataFrame([row])
+
+
+# --- the Efficient Frontier page --------------------------------------------------------------
+
+
+def cvar_frontier_view() -> tuple[pd.DataFrame, tuple[float, float] | None, str]:
+    """The mean-CVaR frontier of the setup, the allocation's (CVaR, return) and a note.
+
+    The scenarios are those of the tail objectives (the window's daily returns or Monte Carlo
+    draws), the confidence theirs; the constraints the Allocation page's without the volatility
+    cap (not linear), with the number of points of the mean-variance frontier.
+
+    Raises
+    ------
+    BallastError
+        Constraints that admit no portfolio, too few scenarios.
+    """
+    import dataclasses
+
+    from core.scenario_optimization import scenario_cvar
+    from ui import cache
+
+    ss = st.session_state
+    mu, _ = state.estimates()
+    cons = state.constraints()
+    note = ""
+    if cons.max_volatility is not None:
+        cons = dataclasses.replace(cons, max_volatility=None)
+        note = "The volatility cap is left out of the mean-CVaR frontier (it is not linear)."
+    returns = window_returns()
+    sims = returns if ss["tail_scenarios"] == "historical" else cache.simulated_scenarios(
+        returns, int(ss["tail_mc_scenarios"]), ss["tail_scenarios"], int(ss["tail_mc_seed"]))
+    c = float(ss["tail_cvar_confidence"])
+    frontier = cache.mean_cvar_frontier(mu, sims[list(mu.index)], cons,
+                                        int(min(ss["frontier_n_points"], 60)), c)  # fmt: skip
+    marker = None
+    result = ss.get("allocation")
+    if result is not None and set(result.weights.index) <= set(sims.columns):
+        w = result.weights.reindex(sims.columns).fillna(0.0)
+        marker = (scenario_cvar(w, sims, c), float(w.reindex(mu.index).fillna(0.0) @ mu))
+    return frontier, marker, note
+
+
+def cvar_frontier_section() -> None:
+    """A toggle and, when on, the mean-CVaR frontier beside the mean-variance one."""
+    from core.charts.tail import mean_cvar_frontier_figure
+    from ui.widgets import csv_download
+
+    if not synced(st.toggle, "frontier_show_cvar", "Show the mean-CVaR frontier",
+                  help="Least CVaR for each expected return (Rockafellar & Uryasev 2000), on "
+                       "the scenarios and confidence of the Allocation page's tail "
+                       "objectives"):  # fmt: skip
+        return
+    try:
+        frontier, marker, note = cvar_frontier_view()
+    except BallastError as exc:
+        show_error(exc, "The mean-CVaR frontier cannot be computed")
+        return
+    if note:
+        st.caption(note)
+    c = float(st.session_state["tail_cvar_confidence"])
+    st.plotly_chart(mean_cvar_frontier_figure(frontier, marker, confidence=c),
+                    key="cvar_frontier")  # fmt: skip
+    csv_download("Download the mean-CVaR frontier (CSV)",
+                 frontier.to_csv(index_label="point").encode("utf-8"),
+                 "ballast_mean_cvar_frontier.csv")  # fmt: skip
+
+
+def cvar_frontier_report(tables: dict, figures: list) -> str:
+    """Add the mean-CVaR frontier to a report section when the page shows it; its text."""
+    from core.charts.tail import mean_cvar_frontier_figure
+
+    if not st.session_state["frontier_show_cvar"]:
+        return ""
+    try:
+        frontier, marker, _ = cvar_frontier_view()
+    except BallastError as exc:
+        return f"\n\nMean-CVaR frontier: {exc}"
+    c = float(st.session_state["tail_cvar_confidence"])
+    tables["Mean-CVaR frontier points"] = frontier
+    figures.append(mean_cvar_frontier_figure(frontier, marker, confidence=c))
+    return (f"\n\nMean-CVaR frontier (Rockafellar & Uryasev 2000): the least CVaR at {c:.1%} "
+            "(daily loss, decimal) for each expected return (annualised), each point an exact "
+            "linear program solved by HiGHS.")  # fmt: skip

@@ -121,3 +121,52 @@ def test_new_setup_keys_are_saved():
                              "tail_sector_budgets": {"Energy": 1.0}, "universe": ["AAPL", "KO"]},
                             DEFAULTS)  # fmt: skip
     assert clean["objective_kind"] == "herc" and clean["tail_max_cvar"] == 0.02
+
+
+def test_frontier_page_shows_the_mean_cvar_frontier():
+    at = open_page("pages/4_Efficient_Frontier.py")
+    assert not at.exception
+    assert not any(c.proto.spec and "Mean-CVaR" in c.proto.spec for c in at.get("plotly_chart"))
+    at.toggle(key="w_frontier_show_cvar").set_value(True).run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    cvar = [s for s in specs if s["layout"]["title"]["text"] == "Mean-CVaR efficient frontier"]
+    assert len(cvar) == 1
+    view = at.session_state["frontier_last"]
+    assert len(view.frontier.returns) == 50
+    assert cvar[0]["data"][0]["name"] == "Mean-CVaR frontier"
+    assert any(d["name"] == "Current allocation" for d in cvar[0]["data"])
+
+
+def test_report_sections_carry_the_tail_results():
+    from tests.app.conftest import report_section_app
+
+    at = report_section_app("ui.frontier")
+    at.session_state["frontier_show_cvar"] = True
+    at.run()
+    assert not at.exception
+    section = at.session_state["section"]
+    assert "Mean-CVaR frontier points" in section.tables
+    assert section.tables["Mean-CVaR frontier points"]["cvar"].is_monotonic_increasing
+
+
+def test_allocation_report_has_a_tail_risk_table():
+    from core.constraints import Constraints
+    from core.optimization import Objective, optimize
+    from tests.app.conftest import report_section_app
+
+    at = open_page(PAGE, objective_kind="min_cvar")
+    result = at.session_state["allocation"]
+    assert result.objective.kind == "min_cvar"
+    app = report_section_app("ui.allocation")
+    returns = _returns(at)
+    mu = returns.mean() * 252
+    app.session_state["objective_kind"] = "min_cvar"
+    app.session_state["allocation"] = optimize(mu, returns.cov() * 252, Objective("min_cvar"),
+                                               Constraints(), scenarios=returns)  # fmt: skip
+    app.run()
+    assert not app.exception
+    table = app.session_state["section"].tables["Tail risk"]
+    assert table["CVaR (daily, historical)"].iloc[0] == pytest.approx(
+        scenario_cvar(app.session_state["allocation"].weights, returns))
