@@ -486,6 +486,87 @@ class _LazyCvar:
             self.add(order[: max(self.tail, 50)])
 
 
+class _LazyCdar:
+    """The Chekhlov-Uryasev-Zabarankin CDaR block with its drawdown rows generated as needed.
+
+    CDaR is ``min_alpha alpha + k sum_t (D_t(w) - alpha)^+`` with the drawdown
+    ``D_t(w) = max_{0 <= s <= t} (y_s - y_t)``, ``y_s = c_s' w`` the cumulative return
+    (``c_0 = 0``: the peak starts at the initial value). Written with one row per pair,
+    ``z_t >= (c_s - c_t)' w - alpha``, ``z_t >= 0``, it is the same program as the running-peak
+    form. Dropping pairs relaxes it; at the optimum over a subset, each period's worst pair
+    (its running peak) is checked, and the program is exact once no period's drawdown exceeds
+    ``alpha + z_t``. Only the deep drawdowns and their peaks enter the model.
+    """
+
+    def __init__(self, model: _Model, n_assets: int, alpha: int, r: np.ndarray,
+                 confidence: float) -> None:  # fmt: skip
+        self.model, self.n, self.alpha = model, n_assets, alpha
+        self.T = r.shape[0]
+        self.cum = np.vstack([np.zeros((1, n_assets)), np.cumsum(r, axis=0)])  # c_0 .. c_T
+        self.k = 1.0 / (self.T * (1.0 - confidence))
+        self.z_col = np.full(self.T, -1, dtype=np.int64)
+        self.pairs: set[tuple[int, int]] = set()
+        self.tail = int(math.ceil(self.T * (1.0 - confidence)))
+
+    def _peaks(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drawdown of each period 1..T and the index (0..T) of its running peak."""
+        y = self.cum @ w  # y_0 = 0
+        idx = np.arange(self.T + 1)
+        running = np.maximum.accumulate(y)
+        peak = np.maximum.accumulate(np.where(y >= running, idx, 0))
+        return (running - y)[1:], peak[1:]
+
+    def start(self, w: np.ndarray) -> None:
+        dd, peak = self._peaks(w)
+        worst = np.argsort(-dd)[: min(self.T, max(3 * self.tail, 60))]
+        self.add(worst, peak[worst])
+
+    def add(self, periods: np.ndarray, peaks: np.ndarray) -> None:
+        h = self.model.h
+        new = [(int(s), int(t)) for s, t in zip(peaks, periods, strict=True)
+               if (int(s), int(t)) not in self.pairs]  # fmt: skip
+        if not new:
+            return
+        fresh = sorted({t for _, t in new if self.z_col[t] < 0})
+        if fresh:
+            m = len(fresh)
+            first = h.getNumCol()
+            h.addCols(m, np.full(m, self.k), np.zeros(m), np.full(m, np.inf), 0,
+                      np.zeros(m, dtype=np.int32), np.zeros(0, dtype=np.int32),
+                      np.zeros(0))  # fmt: skip
+            self.z_col[fresh] = first + np.arange(m)
+        m, width = len(new), self.n + 2
+        s_idx = np.array([s for s, _ in new])
+        t_idx = np.array([t for _, t in new])
+        value = np.empty((m, width))
+        value[:, : self.n] = self.cum[s_idx] - self.cum[t_idx + 1]  # period t ends at c_{t+1}
+        value[:, self.n :] = -1.0
+        index = np.empty((m, width), dtype=np.int32)
+        index[:, : self.n] = np.arange(self.n)
+        index[:, self.n] = self.alpha
+        index[:, self.n + 1] = self.z_col[t_idx]
+        h.addRows(m, np.full(m, -np.inf), np.zeros(m), m * width,
+                  np.arange(0, m * width, width, dtype=np.int32), index.ravel(),
+                  value.ravel())  # fmt: skip
+        self.pairs.update(new)
+
+    def solve(self) -> tuple[str, np.ndarray | None, float]:
+        """Solve, add each violated period's worst pair, repeat until none is violated."""
+        while True:
+            status, x, value = self.model.solve()
+            if status != "optimal":
+                return status, x, value
+            dd, peak = self._peaks(x[: self.n])
+            z = np.where(self.z_col >= 0, x[np.maximum(self.z_col, 0)], 0.0)
+            excess = dd - x[self.alpha] - z
+            scale = max(1e-9, 1e-9 * float(np.abs(dd).max()))
+            violated = np.flatnonzero(excess > scale)
+            if violated.size == 0:
+                return status, x, value
+            order = violated[np.argsort(-excess[violated])][: max(self.tail, 50)]
+            self.add(order, peak[order])
+
+
 @dataclass
 class _Built:
     prog: _Program
@@ -497,15 +578,22 @@ class _Built:
     limit_row: int | None = None
     trades: slice | None = None
     lazy: _LazyCvar | None = None
+    cdar_alpha: int | None = None  # the lazy CDaR block's alpha column, if any
 
-    def model(self, start: np.ndarray | None = None) -> _Model | _LazyCvar:
-        """The HiGHS model (with its lazy CVaR block when there is one)."""
+    def model(self, start: np.ndarray | None = None) -> _Model | _LazyCvar | _LazyCdar:
+        """The HiGHS model (with its lazy CVaR or CDaR block when there is one)."""
         model = _Model(self.prog)
+        lo, hi = np.concatenate(self.prog.col_lo)[self.w], np.concatenate(self.prog.col_hi)[self.w]
+        if self.cdar_alpha is not None:
+            lazy = _LazyCdar(model, self.w.stop - self.w.start, self.cdar_alpha, self.r,
+                             self.confidence)  # fmt: skip
+            guess = np.full(len(lo), 1.0 / len(lo)) if start is None else start
+            lazy.start(np.clip(guess, lo, hi))
+            return lazy
         if self.cvar_alpha is None:
             return model
         self.lazy = _LazyCvar(model, self.w.stop - self.w.start, self.cvar_alpha, self.r,
                               self.confidence, self.cvar_weight, self.limit_row)  # fmt: skip
-        lo, hi = np.concatenate(self.prog.col_lo)[self.w], np.concatenate(self.prog.col_hi)[self.w]
         guess = np.full(len(lo), 1.0 / len(lo)) if start is None else start
         self.lazy.start(np.clip(guess, lo, hi))
         return self.lazy
@@ -599,7 +687,9 @@ def _build(kind: str, mu: np.ndarray, r: np.ndarray | None, lin: LinearConstrain
     built = _Built(prog, w, r, confidence, trades=trades)
     if kind == "min_cvar":
         built.cvar_alpha, built.cvar_weight = prog.columns(1, -np.inf, np.inf, 1.0).start, 1.0
-    elif kind == "min_cdar":
+    elif kind == "min_cdar" and max_cvar is None:  # drawdown rows generated as needed
+        built.cdar_alpha = prog.columns(1, -np.inf, np.inf, 1.0).start
+    elif kind == "min_cdar":  # with a CVaR limit too: the running-peak form, every row
         _add_cdar(prog, w, r, confidence, 1.0)
     elif kind == "max_return":
         prog.cost[0][:] = -mu
@@ -755,9 +845,9 @@ def _hessian(Q: np.ndarray, n_cols: int | None):
     return hess
 
 
-def model_h(model: _Model | _LazyCvar):
+def model_h(model: _Model | _LazyCvar | _LazyCdar):
     """The ``highspy.Highs`` object of a model."""
-    return model.model.h if isinstance(model, _LazyCvar) else model.h
+    return model.h if isinstance(model, _Model) else model.model.h
 
 
 def mean_cvar_frontier(
