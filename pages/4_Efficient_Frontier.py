@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.charts.frontier import transition_map
 from ui import frontier as ui_frontier
-from ui import state
+from ui import resampling, state
 from ui import tail as ui_tail
 from ui.report import page_downloads
 from ui.widgets import csv_download, data_caption, last_good, md_escape, percent
@@ -23,6 +23,7 @@ st.caption(
 with st.sidebar:
     st.header("Frontier")
     ui_frontier.sidebar_inputs()
+    resampling.sidebar_inputs()
 
 view = last_good(
     "frontier_last",
@@ -66,6 +67,7 @@ ui_tail.cvar_frontier_section()
 if not single:
     st.plotly_chart(transition_map(frontier, st.session_state["frontier_transition_x"]),
                     key="transition_map")  # fmt: skip
+resampling.section()
 ui_frontier.active_section()
 with st.expander("Frontier points (annualised decimals)"):
     table = frontier.to_frame()

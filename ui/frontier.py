@@ -491,4 +491,8 @@ def report_section() -> ReportSection | None:
     from ui import tail
 
     text += tail.cvar_frontier_report(tables, figures)
+    from ui import resampling  # the resampled frontier, when the page shows it
+
+    more_text, more_tables, more_figures = resampling.report_parts()
+    text, tables, figures = text + more_text, {**tables, **more_tables}, figures + more_figures
     return ReportSection("frontier", "Efficient frontier", text, tables, figures)

@@ -31,7 +31,7 @@ from core.exceptions import BallastError
 #: URL query parameter holding the token.
 PARAM = "session"
 #: Results whose computation the user started by hand: run again after a restore.
-RERUN_RESULTS = ("rebalance_backtest",)
+RERUN_RESULTS = ("rebalance_backtest", "compare_last")
 
 _TOKEN = "_session_token"
 _SAVED = "_session_saved"  # fingerprint of the setup last written

@@ -133,6 +133,26 @@ DEFAULTS: dict[str, Any] = {
     "tail_budget_by": "equal",  # risk parity budgets: "equal", "asset" or "sector"
     "tail_asset_budgets": {},  # ticker -> decimal share of the volatility
     "tail_sector_budgets": {},  # sector -> decimal share of the volatility
+    # Resampled frontier (ui/resampling.py): Michaud's, beside the mean-variance one.
+    "frontier_resampled": False,  # draw it
+    "frontier_resamples": 200,  # resampled frontiers averaged
+    "frontier_resample_seed": 42,
+    "frontier_resample_method": "bootstrap",  # core.resampling.RESAMPLING_METHODS
+    # Compare (ui/compare.py): designs walked forward together; the objective's targets, the
+    # constraints and the Black-Litterman inputs come from the setup above.
+    "compare_designs": [
+        {"name": "Equal weight", "kind": "equal_weight"},
+        {"name": "Max Sharpe", "kind": "optimized", "objective": "max_sharpe"},
+        {"name": "Min volatility", "kind": "optimized", "objective": "min_volatility"},
+        {"name": "Market cap", "kind": "market_cap"},
+    ],
+    "compare_baseline": "Equal weight",  # a design's name
+    "compare_schedule": "monthly",  # core.comparison.COMPARISON_SCHEDULES
+    "compare_lookback_years": 3.0,  # trailing estimation window, years of 252 days
+    "compare_start": None,  # datetime.date; None: first date with a full lookback
+    "compare_cost_bps": 10.0,  # basis points of traded value
+    "compare_test": "hac",  # core.comparison.SHARPE_TESTS
+    "compare_confidence": 0.95,  # of the Sharpe intervals; tests at 1 - this
 }
 
 #: Result keys and their initial values (never saved; see the module docstring).
@@ -146,7 +166,51 @@ RESULTS: dict[str, Any] = {
     "risk_last": None,  # ui.risk.RiskInputs of the last good run of the Risk page
     "frontier_last": None,  # ui.frontier.FrontierView, the last good one
     "book_last": None,  # ui.book.BookRun: what the allocation was optimised from
+    "frontier_resampled_last": None,  # (inputs key, core.resampling.ResampledFrontier)
+    "compare_last": None,  # (inputs key, core.comparison.Comparison), last run
 }
+
+
+def _register_rules() -> None:
+    """Validation rules of the setup keys added here after core.setups' own (saved setups)."""
+    from core import setups
+    from core.comparison import COMPARISON_SCHEDULES, DESIGN_KINDS, MAX_DESIGNS, SHARPE_TESTS
+    from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
+    from core.optimization import OBJECTIVES
+    from core.resampling import RESAMPLING_METHODS
+
+    design = setups.record(
+        {
+            "name": setups.text(60),
+            "kind": setups.choice(DESIGN_KINDS),
+            "objective": setups.choice(OBJECTIVES, nullable=True),
+            "returns_method": setups.choice(RETURN_ESTIMATORS, nullable=True),
+            "cov_method": setups.choice(COVARIANCE_ESTIMATORS, nullable=True),
+            "constraints": setups.choice({"setup": "The Allocation page's",
+                                          "long_only": "Long-only, 0 to 100 %"},
+                                         nullable=True),  # fmt: skip
+            "max_weight": setups.number(0.01, 1.0, nullable=True),
+        },
+        required=("name", "kind"),
+    )
+    for key, rule, label in (
+        ("frontier_resampled", setups.flag(), "Resampled frontier shown"),
+        ("frontier_resamples", setups.number(10, 1_000, integer=True), "Resamples"),
+        ("frontier_resample_seed", setups.number(0, 2**32 - 1, integer=True), "Resampling seed"),
+        ("frontier_resample_method", setups.choice(RESAMPLING_METHODS), "Resampling method"),
+        ("compare_designs", setups.list_of(design, max_items=MAX_DESIGNS), "Designs compared"),
+        ("compare_baseline", setups.text(60), "Baseline design"),
+        ("compare_schedule", setups.choice(COMPARISON_SCHEDULES), "Comparison schedule"),
+        ("compare_lookback_years", setups.number(0.25, 30.0), "Comparison lookback (years)"),
+        ("compare_start", setups.date(), "Comparison start"),
+        ("compare_cost_bps", setups.number(0.0, 500.0), "Comparison costs (bps)"),
+        ("compare_test", setups.choice(SHARPE_TESTS), "Sharpe-ratio test"),
+        ("compare_confidence", setups.choice((0.9, 0.95, 0.99)), "Comparison confidence"),
+    ):
+        setups.register(key, rule, label)
+
+
+_register_rules()
 
 
 def init() -> None:
