@@ -607,12 +607,35 @@ def _estimator_key(design: Design) -> tuple[str, str, float] | None:
     return (design.returns_method, design.cov_method, rf)
 
 
+#: Constraints the critical-line engine takes as they are; any other field set (a CVaR limit,
+#: holdings counts, compliance rules...) sends the problem to ``optimize``.
+_ENGINE_FIELDS = {"long_only", "weight_bounds", "asset_bounds", "sectors", "sector_bounds",
+                  "max_volatility", "time_limit", "issuers"}  # fmt: skip
+
+
+def _engine_handles(constraints: Constraints) -> bool:
+    default = Constraints()
+    for f in dataclasses.fields(Constraints):
+        if f.name in _ENGINE_FIELDS:
+            continue
+        value, base = getattr(constraints, f.name), getattr(default, f.name)
+        if value is base:
+            continue
+        try:
+            if bool(value == base):
+                continue
+        except (TypeError, ValueError):
+            pass
+        return False
+    return True
+
+
 def _solve(mu, cov, design, constraints, lin, tickers, window) -> np.ndarray:
     objective = design.objective
     costs = objective.transaction_costs
     no_costs = not (np.asarray(list(costs.values()) if isinstance(costs, Mapping) else costs,
                                dtype=float) > 0).any()  # fmt: skip
-    if objective.kind in _ENGINE_KINDS and no_costs:
+    if objective.kind in _ENGINE_KINDS and no_costs and _engine_handles(constraints):
         return optimal_weights(mu, cov, objective, lin, constraints.max_volatility)
     index = pd.Index(tickers)
     kwargs = {"scenarios": window} if _TAKES_SCENARIOS else {}

@@ -4,7 +4,9 @@ The designs live in the setup key ``compare_designs`` (a list of small dicts: na
 objective, estimators, constraints, maximum weight) and the shared settings in ``compare_*``
 (see :data:`ui.state.DEFAULTS`). The objective's targets (target return, target volatility,
 risk aversion, risk-free rate), the Allocation page's constraints and the Black-Litterman
-inputs (views, tau, omega, prior, market caps) come from the rest of the setup. The last run is
+inputs (views, tau, omega, prior, market caps) and the tail-risk settings (CVaR confidence and
+limit, risk budgets) come from the rest of the setup; scenario objectives use each window's
+daily returns as their scenarios. The last run is
 kept in the result key ``compare_last`` with the inputs it was run from.
 """
 
@@ -34,6 +36,7 @@ from core.optimization import BENCHMARK_OBJECTIVES, OBJECTIVES, Objective
 from core.performance import drawdowns
 from core.reporting import ReportSection
 from ui import state
+from ui.tail import LIMITABLE
 from ui.widgets import (
     blank_missing,
     csv_download,
@@ -218,6 +221,11 @@ def build_designs(specs: list[dict], benchmark: pd.Series | None) -> list[Design
                     raise BacktestError(f"{name}: {OBJECTIVES[chosen]} needs a benchmark; "
                                         "choose one on the Rebalance page.")  # fmt: skip
                 more["benchmark_weights"] = pd.Series({str(benchmark.name or "Benchmark"): 1.0})
+            more["cvar_confidence"] = float(ss["tail_cvar_confidence"])
+            budgets = ss["tail_asset_budgets"] if ss["tail_budget_by"] == "asset" else (
+                ss["tail_sector_budgets"] if ss["tail_budget_by"] == "sector" else {})
+            if chosen == "risk_parity" and budgets:
+                more["risk_budgets"] = pd.Series(dict(budgets), dtype=float)
             try:
                 objective = Objective(kind=chosen, target_return=ss["target_return"],
                                       target_volatility=ss["target_volatility"],
@@ -243,8 +251,12 @@ def build_designs(specs: list[dict], benchmark: pd.Series | None) -> list[Design
                     raise BacktestError(f"{name}: {exc}") from exc
             kw.update(views=views, omega=ss["bl_omega"], tau=float(ss["bl_tau"]),
                       delta=ss["bl_delta"])  # fmt: skip
+        cons = _constraints(spec)
+        if kind in ("optimized", "black_litterman") and ss["tail_max_cvar"] is not None and (
+                objective.kind in LIMITABLE and spec.get("constraints", "setup") == "setup"):
+            cons = dataclasses.replace(cons, max_cvar=float(ss["tail_max_cvar"]))
         out.append(Design(
-            name, kind, objective, _constraints(spec),
+            name, kind, objective, cons,
             returns_method=spec.get("returns_method") or ss["returns_method"],
             cov_method=spec.get("cov_method") or ss["cov_method"], **kw,
         ))  # fmt: skip
@@ -259,7 +271,9 @@ def _inputs_key() -> tuple:
             "max_weight", "max_volatility", "compare_designs", "compare_baseline",
             "compare_schedule", "compare_lookback_years", "compare_start", "compare_cost_bps",
             "compare_test", "compare_confidence", "bl_views", "bl_prior", "bl_market_caps",
-            "bl_delta", "bl_tau", "bl_omega", "rebalance_benchmark")  # fmt: skip
+            "bl_delta", "bl_tau", "bl_omega", "rebalance_benchmark", "tail_cvar_confidence",
+            "tail_max_cvar", "tail_budget_by", "tail_asset_budgets",
+            "tail_sector_budgets")  # fmt: skip
     return tuple(str(ss[k]) for k in keys) + (
         str(sorted(ss["asset_bounds"].items())), str(sorted(ss["sector_bounds"].items())),
     )  # fmt: skip

@@ -198,3 +198,26 @@ def test_bad_inputs(prices, caps):
     bench = Objective("min_tracking_error", benchmark_weights={"SP500": 1.0})
     with pytest.raises(BacktestError, match="needs a benchmark"):
         compare_designs(prices, [ew, Design("TE", objective=bench)], lookback=252)
+
+
+def test_any_objective_optimize_accepts_is_a_design(prices):
+    """Scenario objectives get each window's daily returns as their scenarios."""
+    from core.backtest import window_estimates as fast
+    from core.optimization import optimize
+
+    designs = [Design("Equal", "equal_weight"), Design("Min CVaR", objective=Objective("min_cvar")),
+               Design("HRP", objective=Objective("hrp"))]  # fmt: skip
+    out = compare_designs(prices, designs, lookback=252, schedule="yearly")
+    px = prices.to_numpy()
+    for name in ("Min CVaR", "HRP"):
+        res = out.results[name]
+        assert not res.notes
+        t = prices.index.get_loc(res.weights.index[0])
+        rets = px[t - 251 : t + 1] / px[t - 252 : t] - 1
+        mu, cov = fast(rets, "mean_historical", "ledoit_wolf")
+        window = pd.DataFrame(rets, columns=TICKERS, index=prices.index[t - 251 : t + 1])
+        expected = optimize(pd.Series(mu, index=TICKERS),
+                            pd.DataFrame(cov, index=TICKERS, columns=TICKERS),
+                            designs[1 if name == "Min CVaR" else 2].objective, Constraints(),
+                            scenarios=window).weights  # fmt: skip
+        np.testing.assert_allclose(res.weights.iloc[0], expected.to_numpy(), atol=1e-9)
