@@ -424,8 +424,9 @@ def optimal_weights(
         )
     if objective.kind in TAIL_OBJECTIVES:
         raise OptimizationError(
-            f"{TAIL_OBJECTIVES[objective.kind]} is not available here: use optimize with "
-            "scenarios."
+            f"{TAIL_OBJECTIVES[objective.kind]} needs return scenarios, which this "
+            "computation (a walk-forward backtest) does not take yet: choose a mean-variance "
+            "objective for it."
         )
     mu = np.asarray(expected_returns, dtype=float)
     cov = np.asarray(cov, dtype=float)

@@ -190,7 +190,10 @@ def compute(
     if inputs.objective is not None:
         try:
             # The critical-line engine stops at the wanted point: a move costs milliseconds.
-            optimised = optimize(mu, cov, inputs.objective, inputs.constraints)
+            from ui import tail  # scenarios of the tail objectives, as the Allocation page
+
+            optimised = optimize(mu, cov, inputs.objective, inputs.constraints,
+                                 scenarios=tail.scenarios())  # fmt: skip
         except BallastError as exc:
             error = str(exc)
     if optimised is not None and set(optimised.weights.index) != set(result.returns.index):
@@ -474,6 +477,10 @@ def prepare() -> BLInputs:
             bench_mu = mu_j.drop(tickers, errors="ignore")
             constraints = dataclasses.replace(
                 constraints, **{k: v for k, v in limits.items() if v is not None})
+        from ui import tail  # CVaR confidence and limit, risk budgets
+
+        more = {**more, **tail.objective_terms()}
+        constraints = dataclasses.replace(constraints, **tail.constraint_terms())
         objective = state.objective(**more)
     except BallastError as exc:
         error = str(exc)
