@@ -7,7 +7,7 @@ import streamlit as st
 from core.exceptions import BallastError
 from core.execution import whole_share_orders
 from core.reporting import allocation_csv, report_html, report_xlsx
-from ui import report, state
+from ui import auth, report, state, team
 from ui.allocation import run_optimization
 from ui.widgets import csv_download, data_caption, show_error
 
@@ -76,4 +76,4 @@ st.markdown(
     "and constraints, views, holdings and risk settings. Loading one recomputes every result "
     "from it."
 )
-report.setups_manager()
+team.setups_manager() if auth.enabled() else report.setups_manager()

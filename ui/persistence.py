@@ -15,6 +15,12 @@ start of each run, ``ui.widgets.synced`` after a widget wrote to it). Results ar
 each page recomputes its results from the setup; a backtest that had been run is run again
 when the Rebalance page opens (:func:`rerun_pending`). Uploaded prices travel in the setup's
 ``data_source`` (``core.market_data.upload_descriptor``).
+
+On a server with sign-in (``ui.auth``) the work follows the user instead of the address: a new
+session restores the signed-in user's working setup (``core.store`` ``load_working``) and
+:func:`autosave` keeps it there (``save_working``), so a reload, a second tab or another
+browser finds it; no token is put into the address. In both modes a link to a saved setup
+(``?setup=<id>``, ``ui.team.open_link``) is opened first, and then becomes the working setup.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ _SOURCE = "_session_source"  # (data_source object, its digest): uploads can be 
 _RERUN = "_session_rerun"  # results to run again after a restore
 _FAILED = "_session_save_failed"
 _PURGED = "_session_purged"
+_USER = "_session_user"  # the signed-in user whose working setup this session keeps
 _RAN = "_results_run"  # extra key of the stored record: which RERUN_RESULTS existed
 
 
@@ -54,14 +61,31 @@ def _defaults() -> dict[str, Any]:
 
 
 def restore() -> None:
-    """On a session's first run: restore the setup of the URL's token, or start a new one.
+    """On a session's first run: open a link, restore the working setup, or start a new one.
 
     Never raises: a setup that cannot be restored (data no longer loadable, damaged record) is
     reported with a warning and the session starts from the defaults.
     """
     ss = st.session_state
-    if _TOKEN in ss:
+    if _TOKEN in ss or _USER in ss:
         return
+    from ui import auth, team
+
+    who = auth.user()
+    if who is not None:
+        ss[_USER] = who
+        if PARAM in st.query_params:
+            del st.query_params[PARAM]  # an address from before sign-in was configured
+        if not team.open_link():
+            team.restore_working(who)
+        autosave()
+        return
+    _restore_token()
+    team.open_link()
+
+
+def _restore_token() -> None:
+    ss = st.session_state
     token = st.query_params.get(PARAM)
     ss[_TOKEN] = sessions.new_token()
     st.query_params[PARAM] = ss[_TOKEN]
@@ -94,7 +118,7 @@ def restore() -> None:
 def ensure_in_url() -> None:
     """Put the session's token back into the URL (a page change may drop query parameters)."""
     token = st.session_state.get(_TOKEN)
-    if token and st.query_params.get(PARAM) != token:
+    if token and _USER not in st.session_state and st.query_params.get(PARAM) != token:
         st.query_params[PARAM] = token
 
 
@@ -120,18 +144,24 @@ def autosave() -> None:
     from ui import state
 
     ss = st.session_state
-    token = ss.get(_TOKEN)
-    if not token:
+    token, who = ss.get(_TOKEN), ss.get(_USER)
+    if not token and not who:
         return
     setup = {k: ss.get(k, v) for k, v in state.DEFAULTS.items()}
-    setup[_RAN] = [r for r in RERUN_RESULTS if ss.get(r) is not None] + [
-        r for r in ss.get(_RERUN, []) if ss.get(r) is None
-    ]
+    if not who:
+        setup[_RAN] = [r for r in RERUN_RESULTS if ss.get(r) is not None] + [
+            r for r in ss.get(_RERUN, []) if ss.get(r) is None
+        ]
     fingerprint = _fingerprint(setup)
     if ss.get(_SAVED) == fingerprint:
         return
     try:
-        store().save(token, setup, _defaults())
+        if who:
+            from ui import team
+
+            team.save_working(who, setup)
+        else:
+            store().save(token, setup, _defaults())
     except BallastError:
         if not ss.get(_FAILED):
             ss[_FAILED] = True
@@ -140,7 +170,7 @@ def autosave() -> None:
                        icon=":material/cloud_off:")  # fmt: skip
         return
     ss[_SAVED] = fingerprint
-    if not ss.get(_PURGED):  # once a session: forget sessions nobody came back to
+    if not ss.get(_PURGED) and not who:  # once a session: forget sessions nobody came back to
         ss[_PURGED] = True
         try:
             store().purge()

@@ -393,7 +393,7 @@ def apply_setup(setup: dict[str, Any]) -> None:
         if key != "price_data":
             ss[key] = copy.deepcopy(value)
     state.clear_widget_state()
-    state.init()  # universe, start or end saved as None: fill them from the data
+    state.fill()  # universe, start or end saved as None: fill them from the data
     if ss["expected_returns_source"] == "black_litterman":
         _restore_posterior()
 

@@ -214,7 +214,24 @@ _register_rules()
 
 
 def init() -> None:
-    """Put every missing setup key in session state with its default."""
+    """Ask for sign-in where configured, then put every missing setup key in session state.
+
+    On a server with sign-in (``ui.auth``) a visitor who is not signed in gets the sign-in
+    screen and the page stops here; a signed-in user is named in the sidebar.
+    """
+    from ui import auth
+
+    auth.require_sign_in()
+    auth.account_sidebar()
+    fill()
+
+
+def fill() -> None:
+    """Put every missing setup key in session state with its default (no sign-in, no sidebar).
+
+    What :func:`init` does after sign-in; for code that changes the setup within a run
+    (``ui.report.apply_setup``), where the page's sidebar is drawn already.
+    """
     for key, value in {**DEFAULTS, **RESULTS}.items():
         if key not in st.session_state:
             st.session_state[key] = copy.deepcopy(value)
