@@ -1,7 +1,7 @@
 """Saved setups on a team server: own and shared setups, sharing, links, the working setup.
 
 Own and shared setups, read-only sharing, links, and the working setup that follows the
-signed-in user. Every read and write goes through :func:`ui.cache.setup_store` (``core.store``) with
+signed-in user. Every read and write goes through :func:`store` (``core.store``) with
 ``user=ui.auth.user()``: the store checks ownership and sharing itself, so this module only
 decides what to offer (an owner can share and delete; a reader can open, export and save a
 copy of their own). Errors of the store (``BallastError``, access denied among them) are shown
@@ -25,7 +25,7 @@ import streamlit as st
 
 from core import setups
 from core.exceptions import BallastError, SetupError
-from ui import auth, cache, state
+from ui import auth, state
 from ui.widgets import md_escape, show_error
 
 #: What a setup's readers hold to share it with everyone who can sign in to this server.
@@ -38,8 +38,14 @@ _EMAIL = re.compile(r"^[^@\s,;]{1,64}@[^@\s,;]{1,255}$")
 
 
 def store() -> Any:
-    """The saved-setups store of this server (``core.store``)."""
-    return cache.setup_store()
+    """The saved-setups store of this server (``core.store.open_store``).
+
+    ``$BALLAST_DATABASE_URL``, else the SQLite file in the user data folder, read at each call
+    (the store keeps one connection pool per database and process).
+    """
+    from core.store import open_store
+
+    return open_store()
 
 
 def team_token() -> str:
@@ -72,7 +78,7 @@ def _readers(info: Any) -> list[str]:
 
 
 def _is_mine(info: Any, who: str | None) -> bool:
-    return who is None or getattr(info, "owner", None) in (None, who)
+    return bool(getattr(info, "mine", who is None or getattr(info, "owner", None) == who))
 
 
 def access_label(info: Any, who: str | None) -> str:
@@ -132,7 +138,7 @@ def open_link() -> bool:
     from ui import report
 
     try:
-        setup = store().load(setup_id, user=who)
+        setup = store().load(setup_id, state.DEFAULTS, report.current_setup(), user=who)
         name = next((i.name for i in store().list(who) if getattr(i, "id", None) == setup_id),
                     "")  # fmt: skip
         report.apply_setup(setup)
@@ -153,15 +159,15 @@ def restore_working(who: str) -> None:
     session starts from the defaults.
     """
     try:
-        saved = store().load_working(who)
+        from ui import report
+
+        saved = store().load_working(who, state.DEFAULTS, report.current_setup())
     except BallastError as exc:
         st.warning(md_escape(f"Your working setup could not be read: {exc}"),
                    icon=":material/history:")  # fmt: skip
         return
     if not saved:
         return
-    from ui import report
-
     try:
         report.apply_setup(saved)
     except BallastError as exc:
@@ -177,7 +183,7 @@ def save_working(who: str, setup: dict[str, Any]) -> None:
     BallastError
         If the store cannot be written.
     """
-    store().save_working(who, setup)
+    store().save_working(who, setup, state.DEFAULTS)
 
 
 # --- the Report page's saved setups, signed in -----------------------------------------------
@@ -204,7 +210,8 @@ def setups_manager() -> None:
                              placeholder="e.g. Max Sharpe, sectors capped at 30 %")  # fmt: skip
         if c2.form_submit_button("Save setup", icon=":material/save:"):
             try:
-                info = store().save(name, report.current_setup(), user=who, overwrite=True)
+                info = store().save(name, report.current_setup(), state.DEFAULTS, user=who,
+                                    overwrite=True, record=_record())  # fmt: skip
                 st.session_state["team_setup_choice"] = info.id
                 st.success(md_escape(f"Saved the setup as {info.name!r} (private)."),
                            icon=":material/check_circle:")  # fmt: skip
@@ -253,10 +260,12 @@ def _actions(infos: Sequence[Any], who: str | None) -> None:
     c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
     if c1.button("Load", icon=":material/upload_file:", key="team_load"):
         try:
-            report.apply_setup(store().load(info.id, user=who))
+            report.apply_setup(store().load(info.id, state.DEFAULTS, report.current_setup(),
+                                            user=who))  # fmt: skip
         except BallastError as exc:
             show_error(exc, f"Could not load {info.name!r}")
         else:
+            _remember_loaded(info.id)
             note = "" if mine else " It is shared read-only: save it to keep a copy of your own."
             report._flash("success", f"Loaded the setup {info.name!r}.{note} {report._RECOMPUTED}")
             st.rerun(scope="app")
@@ -266,7 +275,10 @@ def _actions(infos: Sequence[Any], who: str | None) -> None:
     else:
         c2.caption(md_escape(f"Read-only: shared with you by {info.owner}."))
     try:
-        exported = setups.export_json(store().load(info.id, user=who), state.DEFAULTS, info.name)
+        exported = setups.export_json(
+            store().load(info.id, state.DEFAULTS, report.current_setup(), user=who),
+            state.DEFAULTS, info.name,
+        )  # fmt: skip
         stem = re.sub(r"[^\w.-]+", "_", info.name)
         c3.download_button("Export (JSON)", data=exported, icon=":material/download:",
                            file_name=f"ballast_setup_{stem}.json", mime="application/json",
@@ -277,6 +289,27 @@ def _actions(infos: Sequence[Any], who: str | None) -> None:
                   key=f"team_link_{info.id}", disabled=True)  # fmt: skip
     if mine:
         _share_form(info)
+    shown = getattr(report, "_reproducibility", None)
+    if shown is not None:  # what changed since the loaded setup was saved
+        shown(store())
+
+
+def _record() -> Any:
+    """The reproducibility record the Report page keeps with a saved setup, if it has one."""
+    from ui import report
+
+    make = getattr(report, "record_now", None)
+    return None if make is None else make()
+
+
+def _remember_loaded(setup_id: str) -> None:
+    """Let the Report page compare a loaded setup with its saved record (by id)."""
+    from ui import report
+
+    key = getattr(report, "_LOADED", None)
+    if key is not None:
+        st.session_state[key] = (setup_id, setups.export_json(report.current_setup(),
+                                                              state.DEFAULTS))  # fmt: skip
 
 
 def _share_form(info: Any) -> None:

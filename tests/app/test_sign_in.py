@@ -110,9 +110,9 @@ def test_each_user_lists_only_own_and_shared_setups():
 
 
 def setup_id(user: dict, name: str) -> str:
-    from ui import cache
+    from ui import team
 
-    return next(i.id for i in cache.setup_store().list(user["email"].lower()) if i.name == name)
+    return next(i.id for i in team.store().list(user["email"].lower()) if i.name == name)
 
 
 def share(at: AppTest, colleagues: str = "", team: bool = False) -> AppTest:
