@@ -285,7 +285,9 @@ def store() -> setups.SetupStore:
 
 def current_user() -> str | None:
     """Who saves and opens setups: the signed-in user, None in single-user local mode."""
-    return None
+    from ui import auth
+
+    return auth.user()
 
 
 #: Key figures kept with a saved setup and compared on reopening: name -> (label, unit scale).
