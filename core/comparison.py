@@ -24,8 +24,9 @@ Designs
   :func:`core.optimization.optimize` accepts through that function, with the window's returns
   as ``scenarios`` when it takes them). Options of a held book (holdings, turnover budget,
   locks) are dropped: every design walks forward from cash.
-- ``"black_litterman"``: at each date the market-implied prior on the window's covariance,
-  the user's views, the posterior expected returns, then the objective and constraints.
+- ``"black_litterman"``: at each date the market-implied prior on the window's covariance
+  and the capitalisation weights of that date (as ``"market_cap"`` below), the user's views,
+  the posterior expected returns, then the objective and constraints.
 - ``"equal_weight"``: ``1 / n`` at each rebalance.
 - ``"market_cap"``: capitalisation weights. The caps given are taken as of the data's last
   date with constant share counts, so at date ``t`` the weight of asset ``i`` is proportional
@@ -644,11 +645,15 @@ def _solve(mu, cov, design, constraints, lin, tickers, window) -> np.ndarray:
     return result.weights.reindex(index).fillna(0.0).to_numpy(dtype=float)
 
 
-def _bl_returns(mu_hist, cov, t, lookback, design, tickers, bench_prices, rf, ppy):
-    """Posterior expected returns at ``t`` (the prior on the window's covariance)."""
+def _bl_returns(mu_hist, cov, t, lookback, design, tickers, bench_prices, rf, ppy, px):
+    """Posterior expected returns at ``t`` (the prior on the window's covariance).
+
+    The market weights are the caps at ``t``: the caps given (at the data's last date) times
+    ``p(t) / p(T)``, as the ``"market_cap"`` design holds them.
+    """
     caps = None
     if design.market_caps is not None:
-        caps = pd.Series(design.market_caps, dtype=float).reindex(tickers)
+        caps = pd.Series(design.market_caps, dtype=float).reindex(tickers) * px[t] / px[-1]
     index = pd.Index(tickers)
     cov_df = pd.DataFrame(cov, index=index, columns=index)
     w_mkt = bl.market_weights(caps, tickers)
@@ -780,7 +785,7 @@ def run_design(
         mu, cov = known
         if design.kind == "black_litterman":
             mu = _bl_returns(mu, cov, t, lookback, design, tickers, benchmark, rf,
-                             periods_per_year)  # fmt: skip
+                             periods_per_year, px)  # fmt: skip
         window = pd.DataFrame(rets[t - lookback + 1 : t + 1], columns=tickers,
                               index=prices.index[t - lookback + 1 : t + 1])  # fmt: skip
         return _solve(mu, cov, design, constraints, lin, tickers, window)

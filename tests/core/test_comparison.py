@@ -160,7 +160,8 @@ def test_black_litterman_prior_design_by_hand(comparison, prices, caps):
     t = prices.index.get_loc(first)
     _, cov = window_estimates(rets[t - 252 : t], "mean_historical", "ledoit_wolf")
     cov_df = pd.DataFrame(cov, index=TICKERS, columns=TICKERS)
-    prior = bl.market_implied_returns(cov_df, bl.market_weights(caps, TICKERS), 2.5, 0.01)
+    caps_then = caps * prices.loc[first] / prices.iloc[-1]  # the caps at that date
+    prior = bl.market_implied_returns(cov_df, bl.market_weights(caps_then, TICKERS), 2.5, 0.01)
     lin = Constraints().linear_form(TICKERS)
     w = optimal_weights(prior.to_numpy(), cov, OBJ, lin)
     np.testing.assert_allclose(res.weights.iloc[0], w, atol=1e-12)

@@ -39,7 +39,7 @@ def test_compare_four_designs_and_download(page, server_url):
     assert (metrics["max_drawdown"] > 0).all() and (metrics["rebalances"] == 30).all()
     with page.expect_download() as info:
         page.get_by_role("button", name="Everything (Excel)").click()
-    book = pd.read_excel(info.value.path(), sheet_name=None, index_col=0)
+    book = pd.read_excel(info.value.path(), sheet_name=None, index_col=0, engine="openpyxl")
     assert {"Metrics", "Sharpe tests", "Equity (growth of 1)"} <= set(book)
     assert book["Sharpe tests"].index.tolist() == DEFAULT_DESIGNS[1:]
     assert exceptions(page) == 0
