@@ -639,7 +639,7 @@ def _solve(mu, cov, design, constraints, lin, tickers, window) -> np.ndarray:
     if objective.kind in _ENGINE_KINDS and no_costs and _engine_handles(constraints):
         return optimal_weights(mu, cov, objective, lin, constraints.max_volatility)
     index = pd.Index(tickers)
-    kwargs = {"scenarios": window} if _TAKES_SCENARIOS else {}
+    kwargs = {"scenarios": window()} if _TAKES_SCENARIOS else {}
     result = optimize(pd.Series(mu, index=index), pd.DataFrame(cov, index=index, columns=index),
                       objective, constraints, **kwargs)  # fmt: skip
     return result.weights.reindex(index).fillna(0.0).to_numpy(dtype=float)
@@ -786,8 +786,10 @@ def run_design(
         if design.kind == "black_litterman":
             mu = _bl_returns(mu, cov, t, lookback, design, tickers, benchmark, rf,
                              periods_per_year, px)  # fmt: skip
-        window = pd.DataFrame(rets[t - lookback + 1 : t + 1], columns=tickers,
-                              index=prices.index[t - lookback + 1 : t + 1])  # fmt: skip
+        def window() -> pd.DataFrame:  # built only for objectives that read scenarios
+            return pd.DataFrame(rets[t - lookback + 1 : t + 1], columns=tickers,
+                                index=prices.index[t - lookback + 1 : t + 1])  # fmt: skip
+
         return _solve(mu, cov, design, constraints, lin, tickers, window)
 
     def decide(t: int) -> np.ndarray | None:
