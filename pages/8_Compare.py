@@ -27,7 +27,8 @@ compare.settings_inputs(specs)
 if st.button(
     "Run the comparison", type="primary", key="w_run_compare", icon=":material/play_arrow:"
 ) or persistence.rerun_pending("compare_last"):  # it had been run before a reload
-    compare.run_now()
+    compare.start_run()  # in the background: progress and Cancel below, the page stays usable
+compare.job_panel()
 
 result = compare.last()
 if result is not None:

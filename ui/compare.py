@@ -289,8 +289,63 @@ def _benchmark() -> pd.Series | None:
         return None
 
 
+def _comparison_job(key: tuple, prices: pd.DataFrame, designs: list[Design], **kwargs):
+    """The background job: ``(inputs key, compare_designs(...))`` (see ``ui.jobs``)."""
+    return key, compare_designs(prices, designs, **kwargs)
+
+
+def start_run() -> bool:
+    """Start the comparison of the setup as a background job (``ui.jobs``, name "compare").
+
+    The designs are checked here first, so a bad design is named at once with ``st.error``;
+    the walk forward then runs in the background with a progress bar and a Cancel button, and
+    the page stays usable. Returns whether the job started.
+    """
+    from ui import jobs
+
+    ss = st.session_state
+    data = state.price_data()
+    try:
+        specs = _from_frame(_to_frame(ss["compare_designs"]))
+        prices = data.prices.loc[: pd.Timestamp(ss["end"]), list(ss["universe"])]
+        bench = _benchmark()
+        designs = build_designs(specs, bench)
+    except BallastError as exc:
+        show_error(exc, "Comparison")
+        return False
+    names = [d.name for d in designs]
+    start = ss["compare_start"]
+    jobs.start(
+        "compare", _comparison_job, _inputs_key(), prices, designs,
+        baseline=ss["compare_baseline"] if ss["compare_baseline"] in names else 0,
+        schedule=ss["compare_schedule"],
+        lookback=int(round(float(ss["compare_lookback_years"]) * 252)),
+        cost_bps=float(ss["compare_cost_bps"]),
+        start=None if start is None else pd.Timestamp(start), benchmark=bench,
+        risk_free_rate=float(ss["risk_free_rate"]),
+        confidence=float(ss["compare_confidence"]), test=ss["compare_test"],
+        label=f"Comparing {len(designs)} designs (tasks done)",
+    )  # fmt: skip
+    return True
+
+
+def job_panel() -> None:
+    """The running comparison's progress and Cancel; its result into ``compare_last``."""
+    from ui import jobs
+
+    stored = jobs.panel("compare", refresh=0.5)
+    if stored is not None and st.session_state.get("compare_last") is not stored:
+        st.session_state["compare_last"] = stored
+
+
 def run_now() -> Comparison | None:
-    """Run the comparison from the setup with a progress bar; keep it in ``compare_last``."""
+    """Run the comparison of the setup here and now (no background job), with a progress bar.
+
+    Returns
+    -------
+    Comparison or None
+        None after an error (shown with ``st.error``); the result is kept in ``compare_last``.
+    """
     ss = st.session_state
     data = state.price_data()
     bar = st.progress(0.0, text="Comparing designs...")

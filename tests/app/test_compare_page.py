@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -29,8 +30,19 @@ def _texts(elements) -> str:
     return " | ".join(str(e.value) for e in elements)
 
 
-def _run(at: AppTest) -> AppTest:
-    return at.button(key="w_run_compare").click().run(timeout=240)
+def _run(at: AppTest, timeout: float = 240.0) -> AppTest:
+    """Click Run, then rerun until the background job has finished (result or error)."""
+    at.button(key="w_run_compare").click().run(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if at.error or at.session_state["compare_last"] is not None:
+            return at
+        if not at.get("progress"):  # nothing running any more: one last run collects it
+            at.run(timeout=timeout)
+            return at
+        time.sleep(0.3)
+        at.run(timeout=timeout)
+    raise AssertionError("the comparison did not finish")
 
 
 def test_compare_runs_every_kind_of_design_side_by_side():
@@ -136,3 +148,21 @@ def test_resampled_frontier_bad_inputs_keep_the_state():
     assert "maximum weight" in _texts(at.error)
     assert at.session_state["frontier_resampled"] is True
     assert at.session_state["frontier_resamples"] == 50
+
+
+def test_a_running_comparison_can_be_cancelled_and_the_last_result_stays():
+    first = _run(open_page(PAGE, timeout=120, compare_designs=DESIGNS[:2], **FAST))
+    stored = first.session_state["compare_last"]
+    assert stored is not None
+    slow = [{"name": f"Max Sharpe {i}", "kind": "optimized", "objective": "max_sharpe",
+             "max_weight": 0.2 + i / 100} for i in range(10)]  # fmt: skip
+    at = open_page(PAGE, timeout=120, compare_designs=slow, compare_last=stored,
+                   **{**FAST, "compare_start": dt.date(1990, 1, 2),
+                      "compare_lookback_years": 3.0})  # thirty years, monthly  # fmt: skip
+    at.button(key="w_run_compare").click().run()
+    assert at.get("progress"), "the job should still be running"
+    at.button(key="_job_cancel_compare").click().run()
+    at.run()
+    assert not at.exception
+    assert "cancelled" in _texts(at.info)
+    assert at.session_state["compare_last"] is stored  # the last result that finished stays
