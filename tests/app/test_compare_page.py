@@ -79,6 +79,11 @@ def test_the_report_holds_the_comparison_and_a_change_marks_it_stale():
     section = rs.session_state["section"]
     assert section is not None and section.key == "compare"
     assert {"Metrics", "Sharpe tests", "Equity (growth of 1)"} <= set(section.tables)
+    from core.reporting import ReportSummary, report_html, report_xlsx
+
+    summary = ReportSummary(title="Comparison")
+    assert report_xlsx(summary, [section], UNIVERSE)[:2] == b"PK"  # a workbook (zip)
+    assert b"Comparison of designs" in report_html(summary, [section], UNIVERSE)
     at.number_input(key="w_compare_cost_bps").set_value(25.0).run()
     assert not at.exception
     assert "The setup changed" in _texts(at.info)
@@ -166,3 +171,25 @@ def test_a_running_comparison_can_be_cancelled_and_the_last_result_stays():
     assert not at.exception
     assert "cancelled" in _texts(at.info)
     assert at.session_state["compare_last"] is stored  # the last result that finished stays
+
+
+def test_designs_travel_in_a_saved_setup_and_bad_ones_are_refused():
+    from core import setups
+    from core.exceptions import SetupError
+    from ui import state  # registers the rules of the compare and resampling keys
+
+    setup = {**{k: state.DEFAULTS[k] for k in state.DEFAULTS if k.startswith("compare_")},
+             "compare_designs": DESIGNS, "frontier_resampled": True, "frontier_resamples": 500}
+    data = setups.export_json(setup, state.DEFAULTS, name="designs")
+    back = setups.import_json(data, state.DEFAULTS)
+    back = back[0] if isinstance(back, tuple) else back
+    assert back["compare_designs"] == DESIGNS and back["frontier_resamples"] == 500
+    for bad, words in (
+        ({"compare_designs": [{"name": "x", "kind": "momentum"}]}, "compare_designs/0/kind"),
+        ({"compare_designs": [{"kind": "equal_weight"}]}, "missing field 'name'"),
+        ({"compare_designs": [{"name": "x", "kind": "optimized", "max_weight": 2.0}]},
+         "compare_designs/0/max_weight"),
+        ({"frontier_resamples": 10**6}, "frontier_resamples"),
+    ):  # fmt: skip
+        with pytest.raises(SetupError, match=words):
+            setups.validate(bad, {})
