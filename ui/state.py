@@ -31,6 +31,7 @@ from core.constraints import Constraints
 from core.exceptions import OptimizationError
 from core.market_data import PriceData
 from core.optimization import Objective
+from core.setup import Setup
 from ui import cache
 
 #: Setup keys and their defaults (JSON-friendly values; see the module docstring).
@@ -276,6 +277,17 @@ def clear_widget_state() -> None:
     """Forget widget values so that widgets re-read the setup (after loading a setup)."""
     for key in [k for k in st.session_state if str(k).startswith(("w_", "wbase_"))]:
         del st.session_state[key]
+
+
+def setup() -> Setup:
+    """The setup in use as a :class:`core.setup.Setup` (every key of :data:`DEFAULTS`).
+
+    Keys of :data:`DEFAULTS` without a typed field (added by features) are its ``extras``.
+    Values are taken as the widgets left them (checked where they are used, as before).
+    """
+    ss = st.session_state
+    return Setup.from_mapping({key: ss.get(key, value) for key, value in DEFAULTS.items()},
+                              validate=False)  # fmt: skip
 
 
 def price_data() -> PriceData:
