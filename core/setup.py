@@ -403,12 +403,37 @@ def _group_keys() -> dict[str, tuple[str, str]]:
 _WHERE: dict[str, tuple[str, str]] = _group_keys()
 
 
+#: The order of the setup keys (the dashboard's, ``ui.state.DEFAULTS``): reports list the
+#: settings in it.
+KEY_ORDER: tuple[str, ...] = (
+    "data_source", "universe", "start", "end", "returns_method", "cov_method", "risk_free_rate",
+    "expected_returns_source", "objective_kind", "target_return", "target_volatility",
+    "risk_aversion", "long_only", "min_weight", "max_weight", "max_volatility", "asset_bounds",
+    "sector_bounds", "capital", "bl_views", "bl_prior", "bl_market_caps", "bl_delta", "bl_tau",
+    "bl_omega", "holdings", "cash", "rebalance_benchmark", "rebalance_yahoo_benchmark",
+    "rebalance_schedule", "rebalance_lookback_years", "rebalance_backtest_start",
+    "rebalance_cost_bps", "rebalance_drift_band", "rebalance_min_trade",
+    "rebalance_no_trade_band", "rebalance_stop_method", "rebalance_stop_k", "rebalance_take_k",
+    "rebalance_confidence", "rebalance_horizon", "book_start_from", "book_max_turnover",
+    "book_locked", "book_no_buy", "book_no_sell", "book_cost_overrides", "book_horizon_years",
+    "book_cash_bounds", "book_max_gross", "book_max_long", "book_max_short",
+    "book_max_tracking_error", "risk_confidences", "risk_horizon", "risk_mc_scenarios",
+    "risk_mc_dof", "risk_mc_seed", "risk_contrib_method", "risk_contrib_confidence",
+    "risk_backtest_method", "risk_backtest_window", "risk_backtest_confidence",
+    "risk_backtest_full_history", "risk_custom_windows", "risk_asset_shocks",
+    "risk_sector_shocks", "risk_crisis", "risk_corr_push", "risk_corr_window",
+    "frontier_n_points", "frontier_n_random", "frontier_pick_by", "frontier_pick",
+    "frontier_show_unconstrained", "frontier_compare", "frontier_transition_x",
+)  # fmt: skip
+
+
 def _defaults() -> dict[str, Any]:
     out: dict[str, Any] = {"data_source": {"kind": "sample"}, "universe": None}
     for key, (group, name) in _WHERE.items():
         instance = _GROUPS[group]()
         out[key] = getattr(instance, name)
-    return out
+    assert set(out) == set(KEY_ORDER), set(out) ^ set(KEY_ORDER)
+    return {key: out[key] for key in KEY_ORDER}
 
 
 #: Every typed setup key and its default (the same as ``ui.state.DEFAULTS`` for these keys).
@@ -527,12 +552,7 @@ class Setup(Mapping):
         ``Setup.from_mapping(s.to_mapping()) == s`` for every setup ``s``, and the values
         are those :func:`core.setups.to_jsonable` writes to a file.
         """
-        out: dict[str, Any] = {
-            "data_source": self.data_source.descriptor(),
-            "universe": None if self.universe is None else list(self.universe),
-        }
-        for key, (group, name) in _WHERE.items():
-            out[key] = copy.deepcopy(getattr(getattr(self, group), name))
+        out: dict[str, Any] = {key: self[key] for key in DEFAULTS}
         for key, value in self.extras.items():
             out.setdefault(key, copy.deepcopy(value))
         return out

@@ -10,8 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import pipeline
 from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
 from core.optimization import exposures
+from core.pipeline import diversification_figures  # noqa: F401  (the report's)
 from ui import state
 from ui.tail import SHORT_LABELS as TAIL_LABELS
 from ui.widgets import (
@@ -101,29 +103,6 @@ def objective_parameter() -> None:
     shown = float(st.session_state[name]) * scale  # not rounded: the frontier sets exact ones
     synced(st.slider, name, label, scale=scale, min_value=min(lo, shown),
            max_value=max(hi, shown), step=step, format="%.1f")  # fmt: skip
-
-
-def diversification_figures(weights: pd.Series, effective_number: float) -> dict[str, float]:
-    """Key figures of diversification for reports: as :func:`diversification_metric` shows.
-
-    Parameters
-    ----------
-    weights : Series (n_assets,)
-        Decimal weights.
-    effective_number : float
-        ``1 / sum(w_i^2)`` of the weights.
-
-    Returns
-    -------
-    dict of str to float
-        ``{"Effective number of assets": n}`` for a long-only portfolio; with any negative
-        weight, gross and net exposure (decimals of capital) instead.
-    """
-    e = exposures(weights)
-    if e["short"] < -1e-6:
-        return {"Gross exposure (long + |short|)": e["gross"],
-                "Net exposure (long - |short|)": e["net"]}  # fmt: skip
-    return {"Effective number of assets": effective_number}
 
 
 def diversification_metric(column, weights: pd.Series, effective_number: float) -> None:
@@ -372,134 +351,20 @@ def run_optimization() -> None:
     st.session_state["allocation"] = result
 
 
-# --- report (issue 7) -----------------------------------------------------------------------
-
-_RETURN_REFERENCES = {
-    "mean_historical": "annualised arithmetic mean of daily returns (252 a year)",
-    "ema_historical": "exponentially weighted mean of daily returns, annualised (PyPortfolioOpt "
-    "`ema_historical_return`)",
-    "capm": "CAPM: risk-free rate plus beta to the benchmark times its excess return "
-    "(Sharpe 1964, *Journal of Finance* 19(3); PyPortfolioOpt `capm_return`)",
-}
-_COVARIANCE_REFERENCES = {
-    "ledoit_wolf": "Ledoit-Wolf shrinkage towards a constant-variance target (Ledoit & Wolf "
-    "2004, *Journal of Multivariate Analysis* 88(2))",
-    "sample": "sample covariance of daily returns, annualised",
-    "oas": "oracle approximating shrinkage (Chen, Wiesel, Eldar & Hero 2010, *IEEE Transactions "
-    "on Signal Processing* 58(10))",
-    "exp_cov": "exponentially weighted covariance (RiskMetrics, J.P. Morgan 1996; PyPortfolioOpt "
-    "`exp_cov`)",
-    "semicovariance": "semicovariance of returns below 0 (Estrada 2006; PyPortfolioOpt "
-    "`semicovariance`)",
-}
-
-
-def _constraint_lines() -> list[str]:
-    ss = st.session_state
-    pct = "{:.2%}".format
-    lines = [
-        "long only (no short positions)" if ss["long_only"] else "short positions allowed",
-        f"weight per asset between {pct(ss['min_weight'])} and {pct(ss['max_weight'])}",
-    ]
-    for kind, bounds in (("asset", ss["asset_bounds"]), ("sector", ss["sector_bounds"])):
-        for name, (lo, hi) in bounds.items():
-            lines.append(f"{kind} {name}: weight between {pct(lo)} and {pct(hi)}")
-    if ss["max_volatility"] is not None:
-        lines.append(f"volatility at most {pct(ss['max_volatility'])} a year")
-    return lines
-
-
+# --- report --------------------------------------------------------------------------------
 def report_section():
-    """The allocation's report section: weights, orders, key figures, methods and charts.
+    """The allocation's report section (:func:`core.pipeline.allocation_section`).
 
     Returns
     -------
     core.reporting.ReportSection or None
-        None while there is no allocation. Tables ``Weights``, ``Orders`` (whole shares at the
-        latest prices for the setup's capital, cash last), ``Key figures`` and
-        ``Sector weights``; figures: the weights bar and sector donut of ``core.charts``.
+        None while there is no allocation.
 
     Raises
     ------
     core.exceptions.ExecutionError
         If the orders cannot be sized (no valid price, non-positive capital).
     """
-    import pandas as pd
-
-    from core import charts
-    from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
-    from core.execution import whole_share_orders
-    from core.reporting import ReportSection, allocation_frame
-
-    result = st.session_state.get("allocation")
-    if result is None:
+    if st.session_state.get("allocation") is None:
         return None
-    ss = st.session_state
-    data = state.price_data()
-    capital = float(ss["capital"])
-    orders = whole_share_orders(result.weights, data.prices.iloc[-1], capital)
-    sectors = data.sectors.reindex(result.weights.index).fillna("Unknown")
-    weights = pd.DataFrame({"sector": sectors, "weight": result.weights})
-    weights.index.name = "ticker"
-    weights = weights.sort_values("weight", ascending=False)
-    order_table = allocation_frame(orders, data.sectors)
-    cash = {"ticker": "CASH", "sector": "Cash", "value": orders.leftover_cash,
-            "achieved_weight": orders.leftover_cash / capital}  # fmt: skip
-    order_table = pd.concat([order_table, pd.DataFrame([cash])], ignore_index=True)
-    order_table["shares"] = order_table["shares"].astype("Int64")  # whole shares, none for cash
-    key = pd.DataFrame([{
-        "Expected return (annualised)": result.expected_return,
-        "Volatility (annualised)": result.volatility,
-        "Sharpe ratio": result.sharpe_ratio,
-        "Risk-free rate (annual)": result.risk_free_rate,
-        **diversification_figures(result.weights, result.effective_number_of_assets),
-        "Capital": capital,
-        "Invested value": capital - orders.leftover_cash,
-        "Leftover cash": orders.leftover_cash,
-    }])  # fmt: skip
-    sector_table = result.sector_weights.rename("weight").to_frame()
-    sector_table.index.name = "sector"
-    mu_source = (
-        "the Black-Litterman posterior (see that section)"
-        if ss["expected_returns_source"] == "black_litterman"
-        else _RETURN_REFERENCES.get(ss["returns_method"], ss["returns_method"])
-    )
-    from ui import tail
-
-    objective = tail.ALL_OBJECTIVES.get(result.objective.kind, result.objective.kind)
-    tail_table = tail.report_table(result)
-    text = "\n".join([
-        f"**Objective:** {objective}. **Data window:** {ss['start']} to {ss['end']}, "
-        f"{len(result.weights)} assets; orders at the latest prices of {data.as_of.date()} "
-        f"for a capital of {capital:,.2f}{' ' + data.currency if data.currency else ''}.",
-        "",
-        f"- Expected returns ({RETURN_ESTIMATORS.get(ss['returns_method'])}): {mu_source}.",
-        f"- Covariance ({COVARIANCE_ESTIMATORS.get(ss['cov_method'])}): "
-        f"{_COVARIANCE_REFERENCES.get(ss['cov_method'], ss['cov_method'])}.",
-        "- Constraints: fully invested; " + "; ".join(_constraint_lines()) + ".",
-        "- Mean-variance optimisation (Markowitz 1952, *Journal of Finance* 7(1)); the maximum "
-        "Sharpe ratio portfolio solved exactly by the Cornuejols & Tutuncu (2007) change of "
-        "variables; convex programs in cvxpy (Diamond & Boyd 2016) with the Clarabel solver.",
-        "- Whole-share orders by a greedy largest-remainder rule (PyPortfolioOpt "
-        "`DiscreteAllocation.greedy_portfolio`, Martin 2021).",
-        "",
-        "Weights and returns are decimals (shown as %); money in "
-        + (data.currency or "the currency of the prices") + ".",
-    ])  # fmt: skip
-    figures = [charts.weights_bar(result.weights[result.weights.abs() > 1e-6]
-                                  .sort_values(ascending=False))]  # fmt: skip
-    if len(result.sector_weights):
-        figures.append(charts.sector_pie(result.sector_weights))
-    return ReportSection(
-        key="allocation",
-        title="Allocation",
-        text=text,
-        tables={
-            "Weights": weights,
-            "Orders": order_table,
-            "Key figures": key,
-            "Sector weights": sector_table,
-            **({"Tail risk": tail_table} if tail_table is not None else {}),
-        },  # fmt: skip
-        figures=figures,
-    )
+    return pipeline.allocation_section(state.pipeline())

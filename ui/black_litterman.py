@@ -12,38 +12,29 @@ exactly what the page runs.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import black_litterman as bl
-from core.charts import black_litterman as bl_charts
-from core.constraints import Constraints
-from core.exceptions import BallastError, EstimationError
-from core.optimization import OBJECTIVES, Objective, OptimizationResult, optimize
+from core import pipeline
+from core.exceptions import BallastError
+from core.optimization import OBJECTIVES
+from core.pipeline import (  # noqa: F401  (the page's names)
+    FALLBACK_DELTA,
+    OMEGA_METHODS,
+    PRIORS,
+    BLInputs,
+    BLOutcome,
+    bl_compute,
+)
 from core.reporting import ReportSection
-from ui import book, cache, state
+from ui import state
 from ui.widgets import md_escape, percent, show_error, synced
 
-#: Omega methods: name -> label for the user.
-OMEGA_METHODS: dict[str, str] = {
-    "idzorek": "Idzorek: from each view's confidence (sliders)",
-    "proportional": "Proportional to the prior, diag(tau P Sigma P') (He & Litterman)",
-    "variance": "Your view standard deviations (table column)",
-}
 #: Short labels of :data:`OMEGA_METHODS` for the sidebar's select box.
 _OMEGA_SHORT = {"idzorek": "Idzorek (sliders)", "proportional": "He & Litterman",
                 "variance": "Your std devs (table)"}  # fmt: skip
-PRIORS: dict[str, str] = {
-    "market_caps": "Market-cap weights",
-    "equal": "Equal weights (caps unknown)",
-}
-#: He & Litterman's (1999) delta, used when the benchmark cannot give one.
-FALLBACK_DELTA = 2.5
 
 _COLS = {
     "kind": "Kind",
@@ -56,174 +47,15 @@ _COLS = {
 _PCT = ("return", "view_volatility")
 
 
-@dataclass(frozen=True)
-class BLInputs:
-    """Everything a slider move needs, fixed while the sliders move.
-
-    Attributes
-    ----------
-    cov : DataFrame (n_assets, n_assets)
-        Annualised covariance of the universe (the user's estimator), the prior's Sigma.
-    market_weights : Series (n_assets,)
-        Decimal weights of the prior's market portfolio.
-    delta : float
-        Risk aversion.
-    delta_note : str
-        Where delta comes from, for the user.
-    tau : float
-        Uncertainty scale of the prior mean.
-    risk_free_rate : float
-        Annual decimal.
-    prior : Series (n_assets,)
-        Market-implied returns, annualised decimal.
-    views : core.black_litterman.ViewSet
-        The parsed views (confidences from the setup).
-    omega_method : str
-        Key of :data:`OMEGA_METHODS`.
-    objective : Objective or None
-        The Allocation page's objective (with the benchmark's weights for the benchmark
-        objectives); None when it cannot be built (``objective_error`` says why).
-    constraints : Constraints
-        The Allocation page's constraints (with its tracking-error cap).
-    benchmark_returns : Series or None
-        Expected returns (annualised decimals) of the benchmark-only assets (the index), which
-        the optimisation appends to the posterior; None without a benchmark.
-    benchmark_cov : DataFrame or None
-        Covariance of the assets and the benchmark estimated together (``ui.book``), used by
-        the optimisation instead of ``cov`` when the objective or a limit needs the benchmark.
-    objective_error : str
-        Why there is no objective ("" when there is one).
-    """
-
-    cov: pd.DataFrame
-    market_weights: pd.Series
-    delta: float
-    delta_note: str
-    tau: float
-    risk_free_rate: float
-    prior: pd.Series
-    views: bl.ViewSet
-    omega_method: str
-    objective: Objective | None
-    constraints: Constraints
-    benchmark_returns: pd.Series | None = None
-    benchmark_cov: pd.DataFrame | None = None
-    objective_error: str = ""
-
-
-@dataclass(frozen=True)
-class BLOutcome:
-    """Posterior, both portfolios, the posterior table and the figures.
-
-    Attributes
-    ----------
-    inputs : BLInputs
-    confidences : ndarray (n_views,)
-        Confidences used (decimal).
-    result : core.black_litterman.BlackLittermanResult
-    bl_weights : Series (n_assets,)
-        Unconstrained Black-Litterman weights, ``(delta Sigma_post)^-1 (mu_post - r_f)``.
-    optimised : OptimizationResult or None
-        The portfolio under the Allocation page's objective and constraints, on the posterior
-        returns and the prior covariance (what the Allocation page computes once the posterior
-        is in use); None when it failed.
-    optimisation_error : str
-        Why the optimisation failed ("" when it did not).
-    table : DataFrame (n_assets, 7)
-        Per asset: market weight, prior and posterior return, tilt, posterior volatility,
-        unconstrained BL and optimised weights (decimals).
-    figures : dict of str to Figure
-        ``"returns"``, ``"weights"``, ``"changes"``.
-    """
-
-    inputs: BLInputs
-    confidences: np.ndarray
-    result: bl.BlackLittermanResult
-    bl_weights: pd.Series
-    optimised: OptimizationResult | None
-    optimisation_error: str
-    table: pd.DataFrame
-    figures: dict[str, go.Figure] = field(default_factory=dict)
-
-
-def compute(
-    inputs: BLInputs,
-    confidences: np.ndarray | None = None,
-) -> BLOutcome:
-    """Posterior, the unconstrained BL and the optimised portfolios, the table and the figures.
-
-    Parameters
-    ----------
-    inputs : BLInputs
-    confidences : ndarray (n_views,), optional
-        Slider values (decimal); the setup's confidences when omitted.
-
-    Returns
-    -------
-    BLOutcome
+def compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOutcome:
+    """Posterior, both portfolios, the table and the figures (:func:`core.pipeline.bl_compute`).
 
     Raises
     ------
     BallastError
-        From the posterior (bad views or omega). A failed optimisation does not raise: it is
-        reported in ``optimisation_error``.
+        From the posterior (bad views or omega).
     """
-    views = inputs.views
-    conf = views.confidences if confidences is None else np.asarray(confidences, dtype=float)
-    kwargs: dict = {}
-    if len(views) and inputs.omega_method == "idzorek":
-        kwargs["confidences"] = conf
-    elif len(views) and inputs.omega_method == "variance":
-        vols = views.view_volatilities
-        if np.isnan(vols).any():
-            missing = ", ".join(str(views.P.index[i]) for i in np.flatnonzero(np.isnan(vols)))
-            raise bl.ViewError(f"Give a view standard deviation for {missing}.")
-        kwargs["omega"] = vols**2
-    result = bl.posterior(inputs.prior, inputs.cov, views.P, views.Q, tau=inputs.tau, **kwargs)
-    weights = bl.unconstrained_weights(
-        result.returns, result.cov, inputs.delta, inputs.risk_free_rate
-    )
-    mu, cov = result.returns, inputs.cov
-    if inputs.benchmark_cov is not None:  # as the Allocation page: the joint estimate
-        mu, cov = pd.concat([result.returns, inputs.benchmark_returns]), inputs.benchmark_cov
-    optimised, error = None, inputs.objective_error
-    if inputs.objective is not None:
-        try:
-            # The critical-line engine stops at the wanted point: a move costs milliseconds.
-            from ui import tail  # scenarios of the tail objectives, as the Allocation page
-
-            optimised = optimize(mu, cov, inputs.objective, inputs.constraints,
-                                 scenarios=tail.scenarios())  # fmt: skip
-        except BallastError as exc:
-            error = str(exc)
-    if optimised is not None and set(optimised.weights.index) != set(result.returns.index):
-        optimised = dataclasses.replace(
-            optimised, weights=optimised.weights.reindex(result.returns.index).fillna(0.0))
-    market = inputs.market_weights
-    table = pd.DataFrame(
-        {
-            "Market weight": market,
-            "Prior return (annualised)": result.prior_returns,
-            "Posterior return (annualised)": result.returns,
-            "Tilt (annualised)": result.tilt,
-            "Posterior volatility (annualised)": np.sqrt(np.diag(result.cov)),
-            "BL weight (unconstrained)": weights,
-            "Optimised weight": optimised.weights if optimised else np.nan,
-        }
-    )
-    portfolios = pd.DataFrame({"Market": market, "Black-Litterman (unconstrained)": weights})
-    changes = pd.DataFrame({"Black-Litterman (unconstrained)": weights - market})
-    if optimised is not None:
-        portfolios["Optimised (your objective and constraints)"] = optimised.weights
-        changes["Optimised"] = optimised.weights - market
-    figures = {
-        "returns": bl_charts.prior_posterior_returns(
-            result.prior_returns, result.returns, views.P, views.Q, views.labels
-        ),
-        "weights": bl_charts.bl_weights(portfolios),
-        "changes": bl_charts.weight_changes(changes),
-    }
-    return BLOutcome(inputs, conf, result, weights, optimised, error, table, figures)
+    return bl_compute(inputs, confidences)
 
 
 def _caps_frame(data_caps: pd.Series | None, overrides: dict, tickers: list[str]) -> pd.DataFrame:
@@ -436,7 +268,7 @@ def sidebar_inputs() -> None:
 
 
 def prepare() -> BLInputs:
-    """Build the slider-independent inputs from the setup.
+    """The slider-independent inputs from the setup (:attr:`core.pipeline.Pipeline.bl_inputs`).
 
     Returns
     -------
@@ -447,59 +279,7 @@ def prepare() -> BLInputs:
     BallastError
         Bad data window, missing market caps, bad views (the message says which).
     """
-    ss = st.session_state
-    data = state.window_data()
-    cov = cache.covariance(data.prices, ss["cov_method"])
-    tickers = list(cov.columns)
-    rf = float(ss["risk_free_rate"])
-    caps = market_caps()
-    w_mkt = bl.market_weights(caps if ss["bl_prior"] == "market_caps" else None, tickers)
-    if ss["bl_delta"] is not None:
-        delta, note = float(ss["bl_delta"]), "set by hand"
-    else:
-        try:
-            delta = bl.market_implied_risk_aversion(data.benchmark, rf)
-            note = f"implied by {data.benchmark.name or 'the benchmark'} over the window"
-        except EstimationError as exc:
-            delta, note = FALLBACK_DELTA, f"He & Litterman's {FALLBACK_DELTA} ({exc})"
-    prior = bl.market_implied_returns(cov, w_mkt, delta, rf)
-    views = bl.parse_views(
-        ss["bl_views"],
-        tickers,
-        known_tickers=state.price_data().tickers,
-        market_caps=caps.dropna() if caps.notna().any() else None,
-    )
-    objective, constraints = None, state.constraints()
-    more, error, bench_mu, bench_cov = {}, "", None, None
-    try:
-        if book.benchmark_needed():
-            mu_j, bench_cov, more, limits = book.benchmark_terms()
-            bench_mu = mu_j.drop(tickers, errors="ignore")
-            constraints = dataclasses.replace(
-                constraints, **{k: v for k, v in limits.items() if v is not None})
-        from ui import tail  # CVaR confidence and limit, risk budgets
-
-        more = {**more, **tail.objective_terms()}
-        constraints = dataclasses.replace(constraints, **tail.constraint_terms())
-        objective = state.objective(**more)
-    except BallastError as exc:
-        error = str(exc)
-    return BLInputs(
-        cov=cov,
-        market_weights=w_mkt,
-        delta=delta,
-        delta_note=note,
-        tau=float(ss["bl_tau"]),
-        risk_free_rate=rf,
-        prior=prior,
-        views=views,
-        omega_method=ss["bl_omega"],
-        objective=objective,
-        constraints=constraints,
-        benchmark_returns=bench_mu,
-        benchmark_cov=bench_cov,
-        objective_error=error,
-    )
+    return state.pipeline().bl_inputs
 
 
 def _use_posterior(returns: pd.Series) -> None:
@@ -629,26 +409,8 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
     page_downloads(lambda: section_from_outcome(outcome))
 
 
-def _markdown_views(outcome: BLOutcome) -> pd.DataFrame:
-    views, result = outcome.inputs.views, outcome.result
-    omega = np.diag(result.omega) if len(views) else np.zeros(0)
-    return pd.DataFrame(
-        {
-            "View": list(views.P.index),
-            "Description": list(views.labels),
-            "Q (annualised)": views.Q.to_numpy(),
-            "Confidence": outcome.confidences
-            if outcome.inputs.omega_method == "idzorek"
-            else np.nan,
-            "Omega (annualised variance)": omega,
-            "Prior P Pi (annualised)": views.P.to_numpy() @ result.prior_returns.to_numpy(),
-            "Posterior P mu (annualised)": views.P.to_numpy() @ result.returns.to_numpy(),
-        }
-    )
-
-
 def report_section() -> ReportSection | None:
-    """The Black-Litterman section of the reports, from the current setup.
+    """The Black-Litterman section of the reports (:func:`core.pipeline.black_litterman_section`).
 
     Returns
     -------
@@ -656,48 +418,12 @@ def report_section() -> ReportSection | None:
         Prior, views with confidences and omega, posterior table, both portfolios and the
         figures; None when there are no (valid) views.
     """
-    try:
-        outcome = compute(prepare())
-    except BallastError:
-        return None
-    return section_from_outcome(outcome)
+    return pipeline.black_litterman_section(state.pipeline())
 
 
 def section_from_outcome(outcome: BLOutcome) -> ReportSection | None:
     """The report section of an outcome already computed (see :func:`report_section`)."""
-    inputs = outcome.inputs
-    if not len(inputs.views):
-        return None
-    prior = PRIORS[st.session_state["bl_prior"]].lower()
-    text = (
-        f"Prior: market-implied returns Pi = delta Sigma w_mkt + r_f from {prior}, with delta = "
-        f"{inputs.delta:.2f} ({inputs.delta_note}), tau = {inputs.tau:g} and a risk-free rate of "
-        f"{percent(inputs.risk_free_rate)} a year. Omega: {OMEGA_METHODS[inputs.omega_method]}"
-        " (Idzorek 2005 in the closed form of Walters 2014, as in PyPortfolioOpt). "
-        "The Black-Litterman weights are the unconstrained portfolio (delta Sigma_post)^-1 "
-        "(mu_post - r_f), not normalised, as He & Litterman (1999) report it; the optimised "
-        "portfolio uses the posterior returns under the Allocation page's objective and "
-        "constraints.\n\n"
-        + "\n".join(
-            f"- {n}: {lab}"
-            for n, lab in zip(inputs.views.P.index, inputs.views.labels, strict=True)
-        )
-    )
-    if outcome.optimisation_error:
-        text += f"\n\nOptimised portfolio unavailable: {outcome.optimisation_error}"
-    return ReportSection(
-        key="black_litterman",
-        title="Black-Litterman",
-        text=text,
-        tables={
-            "BL posterior": outcome.table.rename_axis("Asset").reset_index(),
-            "BL views": _markdown_views(outcome),
-        },
-        figures=[
-            go.Figure(outcome.figures[name]).update_layout(template="plotly_white")
-            for name in ("returns", "weights", "changes")
-        ],
-    )
+    return pipeline.bl_section_from_outcome(outcome, st.session_state["bl_prior"])
 
 
 def show_errors_or(inputs_factory) -> BLInputs | None:

@@ -21,60 +21,25 @@ the allocation it produced, so the page and the report show the book that result
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.exceptions import BallastError, ExecutionError
-from core.optimization import (
-    BENCHMARK_OBJECTIVES,
-    OptimizationResult,
-    portfolio_performance,
-    sector_exposure,
+from core import pipeline
+from core.exceptions import BallastError
+from core.optimization import OptimizationResult
+from core.pipeline import (  # noqa: F401  (the book's names, for the page and tests)
+    _NOT_PCT,
+    CURRENT,
+    PROPOSAL,
+    BookRun,
+    objective_units,
+    shadow_table,
+    zero_floors,
 )
 from core.reporting import ReportSection
-from ui import cache, state
+from ui import state
 from ui.widgets import _needs_seed, csv_download, percent, show_error, synced, synced_editor
-
-CURRENT, PROPOSAL = "Current book", "Proposal"
-
-
-@dataclass(frozen=True)
-class BookRun:
-    """What one optimisation from the setup used, kept beside its result.
-
-    Attributes
-    ----------
-    expected_returns : Series (n,)
-        Annualised decimal expected returns, assets and (when used) the benchmark index.
-    cov : DataFrame (n, n)
-        Annualised covariance on the same index.
-    benchmark : str or None
-        Name of the benchmark (an asset or the index) in ``benchmark_cov``; None without one.
-    benchmark_cov : DataFrame or None
-        Annualised covariance of the universe and the benchmark, estimated together, for the
-        tracking error (``cov`` itself when the optimisation used the benchmark).
-    investable : list of str
-        The universe (the index is not investable).
-    current_weights : Series or None
-        ``w0`` on the universe, decimals of the book's value; None when starting from cash.
-    cash_weight : float
-        Cash as a decimal of the book's value (0 from cash).
-    book_value : float
-        Holdings plus cash, in the data's currency (the capital from cash).
-    """
-
-    expected_returns: pd.Series
-    cov: pd.DataFrame
-    benchmark: str | None
-    benchmark_cov: pd.DataFrame | None
-    investable: list[str]
-    current_weights: pd.Series | None
-    cash_weight: float
-    book_value: float
 
 
 def from_holdings() -> bool:
@@ -195,72 +160,34 @@ def exposure_inputs() -> None:
 
 
 # ---------------------------------------------------------------------------- optimisation
+# The work is core.pipeline's (the same for the reports and the command line).
 def benchmark_needed() -> bool:
     """Whether the objective or a limit is measured against the benchmark."""
-    ss = st.session_state
-    return ss["objective_kind"] in BENCHMARK_OBJECTIVES or ss["book_max_tracking_error"] is not None
+    return state.pipeline().benchmark_needed
 
 
 def joint_estimates() -> tuple[pd.Series, pd.DataFrame, str]:
     """Expected returns and covariance of the universe and the benchmark, estimated together.
 
-    The chosen estimators run on the window's prices with the benchmark's levels as one more
-    column (unless the benchmark is a ticker of the universe). Black-Litterman posterior
-    returns, when in use, replace the assets' expected returns.
-
-    Returns
-    -------
-    tuple of (Series, DataFrame, str)
-        Expected returns and covariance (annualised decimals), and the benchmark's name.
+    See :attr:`core.pipeline.Pipeline.joint_estimates`.
 
     Raises
     ------
     BallastError
         No benchmark, or one without prices on the window.
     """
-    from core import performance as perf
-    from ui import rebalance as rb
-
-    window = state.window_data()
-    bench = rb.benchmark_series()
-    name = str(bench.name or "Benchmark")
-    mu_assets, cov_assets = state.estimates()
-    if name in window.tickers:
-        return mu_assets, cov_assets, name
-    levels = perf.levels_on(bench, window.prices.index)
-    if levels.notna().sum() < 60:
-        ss = st.session_state
-        raise ExecutionError(f"The benchmark {name} has too few prices on the window "
-                             f"{ss['start']} to {ss['end']}.")  # fmt: skip
-    prices = window.prices.assign(**{name: levels}).dropna()
-    ss = st.session_state
-    mu = cache.expected_returns(prices, ss["returns_method"], window.benchmark,
-                                float(ss["risk_free_rate"]))  # fmt: skip
-    cov = cache.covariance(prices, ss["cov_method"])
-    if ss["expected_returns_source"] == "black_litterman":
-        mu.loc[mu_assets.index] = mu_assets  # the posterior (state.estimates chose it)
-    return mu, cov, name
+    return state.pipeline().joint_estimates
 
 
 def benchmark_terms() -> tuple[pd.Series, pd.DataFrame, dict, dict]:
-    """What the benchmark adds to an optimisation, as :func:`optimize_setup` uses it.
-
-    Returns
-    -------
-    tuple of (Series, DataFrame, dict, dict)
-        The joint expected returns and covariance (:func:`joint_estimates`), the
-        :class:`core.optimization.Objective` fields (``benchmark_weights``: 100 % in the
-        benchmark) and the :class:`core.constraints.Constraints` fields (``max_tracking_error``
-        of the setup, None without a cap).
+    """What the benchmark adds to an optimisation (:meth:`core.pipeline.Pipeline.benchmark_terms`).
 
     Raises
     ------
     BallastError
         As :func:`joint_estimates`.
     """
-    mu, cov, bench = joint_estimates()
-    return (mu, cov, {"benchmark_weights": pd.Series({bench: 1.0})},
-            {"max_tracking_error": st.session_state["book_max_tracking_error"]})  # fmt: skip
+    return state.pipeline().benchmark_terms()
 
 
 def current_book() -> tuple[pd.Series, float, float]:
@@ -272,36 +199,19 @@ def current_book() -> tuple[pd.Series, float, float]:
         Holdings outside the universe (named), negative shares while long only, missing prices,
         or a book without value.
     """
-    from core.execution import book_weights, check_holdings
-
-    ss = st.session_state
-    unknown = check_holdings(ss["holdings"], ss["universe"], ss["long_only"])
-    if unknown:
-        raise ExecutionError(
-            f"The holdings {', '.join(unknown)} are not in the universe, so the optimiser has "
-            "no estimates for them: add them to the universe (Data page, or the button under "
-            "the holdings) or drop them."
-        )
-    w0, cash_w, value = book_weights(ss["holdings"], float(ss["cash"]),
-                                     state.price_data().prices.iloc[-1])  # fmt: skip
-    return w0.reindex(ss["universe"]).fillna(0.0), cash_w, value
+    return state.pipeline().current_book()
 
 
 def transaction_costs() -> float | dict[str, float]:
     """Costs per unit of weight traded (decimal): one default, or per ticker with overrides."""
-    ss = st.session_state
-    default = float(ss["rebalance_cost_bps"]) / 10_000
-    overrides = {t: c for t, c in ss["book_cost_overrides"].items() if t in ss["universe"]}
-    if not overrides:
-        return default
-    return {t: float(overrides.get(t, default * 10_000)) / 10_000 for t in ss["universe"]}
+    return state.pipeline().transaction_costs()
 
 
 def optimize_setup() -> OptimizationResult:
     """Optimise with the setup: from cash or from the book, with every limit of the setup.
 
-    Keeps what it used in ``book_last`` (:class:`BookRun`); weights come back on the universe
-    (the benchmark index, not investable, is dropped).
+    Keeps what it used in ``book_last`` (:class:`BookRun`); see
+    :meth:`core.pipeline.Pipeline.optimize`.
 
     Raises
     ------
@@ -309,125 +219,15 @@ def optimize_setup() -> OptimizationResult:
         Conflicting limits (``InfeasibleConstraintsError``, naming them), bad holdings or
         estimates.
     """
-    from core.optimization import optimize
-
-    ss = st.session_state
-    universe = list(ss["universe"])
-    constraints = state.constraints()
-    more_c: dict = {}
-    more_o: dict = {}
-    if not ss["long_only"]:
-        more_c.update(max_gross_exposure=ss["book_max_gross"], max_long=ss["book_max_long"],
-                      max_short=ss["book_max_short"])  # fmt: skip
-    bench = None
-    if benchmark_needed():
-        mu, cov, terms_o, terms_c = benchmark_terms()
-        more_o.update(terms_o)
-        more_c.update(terms_c)
-        bench = str(terms_o["benchmark_weights"].index[0])
-    else:
-        mu, cov = state.estimates()
-    w0, cash_w, value = None, 0.0, float(ss["capital"])
-    if from_holdings():
-        w0, cash_w, value = current_book()
-        lo, hi = ss["book_cash_bounds"]
-        more_c.update(current_weights=dict(w0), max_turnover=ss["book_max_turnover"],
-                      locked=tuple(ss["book_locked"]), no_buy=tuple(ss["book_no_buy"]),
-                      no_sell=tuple(ss["book_no_sell"]),
-                      cash_bounds=(float(lo), float(hi)))  # fmt: skip
-        more_o.update(transaction_costs=transaction_costs(),
-                      cost_horizon=float(ss["book_horizon_years"]))  # fmt: skip
-    from ui import tail  # CVaR confidence and limit, risk budgets, scenarios
-
-    more_o.update(tail.objective_terms())
-    more_c.update(tail.constraint_terms())
-    objective = state.objective(**more_o)
-    constraints = dataclasses.replace(
-        constraints, **{k: v for k, v in more_c.items() if v is not None}
-    )
-    result = optimize(mu, cov, objective, constraints, scenarios=tail.scenarios())
-    if bench is not None and bench not in universe and bench in result.weights.index:
-        # core leaves a one-asset benchmark (the index) out of the weights; in case it did not
-        weights = result.weights.drop(bench, errors="ignore")
-        result = dataclasses.replace(
-            result, weights=weights,
-            sector_weights=sector_exposure(weights, state.price_data().sectors),
-        )  # fmt: skip
-    bench_cov = cov if bench is not None else None
-    if bench is None:  # still show the tracking error where the benchmark can be had
-        try:
-            _, bench_cov, bench = joint_estimates()
-        except BallastError:
-            bench_cov, bench = None, None
-    ss["book_last"] = BookRun(mu, cov, bench, bench_cov, universe, w0, cash_w, value)
+    result, run = state.pipeline().optimize()
+    st.session_state["book_last"] = run
     return result
 
 
 # ------------------------------------------------------------------------- the book shown
-def _tracking_error(w: pd.Series, run: BookRun) -> float:
-    if run.benchmark is None or run.benchmark_cov is None:
-        return float("nan")
-    active = w.reindex(run.benchmark_cov.index).fillna(0.0)
-    active[run.benchmark] -= 1.0
-    a = active.to_numpy()
-    return float(np.sqrt(max(a @ run.benchmark_cov.to_numpy() @ a, 0.0)))
-
-
-def _attr(result: OptimizationResult, name: str, default: float) -> float:
-    value = getattr(result, name, None)
-    return default if value is None else float(value)
-
-
 def before_after(result: OptimizationResult, run: BookRun) -> pd.DataFrame:
-    """Key figures of the current book and the proposal (decimals, names with units).
-
-    Returns
-    -------
-    DataFrame (2, n_figures)
-        Rows ``"Current book"`` and ``"Proposal"``; expected return, volatility and tracking
-        error annualised; VaR/CVaR historical on the window at the Risk page's first
-        confidence and horizon; turnover one-way; costs a decimal of the book's value. Cash is
-        riskless and earns the risk-free rate.
-    """
-    from core.risk import historical_var_cvar, portfolio_returns
-
-    ss = st.session_state
-    rf = float(ss["risk_free_rate"])
-    conf, horizon = float(ss["risk_confidences"][0]), int(ss["risk_horizon"])
-    returns = state.window_data().prices.pct_change(fill_method=None).iloc[1:].fillna(0.0)
-    tag = f"{conf:.0%} ({horizon} day{'s' if horizon > 1 else ''})".replace("%", " %")
-    w0 = run.current_weights
-    if w0 is None:
-        w0 = pd.Series(0.0, index=result.weights.index)
-    rows = {}
-    for name, w, trades in ((CURRENT, w0, False), (PROPOSAL, result.weights, True)):
-        ret, vol, _ = portfolio_performance(w, run.expected_returns.reindex(w.index),
-                                            run.cov.reindex(index=w.index, columns=w.index),
-                                            rf)  # fmt: skip
-        cash = 1.0 - float(w.sum())
-        ret += cash * rf  # cash is riskless and earns the risk-free rate
-        sharpe = (ret - rf) / vol if vol > 1e-12 else float("nan")
-        try:
-            var, cvar = historical_var_cvar(portfolio_returns(returns, w), conf, horizon)
-        except BallastError:
-            var = cvar = float("nan")
-        rows[name] = {
-            "Expected return (annualised)": ret,
-            "Volatility (annualised)": vol,
-            "Sharpe ratio": sharpe,
-            "Tracking error (annualised)": _tracking_error(w, run),
-            f"VaR {tag}": var,
-            f"CVaR {tag}": cvar,
-            "Cash weight": cash,
-            "Gross exposure": float(w.abs().sum()),
-            "Turnover (one-way)": _attr(result, "turnover", 0.0) if trades else 0.0,
-            "Trading costs (% of the book)": _attr(result, "costs", 0.0) if trades else 0.0,
-            "Number of trades": int(_attr(result, "number_of_trades", 0)) if trades else 0,
-        }
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-_NOT_PCT = ("Sharpe ratio", "Number of trades")
+    """Key figures of the book and the proposal (:meth:`core.pipeline.Pipeline.before_after`)."""
+    return state.pipeline().before_after(result, run)
 
 
 def display_table(figures: pd.DataFrame) -> pd.DataFrame:
@@ -448,57 +248,7 @@ def display_table(figures: pd.DataFrame) -> pd.DataFrame:
 
 def sector_table(result: OptimizationResult, run: BookRun) -> pd.DataFrame:
     """Weight per sector of the current book and the proposal (decimals)."""
-    sectors = state.price_data().sectors
-    w0 = run.current_weights if run.current_weights is not None else result.weights * 0
-    frame = pd.DataFrame({"Current book weight": sector_exposure(w0, sectors),
-                          "Proposal weight": sector_exposure(result.weights, sectors)})  # fmt: skip
-    frame.index.name = "Sector"
-    return frame.fillna(0.0).sort_values("Proposal weight", ascending=False)
-
-
-def zero_floors(limits: pd.Index, tickers: list[str]) -> pd.Index:
-    """The limits among ``limits`` that are an asset's floor at 0 % (``"GE at least 0.0%"``).
-
-    A long-only optimum leaves most assets at 0: each such floor binds, and listing them all
-    would hide the limits a user sets. They are folded into one line on the page.
-    """
-    floors = {f"{t} at least 0.0%" for t in tickers}
-    return pd.Index([name for name in limits if name in floors], name=limits.name)
-
-
-def shadow_table(result: OptimizationResult) -> pd.DataFrame:
-    """What each binding limit costs: objective gained per percentage point of relaxation.
-
-    Returns
-    -------
-    DataFrame (n_binding, 1)
-        Index ``Limit`` (readable names); the limits a user sets first, largest gain first,
-        then the assets' floors at 0 % (:func:`zero_floors`), largest first.
-    """
-    prices = getattr(result, "shadow_prices", None)
-    column = "Objective gained per percentage point of relaxation"
-    if prices is None or len(prices) == 0:
-        return pd.DataFrame({column: []}, index=pd.Index([], name="Limit"))
-    prices = pd.Series(prices, dtype=float)
-    prices = prices[prices.abs() > 1e-12].sort_values(ascending=False)
-    floors = zero_floors(prices.index, list(result.weights.index))
-    prices = pd.concat([prices.drop(floors), prices.loc[floors]])
-    frame = prices.rename(column).to_frame()
-    frame.index.name = "Limit"
-    return frame
-
-
-def objective_units(kind: str) -> str:
-    """In what the objective is measured, for the shadow-price table."""
-    return {
-        "max_sharpe": "Sharpe ratio",
-        "min_volatility": "volatility, annualised decimal (a gain is a fall)",
-        "target_return": "volatility, annualised decimal (a gain is a fall)",
-        "target_volatility": "expected return net of amortised costs, annualised decimal",
-        "max_utility": "utility mu'w - delta/2 w'Sigma w, annualised decimal",
-        "min_tracking_error": "tracking error, annualised decimal (a gain is a fall)",
-        "max_information_ratio": "information ratio",
-    }.get(kind, kind)
+    return state.pipeline().sector_table(result, run)
 
 
 def book_view(result: OptimizationResult) -> None:
@@ -564,75 +314,16 @@ def book_view(result: OptimizationResult) -> None:
 
 # ---------------------------------------------------------------------------------- report
 def report_section() -> ReportSection | None:
-    """The book's report section: before/after figures, sectors, limit costs, trades.
+    """The book's report section (:func:`core.pipeline.book_section`).
 
     Returns
     -------
     core.reporting.ReportSection or None
-        None unless the allocation was optimised from the current holdings. Tables
-        ``Before and after`` (rows current book and proposal; decimals shown as %),
-        ``Sector weights``, ``Cost of each limit`` (objective gained per percentage point of
-        relaxation) and ``Trade list`` (whole shares); figure: the before/after bars.
+        None unless the allocation was optimised from the current holdings.
 
     Raises
     ------
     core.exceptions.ExecutionError
         If the trade list cannot be sized (no valid price).
     """
-    from core.charts.book import before_after_bars
-    from ui import rebalance as rb
-
-    ss = st.session_state
-    result, run = ss.get("allocation"), ss.get("book_last")
-    if result is None or run is None or run.current_weights is None:
-        return None
-    figures = before_after(result, run)
-    figures.index.name = "Portfolio"
-    shadow = shadow_table(result)
-    tables = {"Before and after": figures, "Sector weights": sector_table(result, run),
-              "Cost of each limit": shadow}  # fmt: skip
-    plan = rb.current_trade_plan()
-    tables["Trade list"] = plan.trades[plan.trades["action"] != "Hold"]
-    limits = [f"turnover (one-way, sum abs(w - w0) / 2) at most "
-              f"{ss['book_max_turnover']:.2%}" if ss["book_max_turnover"] is not None
-              else "no turnover budget"]  # fmt: skip
-    for key, what in (("book_locked", "locked"), ("book_no_buy", "no buying"),
-                      ("book_no_sell", "no selling")):  # fmt: skip
-        if ss[key]:
-            limits.append(f"{what}: {', '.join(ss[key])}")
-    if ss["book_max_tracking_error"] is not None:
-        limits.append(f"tracking error at most {ss['book_max_tracking_error']:.2%} a year")
-    if not ss["long_only"]:
-        for key, what in (("book_max_gross", "gross exposure"), ("book_max_long", "long side"),
-                          ("book_max_short", "short side")):  # fmt: skip
-            if ss[key] is not None:
-                limits.append(f"{what} at most {ss[key]:.0%}")
-    lo, hi = ss["book_cash_bounds"]
-    limits.append(f"cash weight between {lo:.0%} and {hi:.0%}")
-    overrides = "; ".join(f"{t} {c:.1f} bps" for t, c in ss["book_cost_overrides"].items()
-                          if t in ss["universe"])  # fmt: skip
-    text = "\n".join([
-        f"**Start:** the current book, worth {run.book_value:,.2f}"
-        f"{' ' + state.price_data().currency if state.price_data().currency else ''} "
-        f"({run.cash_weight:.2%} cash), at the latest prices.",
-        "",
-        "- Limits: " + "; ".join(limits) + ".",
-        f"- Transaction costs: {ss['rebalance_cost_bps']:.1f} bps of traded value"
-        + (f", per-asset overrides {overrides}" if overrides else "")
-        + f", amortised over {ss['book_horizon_years']:.2f} years: the objective uses "
-        "mu'w - sum c_i abs(w_i - w0_i) / H.",
-        "- " + (f"Tracking error against {run.benchmark}, estimated jointly with the assets: "
-                "sqrt((w - b)' Sigma (w - b)) (Grinold & Kahn 2000)"
-                + ("; the optimisation used it." if benchmark_needed() else ".")
-                if run.benchmark else "No benchmark: no tracking error."),
-        "- Cost of each limit: the Lagrange multiplier of every binding constraint, as the "
-        f"objective ({objective_units(result.objective.kind)}) gained per percentage point of "
-        "relaxation.",
-        "",
-        "Weights, returns, risk, turnover and costs are decimals of the book's value "
-        "(shown as %).",
-    ])  # fmt: skip
-    shown = [c for c in figures.columns if c not in _NOT_PCT and "Cash" not in c
-             and "Gross" not in c]  # fmt: skip
-    return ReportSection(key="book", title="Rebalancing from the current book", text=text,
-                         tables=tables, figures=[before_after_bars(figures[shown])])  # fmt: skip
+    return pipeline.book_section(state.pipeline())

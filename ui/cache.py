@@ -184,3 +184,15 @@ def mean_cvar_frontier(expected_returns, scenarios, constraints, n_points: int,
 
     return frontier(expected_returns, scenarios, constraints, n_points, confidence)
 
+
+
+def compute():
+    """The cached functions as the pipeline's :class:`core.pipeline.Compute`."""
+    from core.pipeline import Compute
+
+    return Compute(
+        expected_returns=expected_returns, covariance=covariance, risk_table=risk_table,
+        var_backtest=var_backtest, historical_stress=historical_stress,
+        efficient_frontier=efficient_frontier, random_portfolios=random_portfolios,
+        active_frontier=active_frontier, yahoo_series=yahoo_series,
+    )  # fmt: skip

@@ -7,59 +7,29 @@ built once per computed view: a move only moves the "Selected portfolio" marker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.charts.frontier import frontier_figure, transition_map
-from core.constraints import Constraints
-from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
+from core import pipeline
+from core.charts.frontier import frontier_figure
+from core.estimators import COVARIANCE_ESTIMATORS
 from core.exceptions import BallastError
-from core.frontier import Frontier, FrontierPortfolio, portfolio_statistics
+from core.frontier import Frontier, FrontierPortfolio
 from core.optimization import (
     Objective,
     OptimizationResult,
     effective_number_of_assets,
     sector_exposure,
 )
+from core.pipeline import FrontierView
 from core.reporting import ReportSection
-from ui import cache, state
+from ui import state
 from ui.widgets import percent, percent_column, synced
 
 PICK_AXES = {"volatility": "Target volatility", "return": "Target return"}
 RANDOM_COUNTS = [0, 1_000, 2_000, 5_000, 10_000]
-_UNBOUNDED = Constraints(long_only=False, weight_bounds=(-np.inf, np.inf))
-
-
-@dataclass(frozen=True)
-class FrontierView:
-    """Everything the page draws, computed from the setup.
-
-    Attributes
-    ----------
-    frontier : Frontier
-        The frontier under the user's estimates and constraints.
-    assets : DataFrame
-        Per asset (index: ticker) ``expected_return`` and ``volatility``, annualised decimals.
-    cloud : DataFrame or None
-        Random feasible portfolios: ``expected_return``, ``volatility``, ``sharpe_ratio``.
-    overlays : dict of str to Frontier
-        Unconstrained and second-estimator frontiers, by legend name.
-    points : dict of str to (float, float)
-        Current allocation and holdings as (volatility, expected return).
-    notes : list of str
-        Things the user should know (overlays that could not be drawn, ignored holdings).
-    """
-
-    frontier: Frontier
-    assets: pd.DataFrame
-    cloud: pd.DataFrame | None = None
-    overlays: dict[str, Frontier] = field(default_factory=dict)
-    points: dict[str, tuple[float, float]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def compare_options() -> dict[str, str]:
@@ -98,39 +68,20 @@ def sidebar_inputs() -> None:
            horizontal=True)  # fmt: skip
 
 
-def _second_estimates(choice: str, mu: pd.Series, cov: pd.DataFrame):
-    if choice == "historical":
-        return state.historical_estimates()[0], cov, "Frontier, historical expected returns"
-    if choice == "black_litterman":
-        post = st.session_state["bl_posterior_returns"]
-        if set(post.index) != set(mu.index):
-            raise BallastError("The Black-Litterman posterior does not cover this universe.")
-        return post.reindex(mu.index), cov, "Frontier, Black-Litterman posterior"
-    method = choice.removeprefix("cov:")
-    data = state.window_data()
-    cov2 = cache.covariance(data.prices, method).loc[mu.index, mu.index]
-    return mu, cov2, f"Frontier, {COVARIANCE_ESTIMATORS.get(method, method)}"
+def _ensure_allocation() -> None:
+    """The setup's allocation in session state when there is none (first page of a session)."""
+    ss = st.session_state
+    if ss.get("allocation") is None:
+        from ui.book import optimize_setup  # the Allocation page's, from cash or the book
 
-
-def _holdings_weights(tickers: list[str], notes: list[str]) -> pd.Series | None:
-    holdings = st.session_state.get("holdings") or {}
-    if not holdings:
-        return None
-    prices = state.price_data().prices.iloc[-1]
-    shares = pd.Series({str(t): float(s) for t, s in holdings.items()})
-    outside = [t for t in shares.index if t not in tickers and shares[t] != 0]
-    if outside:
-        notes.append(
-            f"Holdings outside the universe are left out of the map: {', '.join(outside)}."
-        )
-    values = shares.reindex(tickers).fillna(0.0) * prices.reindex(tickers).fillna(0.0)
-    if values.sum() <= 0:
-        return None
-    return values / values.sum()
+        try:
+            ss["allocation"] = optimize_setup()
+        except BallastError:
+            pass
 
 
 def compute_view(n_random: int | None = None) -> FrontierView:
-    """The frontier and everything around it, from the current setup.
+    """The frontier and everything around it (:meth:`core.pipeline.Pipeline.frontier_view`).
 
     Parameters
     ----------
@@ -146,85 +97,19 @@ def compute_view(n_random: int | None = None) -> FrontierView:
     core.exceptions.BallastError
         When the frontier itself cannot be computed (infeasible constraints, bad data).
     """
-    ss = st.session_state
-    mu, cov = state.estimates()
-    cons = state.constraints()
-    rf = float(ss["risk_free_rate"])
-    frontier = cache.efficient_frontier(mu, cov, cons, int(ss["frontier_n_points"]), rf, None)
-    tickers = list(mu.index)
-    assets = pd.DataFrame({"expected_return": mu, "volatility": np.sqrt(np.diag(cov))})
-    notes: list[str] = []
-    cloud = None
-    n_random = int(ss["frontier_n_random"] if n_random is None else n_random)
-    if n_random > 0 and len(tickers) > 1:
-        try:
-            W = cache.random_portfolios(tuple(tickers), cons, n_random, 0)
-            r, v, s = portfolio_statistics(W, mu, cov, rf)
-            cloud = pd.DataFrame({"expected_return": r, "volatility": v, "sharpe_ratio": s})
-        except BallastError as exc:
-            notes.append(f"Random portfolios: {exc}")
-    overlays: dict[str, Frontier] = {}
-    top = max(frontier.max_return.expected_return, float(mu.max()))
-    if ss["frontier_show_unconstrained"] and len(tickers) > 1:
-        try:
-            overlays["Unconstrained frontier (sum of weights = 1 only)"] = cache.efficient_frontier(
-                mu, cov, _UNBOUNDED, 60, rf, top
-            )
-        except BallastError as exc:
-            notes.append(f"Unconstrained frontier: {exc}")
-    if ss["frontier_compare"] != "none":
-        try:
-            mu2, cov2, label = _second_estimates(ss["frontier_compare"], mu, cov)
-            overlays[label] = cache.efficient_frontier(mu2, cov2, cons, 60, rf, None)
-        except BallastError as exc:
-            notes.append(f"Second estimator: {exc}")
-    points: dict[str, tuple[float, float]] = {}
-    if ss.get("allocation") is None:  # first page of the session: the setup's allocation
-        from ui.book import optimize_setup  # the Allocation page's, from cash or the book
-
-        try:
-            ss["allocation"] = optimize_setup()
-        except BallastError:
-            pass
-    alloc = ss.get("allocation")
-    if alloc is not None and set(alloc.weights.index) == set(tickers):
-        r, v, _ = portfolio_statistics(alloc.weights.reindex(tickers).to_numpy()[None, :], mu, cov)
-        points["Current allocation"] = (float(v[0]), float(r[0]))
-    held = _holdings_weights(tickers, notes)
-    if held is not None:
-        r, v, _ = portfolio_statistics(held.to_numpy()[None, :], mu, cov)
-        points["Current holdings"] = (float(v[0]), float(r[0]))
-    return FrontierView(frontier, assets, cloud, overlays, points, notes)
+    _ensure_allocation()
+    return state.pipeline().frontier_view(n_random)
 
 
 def active_view(n_points: int = 30) -> tuple[pd.DataFrame, str, dict[str, tuple[float, float]]]:
-    """The active frontier against the benchmark (``ui.book``'s), with the allocation marked.
-
-    Returns
-    -------
-    tuple of (DataFrame, str, dict)
-        :func:`core.optimization.active_frontier` points (annualised decimals), the
-        benchmark's name, and the current allocation as (tracking error, active return).
+    """The active frontier against the benchmark (:meth:`core.pipeline.Pipeline.active_view`).
 
     Raises
     ------
     core.exceptions.BallastError
         No benchmark with prices on the window, or infeasible constraints.
     """
-    from ui import book
-
-    ss = st.session_state
-    mu, cov, terms, _ = book.benchmark_terms()
-    b = terms["benchmark_weights"]
-    points = cache.active_frontier(mu, cov, b, state.constraints(), n_points,
-                                   float(ss["risk_free_rate"]))  # fmt: skip
-    marks: dict[str, tuple[float, float]] = {}
-    alloc = ss.get("allocation")
-    if alloc is not None and set(alloc.weights.index) <= set(mu.index):
-        active = alloc.weights.reindex(mu.index).fillna(0.0) - b.reindex(mu.index).fillna(0.0)
-        te = float(np.sqrt(max(active @ cov.to_numpy() @ active, 0.0)))
-        marks["Current allocation"] = (te, float(active @ mu))
-    return points, str(b.index[0]), marks
+    return state.pipeline().active_view(n_points)
 
 
 def active_section() -> None:
@@ -431,68 +316,20 @@ def picked_figures(picked: FrontierPortfolio) -> pd.DataFrame:
 
 
 def report_section() -> ReportSection | None:
-    """The frontier for the report: its points table and figures, from the current setup.
+    """The frontier for the report (:func:`core.pipeline.frontier_section`).
 
     Returns
     -------
     core.reporting.ReportSection or None
         None when the frontier cannot be computed from the setup.
     """
-    try:
-        view = compute_view(n_random=2_000)
-    except BallastError:
+    _ensure_allocation()
+    section = pipeline.frontier_section(state.pipeline())
+    if section is None:
         return None
-    f = view.frontier
-    ss = st.session_state
-    text = (
-        f"Efficient frontier of {len(f.tickers)} assets, {len(f.returns)} points equally spaced "
-        f"in expected return from the minimum-variance portfolio "
-        f"({f.min_variance.expected_return:.2%} return, {f.min_variance.volatility:.2%} "
-        f"volatility, annualised) to the maximum-return portfolio "
-        f"({f.max_return.expected_return:.2%}, {f.max_return.volatility:.2%}). "
-        f"Expected returns: {RETURN_ESTIMATORS.get(ss['returns_method'], ss['returns_method'])}"
-        + (" (Black-Litterman posterior)" if ss["expected_returns_source"] == "black_litterman"
-           else "")
-        + f"; covariance: {COVARIANCE_ESTIMATORS.get(ss['cov_method'], ss['cov_method'])}; "
-        f"risk-free rate {f.risk_free_rate:.2%} a year.\n\n"
-    )  # fmt: skip
-    if f.tangency is not None:
-        text += (
-            f"Tangency portfolio (maximum Sharpe ratio, exact): return "
-            f"{f.tangency.expected_return:.2%}, volatility {f.tangency.volatility:.2%}, Sharpe "
-            f"ratio {f.tangency.sharpe_ratio:.2f}.\n\n"
-        )
-    text += (
-        "Method: the critical line algorithm (Markowitz 1956; Niedermayer & Niedermayer 2010), "
-        "which traces the exact piecewise-linear frontier under the weight bounds and sector "
-        "limits; checked against PyPortfolioOpt's efficient_return solved by Clarabel."
-    )
-    tables = {
-        "Frontier points": f.to_frame(),
-        "Corner portfolios": f.corner_portfolios,
-    }
-    figures = [
-        frontier_figure(f, view.assets, view.cloud, view.points, view.overlays),
-        transition_map(f, ss["frontier_transition_x"]),
-    ]
-    if ss.get("w_frontier_active"):  # toggled on the page: in its downloads too
-        from core.charts.frontier import active_frontier_figure
-
-        try:
-            points, name, marks = active_view()
-        except BallastError as exc:
-            text += f"\n\nActive frontier: {exc}"
-        else:
-            tables["Active frontier points"] = points
-            figures.append(active_frontier_figure(points, name, marks))
-            text += (f"\n\nActive frontier against {name} (Roll 1992): the highest expected "
-                     "return for each tracking error, from the minimum-tracking-error portfolio; "
-                     "active return and tracking error annualised decimals.")  # fmt: skip
-    from ui import tail
-
-    text += tail.cvar_frontier_report(tables, figures)
     from ui import resampling  # the resampled frontier, when the page shows it
 
     more_text, more_tables, more_figures = resampling.report_parts()
-    text, tables, figures = text + more_text, {**tables, **more_tables}, figures + more_figures
-    return ReportSection("frontier", "Efficient frontier", text, tables, figures)
+    return ReportSection("frontier", section.title, section.text + more_text,
+                         {**section.tables, **more_tables},
+                         [*section.figures, *more_figures])  # fmt: skip

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import performance as perf
-from core.backtest import SCHEDULES, BacktestResult, run_backtest
-from core.charts import backtest as bcharts
-from core.exceptions import BacktestError, BallastError, ExecutionError
+from core import pipeline
+from core.backtest import SCHEDULES, BacktestResult
+from core.exceptions import BallastError, ExecutionError
 from core.execution import (
     STOP_METHODS,
     TradePlan,
     check_holdings,
     holdings_from_frame,
-    portfolio_limits,
-    stop_levels,
-    trade_plan,
 )
-from core.optimization import BENCHMARK_OBJECTIVES, OBJECTIVES
 from core.reporting import ReportSection
-from ui import cache, state
+from ui import state
 from ui.widgets import blank_missing, md_escape, percent, show_error, synced, synced_editor
 from ui.widgets import number_column as _num
 from ui.widgets import percent_column as _pct
@@ -77,7 +72,7 @@ def cost_input() -> None:
 
 
 def benchmark_series() -> pd.Series:
-    """The chosen benchmark's level series.
+    """The chosen benchmark's level series (:attr:`core.pipeline.Pipeline.benchmark`).
 
     Raises
     ------
@@ -86,29 +81,11 @@ def benchmark_series() -> pd.Series:
     core.exceptions.DataError
         A Yahoo symbol that is unknown, or Yahoo unreachable with nothing cached.
     """
-    choice = st.session_state["rebalance_benchmark"]
-    data = state.price_data()
-    if choice == YAHOO:
-        symbol = str(st.session_state["rebalance_yahoo_benchmark"]).strip().upper()
-        if not symbol:
-            raise BacktestError("Type a Yahoo Finance symbol for the benchmark, e.g. ^GSPC.")
-        first, last = data.prices.index[0].date(), data.as_of.date()
-        return cache.yahoo_series(symbol, first, last)
-    if choice == DATA:
-        if data.benchmark is None:
-            raise BacktestError("The loaded data has no benchmark: choose a ticker or upload one.")
-        return data.benchmark
-    if choice == UPLOAD:
-        series = st.session_state.get("rebalance_uploaded_benchmark")
-        upload = st.session_state.get("rebalance_benchmark_upload")
-        if series is None and upload:  # restored from a reload or a saved setup
-            name = str(upload.get("filename") or "Uploaded benchmark").rsplit(".")[0]
-            series = perf.benchmark_from_csv(str(upload["csv"]).encode(), name=name)
-            st.session_state["rebalance_uploaded_benchmark"] = series
-        if series is None:
-            raise BacktestError("Upload a benchmark CSV (date, level) or choose another benchmark.")
-        return series
-    return data.prices[choice].rename(choice)
+    p = state.pipeline()
+    series = p.benchmark
+    if p.ss["rebalance_benchmark"] == UPLOAD:  # parsed once per session from the setup's file
+        st.session_state["rebalance_uploaded_benchmark"] = series
+    return series
 
 
 # ------------------------------------------------------------------------------- holdings
@@ -236,17 +213,7 @@ def current_weights() -> tuple[pd.Series, float]:
     ExecutionError
         No holdings with a positive value.
     """
-    data = state.price_data()
-    h = pd.Series(st.session_state["holdings"], dtype=float)
-    h = h[h != 0]
-    if h.empty:
-        raise ExecutionError("No holdings entered yet: enter shares or upload a CSV.")
-    values = h * data.prices.iloc[-1].reindex(h.index)
-    invested = float(values.sum())
-    if not invested > 0:
-        raise ExecutionError("The holdings have no positive value at the latest prices.")
-    universe = st.session_state["universe"]
-    return (values / invested).reindex(universe).fillna(0.0), invested
+    return state.pipeline().current_weights()
 
 
 def target_weights() -> pd.Series | None:
@@ -263,44 +230,15 @@ def target_weights() -> pd.Series | None:
 def tracking_figures() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     """Metrics, growth paths and active weights of the current and target portfolios.
 
-    Returns
-    -------
-    tuple
-        Metrics table (metric x portfolio), growth of 1 (dates x portfolio), active weights
-        (asset x portfolio; sector rows prefixed ``"sector: "``), and what the benchmark
-        weights are.
+    See :meth:`core.pipeline.Pipeline.tracking_figures`.
 
     Raises
     ------
     BallastError
         A benchmark without overlap with the window, or unusable data.
     """
-    window = state.window_data()
-    bench = benchmark_series()
-    bench_r = perf.levels_on(bench, window.prices.index).pct_change(fill_method=None).iloc[1:]
-    portfolios: dict[str, pd.Series] = {}
-    try:
-        portfolios["Current holdings"] = current_weights()[0]
-    except ExecutionError:
-        pass
-    target = target_weights()
-    if target is not None:
-        portfolios["Target allocation"] = target
-    returns = pd.DataFrame(
-        {k: perf.fixed_weight_returns(window.prices, w) for k, w in portfolios.items()}
-    )
-    returns[str(bench.name or "Benchmark")] = bench_r
-    rf = float(st.session_state["risk_free_rate"])
-    perf.align(returns.iloc[:, 0], bench_r)  # raises when there is no overlap
-    table = perf.performance_table(returns, bench_r, rf)
-    growth = (1 + returns.fillna(0.0)).cumprod()
-    name = str(bench.name) if bench.name in window.tickers else None
-    ref, what = perf.benchmark_weights(window.tickers, name, window.market_caps)
-    active = {}
-    for k, w in portfolios.items():
-        by_asset, by_sector = perf.active_weights(w, ref, window.sectors)
-        active[k] = pd.concat([by_asset, by_sector.rename(lambda s: f"sector: {s}")])
-    return table, growth, pd.DataFrame(active), what
+    target_weights()  # optimise (and say why not) when there is no allocation yet
+    return state.pipeline().tracking_figures()
 
 
 def metrics_display(table: pd.DataFrame) -> pd.io.formats.style.Styler:
@@ -361,8 +299,6 @@ def _backtest_key() -> tuple:
 def run_backtest_now() -> BacktestResult | None:
     """Run the walk-forward backtest from the setup with a progress bar; keep it in state."""
     ss = st.session_state
-    data = state.price_data()
-    prices = data.prices.loc[: pd.Timestamp(ss["end"]), list(ss["universe"])]
     bar = st.progress(0.0, text="Backtesting...")
     shown = [-1]
 
@@ -374,27 +310,10 @@ def run_backtest_now() -> BacktestResult | None:
             bar.progress(min(1.0, fraction), text=message)
 
     try:
-        more: dict = {}
-        try:
-            bench = benchmark_series()
-        except BacktestError as exc:
-            if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # measured against it: no backtest
-                raise BacktestError(f"{OBJECTIVES[ss['objective_kind']]} needs the benchmark's "
-                                    f"prices, and there are none: {exc}") from exc  # fmt: skip
-            st.info(md_escape(f"Backtest without a benchmark: {exc}"))
-            bench = None
-        if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # 100 % in the benchmark, as ui.book
-            more["benchmark_weights"] = pd.Series({str(bench.name or "Benchmark"): 1.0})
-        start = ss["rebalance_backtest_start"]
-        result = run_backtest(
-            prices, state.objective(**more), state.constraints(),
-            schedule=ss["rebalance_schedule"],
-            lookback=int(round(ss["rebalance_lookback_years"] * 252)),
-            cost_bps=ss["rebalance_cost_bps"], drift_band=ss["rebalance_drift_band"],
-            returns_method=ss["returns_method"], cov_method=ss["cov_method"],
-            benchmark=bench, start=None if start is None else pd.Timestamp(start),
-            progress=progress,
-        )  # fmt: skip
+        notes: list[str] = []
+        result = state.pipeline().run_backtest(progress, notes)
+        for note in notes:
+            st.info(md_escape(note))
     except BallastError as exc:
         bar.empty()
         show_error(exc, "Backtest")
@@ -480,24 +399,16 @@ def target_caption() -> str:
 
 
 def current_trade_plan() -> TradePlan:
-    """Trade plan from the holdings and cash to the target allocation.
+    """Trade plan from the holdings and cash to the target allocation (``core.pipeline``).
 
     Raises
     ------
     BallastError
         No target allocation, bad holdings or prices.
     """
-    ss = st.session_state
-    target = target_weights()
-    if target is None:
+    if target_weights() is None:
         raise ExecutionError("No target allocation: fix the setup on the Allocation page.")
-    return trade_plan(
-        ss["holdings"], float(ss["cash"]), target, state.price_data().prices.iloc[-1],
-        cost_bps=ss["rebalance_cost_bps"], min_trade_value=ss["rebalance_min_trade"],
-        no_trade_band=ss["rebalance_no_trade_band"],
-        cost_overrides={t: c for t, c in ss["book_cost_overrides"].items()
-                        if t in ss["universe"]},  # the optimiser's per-asset costs
-    )  # fmt: skip
+    return state.pipeline().trade_plan
 
 
 # ----------------------------------------------------------------------------- stop levels
@@ -533,98 +444,17 @@ def current_stop_levels() -> tuple[pd.DataFrame, pd.Series | None]:
     BallastError
         Bad estimates, confidence, or too short a history.
     """
-    ss = st.session_state
-    window = state.window_data()
-    mu, cov = state.estimates()
-    vol = pd.Series(np.sqrt(np.diag(cov.to_numpy())), index=cov.index)
-    target = target_weights()
-    held = [t for t, v in ss["holdings"].items() if v and t in window.tickers]
-    chosen = list(dict.fromkeys(
-        ([] if target is None else list(target[target.abs() > 1e-4].index)) + held
-    )) or window.tickers  # fmt: skip
-    horizon = int(ss["rebalance_horizon"])
-    levels = stop_levels(
-        window.prices[chosen], mu, vol, method=ss["rebalance_stop_method"],
-        k_stop=ss["rebalance_stop_k"], k_take=ss["rebalance_take_k"],
-        confidence=ss["rebalance_confidence"], horizon=horizon,
-    )  # fmt: skip
-    limits = None
-    if target is not None:
-        r = perf.fixed_weight_returns(window.prices, target)
-        result = ss["allocation"]
-        try:
-            value = current_trade_plan().portfolio_value
-        except BallastError:
-            value = float(ss["capital"])
-        limits = portfolio_limits(
-            r, value, result.expected_return, result.volatility,
-            confidence=ss["rebalance_confidence"], horizon=horizon, k_take=ss["rebalance_take_k"],
-        )  # fmt: skip
-    return levels, limits
+    target_weights()
+    return state.pipeline().stop_levels()
 
 
 # ---------------------------------------------------------------------------------- report
 def report_section() -> ReportSection | None:
-    """The rebalancing section of the report, from the current setup.
+    """The rebalancing section of the report (:func:`core.pipeline.rebalance_section`).
 
     Benchmark metrics of the current and target portfolios, the last backtest (when one was
     run with the current setup; a report does not run one), the trade plan and the stop
     levels. None when there is nothing to report.
     """
-    tables: dict[str, pd.DataFrame] = {}
-    figures = []
-    lines = []
-    try:
-        table, growth, active, what = tracking_figures()
-        tables["Benchmark metrics"] = table.rename(index=perf.METRIC_LABELS)
-        tables["Active weights"] = active
-        figures.append(
-            bcharts.equity_curves(
-                growth, "Growth of 1 against the benchmark", benchmark=growth.columns[-1]
-            )
-        )
-        lines.append(
-            f"Benchmark: {growth.columns[-1]}; active weights against {what}. Metrics on the "
-            f"window {st.session_state['start']} to {st.session_state['end']} at fixed weights, "
-            "empyrical definitions (CAGR, Sharpe, Sortino, max drawdown, beta, Jensen's alpha, "
-            "capture ratios); tracking error and information ratio after Grinold & Kahn (2000)."
-        )
-    except BallastError as exc:
-        lines.append(f"Benchmark metrics not available: {exc}")
-    result = last_backtest(current_only=True)
-    if result is not None:
-        s = result.settings
-        tables["Backtest summary"] = result.summary.rename(index=perf.METRIC_LABELS)
-        tables["Backtest yearly returns"] = result.yearly
-        figures.append(bcharts.equity_curves(result.equity, benchmark=s["benchmark"]))
-        lines.append(
-            f"Walk-forward backtest {s['start']} to {s['end']}: {s['objective']}, rebalanced "
-            f"{s['schedule']}, {s['lookback']}-day lookback, costs {s['cost_bps']:.1f} bps of "
-            "traded value; estimates use only data up to each rebalance date."
-        )
-    try:
-        plan = current_trade_plan()
-        tables["Trade plan"] = plan.trades[plan.trades["action"] != "Hold"]
-        lines.append(
-            f"Trade plan: turnover {percent(plan.turnover)}, estimated costs "
-            f"{plan.costs:,.2f}, cash after trades {plan.cash_after:,.2f}."
-        )
-    except BallastError as exc:
-        lines.append(f"Trade plan not available: {exc}")
-    try:
-        levels, limits = current_stop_levels()
-        tables["Stop levels"] = levels
-        if limits is not None:
-            tables["Portfolio loss limit"] = limits.to_frame("value")
-        lines.append(
-            f"Stops: {STOP_METHODS[st.session_state['rebalance_stop_method']]}, horizon "
-            f"{st.session_state['rebalance_horizon']} trading days."
-        )
-    except BallastError as exc:
-        lines.append(f"Stop levels not available: {exc}")
-    if not tables:
-        return None
-    return ReportSection(
-        key="rebalance", title="Rebalancing", text="\n\n".join(lines), tables=tables,
-        figures=figures,
-    )  # fmt: skip
+    target_weights()
+    return pipeline.rebalance_section(state.pipeline(backtest=last_backtest(current_only=True)))

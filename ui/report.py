@@ -21,7 +21,6 @@ import importlib.util
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -31,10 +30,9 @@ from core import reproducibility, setups
 from core.black_litterman import tickers_of
 from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
-from core.optimization import OBJECTIVES
+from core.pipeline import SectionStatus
 from core.reporting import ReportSection, ReportSummary, report_html, report_xlsx
 from ui import cache, state
-from ui.allocation import diversification_figures
 from ui.widgets import download_label, md_escape, show_error
 
 _log = logging.getLogger(__name__)
@@ -49,34 +47,6 @@ SECTION_MODULES: dict[str, str] = {
     "ui.book": "Rebalancing from the current book",
     "ui.compare": "Comparison of designs",
 }
-
-
-@dataclass(frozen=True)
-class SectionStatus:
-    """What became of one feature's report section.
-
-    Attributes
-    ----------
-    module : str
-        The ui module asked.
-    label : str
-        The feature's name for the user.
-    status : str
-        ``"ready"``, ``"no results"`` (the feature has nothing to report yet),
-        ``"not available"`` (the feature does not exist in this version), ``"error"`` (it
-        raised a BallastError: ``message``) or ``"bug"`` (any other exception: ``error``; its
-        ``message`` names only the exception's type, the traceback goes to the server log).
-    section : ReportSection or None
-    message : str
-    error : Exception or None
-    """
-
-    module: str
-    label: str
-    status: str
-    section: ReportSection | None = None
-    message: str = ""
-    error: Exception | None = None
 
 
 def collect_sections(strict: bool = False) -> list[SectionStatus]:
@@ -121,95 +91,14 @@ def collect_sections(strict: bool = False) -> list[SectionStatus]:
     return out
 
 
-def _objective_inputs(ss: Any) -> dict[str, Any]:
-    kind = ss["objective_kind"]
-    out: dict[str, Any] = {setups.label("objective_kind"): OBJECTIVES.get(kind, kind)}
-    used = {"target_return": "target_return", "target_volatility": "target_volatility",
-            "max_utility": "risk_aversion"}.get(kind)  # fmt: skip
-    if used:
-        out[setups.label(used)] = ss[used]
-    return out
-
-
-def _describe_source(descriptor: Any) -> str:
-    """The data source descriptor in words; embedded files are named, not copied."""
-    if not isinstance(descriptor, dict):
-        return str(descriptor)[:200]
-    kind = descriptor.get("kind")
-    if kind == "sample":
-        text = "The bundled S&P 500 sample"
-    elif kind == "yahoo":
-        tickers = descriptor.get("tickers") or []
-        text = (f"Yahoo Finance: {len(tickers):,} tickers, {descriptor.get('start')} to "
-                f"{descriptor.get('end')}")  # fmt: skip
-        if descriptor.get("benchmark"):
-            text += f", benchmark {descriptor['benchmark']}"
-    elif kind == "upload":
-        text = f"Uploaded file {descriptor.get('filename') or '(unnamed)'}"
-        if descriptor.get("benchmark"):
-            text += f", benchmark column {descriptor['benchmark']}"
-    else:
-        text = f"Data source {kind}"
-    sectors = descriptor.get("sectors") or {}
-    if sectors:
-        text += f"; sectors set by you for {len(sectors):,} tickers"
-    return text
-
-
 def report_inputs() -> dict[str, Any]:
-    """Every setup key as a labelled input of the report (units in the labels).
-
-    Labels and the words for choices come from ``core.setups`` (:data:`core.setups.LABELS`,
-    :func:`core.setups.display`), the one place each setting is named.
-    """
-    ss = st.session_state
-    inputs: dict[str, Any] = {
-        setups.label("data_source"): _describe_source(ss["data_source"]),
-        "Universe size (assets)": len(ss["universe"]),
-    }
-    for key in state.DEFAULTS:
-        if key == "data_source":
-            continue
-        value = ss.get(key)
-        if key == "objective_kind":
-            inputs.update(_objective_inputs(ss))
-            continue
-        if key in ("target_return", "target_volatility", "risk_aversion"):
-            continue  # with the objective that uses it
-        inputs[setups.label(key)] = setups.display(key, value)
-    return inputs
+    """Every setup key as a labelled input of the report (``Pipeline.report_inputs``)."""
+    return state.pipeline().report_inputs()
 
 
 def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
-    """The summary of the report from the setup, the data and the allocation."""
-    data = state.price_data()
-    try:
-        as_of = state.window_data().as_of.date()
-    except BallastError:
-        as_of = data.as_of.date()
-    source = data.description or data.source
-    if data.currency:
-        source += f", prices in {data.currency}"
-    figures: dict[str, float] = {}
-    result = st.session_state.get("allocation")
-    if result is not None:
-        figures = {
-            "Expected return (annualised)": result.expected_return,
-            "Volatility (annualised)": result.volatility,
-            "Sharpe ratio": result.sharpe_ratio,
-            **diversification_figures(result.weights, result.effective_number_of_assets),
-        }
-    notes = tuple(
-        f"{s.label}: not included, {s.message}" for s in statuses if s.status in ("error", "bug")
-    )
-    return ReportSummary(
-        title="Ballast portfolio report",
-        data_source=source,
-        as_of=as_of,
-        inputs=report_inputs(),
-        key_figures=figures,
-        notes=notes,
-    )
+    """The summary of the report from the setup, the data and the allocation (core.pipeline)."""
+    return state.pipeline().report_summary(statuses)
 
 
 def section_downloads(section: ReportSection | None) -> None:

@@ -10,17 +10,16 @@ window. VaR and CVaR are positive losses as fractions of portfolio value; money 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import risk, stress
+from core import pipeline, risk, stress
 from core.charts import risk as risk_charts
-from core.estimators import returns_from_prices
 from core.exceptions import BallastError, RiskInputError
+from core.pipeline import RiskInputs
 from core.reporting import ReportSection
 from ui import cache, state
 from ui.widgets import (
@@ -39,63 +38,6 @@ from ui.widgets import (
 CONFIDENCE_OPTIONS = [0.9, 0.95, 0.975, 0.99, 0.995, 0.999]
 #: Monte Carlo runs above this many draws show a progress bar (about a second of work).
 _PROGRESS_DRAWS = 2_000_000
-
-
-@dataclass(frozen=True)
-class RiskInputs:
-    """Everything the risk tabs need, read from the setup once per run.
-
-    Attributes
-    ----------
-    weights : Series (n_assets,)
-        Decimal weights of the current allocation, by ticker of the universe.
-    returns : DataFrame (n_obs, n_assets)
-        Daily decimal asset returns over the date window.
-    portfolio : Series (n_obs,)
-        Daily portfolio returns over the window (constant weights).
-    full_prices : DataFrame
-        Adjusted closes of the universe over the whole loaded history.
-    full_returns : DataFrame
-        Daily asset returns over the whole history (complete rows only); computed on first
-        use (the VaR tab does not need the 30-year history).
-    full_portfolio : Series
-        Daily portfolio returns over the whole history, on first use.
-    benchmark : Series or None
-        Benchmark level over the whole history.
-    sectors : Series
-        Ticker -> sector.
-    capital : float
-        Portfolio value for money figures.
-    currency : str
-        Currency label (may be empty).
-    confidences : tuple of float
-    horizon : int
-    """
-
-    weights: pd.Series
-    returns: pd.DataFrame
-    portfolio: pd.Series
-    full_prices: pd.DataFrame
-    benchmark: pd.Series | None
-    sectors: pd.Series
-    capital: float
-    currency: str
-    confidences: tuple[float, ...]
-    horizon: int
-
-    @cached_property
-    def full_returns(self) -> pd.DataFrame:
-        """Daily asset returns over the whole loaded history (complete rows only)."""
-        return returns_from_prices(self.full_prices).dropna()
-
-    @cached_property
-    def full_portfolio(self) -> pd.Series:
-        """Daily portfolio returns over the whole history at the current weights."""
-        return risk.portfolio_returns(self.full_returns, self.weights)
-
-    def money(self, fraction: float) -> str:
-        """A decimal fraction of the portfolio as money, e.g. ``'2,345 USD'``."""
-        return f"{fraction * self.capital:,.0f} {self.currency}".strip()
 
 
 # ----------------------------------------------------------------------------------- inputs
@@ -218,7 +160,7 @@ def settings_inputs() -> None:
 
 
 def prepare() -> RiskInputs:
-    """Read the setup and the current allocation into :class:`RiskInputs`.
+    """The setup and the current allocation as :class:`RiskInputs` (``core.pipeline``).
 
     Returns
     -------
@@ -232,35 +174,15 @@ def prepare() -> RiskInputs:
     from ui.allocation import run_optimization
 
     ss = st.session_state
-    universe = list(ss["universe"])
     result = ss.get("allocation")
-    if result is None or set(result.weights.index) != set(universe):
+    if result is None or set(result.weights.index) != set(ss["universe"]):
         run_optimization()
-        result = ss.get("allocation")
-    if result is None:
+    if ss.get("allocation") is None:
         raise RiskInputError(
             "No allocation to assess: the optimiser found none for the current setup. Open the "
             "Allocation page to fix the objective or constraints."
         )
-    data = state.window_data()
-    full = state.price_data().subset(tickers=universe)
-    weights = result.weights.reindex(universe).fillna(0.0)
-    returns = returns_from_prices(data.prices).dropna()
-    confidences = tuple(sorted(float(c) for c in ss["risk_confidences"]))
-    if not confidences:
-        raise RiskInputError("Choose at least one confidence level in the sidebar.")
-    return RiskInputs(
-        weights=weights,
-        returns=returns,
-        portfolio=risk.portfolio_returns(returns, weights),
-        full_prices=full.prices,
-        benchmark=full.benchmark,
-        sectors=full.sectors,
-        capital=float(ss["capital"]),
-        currency=data.currency or "",
-        confidences=confidences,
-        horizon=int(ss["risk_horizon"]),
-    )
+    return state.pipeline().risk_inputs
 
 
 def compute_table(inputs: RiskInputs, show_progress: bool = True) -> pd.DataFrame:
@@ -612,21 +534,14 @@ def drawdowns_tab(inputs: RiskInputs) -> None:
 
 # -------------------------------------------------------------------------------- backtest
 def run_backtest(inputs: RiskInputs) -> risk.VaRBacktest:
-    """The rolling one-day VaR backtest of the setup (cached).
+    """The rolling one-day VaR backtest of the setup (cached; ``core.pipeline``).
 
     Raises
     ------
     core.exceptions.RiskInputError
         Window too long for the data, bad method or confidence.
     """
-    ss = st.session_state
-    series = inputs.full_portfolio if ss["risk_backtest_full_history"] else inputs.portfolio
-    return cache.var_backtest(
-        series,
-        int(ss["risk_backtest_window"]),
-        float(ss["risk_backtest_confidence"]),
-        ss["risk_backtest_method"],
-    )
+    return state.pipeline().var_backtest(inputs)
 
 
 @st.fragment
@@ -800,8 +715,7 @@ def run_stress(inputs: RiskInputs) -> tuple[pd.DataFrame, list[str]]:
     core.exceptions.RiskInputError
         A custom window outside the data.
     """
-    custom = tuple((n, s, e) for n, (s, e) in st.session_state["risk_custom_windows"].items())
-    return cache.historical_stress(inputs.full_prices, inputs.weights, custom, inputs.benchmark)
+    return state.pipeline().stress(inputs)
 
 
 @st.fragment
@@ -903,29 +817,7 @@ def run_correlation_stress(inputs: RiskInputs, confidence: float) -> pd.DataFram
     core.exceptions.RiskInputError
         The crisis window is not in the data or too short.
     """
-    ss = st.session_state
-    name = ss["risk_crisis"]
-    windows = {**stress.HISTORICAL_SCENARIOS, **ss["risk_custom_windows"]}
-    crisis = None
-    if name in windows:
-        s, e = windows[name]
-        prices = inputs.full_prices.loc[s:e]
-        if prices.empty:
-            raise RiskInputError(
-                f"The crisis window '{name}' ({s} to {e}) is not in the loaded data; choose "
-                "another window."
-            )
-        if len(prices) < 21:
-            raise RiskInputError(
-                f"The crisis window '{name}' ({s} to {e}) holds {len(prices) - 1} daily returns; "
-                "its correlations need at least 20: choose a longer window."
-            )
-        crisis = returns_from_prices(prices)
-    lam = float(ss["risk_corr_push"])
-    strengths = sorted({0.0, 0.25, 0.5, 0.75, 1.0, lam})
-    return stress.correlation_stress(
-        inputs.returns, inputs.weights, confidence, inputs.horizon, strengths, crisis, name
-    )
+    return state.pipeline().correlation_stress(inputs, confidence)
 
 
 @st.fragment
@@ -1020,103 +912,16 @@ def correlation_tab(inputs: RiskInputs) -> None:
 
 # ---------------------------------------------------------------------------------- report
 def report_section() -> ReportSection | None:
-    """The risk section of the reports, computed from the current setup.
+    """The risk section of the reports (:func:`core.pipeline.risk_section`).
 
     Returns
     -------
     core.reporting.ReportSection or None
-        Tables ``VaR and CVaR``, ``Contributions (assets)``, ``Contributions (sectors)``,
-        ``Stress scenarios``, ``Correlation stress``, ``Backtest``, ``Key figures`` (losses as
-        decimals and money), ``Settings``; figures: the
-        return distribution, contributions, stress bars and the backtest chart. None while no
-        allocation can be computed or the window is unusable.
+        None while no allocation can be computed or the window is unusable.
     """
     try:
         inputs = prepare()
         table = compute_table(inputs, show_progress=False)
     except BallastError:
         return None
-    ss = st.session_state
-    c, h = max(inputs.confidences), inputs.horizon
-    tables: dict[str, pd.DataFrame] = {"VaR and CVaR": table}
-    figures = []
-    part = table[table["confidence"] == c]
-    lines = {r["label"]: (r["var"], r["cvar"]) for _, r in part.iterrows()}
-    figures.append(
-        risk_charts.return_distribution(
-            risk.historical_scenarios(inputs.returns, inputs.weights, h).to_numpy(), lines, h, c
-        )
-    )
-    settings = [
-        ("Portfolio value", f"{inputs.capital:,.2f} {inputs.currency}".strip()),
-        ("Horizon (trading days)", str(h)),
-        ("Window", f"{inputs.returns.index[0].date()} to {inputs.returns.index[-1].date()}"),
-    ]
-    # losses as decimals (the report shows them as %), with their money value
-    losses: list[tuple[str, float]] = []
-    for _, r in table[table["method"] == "historical"].iterrows():
-        losses += [
-            (f"Historical VaR {r['confidence']:.1%}, {h} d", r["var"]),
-            (f"Historical CVaR {r['confidence']:.1%}, {h} d", r["cvar"]),
-        ]
-    notes = []
-    try:
-        rc = risk.risk_contributions(
-            inputs.returns,
-            inputs.weights,
-            ss["risk_contrib_confidence"],
-            h,
-            ss["risk_contrib_method"],
-            inputs.sectors,
-        )
-        tables["Contributions (assets)"] = rc.assets.reset_index()
-        tables["Contributions (sectors)"] = rc.sectors.reset_index()
-        figures.append(risk_charts.contributions_bar(rc.sectors, "Share of risk by sector"))
-        dd = risk.drawdowns(inputs.portfolio, c)
-        losses += [("Maximum drawdown (loss)", dd.max_drawdown), (f"CDaR {c:.1%}", dd.cdar)]
-        settings.append(("Days to recovery", str(dd.days_to_recovery or "not recovered")))
-    except BallastError as exc:
-        notes.append(f"Contributions/drawdowns not computed: {exc}")
-    try:
-        stress_table, skipped = run_stress(inputs)
-        tables["Stress scenarios"] = stress_table
-        if len(stress_table):
-            figures.append(risk_charts.stress_bar(stress_table))
-        if skipped:
-            notes.append(f"Scenarios not covered by the data: {', '.join(skipped)}.")
-        tables["Correlation stress"] = run_correlation_stress(inputs, c)
-    except BallastError as exc:
-        notes.append(f"Stress tests not computed: {exc}")
-    try:
-        bt = run_backtest(inputs)
-        tables["Backtest"] = bt.summary().astype({"value": str})
-        figures.append(risk_charts.backtest_chart(bt.returns, bt.var, bt.exceptions, bt.confidence))
-        settings += [
-            ("Backtest exceptions", f"{bt.n_exceptions} of {bt.n_days} days"),
-            ("Basel zone (last 250 days)", bt.zone),
-        ]
-    except BallastError as exc:
-        notes.append(f"Backtest not computed: {exc}")
-    key = pd.DataFrame(losses, columns=["figure", "loss (decimal)"])
-    key["loss (money)"] = key["loss (decimal)"] * inputs.capital
-    tables["Key figures"] = key
-    tables["Settings"] = pd.DataFrame(settings, columns=["setting", "value"])
-    text = (
-        f"VaR and CVaR (expected shortfall) of the current allocation as positive losses, "
-        f"fractions of the portfolio value {inputs.money(1.0)}, over {h} trading day(s), at "
-        f"{', '.join(f'{x:.1%}' for x in inputs.confidences)} confidence, from daily returns "
-        f"{inputs.returns.index[0].date()} to {inputs.returns.index[-1].date()}. Methods: "
-        "historical (empirical quantile; for h > 1 the overlapping h-day buy-and-hold returns "
-        "of the current weights, as in the contributions), "
-        "parametric normal, Cornish-Fisher (Zangari 1996; tail average of its quantile "
-        "function), Monte Carlo from fitted multivariate normal and Student-t models "
-        f"({int(ss['risk_mc_scenarios']):,} scenarios, seed {ss['risk_mc_seed']}). "
-        "Contributions: Euler allocation (Tasche 1999). Backtest: Kupiec (1995) POF, "
-        "Christoffersen (1998) independence and conditional coverage, Basel (1996) traffic "
-        "light. Stress: crisis windows replayed buy-and-hold on the full history, from the "
-        "S&P 500's peak close to its trough close (uninvested weight held as cash), beside the "
-        "benchmark over the same days; returns signed, losses (worst day, maximum drawdown) "
-        "positive; correlation stress keeps volatilities and pushes correlations toward 1."
-        + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
-    )
-    return ReportSection(key="risk", title="Risk", text=text, tables=tables, figures=figures)
+    return pipeline.risk_section(state.pipeline(), table, inputs)

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import math
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from core.constraints import Constraints
-from core.exceptions import OptimizationError
 from core.market_data import PriceData
 from core.optimization import Objective
+from core.pipeline import AUTO, Pipeline
 from core.setup import Setup
 from ui import cache
 
@@ -310,17 +308,29 @@ def window_data() -> PriceData:
     )
 
 
+def pipeline(**more: Any) -> Pipeline:
+    """The setup in use and its data as a :class:`core.pipeline.Pipeline` (cached steps).
+
+    It holds what the session computed already: the Black-Litterman posterior the user chose,
+    an uploaded benchmark, and the allocation with what it was optimised from (when there is
+    one; else the pipeline optimises). ``more``: further :class:`Pipeline` arguments
+    (``backtest``).
+    """
+    ss = st.session_state
+    alloc = ss.get("allocation")
+    kwargs: dict[str, Any] = {
+        "compute": cache.compute(),
+        "posterior": ss.get("bl_posterior_returns"),
+        "uploaded_benchmark": ss.get("rebalance_uploaded_benchmark"),
+        "allocation": AUTO if alloc is None else (alloc, ss.get("book_last")),
+        "active_frontier": bool(ss.get("w_frontier_active")),
+    }
+    return Pipeline(setup(), price_data(), **{**kwargs, **more})
+
+
 def historical_estimates() -> tuple[pd.Series, pd.DataFrame]:
     """Annualised expected returns and covariance from the chosen estimators on the window."""
-    data = window_data()
-    mu = cache.expected_returns(
-        data.prices,
-        st.session_state["returns_method"],
-        data.benchmark,
-        float(st.session_state["risk_free_rate"]),
-    )
-    cov = cache.covariance(data.prices, st.session_state["cov_method"])
-    return mu, cov
+    return pipeline().historical_estimates
 
 
 def estimates() -> tuple[pd.Series, pd.DataFrame]:
@@ -329,15 +339,7 @@ def estimates() -> tuple[pd.Series, pd.DataFrame]:
     The Black-Litterman posterior replaces the historical expected returns when the user has
     chosen it and it covers the current universe.
     """
-    mu, cov = historical_estimates()
-    posterior = st.session_state.get("bl_posterior_returns")
-    if (
-        st.session_state["expected_returns_source"] == "black_litterman"
-        and posterior is not None
-        and set(posterior.index) == set(mu.index)
-    ):
-        mu = posterior.reindex(mu.index).rename("expected_return")
-    return mu, cov
+    return pipeline().estimates
 
 
 def objective(**more: Any) -> Objective:
@@ -351,56 +353,15 @@ def objective(**more: Any) -> Objective:
     core.exceptions.OptimizationError
         If a target the objective needs is missing or invalid.
     """
-    ss = st.session_state
-    return Objective(
-        kind=ss["objective_kind"],
-        target_return=ss["target_return"],
-        target_volatility=ss["target_volatility"],
-        risk_aversion=ss["risk_aversion"],
-        risk_free_rate=ss["risk_free_rate"],
-        **more,
-    )
+    return pipeline().objective(**more)
 
 
 def constraints() -> Constraints:
-    """The user's constraints, with the sectors of the loaded data filled in."""
-    ss = st.session_state
-    universe = set(ss["universe"])
-    asset_bounds = _number_pairs(ss["asset_bounds"], "Per-asset bounds")
-    return Constraints(
-        long_only=ss["long_only"],
-        weight_bounds=_number_pairs({"every asset": (ss["min_weight"], ss["max_weight"])},
-                                    "Weight bounds")["every asset"],  # fmt: skip
-        asset_bounds={t: b for t, b in asset_bounds.items() if t in universe},
-        sectors=dict(price_data().sectors),
-        sector_bounds=_number_pairs(ss["sector_bounds"], "Sector bounds"),
-        max_volatility=ss["max_volatility"],
-    )
-
-
-def _number_pairs(bounds: Any, what: str) -> dict[str, tuple[float, float]]:
-    """``{name: (min, max)}`` of finite decimals from a setup's bounds, or a named error.
+    """The user's constraints, with the sectors of the loaded data filled in.
 
     Raises
     ------
     core.exceptions.OptimizationError
-        Naming every entry that is not a pair of finite numbers (a setup may hold ``"x"``).
+        Bounds that are not pairs of numbers (named).
     """
-    if not isinstance(bounds, Mapping):
-        raise OptimizationError(f"{what}: expected a table of minimum and maximum weights.")
-    out, bad = {}, []
-    for name, pair in bounds.items():
-        try:
-            lo, hi = (float(v) for v in pair)
-            if isinstance(pair, str) or not (math.isfinite(lo) and math.isfinite(hi)):
-                raise ValueError
-        except (TypeError, ValueError):
-            bad.append(f"{name} ({pair!r})")
-            continue
-        out[str(name)] = (lo, hi)
-    if bad:
-        raise OptimizationError(
-            f"{what} that are not a minimum and a maximum weight (numbers): {', '.join(bad)}. "
-            "Correct them in the Constraints of the Allocation page."
-        )
-    return out
+    return pipeline().constraints

@@ -20,7 +20,7 @@ def test_defaults_are_the_dashboards():
     from ui import state
 
     typed = {k: v for k, v in state.DEFAULTS.items() if k in DEFAULTS}
-    assert typed == DEFAULTS
+    assert typed == DEFAULTS and list(typed) == list(DEFAULTS)  # same values, same order
     # every key the dashboard saves has a typed field or goes to extras, nothing is lost
     s = Setup.from_mapping(state.DEFAULTS)
     assert s.to_mapping() == dict(state.DEFAULTS)
