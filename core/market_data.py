@@ -1938,7 +1938,8 @@ def load_yahoo(
         prices = _read_cached(con, assets + ([bench] if bench else []), start_d, end_d)
         info = pd.read_sql_query("SELECT * FROM info", con).set_index("ticker")
     if offline:
-        absent = [t for t in assets if t not in prices.columns]
+        # _read_cached names every ticker asked for when the cache holds none of them
+        absent = [t for t in assets if t not in prices.columns or not prices[t].notna().any()]
         if len(absent) == len(assets):
             raise YahooUnavailableError(
                 f"The cache holds no prices for {_listing(assets, 10)} between {start_d} and "
@@ -1946,7 +1947,7 @@ def load_yahoo(
             )
         if absent:
             notes.append(f"Not in the cache, left out: {_listing(absent, 20)}.")
-        assets = [t for t in assets if t in prices.columns]
+        assets = [t for t in assets if t not in absent]
     bench_series = None
     if bench and bench in prices.columns:
         bench_series = prices[bench].rename(bench)

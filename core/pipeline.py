@@ -80,6 +80,12 @@ __all__ = [
     "bl_compute",
     "diversification_figures",
     "percent",
+    "Finding",
+    "CheckResult",
+    "CHECKS",
+    "register_check",
+    "load_data",
+    "check_against_data",
 ]
 
 _log = logging.getLogger(__name__)
@@ -1572,6 +1578,141 @@ class Pipeline:
         frame.index.name = "Sector"
         return frame.fillna(0.0).sort_values("Proposal weight", ascending=False)
 
+    # --- is action needed? -----------------------------------------------------------
+    def check(self, var_limit: float | None = None) -> CheckResult:
+        """Compare the book held now with its targets and limits.
+
+        The book is the setup's holdings and cash at the latest prices (``w0``, decimals of the
+        book's value); the target is the setup's allocation. Findings:
+
+        - drift: ``|w0_i - w_i|`` above the setup's drift band (``rebalance_drift_band``);
+        - weight bounds (every asset, per asset) and sector bounds of the setup;
+        - short positions in a long-only setup;
+        - volatility above ``max_volatility`` and tracking error above
+          ``book_max_tracking_error`` (annualised, on the setup's estimates);
+        - historical VaR above ``var_limit`` at the first confidence and horizon of the risk
+          settings, on the window's returns;
+        - every registered check (:data:`CHECKS`).
+
+        Parameters
+        ----------
+        var_limit : float, optional
+            Largest acceptable VaR, a decimal of the book's value (0.03 = 3 %).
+
+        Returns
+        -------
+        CheckResult
+
+        Raises
+        ------
+        core.exceptions.BallastError
+            No holdings, holdings the data lacks, or no allocation for the setup.
+        """
+        from core.execution import book_weights
+
+        ss = self.ss
+        holdings = {t: float(v) for t, v in (ss["holdings"] or {}).items() if v}
+        if not holdings:
+            raise ExecutionError(
+                "The setup holds no holdings, so there is no book to check: enter the shares held "
+                "(Allocation or Rebalance page) and save the setup again."
+            )
+        missing = [t for t in holdings if t not in self.data.tickers]
+        if missing:
+            raise ExecutionError(f"The data has no prices for the holdings {', '.join(missing)}.")
+        w0, cash_w, value = book_weights(holdings, float(ss["cash"]), self.data.prices.iloc[-1])
+        target = self.allocation.weights
+        tickers = list(dict.fromkeys([*target.index, *w0.index]))
+        current = w0.reindex(tickers).fillna(0.0)
+        goal = target.reindex(tickers).fillna(0.0)
+        book = pd.DataFrame({"current_weight": current, "target_weight": goal})
+        book.loc["CASH"] = [cash_w, 1.0 - float(goal.sum())]
+        book["drift"] = book["current_weight"] - book["target_weight"]
+        book.index.name = "ticker"
+        findings: list[Finding] = []
+        notes: list[str] = []
+        band = float(ss["rebalance_drift_band"])
+        for t, d in book["drift"].items():
+            if abs(d) > band + 1e-12:
+                findings.append(Finding(
+                    "drift", str(t), float(d), band,
+                    f"{t}: weight {percent(book.at[t, 'current_weight'])} against the target "
+                    f"{percent(book.at[t, 'target_weight'])}, a drift of {percent(d)} beyond the "
+                    f"band of {percent(band)}."))  # fmt: skip
+        lo, hi = float(ss["min_weight"]), float(ss["max_weight"])
+        bounds = dict(ss["asset_bounds"])
+        for t, w in current.items():
+            a, b = bounds.get(t, (lo, hi))
+            if w < float(a) - 1e-9 or w > float(b) + 1e-9:
+                limit = float(a) if w < float(a) else float(b)
+                findings.append(Finding(
+                    "weight bound", str(t), float(w), limit,
+                    f"{t}: weight {percent(w)} outside its bounds {percent(float(a))} to "
+                    f"{percent(float(b))}."))  # fmt: skip
+            if ss["long_only"] and w < -1e-12:
+                findings.append(Finding("short position", str(t), float(w), 0.0,
+                                        f"{t}: short ({percent(w)}) in a long-only setup."))
+        sectors = self.data.sectors
+        exposure = sector_exposure(current, sectors) if len(sectors) else pd.Series(dtype=float)
+        for sector, (a, b) in dict(ss["sector_bounds"]).items():
+            w = float(exposure.get(sector, 0.0))
+            if w < float(a) - 1e-9 or w > float(b) + 1e-9:
+                findings.append(Finding(
+                    "sector bound", str(sector), w, float(b) if w > float(b) else float(a),
+                    f"Sector {sector}: weight {percent(w)} outside its bounds {percent(float(a))} "
+                    f"to {percent(float(b))}."))  # fmt: skip
+        invested = current[current.index.isin(self.universe)]
+        try:
+            mu, cov = self.estimates
+            w = invested.reindex(cov.index).fillna(0.0).to_numpy()
+            vol = float(np.sqrt(max(w @ cov.to_numpy() @ w, 0.0)))
+            cap = ss["max_volatility"]
+            if cap is not None and vol > float(cap) + 1e-9:
+                findings.append(Finding(
+                    "volatility limit", "portfolio", vol, float(cap),
+                    f"Volatility {percent(vol)} a year (annualised) above the limit of "
+                    f"{percent(float(cap))}."))  # fmt: skip
+        except BallastError as exc:
+            notes.append(f"Volatility not checked: {exc}")
+        te_cap = ss["book_max_tracking_error"]
+        if te_cap is not None:
+            try:
+                _, cov_j, bench = self.joint_estimates
+                active = invested.reindex(cov_j.index).fillna(0.0)
+                active[bench] -= 1.0
+                a = active.to_numpy()
+                te = float(np.sqrt(max(a @ cov_j.to_numpy() @ a, 0.0)))
+                if te > float(te_cap) + 1e-9:
+                    findings.append(Finding(
+                        "tracking error limit", "portfolio", te, float(te_cap),
+                        f"Tracking error {percent(te)} a year (annualised) against {bench} above "
+                        f"the limit of {percent(float(te_cap))}."))  # fmt: skip
+            except BallastError as exc:
+                notes.append(f"Tracking error not checked: {exc}")
+        if var_limit is not None:
+            conf, horizon = float(ss["risk_confidences"][0]), int(ss["risk_horizon"])
+            try:
+                returns = self.window.prices.pct_change(fill_method=None).iloc[1:].fillna(0.0)
+                var, _ = risk.historical_var_cvar(
+                    risk.portfolio_returns(returns, invested.reindex(returns.columns).fillna(0.0)),
+                    conf, horizon)  # fmt: skip
+                if var > float(var_limit) + 1e-12:
+                    findings.append(Finding(
+                        "VaR limit", "portfolio", float(var), float(var_limit),
+                        f"Historical VaR {conf:.1%}, {horizon} trading day(s): {percent(var)} of "
+                        f"the book ({var * value:,.0f}) above the limit of "
+                        f"{percent(float(var_limit))}."
+                    ))  # fmt: skip
+            except BallastError as exc:
+                notes.append(f"VaR not checked: {exc}")
+        for name, extra in CHECKS.items():
+            try:
+                findings += extra(self, current)
+            except BallastError as exc:
+                notes.append(f"{name} not checked: {exc}")
+        return CheckResult(tuple(findings), book, float(value), self.data.as_of.date(),
+                           tuple(notes))  # fmt: skip
+
     # --- report sections -----------------------------------------------------------------
     def sections(self, strict: bool = False) -> list[SectionStatus]:
         """Every registered report section (:data:`SECTIONS`), in order, with its status.
@@ -2011,6 +2152,9 @@ def risk_section(p: Pipeline, table: pd.DataFrame | None = None,
         "positive; correlation stress keeps volatilities and pushes correlations toward 1."
         + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")
     )
+    # Built without a template for the page's speed (core.charts.risk): the report sets one, so
+    # that the files look the same whatever plotly's default is (Streamlit changes it).
+    figures = [go.Figure(f).update_layout(template="plotly_white") for f in figures]
     return ReportSection(key="risk", title="Risk", text=text, tables=tables, figures=figures)
 
 
@@ -2176,3 +2320,152 @@ def register_section(key: str, label: str,
         ``Pipeline -> ReportSection | None``; raises BallastError with a message for the user.
     """
     SECTIONS[key] = (label, builder)
+
+
+# --- loading a setup's data -----------------------------------------------------------------
+def view_tickers(setup: Mapping[str, Any]) -> list[str]:
+    """Tickers named in the text of the setup's Black-Litterman views (``bl_views``)."""
+    out: list[str] = []
+    for view in setup.get("bl_views") or []:
+        if isinstance(view, dict):
+            for side in ("assets", "versus"):
+                out += bl.tickers_of(view.get(side))
+    return out
+
+
+def check_dates(setup: Mapping[str, Any], data: PriceData) -> None:
+    """Raise a SetupError naming every date of the setup outside the data's dates.
+
+    Raises
+    ------
+    core.exceptions.SetupError
+        Naming ``start``, ``end`` or ``rebalance_backtest_start`` with the data's dates.
+    """
+    from core.exceptions import SetupError
+
+    first, last = data.prices.index[0].date(), data.prices.index[-1].date()
+    bad = [
+        f"{key} ({setup[key]} is outside the data's dates, {first} to {last})"
+        for key in ("start", "end", "rebalance_backtest_start")
+        if isinstance(setup.get(key), dt.date) and not first <= setup[key] <= last
+    ]
+    if bad:
+        raise SetupError(f"Settings that cannot be used with the loaded data: {'; '.join(bad)}.")
+
+
+def check_against_data(setup: Mapping[str, Any], data: PriceData) -> None:
+    """Raise if the setup names tickers the data lacks or dates outside it (the page's checks).
+
+    Raises
+    ------
+    core.exceptions.SetupError
+        Naming every missing ticker, or every date outside the data.
+    """
+    values = dict(setup)
+    setups.check_tickers(values, data.tickers, extra=view_tickers(values))
+    check_dates(values, data)
+
+
+def load_data(setup: Setup) -> PriceData:
+    """Load the prices the setup's data source names (``core.market_data.load_source``).
+
+    Yahoo data comes from Yahoo Finance, or from the local cache when Yahoo cannot be reached.
+
+    Raises
+    ------
+    core.exceptions.DataSourceUnavailableError
+        Yahoo unreachable and nothing cached (the message says so).
+    core.exceptions.BallastError
+        Any other reason the source cannot be loaded (the message says why).
+    """
+    from core import market_data
+    from core.exceptions import DataSourceUnavailableError
+
+    descriptor = setup.data_source.descriptor()
+    try:
+        return market_data.load_source(descriptor)
+    except DataSourceUnavailableError as online:
+        try:
+            return market_data.load_source(descriptor, offline=True)
+        except DataSourceUnavailableError as offline:
+            raise DataSourceUnavailableError(
+                f"Yahoo Finance cannot be reached ({online}) and the local cache cannot stand "
+                f"in: {offline}"
+            ) from None
+
+
+# --- checks: is action needed? --------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """One thing about the book that needs action (or a note that does not).
+
+    Attributes
+    ----------
+    kind : str
+        ``"drift"``, ``"weight bound"``, ``"sector bound"``, ``"volatility limit"``,
+        ``"tracking error limit"``, ``"VaR limit"``, ``"short position"``, or a feature's kind.
+    name : str
+        What it concerns (a ticker, a sector, ``"portfolio"``).
+    value : float
+        The book's value of the measure (decimal).
+    limit : float
+        The limit or band it is compared with (decimal).
+    message : str
+        One line for the user, with units.
+    """
+
+    kind: str
+    name: str
+    value: float
+    limit: float
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of :meth:`Pipeline.check`.
+
+    Attributes
+    ----------
+    findings : tuple of Finding
+        Breaches and drift beyond the band; empty when the book is within its targets.
+    book : DataFrame
+        Per ticker: ``current_weight``, ``target_weight``, ``drift`` (decimals of the book's
+        value, holdings at the latest prices; the row ``CASH`` is cash).
+    book_value : float
+        Holdings plus cash, in the data's currency.
+    as_of : datetime.date
+        Date of the latest prices.
+    notes : tuple of str
+        Checks that could not be made, and why.
+    """
+
+    findings: tuple[Finding, ...]
+    book: pd.DataFrame
+    book_value: float
+    as_of: dt.date
+    notes: tuple[str, ...] = ()
+
+    @property
+    def action_needed(self) -> bool:
+        """Whether any finding calls for action."""
+        return bool(self.findings)
+
+
+#: Further checks of the book, by name: ``(pipeline, current weights) -> list of Finding``.
+#: A feature (compliance rules) adds its own with :func:`register_check`.
+CHECKS: dict[str, Callable[[Pipeline, pd.Series], list[Finding]]] = {}
+
+
+def register_check(name: str, check: Callable[[Pipeline, pd.Series], list[Finding]]) -> None:
+    """Add (or replace) a check that :meth:`Pipeline.check` runs on the current book.
+
+    Parameters
+    ----------
+    name : str
+        Name of the check (for messages when it cannot run).
+    check : callable
+        ``(pipeline, w0) -> list[Finding]`` with ``w0`` the book's weights by ticker
+        (decimals of its value); raises BallastError when it cannot be made.
+    """
+    CHECKS[name] = check

@@ -26,8 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import reproducibility, setups
-from core.black_litterman import tickers_of
+from core import pipeline, reproducibility, setups
 from core.exceptions import BallastError, DataSourceUnavailableError, SetupError
 from core.market_data import PriceData
 from core.pipeline import SectionStatus
@@ -292,26 +291,15 @@ def apply_setup(setup: dict[str, Any]) -> None:
 def check_dates(setup: dict[str, Any], data: PriceData) -> None:
     """Raise a SetupError naming every date of the setup outside the data's dates.
 
-    The date inputs offer only the data's dates (a date outside them cannot be shown).
+    The date inputs offer only the data's dates (a date outside them cannot be shown); see
+    :func:`core.pipeline.check_dates`.
     """
-    first, last = data.prices.index[0].date(), data.prices.index[-1].date()
-    bad = [
-        f"{key} ({setup[key]} is outside the data's dates, {first} to {last})"
-        for key in ("start", "end", "rebalance_backtest_start")
-        if isinstance(setup.get(key), dt.date) and not first <= setup[key] <= last
-    ]
-    if bad:
-        raise SetupError(f"Settings that cannot be used with the loaded data: {'; '.join(bad)}.")
+    pipeline.check_dates(setup, data)
 
 
 def view_tickers(setup: dict[str, Any]) -> list[str]:
     """Tickers named in the text of the setup's Black-Litterman views (``bl_views``)."""
-    out: list[str] = []
-    for view in setup.get("bl_views") or []:
-        if isinstance(view, dict):
-            for side in ("assets", "versus"):
-                out += tickers_of(view.get(side))
-    return out
+    return pipeline.view_tickers(setup)
 
 
 def _restore_posterior() -> None:
