@@ -1606,7 +1606,7 @@ class Pipeline:
         Raises
         ------
         core.exceptions.BallastError
-            No holdings, holdings the data lacks, or no allocation for the setup.
+            No holdings, or holdings the data lacks.
         """
         from core.execution import book_weights
 
@@ -1621,18 +1621,24 @@ class Pipeline:
         if missing:
             raise ExecutionError(f"The data has no prices for the holdings {', '.join(missing)}.")
         w0, cash_w, value = book_weights(holdings, float(ss["cash"]), self.data.prices.iloc[-1])
-        target = self.allocation.weights
-        tickers = list(dict.fromkeys([*target.index, *w0.index]))
-        current = w0.reindex(tickers).fillna(0.0)
-        goal = target.reindex(tickers).fillna(0.0)
-        book = pd.DataFrame({"current_weight": current, "target_weight": goal})
-        book.loc["CASH"] = [cash_w, 1.0 - float(goal.sum())]
-        book["drift"] = book["current_weight"] - book["target_weight"]
-        book.index.name = "ticker"
         findings: list[Finding] = []
         notes: list[str] = []
+        try:
+            target = self.allocation.weights
+        except BallastError as exc:  # the limits of the book can still be checked
+            target = pd.Series(np.nan, index=w0.index)
+            findings.append(Finding("no target", "portfolio", float("nan"), float("nan"),
+                                    f"No target allocation for this setup: {exc}"))  # fmt: skip
+        tickers = list(dict.fromkeys([*target.index, *w0.index]))
+        current = w0.reindex(tickers).fillna(0.0)
+        goal = target.reindex(tickers)
+        goal = goal if goal.isna().all() else goal.fillna(0.0)
+        book = pd.DataFrame({"current_weight": current, "target_weight": goal})
+        book.loc["CASH"] = [cash_w, 1.0 - float(goal.sum(min_count=1))]
+        book["drift"] = book["current_weight"] - book["target_weight"]
+        book.index.name = "ticker"
         band = float(ss["rebalance_drift_band"])
-        for t, d in book["drift"].items():
+        for t, d in book["drift"].dropna().items():
             if abs(d) > band + 1e-12:
                 findings.append(Finding(
                     "drift", str(t), float(d), band,
@@ -2403,7 +2409,8 @@ class Finding:
     ----------
     kind : str
         ``"drift"``, ``"weight bound"``, ``"sector bound"``, ``"volatility limit"``,
-        ``"tracking error limit"``, ``"VaR limit"``, ``"short position"``, or a feature's kind.
+        ``"tracking error limit"``, ``"VaR limit"``, ``"short position"``, ``"no target"`` (the
+        setup gives no allocation: no portfolio meets its limits), or a feature's kind.
     name : str
         What it concerns (a ticker, a sector, ``"portfolio"``).
     value : float
@@ -2431,7 +2438,8 @@ class CheckResult:
         Breaches and drift beyond the band; empty when the book is within its targets.
     book : DataFrame
         Per ticker: ``current_weight``, ``target_weight``, ``drift`` (decimals of the book's
-        value, holdings at the latest prices; the row ``CASH`` is cash).
+        value, holdings at the latest prices; the row ``CASH`` is cash; target and drift NaN
+        when there is no target).
     book_value : float
         Holdings plus cash, in the data's currency.
     as_of : datetime.date

@@ -1,8 +1,9 @@
 """``python -m ballast``: the real command line as a subprocess, against the Report page.
 
-The page side runs in Streamlit's AppTest: the setup file is imported as the Report page's
-import does (``ui.report.apply_setup``), the backtest is run as the Rebalance page's button
-runs it, and the report files are built as ``pages/7_Report.py`` builds its downloads.
+The page side runs in Streamlit's AppTest: the sample setup file is imported as the Report
+page's import does (``ui.report.apply_setup``), the backtest is run as the Rebalance page's
+button runs it, the report files are built as ``pages/7_Report.py`` builds its downloads, and
+the setup is exported as the page exports it; the command line then runs that exported file.
 """
 
 from __future__ import annotations
@@ -52,16 +53,21 @@ def _page_reports(path: str, backtest: bool) -> None:
     st.session_state["page_html"] = report_html(summary, sections, percent_columns=tickers)
     st.session_state["page_xlsx"] = report_xlsx(summary, sections, percent_columns=tickers)
     st.session_state["page_status"] = [(s.label, s.status) for s in statuses]
+    st.session_state["page_export"] = setups.export_json(report.current_setup(), state.DEFAULTS)
 
 
-def page_reports(path: Path, backtest: bool = True) -> tuple[str, bytes, list]:
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The Report page's HTML, workbook, section statuses and exported setup file."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_page_reports, args=(str(path), backtest), default_timeout=240)
+    at = AppTest.from_function(_page_reports, args=(str(SAMPLE), True), default_timeout=240)
     at.run()
     assert not at.exception, at.exception
     ss = at.session_state
-    return ss["page_html"].decode("utf-8"), ss["page_xlsx"], ss["page_status"]
+    exported = tmp_path_factory.mktemp("page") / "exported.json"
+    exported.write_bytes(ss["page_export"])
+    return ss["page_html"].decode("utf-8"), ss["page_xlsx"], ss["page_status"], exported
 
 
 def sheets(content: bytes) -> dict[str, list[tuple]]:
@@ -84,17 +90,12 @@ def sheets(content: bytes) -> dict[str, list[tuple]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def cli_reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli")
-    done = cli("run", str(SAMPLE), "--html", str(out / "r.html"), "--xlsx", str(out / "r.xlsx"))
+def test_run_writes_the_report_pages_files(page, tmp_path):
+    page_html, page_xlsx, statuses, exported = page
+    done = cli("run", str(exported), "--html", str(tmp_path / "r.html"),
+               "--xlsx", str(tmp_path / "r.xlsx"))  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return done, (out / "r.html").read_text("utf-8"), (out / "r.xlsx").read_bytes()
-
-
-def test_run_writes_the_report_pages_files(cli_reports):
-    done, html, xlsx = cli_reports
-    page_html, page_xlsx, statuses = page_reports(SAMPLE)
+    html, xlsx = (tmp_path / "r.html").read_text("utf-8"), (tmp_path / "r.xlsx").read_bytes()
     assert ("Allocation", "ready") in statuses and ("Rebalancing", "ready") in statuses
     assert STAMP.sub("<time>", html) == STAMP.sub("<time>", page_html)
     mine, page = sheets(xlsx), sheets(page_xlsx)
