@@ -81,11 +81,7 @@ def benchmark_series() -> pd.Series:
     core.exceptions.DataError
         A Yahoo symbol that is unknown, or Yahoo unreachable with nothing cached.
     """
-    p = state.pipeline()
-    series = p.benchmark
-    if p.ss["rebalance_benchmark"] == UPLOAD:  # parsed once per session from the setup's file
-        st.session_state["rebalance_uploaded_benchmark"] = series
-    return series
+    return state.pipeline().benchmark
 
 
 # ------------------------------------------------------------------------------- holdings

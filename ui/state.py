@@ -318,6 +318,20 @@ def pipeline(**more: Any) -> Pipeline:
     """
     ss = st.session_state
     alloc = ss.get("allocation")
+    upload = ss.get("rebalance_benchmark_upload")
+    if (ss.get("rebalance_uploaded_benchmark") is None and upload
+            and ss.get("rebalance_benchmark") == "__upload__"):  # fmt: skip
+        # restored from a reload or a saved setup: parsed once per session, kept as a result
+        # (a file that does not parse is reported where the benchmark is used)
+        from core.exceptions import BallastError
+        from core.performance import benchmark_from_csv
+
+        name = str(upload.get("filename") or "Uploaded benchmark").rsplit(".")[0]
+        try:
+            ss["rebalance_uploaded_benchmark"] = benchmark_from_csv(
+                str(upload["csv"]).encode(), name=name)
+        except BallastError:
+            pass
     kwargs: dict[str, Any] = {
         "compute": cache.compute(),
         "posterior": ss.get("bl_posterior_returns"),
