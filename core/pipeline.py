@@ -99,6 +99,24 @@ FALLBACK_DELTA = 2.5
 CURRENT, PROPOSAL = "Current book", "Proposal"
 #: Random portfolios in the report's frontier chart (the page draws the setup's count).
 REPORT_RANDOM = 2_000
+#: Where the scenarios of the tail objectives come from: setup value -> label.
+SCENARIO_SOURCES: dict[str, str] = {
+    "historical": "Daily returns of the window",
+    "normal": "Monte Carlo, normal",
+    "student_t": "Monte Carlo, Student-t",
+}
+#: Objectives that measure tail risk on scenarios.
+SCENARIO_KINDS = ("min_cvar", "min_cdar", "max_return")
+#: Mean-variance objectives that a CVaR limit may join.
+LIMITABLE = ("max_sharpe", "min_volatility", "target_return", "target_volatility", "max_utility",
+             "min_cdar", "max_return")  # fmt: skip
+
+
+def all_objectives() -> dict[str, str]:
+    """Every objective: the mean-variance ones, then the tail-risk and hierarchical ones."""
+    from core.tail_allocation import TAIL_OBJECTIVES
+
+    return {**OBJECTIVES, **TAIL_OBJECTIVES}
 
 
 def percent(x: float, digits: int = 2) -> str:
@@ -164,6 +182,18 @@ def _active(mu, cov, b, constraints, n_points, rf):
     return optimization.active_frontier(mu, cov, b, constraints, n_points, rf)
 
 
+def _simulated(returns, n_scenarios, distribution, seed):
+    from core.scenario_optimization import simulate_scenarios
+
+    return simulate_scenarios(returns, n_scenarios, distribution, seed=seed)
+
+
+def _cvar_frontier(mu, scenarios, constraints, n_points, confidence):
+    from core.scenario_optimization import mean_cvar_frontier
+
+    return mean_cvar_frontier(mu, scenarios, constraints, n_points, confidence)
+
+
 def _expected_returns(prices, method, benchmark, rf):
     return estimators.expected_returns(prices, method, benchmark=benchmark, risk_free_rate=rf)
 
@@ -182,9 +212,10 @@ class Compute:
     covariance : callable
         ``(prices, method) -> DataFrame``.
     risk_table, var_backtest, historical_stress, efficient_frontier, random_portfolios,
-    active_frontier, yahoo_series : callable
+    active_frontier, yahoo_series, simulated_scenarios, mean_cvar_frontier : callable
         As :mod:`core.risk`, :mod:`core.stress`, :mod:`core.frontier`,
-        :func:`core.optimization.active_frontier`, :func:`core.market_data.load_yahoo`.
+        :func:`core.optimization.active_frontier`, :func:`core.market_data.load_yahoo`,
+        :mod:`core.scenario_optimization`.
     """
 
     expected_returns: Callable = _expected_returns
@@ -196,6 +227,8 @@ class Compute:
     random_portfolios: Callable = _random
     active_frontier: Callable = _active
     yahoo_series: Callable = _yahoo_series
+    simulated_scenarios: Callable = _simulated
+    mean_cvar_frontier: Callable = _cvar_frontier
 
 
 # --- result types -------------------------------------------------------------------------
@@ -984,11 +1017,13 @@ class Pipeline:
                           cash_bounds=(float(lo), float(hi)))  # fmt: skip
             more_o.update(transaction_costs=self.transaction_costs(),
                           cost_horizon=float(ss["book_horizon_years"]))  # fmt: skip
+        more_o.update(self.tail_objective_terms())  # CVaR confidence, risk budgets
+        more_c.update(self.tail_constraint_terms())  # the CVaR limit
         objective = self.objective(**more_o)
         constraints = dataclasses.replace(
             constraints, **{k: v for k, v in more_c.items() if v is not None}
         )
-        result = optimize(mu, cov, objective, constraints)
+        result = optimize(mu, cov, objective, constraints, scenarios=self.scenarios)
         if bench is not None and bench not in universe and bench in result.weights.index:
             # core leaves a one-asset benchmark (the index) out of the weights; in case it did not
             weights = result.weights.drop(bench, errors="ignore")
@@ -1032,6 +1067,118 @@ class Pipeline:
             return self.allocation
         except BallastError:
             return None
+
+    # --- tail-risk objectives --------------------------------------------------------------
+    @property
+    def uses_scenarios(self) -> bool:
+        """Whether the setup's objective needs return scenarios."""
+        kind = self.ss["objective_kind"]
+        return kind in SCENARIO_KINDS or kind in ("hrp", "herc") or (
+            kind in LIMITABLE and self.ss["tail_max_cvar"] is not None)  # fmt: skip
+
+    def tail_objective_terms(self) -> dict[str, Any]:
+        """Objective fields from the setup (CVaR confidence, risk budgets) for ``Objective``."""
+        ss = self.ss
+        more: dict[str, Any] = {"cvar_confidence": float(ss["tail_cvar_confidence"])}
+        if ss["objective_kind"] == "risk_parity" and ss["tail_budget_by"] != "equal":
+            key = "tail_asset_budgets" if ss["tail_budget_by"] == "asset" else \
+                "tail_sector_budgets"  # fmt: skip
+            budgets = dict(ss[key])
+            if not budgets:
+                universe = self.universe
+                names = universe if ss["tail_budget_by"] == "asset" else sorted(
+                    self.data.sectors.reindex(universe).fillna("Unknown").unique())
+                budgets = {n: 1.0 / len(names) for n in names}  # the editor's starting values
+            more["risk_budgets"] = pd.Series(budgets, dtype=float)
+        return more
+
+    def tail_constraint_terms(self) -> dict[str, Any]:
+        """Constraint fields from the setup (the CVaR limit) for ``Constraints``."""
+        ss = self.ss
+        if ss["objective_kind"] in LIMITABLE and ss["tail_max_cvar"] is not None:
+            return {"max_cvar": float(ss["tail_max_cvar"])}
+        return {}
+
+    @cached_property
+    def window_returns(self) -> pd.DataFrame:
+        """Daily decimal returns of the universe over the window (the historical scenarios)."""
+        return self.window.prices.pct_change().dropna(how="any")
+
+    def _simulated(self) -> pd.DataFrame:
+        ss = self.ss
+        if ss["tail_scenarios"] == "historical":
+            return self.window_returns
+        return self.compute.simulated_scenarios(self.window_returns, int(ss["tail_mc_scenarios"]),
+                                                ss["tail_scenarios"],
+                                                int(ss["tail_mc_seed"]))  # fmt: skip
+
+    @cached_property
+    def scenarios(self) -> pd.DataFrame | None:
+        """The scenarios the setup's objective needs (daily decimal returns), or None.
+
+        Raises
+        ------
+        BallastError
+            A window too short, a bad Monte Carlo setting.
+        """
+        if not self.uses_scenarios:
+            return None
+        if self.ss["objective_kind"] in ("hrp", "herc"):
+            return self.window_returns
+        return self._simulated()
+
+    def tail_report_table(self, result: OptimizationResult) -> pd.DataFrame | None:
+        """Tail figures of the allocation for the report (None for mean-variance objectives)."""
+        from core.scenario_optimization import scenario_cdar, scenario_cvar
+        from core.tail_allocation import TAIL_OBJECTIVES
+
+        ss = self.ss
+        if result.objective.kind not in TAIL_OBJECTIVES and ss["tail_max_cvar"] is None:
+            return None
+        returns = self.window_returns
+        w = result.weights.reindex(returns.columns).fillna(0.0)
+        c = float(result.objective.cvar_confidence)
+        row = {
+            "Objective": all_objectives().get(result.objective.kind, result.objective.kind),
+            "Confidence": c,
+            "CVaR (daily, historical)": scenario_cvar(w, returns, c),
+            "CDaR (historical)": scenario_cdar(w, returns, c),
+            "CVaR limit (daily)": ss["tail_max_cvar"],
+            "Scenarios": SCENARIO_SOURCES.get(ss["tail_scenarios"]),
+        }
+        return pd.DataFrame([row])
+
+    def cvar_frontier_view(self) -> tuple[pd.DataFrame, tuple[float, float] | None, str]:
+        """The mean-CVaR frontier of the setup, the allocation's (CVaR, return) and a note.
+
+        The scenarios and confidence are those of the tail objectives; the constraints the
+        setup's without the volatility cap (not linear), with the number of points of the
+        mean-variance frontier (at most 60).
+
+        Raises
+        ------
+        BallastError
+            Constraints that admit no portfolio, too few scenarios.
+        """
+        from core.scenario_optimization import scenario_cvar
+
+        ss = self.ss
+        mu, _ = self.estimates
+        cons = self.constraints
+        note = ""
+        if cons.max_volatility is not None:
+            cons = dataclasses.replace(cons, max_volatility=None)
+            note = "The volatility cap is left out of the mean-CVaR frontier (it is not linear)."
+        sims = self._simulated()
+        c = float(ss["tail_cvar_confidence"])
+        frontier = self.compute.mean_cvar_frontier(mu, sims[list(mu.index)], cons,
+                                                   int(min(ss["frontier_n_points"], 60)), c)
+        marker = None
+        result = self.allocation_or_none()
+        if result is not None and set(result.weights.index) <= set(sims.columns):
+            w = result.weights.reindex(sims.columns).fillna(0.0)
+            marker = (scenario_cvar(w, sims, c), float(w.reindex(mu.index).fillna(0.0) @ mu))
+        return frontier, marker, note
 
     # --- Black-Litterman -------------------------------------------------------------------
     @cached_property
@@ -1591,7 +1738,8 @@ class Pipeline:
         - volatility above ``max_volatility`` and tracking error above
           ``book_max_tracking_error`` (annualised, on the setup's estimates);
         - historical VaR above ``var_limit`` at the first confidence and horizon of the risk
-          settings, on the window's returns;
+          settings, on the window's returns; daily historical CVaR above the setup's CVaR
+          limit (``tail_max_cvar`` at ``tail_cvar_confidence``);
         - every registered check (:data:`CHECKS`).
 
         Parameters
@@ -1711,6 +1859,22 @@ class Pipeline:
                     ))  # fmt: skip
             except BallastError as exc:
                 notes.append(f"VaR not checked: {exc}")
+        cvar_cap = ss["tail_max_cvar"]
+        if cvar_cap is not None:
+            from core.scenario_optimization import scenario_cvar
+
+            conf = float(ss["tail_cvar_confidence"])
+            try:
+                returns = self.window_returns
+                cvar = float(scenario_cvar(invested.reindex(returns.columns).fillna(0.0),
+                                           returns, conf))  # fmt: skip
+                if cvar > float(cvar_cap) + 1e-12:
+                    findings.append(Finding(
+                        "CVaR limit", "portfolio", cvar, float(cvar_cap),
+                        f"Historical CVaR {conf:.1%} (daily): {percent(cvar)} of the book above "
+                        f"the setup's limit of {percent(float(cvar_cap))}."))  # fmt: skip
+            except BallastError as exc:
+                notes.append(f"CVaR not checked: {exc}")
         for name, extra in CHECKS.items():
             try:
                 findings += extra(self, current)
@@ -1900,7 +2064,8 @@ def allocation_section(p: Pipeline) -> ReportSection | None:
         if ss["expected_returns_source"] == "black_litterman"
         else _RETURN_REFERENCES.get(ss["returns_method"], ss["returns_method"])
     )
-    objective = OBJECTIVES.get(result.objective.kind, result.objective.kind)
+    objective = all_objectives().get(result.objective.kind, result.objective.kind)
+    tail_table = p.tail_report_table(result)
     text = "\n".join([
         f"**Objective:** {objective}. **Data window:** {ss['start']} to {ss['end']}, "
         f"{len(result.weights)} assets; orders at the latest prices of {data.as_of.date()} "
@@ -1925,7 +2090,9 @@ def allocation_section(p: Pipeline) -> ReportSection | None:
         figures.append(charts.sector_pie(result.sector_weights))
     return ReportSection(key="allocation", title="Allocation", text=text,
                          tables={"Weights": weights, "Orders": order_table, "Key figures": key,
-                                 "Sector weights": sector_table},
+                                 "Sector weights": sector_table,
+                                 **({"Tail risk": tail_table} if tail_table is not None
+                                    else {})},
                          figures=figures)  # fmt: skip
 
 
@@ -2052,6 +2219,20 @@ def frontier_section(p: Pipeline, view: FrontierView | None = None) -> ReportSec
             text += (f"\n\nActive frontier against {name} (Roll 1992): the highest expected "
                      "return for each tracking error, from the minimum-tracking-error portfolio; "
                      "active return and tracking error annualised decimals.")  # fmt: skip
+    if ss["frontier_show_cvar"]:  # shown on the page: in the report too
+        from core.charts.tail import mean_cvar_frontier_figure
+
+        try:
+            cvar_frontier, marker, _ = p.cvar_frontier_view()
+        except BallastError as exc:
+            text += f"\n\nMean-CVaR frontier: {exc}"
+        else:
+            c = float(ss["tail_cvar_confidence"])
+            tables["Mean-CVaR frontier points"] = cvar_frontier
+            figures.append(mean_cvar_frontier_figure(cvar_frontier, marker, confidence=c))
+            text += (f"\n\nMean-CVaR frontier (Rockafellar & Uryasev 2000): the least CVaR at "
+                     f"{c:.1%} (daily loss, decimal) for each expected return (annualised), each "
+                     "point an exact linear program solved by HiGHS.")  # fmt: skip
     return ReportSection("frontier", "Efficient frontier", text, tables, figures)
 
 
@@ -2409,8 +2590,9 @@ class Finding:
     ----------
     kind : str
         ``"drift"``, ``"weight bound"``, ``"sector bound"``, ``"volatility limit"``,
-        ``"tracking error limit"``, ``"VaR limit"``, ``"short position"``, ``"no target"`` (the
-        setup gives no allocation: no portfolio meets its limits), or a feature's kind.
+        ``"tracking error limit"``, ``"VaR limit"``, ``"CVaR limit"``, ``"short position"``,
+        ``"no target"`` (the setup gives no allocation: no portfolio meets its limits), or a
+        feature's kind.
     name : str
         What it concerns (a ticker, a sector, ``"portfolio"``).
     value : float

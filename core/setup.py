@@ -5,9 +5,9 @@ Conventions
 A :class:`Setup` holds every setting of a saved setup, grouped as the dashboard groups them:
 the data source, the universe, the date window, the estimators, the objective, the
 constraints, the Black-Litterman views, the holdings (and how to optimise from them), the risk
-settings, the rebalancing and backtest settings and the frontier's settings. Each field of a
-group carries the *setup key* it is saved under (``"risk_horizon"``, the keys of
-``ui.state.DEFAULTS`` and of saved JSON files), so that:
+settings, the rebalancing and backtest settings, the frontier's settings and those of the
+tail-risk objectives. Each field of a group carries the *setup key* it is saved under
+(``"risk_horizon"``, the keys of ``ui.state.DEFAULTS`` and of saved JSON files), so that:
 
 - :meth:`Setup.from_mapping` / :meth:`Setup.to_mapping` convert from and to today's flat
   mapping of setup keys (session state, saved setups, JSON files) without loss;
@@ -316,6 +316,9 @@ class BacktestSettings:
         ``"__data__"`` (the data's index), ``"__upload__"``, ``"__yahoo__"`` or a loaded ticker.
     yahoo_benchmark : str
         Yahoo symbol when ``benchmark`` is ``"__yahoo__"``.
+    benchmark_upload : mapping or None
+        ``{"filename", "csv"}``: the uploaded benchmark series when ``benchmark`` is
+        ``"__upload__"``.
     schedule : str
         A key of ``core.backtest.SCHEDULES``.
     lookback_years : float
@@ -336,6 +339,7 @@ class BacktestSettings:
 
     benchmark: str = _key("rebalance_benchmark", "__data__")
     yahoo_benchmark: str = _key("rebalance_yahoo_benchmark", "^GSPC")
+    benchmark_upload: Mapping[str, Any] | None = _key("rebalance_benchmark_upload", None)
     schedule: str = _key("rebalance_schedule", "monthly")
     lookback_years: float = _key("rebalance_lookback_years", 3.0)
     start: dt.date | None = _key("rebalance_backtest_start", None)
@@ -366,6 +370,8 @@ class FrontierSettings:
     compare : str
         ``"none"``, ``"historical"``, ``"black_litterman"`` or ``"cov:<method>"``.
     transition_x : {"volatility", "expected_return"}
+    show_cvar : bool
+        The mean-CVaR frontier beside the mean-variance one.
     """
 
     n_points: int = _key("frontier_n_points", 50)
@@ -375,6 +381,37 @@ class FrontierSettings:
     show_unconstrained: bool = _key("frontier_show_unconstrained", False)
     compare: str = _key("frontier_compare", "none")
     transition_x: str = _key("frontier_transition_x", "volatility")
+    show_cvar: bool = _key("frontier_show_cvar", False)
+
+
+@dataclass(frozen=True)
+class TailSettings:
+    """Tail-risk, risk-budgeting and hierarchical objectives (``core.tail_allocation``).
+
+    Attributes
+    ----------
+    cvar_confidence : float
+        CVaR / CDaR confidence.
+    max_cvar : float or None
+        CVaR limit, decimal loss a trading day; None: no limit.
+    scenarios : {"historical", "normal", "student_t"}
+        The window's daily returns, or Monte Carlo draws.
+    mc_scenarios, mc_seed : int
+        Monte Carlo scenarios and seed.
+    budget_by : {"equal", "asset", "sector"}
+        Risk parity budgets.
+    asset_budgets, sector_budgets : mapping
+        Ticker (sector) -> decimal share of the volatility.
+    """
+
+    cvar_confidence: float = _key("tail_cvar_confidence", 0.95)
+    max_cvar: float | None = _key("tail_max_cvar", None)
+    scenarios: str = _key("tail_scenarios", "historical")
+    mc_scenarios: int = _key("tail_mc_scenarios", 5_000)
+    mc_seed: int = _key("tail_mc_seed", 42)
+    budget_by: str = _key("tail_budget_by", "equal")
+    asset_budgets: Mapping[str, float] = _key("tail_asset_budgets", {})
+    sector_budgets: Mapping[str, float] = _key("tail_sector_budgets", {})
 
 
 #: The groups of a Setup: attribute name -> group class (data source, universe apart).
@@ -388,6 +425,7 @@ _GROUPS: dict[str, type] = {
     "risk": RiskSettings,
     "backtest": BacktestSettings,
     "frontier": FrontierSettings,
+    "tail": TailSettings,
 }
 
 
@@ -411,19 +449,21 @@ KEY_ORDER: tuple[str, ...] = (
     "risk_aversion", "long_only", "min_weight", "max_weight", "max_volatility", "asset_bounds",
     "sector_bounds", "capital", "bl_views", "bl_prior", "bl_market_caps", "bl_delta", "bl_tau",
     "bl_omega", "holdings", "cash", "rebalance_benchmark", "rebalance_yahoo_benchmark",
-    "rebalance_schedule", "rebalance_lookback_years", "rebalance_backtest_start",
-    "rebalance_cost_bps", "rebalance_drift_band", "rebalance_min_trade",
-    "rebalance_no_trade_band", "rebalance_stop_method", "rebalance_stop_k", "rebalance_take_k",
-    "rebalance_confidence", "rebalance_horizon", "book_start_from", "book_max_turnover",
-    "book_locked", "book_no_buy", "book_no_sell", "book_cost_overrides", "book_horizon_years",
-    "book_cash_bounds", "book_max_gross", "book_max_long", "book_max_short",
+    "rebalance_benchmark_upload", "rebalance_schedule", "rebalance_lookback_years",
+    "rebalance_backtest_start", "rebalance_cost_bps", "rebalance_drift_band",
+    "rebalance_min_trade", "rebalance_no_trade_band", "rebalance_stop_method", "rebalance_stop_k",
+    "rebalance_take_k", "rebalance_confidence", "rebalance_horizon", "book_start_from",
+    "book_max_turnover", "book_locked", "book_no_buy", "book_no_sell", "book_cost_overrides",
+    "book_horizon_years", "book_cash_bounds", "book_max_gross", "book_max_long", "book_max_short",
     "book_max_tracking_error", "risk_confidences", "risk_horizon", "risk_mc_scenarios",
     "risk_mc_dof", "risk_mc_seed", "risk_contrib_method", "risk_contrib_confidence",
     "risk_backtest_method", "risk_backtest_window", "risk_backtest_confidence",
-    "risk_backtest_full_history", "risk_custom_windows", "risk_asset_shocks",
-    "risk_sector_shocks", "risk_crisis", "risk_corr_push", "risk_corr_window",
-    "frontier_n_points", "frontier_n_random", "frontier_pick_by", "frontier_pick",
-    "frontier_show_unconstrained", "frontier_compare", "frontier_transition_x",
+    "risk_backtest_full_history", "risk_custom_windows", "risk_asset_shocks", "risk_sector_shocks",
+    "risk_crisis", "risk_corr_push", "risk_corr_window", "frontier_n_points", "frontier_n_random",
+    "frontier_pick_by", "frontier_pick", "frontier_show_unconstrained", "frontier_compare",
+    "frontier_transition_x", "frontier_show_cvar", "tail_cvar_confidence", "tail_max_cvar",
+    "tail_scenarios", "tail_mc_scenarios", "tail_mc_seed", "tail_budget_by", "tail_asset_budgets",
+    "tail_sector_budgets",
 )  # fmt: skip
 
 
@@ -470,7 +510,7 @@ class Setup(Mapping):
     data_source : DataSource
     universe : tuple of str or None
         Tickers of the universe, in order; None: every ticker of the data.
-    window, estimators, objective, constraints, views, holdings, risk, backtest, frontier
+    window, estimators, objective, constraints, views, holdings, risk, backtest, frontier, tail
         The groups (see their classes; each field names its setup key).
     extras : mapping
         Setup keys without a typed field (added by features through
@@ -496,6 +536,7 @@ class Setup(Mapping):
     risk: RiskSettings = field(default_factory=RiskSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     frontier: FrontierSettings = field(default_factory=FrontierSettings)
+    tail: TailSettings = field(default_factory=TailSettings)
     extras: Mapping[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 

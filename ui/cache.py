@@ -195,4 +195,5 @@ def compute():
         var_backtest=var_backtest, historical_stress=historical_stress,
         efficient_frontier=efficient_frontier, random_portfolios=random_portfolios,
         active_frontier=active_frontier, yahoo_series=yahoo_series,
+        simulated_scenarios=simulated_scenarios, mean_cvar_frontier=mean_cvar_frontier,
     )  # fmt: skip

@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.exceptions import BallastError, OptimizationError
 from core.optimization import OBJECTIVES
+from core.pipeline import LIMITABLE, SCENARIO_KINDS, SCENARIO_SOURCES  # noqa: F401
 from core.tail_allocation import TAIL_OBJECTIVES
 from ui import state
 from ui.widgets import percent, percent_column, show_error, synced, synced_editor
@@ -34,30 +35,14 @@ SHORT_LABELS: dict[str, str] = {
     "herc": "HERC (hierarchical)",
 }
 
-#: Where the scenarios come from: setup value -> label.
-SCENARIO_SOURCES: dict[str, str] = {
-    "historical": "Daily returns of the window",
-    "normal": "Monte Carlo, normal",
-    "student_t": "Monte Carlo, Student-t",
-}
-
-#: Objectives that measure tail risk on scenarios.
-SCENARIO_KINDS = ("min_cvar", "min_cdar", "max_return")
-#: Mean-variance objectives that a CVaR limit may join.
-LIMITABLE = ("max_sharpe", "min_volatility", "target_return", "target_volatility", "max_utility",
-             "min_cdar", "max_return")  # fmt: skip
-
 
 def _kind() -> str:
     return st.session_state["objective_kind"]
 
 
 def uses_scenarios() -> bool:
-    """Whether the setup's objective needs return scenarios."""
-    ss = st.session_state
-    kind = _kind()
-    return kind in SCENARIO_KINDS or kind in ("hrp", "herc") or (
-        kind in LIMITABLE and ss["tail_max_cvar"] is not None)  # fmt: skip
+    """Whether the setup's objective needs return scenarios (``core.pipeline``)."""
+    return state.pipeline().uses_scenarios
 
 
 def tail_inputs() -> None:
@@ -150,51 +135,28 @@ def budget_editor() -> None:
 
 def objective_terms() -> dict[str, Any]:
     """Objective fields from the setup (CVaR confidence, risk budgets) for ``Objective``."""
-    ss = st.session_state
-    more: dict[str, Any] = {"cvar_confidence": float(ss["tail_cvar_confidence"])}
-    if _kind() == "risk_parity" and ss["tail_budget_by"] != "equal":
-        key = "tail_asset_budgets" if ss["tail_budget_by"] == "asset" else "tail_sector_budgets"
-        budgets = dict(ss[key])
-        if not budgets:
-            universe = list(ss["universe"])
-            names = universe if ss["tail_budget_by"] == "asset" else sorted(
-                state.price_data().sectors.reindex(universe).fillna("Unknown").unique())
-            budgets = {n: 1.0 / len(names) for n in names}  # the editor's starting values
-        more["risk_budgets"] = pd.Series(budgets, dtype=float)
-    return more
+    return state.pipeline().tail_objective_terms()
 
 
 def constraint_terms() -> dict[str, Any]:
     """Constraint fields from the setup (the CVaR limit) for ``Constraints``."""
-    ss = st.session_state
-    if _kind() in LIMITABLE and ss["tail_max_cvar"] is not None:
-        return {"max_cvar": float(ss["tail_max_cvar"])}
-    return {}
+    return state.pipeline().tail_constraint_terms()
 
 
 def window_returns() -> pd.DataFrame:
     """Daily decimal returns of the universe over the window (the historical scenarios)."""
-    return state.window_data().prices.pct_change().dropna(how="any")
+    return state.pipeline().window_returns
 
 
 def scenarios() -> pd.DataFrame | None:
-    """The scenarios the setup's objective needs, or None.
+    """The scenarios the setup's objective needs, or None (``core.pipeline``).
 
     Raises
     ------
     BallastError
         A window too short, a bad Monte Carlo setting.
     """
-    if not uses_scenarios():
-        return None
-    from ui import cache
-
-    returns = window_returns()
-    ss = st.session_state
-    if _kind() in ("hrp", "herc") or ss["tail_scenarios"] == "historical":
-        return returns
-    return cache.simulated_scenarios(returns, int(ss["tail_mc_scenarios"]), ss["tail_scenarios"],
-                                     int(ss["tail_mc_seed"]))  # fmt: skip
+    return state.pipeline().scenarios
 
 
 def result_extras(result) -> None:
@@ -254,22 +216,7 @@ def result_extras(result) -> None:
 
 def report_table(result) -> pd.DataFrame | None:
     """Tail figures of the allocation for the report (None for mean-variance objectives)."""
-    from core.scenario_optimization import scenario_cdar, scenario_cvar
-
-    if result.objective.kind not in TAIL_OBJECTIVES and st.session_state["tail_max_cvar"] is None:
-        return None
-    returns = window_returns()
-    w = result.weights.reindex(returns.columns).fillna(0.0)
-    c = float(result.objective.cvar_confidence)
-    row = {
-        "Objective": ALL_OBJECTIVES.get(result.objective.kind, result.objective.kind),
-        "Confidence": c,
-        "CVaR (daily, historical)": scenario_cvar(w, returns, c),
-        "CDaR (historical)": scenario_cdar(w, returns, c),
-        "CVaR limit (daily)": st.session_state["tail_max_cvar"],
-        "Scenarios": SCENARIO_SOURCES.get(st.session_state["tail_scenarios"]),
-    }
-    return pd.DataFrame([row])
+    return state.pipeline().tail_report_table(result)
 
 
 # --- the Efficient Frontier page --------------------------------------------------------------
@@ -278,39 +225,14 @@ def report_table(result) -> pd.DataFrame | None:
 def cvar_frontier_view() -> tuple[pd.DataFrame, tuple[float, float] | None, str]:
     """The mean-CVaR frontier of the setup, the allocation's (CVaR, return) and a note.
 
-    The scenarios are those of the tail objectives (the window's daily returns or Monte Carlo
-    draws), the confidence theirs; the constraints the Allocation page's without the volatility
-    cap (not linear), with the number of points of the mean-variance frontier.
+    See :meth:`core.pipeline.Pipeline.cvar_frontier_view`.
 
     Raises
     ------
     BallastError
         Constraints that admit no portfolio, too few scenarios.
     """
-    import dataclasses
-
-    from core.scenario_optimization import scenario_cvar
-    from ui import cache
-
-    ss = st.session_state
-    mu, _ = state.estimates()
-    cons = state.constraints()
-    note = ""
-    if cons.max_volatility is not None:
-        cons = dataclasses.replace(cons, max_volatility=None)
-        note = "The volatility cap is left out of the mean-CVaR frontier (it is not linear)."
-    returns = window_returns()
-    sims = returns if ss["tail_scenarios"] == "historical" else cache.simulated_scenarios(
-        returns, int(ss["tail_mc_scenarios"]), ss["tail_scenarios"], int(ss["tail_mc_seed"]))
-    c = float(ss["tail_cvar_confidence"])
-    frontier = cache.mean_cvar_frontier(mu, sims[list(mu.index)], cons,
-                                        int(min(ss["frontier_n_points"], 60)), c)  # fmt: skip
-    marker = None
-    result = ss.get("allocation")
-    if result is not None and set(result.weights.index) <= set(sims.columns):
-        w = result.weights.reindex(sims.columns).fillna(0.0)
-        marker = (scenario_cvar(w, sims, c), float(w.reindex(mu.index).fillna(0.0) @ mu))
-    return frontier, marker, note
+    return state.pipeline().cvar_frontier_view()
 
 
 def cvar_frontier_section() -> None:
@@ -336,21 +258,3 @@ def cvar_frontier_section() -> None:
     csv_download("Download the mean-CVaR frontier (CSV)",
                  frontier.to_csv(index_label="point").encode("utf-8"),
                  "ballast_mean_cvar_frontier.csv")  # fmt: skip
-
-
-def cvar_frontier_report(tables: dict, figures: list) -> str:
-    """Add the mean-CVaR frontier to a report section when the page shows it; its text."""
-    from core.charts.tail import mean_cvar_frontier_figure
-
-    if not st.session_state["frontier_show_cvar"]:
-        return ""
-    try:
-        frontier, marker, _ = cvar_frontier_view()
-    except BallastError as exc:
-        return f"\n\nMean-CVaR frontier: {exc}"
-    c = float(st.session_state["tail_cvar_confidence"])
-    tables["Mean-CVaR frontier points"] = frontier
-    figures.append(mean_cvar_frontier_figure(frontier, marker, confidence=c))
-    return (f"\n\nMean-CVaR frontier (Rockafellar & Uryasev 2000): the least CVaR at {c:.1%} "
-            "(daily loss, decimal) for each expected return (annualised), each point an exact "
-            "linear program solved by HiGHS.")  # fmt: skip

@@ -134,10 +134,13 @@ def test_check_a_book_at_target_and_a_drifted_one(data):
 def test_check_limits_and_registered_checks(data):
     setup = _book(data, BASE)
     sector = data.sectors[next(iter(setup["holdings"]))]
-    tight = {**setup, "sector_bounds": {sector: (0.0, 0.01)}, "max_volatility": 0.01}
+    tight = {**setup, "sector_bounds": {sector: (0.0, 0.01)}, "max_volatility": 0.01,
+             "tail_max_cvar": 0.001}
     found = Pipeline(tight, data).check()
     kinds = {f.kind for f in found.findings}
-    assert {"sector bound", "volatility limit", "no target"} <= kinds  # 1 % is infeasible too
+    assert {"sector bound", "volatility limit", "CVaR limit", "no target"} <= kinds
+    assert "No target allocation" in next(f for f in found.findings if f.kind == "no target"
+                                          ).message  # 1 % volatility is infeasible too
     try:
         pipeline.register_check("test rule", lambda p, w: [Finding(
             "rule", "portfolio", float(w.max()), 0.0, "Largest weight above 0 %.")])
@@ -159,3 +162,19 @@ def test_report_is_built_once_and_has_both_files(data):
     assert "Expected return (annualised)" in summary.key_figures
     assert isinstance(summary.inputs, dict) and "Objective" in " ".join(summary.inputs)
     assert isinstance(p.tracking_figures()[0], pd.DataFrame)
+
+
+def test_tail_objective_runs_on_the_windows_scenarios(data):
+    from core.scenario_optimization import scenario_cvar
+
+    p = Pipeline({**BASE, "objective_kind": "min_cvar", "tail_cvar_confidence": 0.95}, data)
+    result = p.allocation
+    assert result.objective.kind == "min_cvar"
+    assert p.scenarios is not None and list(p.scenarios.columns) == UNIVERSE
+    # the minimum: no other portfolio of the window's scenarios has a lower CVaR (spot checks)
+    best = scenario_cvar(result.weights.reindex(UNIVERSE), p.scenarios, 0.95)
+    for w in np.eye(5) * 0.25 + 0.15:  # feasible: sum 1, at most 40 % each
+        assert best <= scenario_cvar(pd.Series(w, index=UNIVERSE), p.scenarios, 0.95) + 1e-9
+    section = pipeline.allocation_section(p)
+    assert "Tail risk" in section.tables and "CVaR" in section.text + " ".join(
+        section.tables["Tail risk"].columns)
