@@ -304,6 +304,8 @@ class BLInputs:
         optimisation instead of ``cov`` when the objective or a limit needs the benchmark.
     objective_error : str
         Why there is no objective ("" when there is one).
+    scenarios : DataFrame or None
+        Return scenarios of the tail objectives (as the Allocation page's), None without.
     """
 
     cov: pd.DataFrame
@@ -320,6 +322,7 @@ class BLInputs:
     benchmark_returns: pd.Series | None = None
     benchmark_cov: pd.DataFrame | None = None
     objective_error: str = ""
+    scenarios: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -513,7 +516,8 @@ def bl_compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOut
     if inputs.objective is not None:
         try:
             # The critical-line engine stops at the wanted point: a move costs milliseconds.
-            optimised = optimize(mu, cov, inputs.objective, inputs.constraints)
+            optimised = optimize(mu, cov, inputs.objective, inputs.constraints,
+                                 scenarios=inputs.scenarios)  # fmt: skip
         except BallastError as exc:
             error = str(exc)
     if optimised is not None and set(optimised.weights.index) != set(result.returns.index):
@@ -1227,7 +1231,7 @@ class Pipeline:
             ss["bl_views"], tickers, known_tickers=self.data.tickers,
             market_caps=caps.dropna() if caps.notna().any() else None,
         )  # fmt: skip
-        objective, constraints = None, self.constraints
+        objective, constraints, scenarios = None, self.constraints, None
         more, error, bench_mu, bench_cov = {}, "", None, None
         try:
             if self.benchmark_needed:
@@ -1238,14 +1242,19 @@ class Pipeline:
                 cap = ss["book_max_tracking_error"]
                 if cap is not None:
                     constraints = dataclasses.replace(constraints, max_tracking_error=cap)
+            # the tail objectives' CVaR confidence and limit, risk budgets and scenarios
+            more = {**more, **self.tail_objective_terms()}
+            constraints = dataclasses.replace(constraints, **self.tail_constraint_terms())
             objective = self.objective(**more)
+            scenarios = self.scenarios
         except BallastError as exc:
             error = str(exc)
         return BLInputs(cov=cov, market_weights=w_mkt, delta=delta, delta_note=note,
                         tau=float(ss["bl_tau"]), risk_free_rate=rf, prior=prior, views=views,
                         omega_method=ss["bl_omega"], objective=objective,
                         constraints=constraints, benchmark_returns=bench_mu,
-                        benchmark_cov=bench_cov, objective_error=error)  # fmt: skip
+                        benchmark_cov=bench_cov, objective_error=error,
+                        scenarios=scenarios)  # fmt: skip
 
     @cached_property
     def bl_outcome(self) -> BLOutcome:

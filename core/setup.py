@@ -5,9 +5,10 @@ Conventions
 A :class:`Setup` holds every setting of a saved setup, grouped as the dashboard groups them:
 the data source, the universe, the date window, the estimators, the objective, the
 constraints, the Black-Litterman views, the holdings (and how to optimise from them), the risk
-settings, the rebalancing and backtest settings, the frontier's settings and those of the
-tail-risk objectives. Each field of a group carries the *setup key* it is saved under
-(``"risk_horizon"``, the keys of ``ui.state.DEFAULTS`` and of saved JSON files), so that:
+settings, the rebalancing and backtest settings, the frontier's settings, those of the
+tail-risk objectives and of the design comparison. Each field of a group carries the *setup
+key* it is saved under (``"risk_horizon"``, the keys of ``ui.state.DEFAULTS`` and of saved
+JSON files), so that:
 
 - :meth:`Setup.from_mapping` / :meth:`Setup.to_mapping` convert from and to today's flat
   mapping of setup keys (session state, saved setups, JSON files) without loss;
@@ -372,6 +373,8 @@ class FrontierSettings:
     transition_x : {"volatility", "expected_return"}
     show_cvar : bool
         The mean-CVaR frontier beside the mean-variance one.
+    resampled, resamples, resample_seed, resample_method
+        Michaud's resampled frontier: shown, resamples averaged, seed, method.
     """
 
     n_points: int = _key("frontier_n_points", 50)
@@ -382,6 +385,49 @@ class FrontierSettings:
     compare: str = _key("frontier_compare", "none")
     transition_x: str = _key("frontier_transition_x", "volatility")
     show_cvar: bool = _key("frontier_show_cvar", False)
+    resampled: bool = _key("frontier_resampled", False)
+    resamples: int = _key("frontier_resamples", 200)
+    resample_seed: int = _key("frontier_resample_seed", 42)
+    resample_method: str = _key("frontier_resample_method", "bootstrap")
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """Designs walked forward together (``core.comparison``).
+
+    Attributes
+    ----------
+    designs : list of dict
+        ``{"name", "kind", "objective", ...}`` per design.
+    baseline : str
+        A design's name.
+    schedule : str
+        A key of ``core.comparison.COMPARISON_SCHEDULES``.
+    lookback_years : float
+        Trailing estimation window, years of 252 trading days.
+    start : datetime.date or None
+        None: the first date with a full lookback.
+    cost_bps : float
+        Basis points of traded value.
+    test : str
+        A key of ``core.comparison.SHARPE_TESTS``.
+    confidence : float
+        Of the Sharpe intervals; tests at 1 - this.
+    """
+
+    designs: list[dict[str, Any]] = _key("compare_designs", [
+        {"name": "Equal weight", "kind": "equal_weight"},
+        {"name": "Max Sharpe", "kind": "optimized", "objective": "max_sharpe"},
+        {"name": "Min volatility", "kind": "optimized", "objective": "min_volatility"},
+        {"name": "Market cap", "kind": "market_cap"},
+    ])  # fmt: skip
+    baseline: str = _key("compare_baseline", "Equal weight")
+    schedule: str = _key("compare_schedule", "monthly")
+    lookback_years: float = _key("compare_lookback_years", 3.0)
+    start: dt.date | None = _key("compare_start", None)
+    cost_bps: float = _key("compare_cost_bps", 10.0)
+    test: str = _key("compare_test", "hac")
+    confidence: float = _key("compare_confidence", 0.95)
 
 
 @dataclass(frozen=True)
@@ -426,6 +472,7 @@ _GROUPS: dict[str, type] = {
     "backtest": BacktestSettings,
     "frontier": FrontierSettings,
     "tail": TailSettings,
+    "compare": CompareSettings,
 }
 
 
@@ -463,7 +510,10 @@ KEY_ORDER: tuple[str, ...] = (
     "frontier_pick_by", "frontier_pick", "frontier_show_unconstrained", "frontier_compare",
     "frontier_transition_x", "frontier_show_cvar", "tail_cvar_confidence", "tail_max_cvar",
     "tail_scenarios", "tail_mc_scenarios", "tail_mc_seed", "tail_budget_by", "tail_asset_budgets",
-    "tail_sector_budgets",
+    "tail_sector_budgets", "frontier_resampled", "frontier_resamples", "frontier_resample_seed",
+    "frontier_resample_method", "compare_designs", "compare_baseline", "compare_schedule",
+    "compare_lookback_years", "compare_start", "compare_cost_bps", "compare_test",
+    "compare_confidence",
 )  # fmt: skip
 
 
@@ -510,7 +560,8 @@ class Setup(Mapping):
     data_source : DataSource
     universe : tuple of str or None
         Tickers of the universe, in order; None: every ticker of the data.
-    window, estimators, objective, constraints, views, holdings, risk, backtest, frontier, tail
+    window, estimators, objective, constraints, views, holdings, risk, backtest, frontier, tail,
+    compare
         The groups (see their classes; each field names its setup key).
     extras : mapping
         Setup keys without a typed field (added by features through
@@ -537,6 +588,7 @@ class Setup(Mapping):
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     frontier: FrontierSettings = field(default_factory=FrontierSettings)
     tail: TailSettings = field(default_factory=TailSettings)
+    compare: CompareSettings = field(default_factory=CompareSettings)
     extras: Mapping[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 

@@ -732,6 +732,43 @@ def _default_rules() -> dict[str, Rule]:
     }
 
 
+def _feature_rules() -> list[tuple[str, Rule, str]]:
+    """Rules and labels of the resampled frontier's and the Compare page's setup keys."""
+    from core.comparison import COMPARISON_SCHEDULES, DESIGN_KINDS, MAX_DESIGNS, SHARPE_TESTS
+    from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
+    from core.optimization import OBJECTIVES
+    from core.resampling import RESAMPLING_METHODS
+
+    design = record(
+        {
+            "name": text(60),
+            "kind": choice(DESIGN_KINDS),
+            "objective": choice(OBJECTIVES, nullable=True),
+            "returns_method": choice(RETURN_ESTIMATORS, nullable=True),
+            "cov_method": choice(COVARIANCE_ESTIMATORS, nullable=True),
+            "constraints": choice({"setup": "The Allocation page's",
+                                   "long_only": "Long-only, 0 to 100 %"},
+                                  nullable=True),  # fmt: skip
+            "max_weight": number(0.01, 1.0, nullable=True),
+        },
+        required=("name", "kind"),
+    )
+    return [
+        ("frontier_resampled", flag(), "Resampled frontier shown"),
+        ("frontier_resamples", number(10, 1_000, integer=True), "Resamples"),
+        ("frontier_resample_seed", number(0, 2**32 - 1, integer=True), "Resampling seed"),
+        ("frontier_resample_method", choice(RESAMPLING_METHODS), "Resampling method"),
+        ("compare_designs", list_of(design, max_items=MAX_DESIGNS), "Designs compared"),
+        ("compare_baseline", text(60), "Baseline design"),
+        ("compare_schedule", choice(COMPARISON_SCHEDULES), "Comparison schedule"),
+        ("compare_lookback_years", number(0.25, 30.0), "Comparison lookback (years)"),
+        ("compare_start", date(), "Comparison start"),
+        ("compare_cost_bps", number(0.0, 500.0), "Comparison costs (bps)"),
+        ("compare_test", choice(SHARPE_TESTS), "Sharpe-ratio test"),
+        ("compare_confidence", choice((0.9, 0.95, 0.99)), "Comparison confidence"),
+    ]
+
+
 #: Setup key -> the rule its values meet (see the module docstring, "Validation").
 RULES: dict[str, Rule] = _default_rules()
 
@@ -826,6 +863,13 @@ LABELS: dict[str, str] = {
     "tail_asset_budgets": "Risk budgets per asset (%)",
     "tail_sector_budgets": "Risk budgets per sector (%)",
 }
+
+
+# Keys of features whose rules need their modules (imported here, after the rules above):
+# every reader of a setup (the dashboard, the command line) knows them.
+for _key, _rule, _label in _feature_rules():
+    RULES[_key] = _rule
+    LABELS[_key] = _label
 
 
 def label(key: str) -> str:

@@ -170,48 +170,6 @@ RESULTS: dict[str, Any] = {
 }
 
 
-def _register_rules() -> None:
-    """Validation rules of the setup keys added here after core.setups' own (saved setups)."""
-    from core import setups
-    from core.comparison import COMPARISON_SCHEDULES, DESIGN_KINDS, MAX_DESIGNS, SHARPE_TESTS
-    from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
-    from core.optimization import OBJECTIVES
-    from core.resampling import RESAMPLING_METHODS
-
-    design = setups.record(
-        {
-            "name": setups.text(60),
-            "kind": setups.choice(DESIGN_KINDS),
-            "objective": setups.choice(OBJECTIVES, nullable=True),
-            "returns_method": setups.choice(RETURN_ESTIMATORS, nullable=True),
-            "cov_method": setups.choice(COVARIANCE_ESTIMATORS, nullable=True),
-            "constraints": setups.choice({"setup": "The Allocation page's",
-                                          "long_only": "Long-only, 0 to 100 %"},
-                                         nullable=True),  # fmt: skip
-            "max_weight": setups.number(0.01, 1.0, nullable=True),
-        },
-        required=("name", "kind"),
-    )
-    for key, rule, label in (
-        ("frontier_resampled", setups.flag(), "Resampled frontier shown"),
-        ("frontier_resamples", setups.number(10, 1_000, integer=True), "Resamples"),
-        ("frontier_resample_seed", setups.number(0, 2**32 - 1, integer=True), "Resampling seed"),
-        ("frontier_resample_method", setups.choice(RESAMPLING_METHODS), "Resampling method"),
-        ("compare_designs", setups.list_of(design, max_items=MAX_DESIGNS), "Designs compared"),
-        ("compare_baseline", setups.text(60), "Baseline design"),
-        ("compare_schedule", setups.choice(COMPARISON_SCHEDULES), "Comparison schedule"),
-        ("compare_lookback_years", setups.number(0.25, 30.0), "Comparison lookback (years)"),
-        ("compare_start", setups.date(), "Comparison start"),
-        ("compare_cost_bps", setups.number(0.0, 500.0), "Comparison costs (bps)"),
-        ("compare_test", setups.choice(SHARPE_TESTS), "Sharpe-ratio test"),
-        ("compare_confidence", setups.choice((0.9, 0.95, 0.99)), "Comparison confidence"),
-    ):
-        setups.register(key, rule, label)
-
-
-_register_rules()
-
-
 def init() -> None:
     """Ask for sign-in where configured, then put every missing setup key in session state.
 
