@@ -73,6 +73,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core import book_active_set
 from core.exceptions import InfeasibleConstraintsError, OptimizationError
 
 __all__ = [
@@ -766,6 +767,11 @@ def solve_book(
         raise OptimizationError(
             "Tracking error needs a benchmark: give the objective's benchmark weights."
         )
+    fast = None
+    if kind in book_active_set.KINDS:
+        fast = book_active_set.solve(p, kind, delta=delta, shadow_prices=shadow_prices)
+    if fast is not None:
+        return _finish(p, kind, fast[0], delta, fast[1], None)
     needs_factor = (
         kind in _CONE_OBJECTIVE
         or kind == "target_volatility"
@@ -800,6 +806,15 @@ def solve_book(
         w = x[:n] / kappa
     else:
         w = x[:n].copy()
+    prices = None
+    if shadow_prices and kind in BOOK_KINDS:
+        prices = (z, s, labels, cone_kinds, kappa, held_prices)
+    return _finish(p, kind, w, delta, None, prices)
+
+
+def _finish(p: BookProblem, kind: str, w: np.ndarray, delta: float, prices: dict | None,
+            duals) -> BookSolution:  # fmt: skip
+    """Clean the weights, check a ratio's scale, and turn the duals into shadow prices."""
     w = np.clip(w, p.lower, p.upper)
     w[np.abs(w) < 1e-11] = 0.0
     w[~p.investable] = 0.0
@@ -811,8 +826,11 @@ def solve_book(
         vol = float(np.sqrt(max(w @ p.cov @ w, 0.0)))
         if kind == "max_sharpe" and (vol < 1e-7 or value > 1e6):
             raise InfeasibleConstraintsError(unbounded_sharpe_message(p.risk_free_rate))
-    prices: dict[str, float] = {}
-    if shadow_prices and kind in BOOK_KINDS:
+    if prices is not None:
+        return BookSolution(w, prices, value)
+    prices = {}
+    if duals is not None:
+        z, s, labels, cone_kinds, kappa, held_prices = duals
         factor = value**3 * kappa if kind in _HOMOGENEOUS else 1.0
         prices = _shadow_prices(z, s, labels, cone_kinds, factor, value)
         scale = max(1.0, abs(value)) if np.isfinite(value) else 1.0
