@@ -646,16 +646,20 @@ def _add_portfolio(prog: _Program, lin: LinearConstraints, constraints: Constrai
 
 
 def _add_cvar_limit(prog: _Program, w: slice, r: np.ndarray, confidence: float,
-                    limit: float) -> None:  # fmt: skip
-    """``CVaR <= limit`` with every scenario row (the form conic solvers take at once)."""
+                    limit: float, n_total: int | None = None) -> int:  # fmt: skip
+    """``CVaR <= limit`` over the scenario rows ``r``; returns the column of alpha.
+
+    ``r`` holds every scenario, or a subset of the ``n_total`` scenarios (a relaxation).
+    """
     T = r.shape[0]
-    k = 1.0 / (T * (1.0 - confidence))
+    k = 1.0 / ((T if n_total is None else n_total) * (1.0 - confidence))
     alpha = prog.columns(1, -np.inf, np.inf)
     u = prog.columns(T, 0.0, np.inf)
     prog.rows([(w, -r), (alpha, -np.ones((T, 1))), (u, -sp.identity(T))], -np.inf, 0.0,
               "scenario loss")  # fmt: skip
     prog.rows([(alpha, np.ones((1, 1))), (u, np.full((1, T), k))], -np.inf, float(limit),
               f"CVaR at most {float(limit):.2%}")  # fmt: skip
+    return alpha.start
 
 
 def _add_cdar(prog: _Program, w: slice, r: np.ndarray, confidence: float,

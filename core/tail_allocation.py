@@ -12,12 +12,15 @@ As :mod:`core.scenario_optimization` (scenarios, CVaR, CDaR per period, costs) a
 :mod:`core.risk_budgeting` (budgets, volatility contributions, HRP/HERC). Under a CVaR limit:
 minimum volatility and a target return minimise the variance (gross of costs), maximum utility
 ``mu'w - c'|w - w0| / H - delta / 2 w' Sigma w``, a target volatility maximises the return
-within it, and the maximum Sharpe ratio is found along the CVaR-limited frontier (the Sharpe
-ratio is quasi-concave in the target return; golden-section search, each point an exact QP).
-All are solved by HiGHS.
+within it (a second-order cone), and the maximum Sharpe ratio uses the Charnes-Cooper change
+of variables ``y = kappa w`` (Cornuejols & Tutuncu 2007, section 8.2). These are conic programs
+solved by Clarabel, with the scenario rows joining as they are needed (the same exact argument
+as :class:`core.scenario_optimization._LazyCvar`); the linear programs are solved by HiGHS.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -195,8 +198,6 @@ def _mean_variance_under_cvar(kind: str, mu: np.ndarray, cov: np.ndarray, r: np.
     """Mean-variance objectives with ``CVaR <= max_cvar`` (exact conic programs, Clarabel)."""
     c = float(objective.cvar_confidence)
     limit = float(constraints.max_cvar)
-    horizon = float(objective.cost_horizon)
-    n = len(mu)
     # The limit is checked first (by HiGHS), so that a limit below the minimum CVaR is named.
     highest = so.solve_scenario_problem("max_return", mu, r, lin, constraints, confidence=c,
                                         w0=w0, max_cvar=limit)  # fmt: skip
@@ -207,9 +208,37 @@ def _mean_variance_under_cvar(kind: str, mu: np.ndarray, cov: np.ndarray, r: np.
             f"expected return within the CVaR limit of {limit:.2%}, {top:.2%}: lower the "
             "target or raise the limit."
         )
+    if kind == "max_sharpe" and top <= float(objective.risk_free_rate) + 1e-12:
+        raise InfeasibleConstraintsError(
+            "No portfolio within the CVaR limit is expected to beat the risk-free rate of "
+            f"{float(objective.risk_free_rate):.2%}, so the Sharpe ratio has no maximum."
+        )
+    T = r.shape[0]
+    tail = int(math.ceil(T * (1.0 - c)))
+    inside = np.zeros(T, dtype=bool)
+    inside[np.argsort(r @ highest.weights)[: min(T, max(3 * tail, 60))]] = True
+    # Scenario rows join as they are needed (the argument of core.scenario_optimization's
+    # lazy CVaR block: fewer rows relax the program; none violated at its optimum = exact).
+    while True:
+        w, alpha = _mean_variance_solve(kind, mu, cov, r[inside], T, lin, constraints,
+                                        objective, w0, costs, limit)  # fmt: skip
+        losses = -(r @ w) - alpha
+        scale = max(1e-9, 1e-9 * float(np.abs(losses).max()))
+        violated = np.flatnonzero((losses > scale) & ~inside)
+        if violated.size == 0:
+            return w
+        inside[violated[np.argsort(-losses[violated])][: max(tail, 50)]] = True
+
+
+def _mean_variance_solve(kind, mu, cov, r_in, n_total, lin, constraints, objective, w0, costs,
+                         limit) -> tuple[np.ndarray, float]:  # fmt: skip
+    """One conic program over the scenario rows ``r_in``: (weights, alpha of the CVaR block)."""
+    c = float(objective.cvar_confidence)
+    horizon = float(objective.cost_horizon)
+    n = len(mu)
     prog = so._Program(n)
     w, trades = so._add_portfolio(prog, lin, constraints, w0, costs)
-    so._add_cvar_limit(prog, w, r, c, limit)
+    alpha = so._add_cvar_limit(prog, w, r_in, c, limit, n_total)
     if kind == "target_return":
         prog.rows([(w, mu[None, :])], float(objective.target_return), np.inf, "target return")
     if kind == "max_sharpe":
@@ -222,22 +251,18 @@ def _mean_variance_under_cvar(kind: str, mu: np.ndarray, cov: np.ndarray, r: np.
     if trades is not None and kind in ("max_utility", "target_volatility"):
         q[trades] = np.concatenate([costs, costs]) / horizon
     if kind == "max_sharpe":
-        if top <= float(objective.risk_free_rate) + 1e-12:
-            raise InfeasibleConstraintsError(
-                "No portfolio within the CVaR limit is expected to beat the risk-free rate of "
-                f"{float(objective.risk_free_rate):.2%}, so the Sharpe ratio has no maximum."
-            )
         x = _clarabel(prog, P, q, sharpe=True)
-        return x[:n] / x[-1]
+        return x[:n] / x[-1], float(x[alpha] / x[-1])
     if kind == "max_utility":
         q[:n] -= mu
-        return _clarabel(prog, float(objective.risk_aversion) * P, q)[:n]
-    if kind == "target_volatility":
+        x = _clarabel(prog, float(objective.risk_aversion) * P, q)
+    elif kind == "target_volatility":
         q[:n] -= mu
         L = np.linalg.cholesky(S.toarray() + 1e-14 * np.eye(n))
-        return _clarabel(prog, sp.csc_matrix((N, N)), q,
-                         soc=(L, float(objective.target_volatility)))[:n]  # fmt: skip
-    return _clarabel(prog, P, q)[:n]
+        x = _clarabel(prog, sp.csc_matrix((N, N)), q, soc=(L, float(objective.target_volatility)))
+    else:
+        x = _clarabel(prog, P, q)
+    return x[:n], float(x[alpha])
 
 
 def optimize_tail(
