@@ -122,7 +122,9 @@ def section() -> None:
     ss = st.session_state
     st.caption(md_escape(
         f"{result.n_resamples:,} resamples ({RESAMPLING_METHODS[result.method].lower()}), "
-        f"seed {result.seed}, {result.settings['n_observations']:,} returns each; "
+        f"seed {result.seed}, {result.settings['n_observations']:,} returns each, "
+        "re-estimated with the Allocation page's estimators (Black-Litterman views are not "
+        "resampled); "
         "weights averaged point by point (rank k of every resampled frontier), then evaluated "
         "under the original estimates (Michaud & Michaud 1998)."
     ))  # fmt: skip
