@@ -18,10 +18,14 @@ Conventions
 
 Method
 ------
-Each problem is one exact linear program (quadratic for the mean-variance objectives under a CVaR
-limit) assembled as sparse matrices and solved by HiGHS through ``highspy``; the frontier keeps
-one model and changes the bound of its return row between points, so that HiGHS warm-starts
-from the previous basis. Trades are split as ``w = w0 + b - s`` (``b, s >= 0``) when holdings,
+Each problem is one exact linear program assembled as sparse matrices and solved by HiGHS
+through ``highspy``. Scenario rows of CVaR, and the drawdown rows of CDaR, join the model as
+they are needed (:class:`_LazyCvar`, :class:`_LazyCdar`): a subset relaxes the program, and
+once no left-out row is violated at its optimum the answer is that of the full program, so
+only the tail and its neighbours are ever in the model. The frontier keeps one model and
+changes the bound of its return row between points, so that HiGHS warm-starts from the
+previous basis. (The mean-variance objectives under a CVaR limit are conic programs:
+:mod:`core.tail_allocation`.) Trades are split as ``w = w0 + b - s`` (``b, s >= 0``) when holdings,
 turnover, locks or costs are set; exposures as ``w = p - q`` when gross, long or short limits
 are set.
 
@@ -322,7 +326,7 @@ def simulate_scenarios(
 # ------------------------------------------------------------------------------ the program
 @dataclass
 class _Program:
-    """A linear (or quadratic) program ``min c'x (+ x'Qx/2)``, ``lo <= A x <= up``, bounds."""
+    """A linear program ``min c'x``, ``lo <= A x <= up``, column bounds, built block by block."""
 
     n_assets: int
     cost: list = field(default_factory=list)
@@ -430,12 +434,6 @@ class _LazyCvar:
         self.weight, self.limit_row = weight, limit_row
         self.inside = np.zeros(self.T, dtype=bool)
         self.tail = int(math.ceil(self.T * (1.0 - confidence)))
-        self.quadratic: np.ndarray | None = None
-
-    def set_quadratic(self, Q: np.ndarray) -> None:
-        """Make the objective quadratic, ``+ w'Qw / 2`` (HiGHS QP)."""
-        self.quadratic = Q
-        self.model.h.passHessian(_hessian(Q, self.model.h.getNumCol()))
 
     def start(self, w: np.ndarray) -> None:
         """Take in the scenarios worst for the portfolio ``w`` (a guess of the optimum)."""
@@ -468,8 +466,6 @@ class _LazyCvar:
                   np.arange(0, m * width, width, dtype=np.int32), index.ravel(),
                   value.ravel())  # fmt: skip
         self.inside[idx] = True
-        if self.quadratic is not None:  # HiGHS keeps the Hessian's dimension: extend it
-            h.passHessian(_hessian(self.quadratic, h.getNumCol()))
 
     def solve(self) -> tuple[str, np.ndarray | None, float]:
         """Solve, add the violated scenarios, repeat until none is violated."""
@@ -828,25 +824,6 @@ def solve_scenario_problem(
         cvar=scenario_cvar(w, scenarios, c) if scenarios is not None else float("nan"),
         cdar=scenario_cdar(w, scenarios, c) if scenarios is not None else float("nan"),
     )
-
-
-def _hessian(Q: np.ndarray, n_cols: int | None):
-    """``x'Qx / 2`` over the first ``len(Q)`` columns, as HiGHS wants it (lower triangle, CSC)."""
-    import highspy
-
-    n = Q.shape[0]
-    dim = n if n_cols is None else n_cols
-    lower = sp.csc_matrix(sp.tril(sp.csc_matrix((Q + Q.T) / 2)), shape=(n, n))
-    lower.resize((dim, dim))
-    lower = sp.csc_matrix(lower)
-    lower.sort_indices()
-    hess = highspy.HighsHessian()
-    hess.dim_ = dim
-    hess.format_ = highspy.HessianFormat.kTriangular
-    hess.start_ = lower.indptr
-    hess.index_ = lower.indices
-    hess.value_ = lower.data
-    return hess
 
 
 def model_h(model: _Model | _LazyCvar | _LazyCdar):
