@@ -59,6 +59,10 @@ __all__ = ["KINDS", "applies", "solve"]
 #: Objective kinds this engine serves.
 KINDS = ("max_sharpe", "max_information_ratio", "max_utility")
 _EPS = 1e-12  # weights are O(1): closer than this counts as "at the bound"
+# Primal-dual steps at most; at a feasible point with at most _FEW changes left the primal
+# method finishes; releases per step at most max(_CAP0, _CAPF x free assets). Measured on
+# bench/rebalance.py: fewer releases make the steps crawl, more make the multipliers swing.
+_PD_STEPS, _FEW, _CAP0, _CAPF = 40, 8, 4, 2.0
 
 
 class _Decline(Exception):
@@ -337,7 +341,7 @@ class _Engine:
         point (the caller restores it).
         """
         seen = set()
-        for _ in range(40 + self.n // 4):
+        for _ in range(_PD_STEPS):
             self.iterations += 1
             F, a, d, l0, l1 = self._eqp(relax=True)
             wF = a + t * d
@@ -363,14 +367,14 @@ class _Engine:
                 self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), list(self.J))
                 if not (release_up.any() or release_down.any() or drop):
                     return F, a, d, l0, l1
-                if int(release_up.sum() + release_down.sum()) + len(drop) <= 3:
+                if int(release_up.sum() + release_down.sum()) + len(drop) <= _FEW:
                     raise _Decline  # a few changes from a feasible point: primal steps
             fix_lo, fix_hi = below > 1e-13, above > 1e-13
             add = np.flatnonzero(violated > 1e-13)
             # Release the most negative few only: freeing every asset at once overshoots the
             # turnover budget, and the multipliers then swing from step to step.
             worst = np.minimum(up, down)
-            cap = max(4, len(F))
+            cap = max(_CAP0, int(_CAPF * len(F)))
             if int((release_up | release_down).sum()) > cap:
                 keep = np.zeros(self.n, dtype=bool)
                 keep[np.argpartition(worst, cap)[:cap]] = True
