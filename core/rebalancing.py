@@ -51,6 +51,13 @@ should be when neither buying nor selling a little lowers the Lagrangian of the 
 assets join the working set and the program is solved again, so the last program satisfies the
 optimality conditions of the whole problem (the column generation of Dantzig & Wolfe).
 
+The maximum Sharpe ratio, the maximum information ratio and the maximum utility under linear
+limits only (no volatility or tracking-error cap, no exposure limits) from a book within its
+limits go first to the exact active-set engine of :mod:`core.book_active_set` (KKT point of the
+working set, its multipliers as shadow prices); it hands back to the program above anything it
+declines (a singular covariance block, a degenerate cycle, no portfolio beating the risk-free
+rate, whose message the diagnosis below writes).
+
 Shadow prices are the solver's dual variables, turned into the objective's own units: for the
 direct programs ``-d opt / d h_j = z_j``; for the homogeneous ones ``opt = 1 / (2 S^2)`` and
 the right-hand side enters as ``h_j kappa``, so ``dS / dh_j = S^3 kappa z_j`` (envelope
