@@ -75,6 +75,9 @@ __all__ = [
     "liquidity_position_limits",
     "days_to_execute",
     "liquidity_profile",
+    "SETUP_DEFAULTS",
+    "register_setup_keys",
+    "setup_terms",
 ]
 
 #: A position with a weight above this (decimal) counts as held.
@@ -265,23 +268,28 @@ class IssuerConcentration(Rule):
         return out
 
     def constrain(self, model: Any) -> list:
-        """``W_k <= t + (c - t) z_k`` and ``sum_k v_k <= A`` with ``v_k >= W_k - c (1 - z_k)``.
+        """Issuer weight ``W_k = a_k + b_k``: ``a_k <= t``, ``b_k <= (c - t) z_k``, aggregate.
 
-        ``z_k`` (binary) marks the issuers allowed above the threshold; ``v_k >= 0`` is their
-        weight (0 for the others), so the aggregate counts exactly the large positions.
+        The aggregate is ``sum_k (t z_k + b_k) <= A``.
+        ``z_k`` (binary) marks the issuers allowed above the threshold; such an issuer counts
+        ``t + b_k``, its whole weight when it is above ``t`` (an issuer with ``z_k = 1`` below
+        ``t`` would be over-counted, so the optimum sets ``z_k = 0`` there). This split is
+        tighter in the continuous relaxation than a big-M on ``W_k``.
         """
         import cvxpy as cp
 
+        n_issuers = model.issuer_matrix.shape[0]
         W = model.issuer_matrix @ model.w
-        z = model.binary(("above threshold", id(self)), model.issuer_matrix.shape[0])
+        z = model.binary(("above threshold", id(self)), n_issuers)
         zk = model.scaled(z)
-        v = cp.Variable(model.issuer_matrix.shape[0], nonneg=True)
+        a = cp.Variable(n_issuers, nonneg=True)
+        b = cp.Variable(n_issuers, nonneg=True)
         t, c = float(self.threshold), float(self.cap)
-        return [
-            W <= t * model.kappa + (c - t) * zk,
-            v >= W - c * (model.kappa - zk),
-            cp.sum(v) <= float(self.aggregate) * model.kappa,
-        ]
+        out = [W == a + b, a <= t * model.kappa, b <= (c - t) * zk,
+               cp.sum(t * zk + b) <= float(self.aggregate) * model.kappa]  # fmt: skip
+        if t > 0:  # each issuer above t takes more than t of the aggregate
+            out.append(cp.sum(z) <= math.floor(float(self.aggregate) / t + 1e-9))
+        return out
 
     def upper_bounds(self, tickers: list[str]) -> np.ndarray:
         """The issuer cap on every ticker."""
@@ -750,6 +758,116 @@ def name_conflicts(
         f"The maximum weights under the {capped_by} add up to {_fmt(total)}, less than the "
         f"{_fmt(invested)} to invest: raise them or allow cash."
     )
+
+
+# ----------------------------------------------------------------------------- setup keys
+#: Setup keys of the compliance settings and their defaults (decimals; None: off).
+SETUP_DEFAULTS: dict[str, Any] = {
+    "compliance_rule_set": "none",  # "none", "ucits" or "us_diversified_fund"
+    "compliance_threshold": 0.05,
+    "compliance_cap": 0.10,
+    "compliance_aggregate": 0.40,
+    "compliance_us_share": 0.75,
+    "compliance_issuers": {},
+    "compliance_max_cash": 0.0,
+    "compliance_max_holdings": None,
+    "compliance_min_position": None,
+    "compliance_whole_shares": False,
+    "compliance_time_limit": 5.0,
+    "compliance_liquidity": False,
+    "compliance_liquidity_days": 5.0,
+    "compliance_participation": 0.2,
+    "compliance_adv": {},
+}
+
+
+def register_setup_keys() -> None:
+    """Register the validation rules of the ``compliance_*`` setup keys (saved setups)."""
+    from core import setups as s
+
+    s.register("compliance_rule_set", s.choice(["none", "ucits", "us_diversified_fund"]),
+               "Regulatory rule set")  # fmt: skip
+    for key, label in (("compliance_threshold", "Rule threshold (decimal)"),
+                       ("compliance_cap", "Rule issuer cap (decimal)"),
+                       ("compliance_aggregate", "Rule aggregate limit (decimal)"),
+                       ("compliance_us_share", "Diversified share (decimal)")):  # fmt: skip
+        s.register(key, s.number(0.0, 1.0), label)
+    s.register("compliance_max_cash", s.number(0.0, 1.0), "Cash allowed (decimal)")
+    s.register("compliance_issuers", s.mapping(s.text(100)), "Issuers of the tickers")
+    s.register("compliance_max_holdings", s.number(1, 5000, integer=True, nullable=True),
+               "Maximum number of holdings")  # fmt: skip
+    s.register("compliance_min_position", s.number(0.0, 1.0, nullable=True),
+               "Minimum position (decimal)")  # fmt: skip
+    s.register("compliance_whole_shares", s.flag(), "Whole shares inside the optimisation")
+    s.register("compliance_time_limit", s.number(0.1, 600.0), "Solver time limit (s)")
+    s.register("compliance_liquidity", s.flag(), "Liquidity limit on")
+    s.register("compliance_liquidity_days", s.number(0.0, 10_000.0, lo_open=True),
+               "Days to liquidate a position")  # fmt: skip
+    s.register("compliance_participation", s.number(0.0, 1.0, lo_open=True),
+               "Participation rate (decimal of ADV)")  # fmt: skip
+    s.register("compliance_adv", s.mapping(s.number(0.0)), "Average daily volume (shares)")
+
+
+
+def setup_terms(setup: Mapping[str, Any], prices: pd.Series, capital: float,
+                from_holdings: bool = False) -> dict[str, Any]:
+    """:class:`core.constraints.Constraints` fields from the ``compliance_*`` setup keys.
+
+    Parameters
+    ----------
+    setup : mapping
+        Setup keys (missing ones take :data:`SETUP_DEFAULTS`).
+    prices : Series
+        Latest price per ticker (whole shares, liquidity).
+    capital : float
+        Value of the book to invest (the capital from cash, the book's value from holdings).
+    from_holdings : bool
+        The book's own cash bounds apply then, not ``compliance_max_cash``.
+
+    Returns
+    -------
+    dict
+        ``rules``, ``max_holdings``, ``min_position``, ``issuers``, ``time_limit`` and, where
+        set, ``cash_bounds`` and ``whole_shares``.
+
+    Raises
+    ------
+    InfeasibleConstraintsError
+        Rule parameters out of range.
+    """
+    def get(key: str) -> Any:
+        value = setup.get(key, SETUP_DEFAULTS[key]) if hasattr(setup, "get") else None
+        return SETUP_DEFAULTS[key] if value is None and SETUP_DEFAULTS[key] is not None \
+            else value
+
+    kind = get("compliance_rule_set")
+    rules: list[Rule] = []
+    if kind == "ucits":
+        rules.append(ucits(get("compliance_threshold"), get("compliance_cap"),
+                           get("compliance_aggregate")))  # fmt: skip
+    elif kind == "us_diversified_fund":
+        rules.append(us_diversified_fund(get("compliance_threshold"), get("compliance_us_share")))
+    if get("compliance_liquidity") and get("compliance_adv"):
+        rules.append(LiquidityLimit(
+            adv=dict(get("compliance_adv")), prices=prices.to_dict(), capital=float(capital),
+            days=float(get("compliance_liquidity_days")),
+            participation=float(get("compliance_participation")),
+        ))  # fmt: skip
+    out: dict[str, Any] = {
+        "rules": tuple(rules),
+        "max_holdings": get("compliance_max_holdings"),
+        "min_position": get("compliance_min_position"),
+        "issuers": {t: i for t, i in dict(get("compliance_issuers")).items() if str(i).strip()},
+        "time_limit": float(get("compliance_time_limit")),
+    }
+    if not from_holdings and float(get("compliance_max_cash")) > 0:
+        out["cash_bounds"] = (0.0, float(get("compliance_max_cash")))
+    if get("compliance_whole_shares"):
+        out["whole_shares"] = (float(capital), prices)
+    return out
+
+
+register_setup_keys()
 
 
 # ----------------------------------------------------------------------------- liquidity

@@ -610,7 +610,8 @@ def _spec(expected_returns, cov, objective, constraints, tickers) -> _Spec:
         if len(constraints.whole_shares) > 2 and constraints.whole_shares[2] is not None:
             leftover = float(constraints.whole_shares[2])
         least, most = max(1.0 - leftover, 0.0), min(most, 1.0)
-    compliance.name_conflicts(tickers, upper, rules, constraints.issuers, invested=least)
+    bounds_upper = np.maximum(lin.upper, np.where(no_sell, w0, 0.0))
+    compliance.name_conflicts(tickers, bounds_upper, rules, constraints.issuers, invested=least)
     mu = expected_returns.to_numpy(dtype=float)
     sigma = cov.to_numpy(dtype=float)
     sigma = (sigma + sigma.T) / 2

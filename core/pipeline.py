@@ -39,7 +39,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import black_litterman as bl
-from core import estimators, risk, setups, stress
+from core import compliance, estimators, risk, setups, stress
 from core import performance as perf
 from core.constraints import Constraints
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS, returns_from_prices
@@ -1021,6 +1021,9 @@ class Pipeline:
                           cash_bounds=(float(lo), float(hi)))  # fmt: skip
             more_o.update(transaction_costs=self.transaction_costs(),
                           cost_horizon=float(ss["book_horizon_years"]))  # fmt: skip
+        # Regulatory rules, holdings count and size, whole shares, liquidity (mixed-integer).
+        more_c.update(compliance.setup_terms(ss, self.data.prices.iloc[-1], value,
+                                             self.from_holdings))  # fmt: skip
         more_o.update(self.tail_objective_terms())  # CVaR confidence, risk budgets
         more_c.update(self.tail_constraint_terms())  # the CVaR limit
         objective = self.objective(**more_o)

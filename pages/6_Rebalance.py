@@ -8,6 +8,7 @@ from core.charts import backtest as bcharts
 from core.exceptions import BallastError
 from core.execution import stop_levels_csv, trade_plan_csv
 from core.performance import drawdowns
+from ui import compliance as compliance_ui
 from ui import persistence, state
 from ui import rebalance as rb
 from ui.report import page_downloads
@@ -87,6 +88,7 @@ with trades:
             shown = plan.trades[(plan.trades["current_shares"] != 0)
                                 | (plan.trades["final_shares"] != 0)]  # fmt: skip
             st.dataframe(shown, width="stretch", column_config=rb.trade_columns())
+            compliance_ui.section(st.session_state["allocation"], plan)
             csv_download("Download trade plan (CSV)",
                          trade_plan_csv(plan, state.price_data().currency or ""),
                          "ballast_trade_plan.csv", icon=None)  # fmt: skip

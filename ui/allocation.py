@@ -14,6 +14,7 @@ from core import pipeline
 from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
 from core.optimization import exposures
 from core.pipeline import diversification_figures  # noqa: F401  (the report's)
+from ui import compliance as compliance_ui
 from ui import state
 from ui.tail import SHORT_LABELS as TAIL_LABELS
 from ui.widgets import (
@@ -177,6 +178,7 @@ def results_fragment() -> None:
                       key="weights")  # fmt: skip
     if len(result.sector_weights):
         right.plotly_chart(charts.sector_pie(result.sector_weights), key="sectors")
+    compliance_ui.section(result)
     if book.from_holdings():
         book.book_view(result)
         page_downloads(book.report_section)
@@ -327,6 +329,7 @@ def constraint_editors() -> None:
                 disabled=["Asset"], hide_index=True, width="stretch",
                 column_config=_BOUND_COLUMNS,
             )  # fmt: skip
+    compliance_ui.controls()
 
 
 def run_optimization() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+import core.compliance  # noqa: F401  (registers the compliance_* setup keys' rules)
 from core.constraints import Constraints
 from core.market_data import PriceData
 from core.optimization import Objective
@@ -152,7 +153,25 @@ DEFAULTS: dict[str, Any] = {
     "compare_cost_bps": 10.0,  # basis points of traded value
     "compare_test": "hac",  # core.comparison.SHARPE_TESTS
     "compare_confidence": 0.95,  # of the Sharpe intervals; tests at 1 - this
+    # Compliance (ui/compliance.py): rule set, holdings count and size, whole shares, liquidity.
+    "compliance_rule_set": "none",  # "none", "ucits" or "us_diversified_fund"
+    "compliance_threshold": 0.05,  # decimal: positions above it count toward the aggregate
+    "compliance_cap": 0.10,  # UCITS: decimal maximum per issuer
+    "compliance_aggregate": 0.40,  # UCITS: decimal maximum of the positions above the threshold
+    "compliance_us_share": 0.75,  # US 1940 Act: decimal share in cash and positions <= threshold
+    "compliance_issuers": {},  # ticker -> issuer (share classes); default: the ticker
+    "compliance_max_cash": 0.0,  # decimal cash the proposal from cash may keep (rules need it)
+    "compliance_max_holdings": None,  # whole number or None
+    "compliance_min_position": None,  # decimal or None
+    "compliance_whole_shares": False,  # whole shares for the capital inside the optimisation
+    "compliance_time_limit": 5.0,  # seconds per mixed-integer solve
+    "compliance_liquidity": False,  # limit positions to days x participation x ADV x price
+    "compliance_liquidity_days": 5.0,  # trading days to liquidate a position
+    "compliance_participation": 0.2,  # decimal share of the average daily volume
+    "compliance_adv": {},  # ticker -> average daily volume, shares a day (typed or uploaded)
 }
+
+
 
 #: Result keys and their initial values (never saved; see the module docstring).
 RESULTS: dict[str, Any] = {
