@@ -28,6 +28,7 @@ __all__ = [
     "returns_from_prices",
     "expected_returns",
     "covariance",
+    "covariance_fallback",
     "correlation_from_covariance",
     "is_positive_semidefinite",
 ]
@@ -151,6 +152,62 @@ def expected_returns(
     return mu
 
 
+#: Estimators whose estimate is singular when there are no more returns than assets.
+SINGULAR_WHEN_SHORT = ("sample", "exp_cov", "semicovariance")
+
+
+def covariance_fallback(prices: pd.DataFrame, method: str) -> str | None:
+    """Why :func:`covariance` replaces ``method`` by Ledoit-Wolf on these prices, or None.
+
+    The sample, exponentially weighted and semi-covariances of ``T`` returns have rank at most
+    ``T - 1`` (``T`` for the semicovariance): with no more returns than assets they are singular,
+    and portfolios of zero estimated risk appear. Ledoit-Wolf shrinkage toward a constant
+    variance is positive definite for any ``T`` and is used instead.
+
+    Parameters
+    ----------
+    prices : DataFrame (n_observations, n_assets)
+        Adjusted closes of the window.
+    method : str
+        The estimator asked for (a key of :data:`COVARIANCE_ESTIMATORS`).
+
+    Returns
+    -------
+    str or None
+        The message for the user when the estimator is replaced, else None.
+
+    References
+    ----------
+    Ledoit & Wolf (2004), "A well-conditioned estimator for large-dimensional covariance
+    matrices", Journal of Multivariate Analysis 88(2).
+    """
+    n_returns, n_assets = len(prices) - 1, prices.shape[1]
+    if method not in SINGULAR_WHEN_SHORT or n_returns > n_assets:
+        return None
+    return (
+        f"The {COVARIANCE_ESTIMATORS[method].lower()} of {n_returns:,} returns for "
+        f"{n_assets:,} assets is singular (no more returns than assets), so Ledoit-Wolf "
+        "shrinkage is used instead; widen the window or choose fewer assets to use the "
+        f"{COVARIANCE_ESTIMATORS[method].lower()}."
+    )
+
+
+def _exp_cov(prices: pd.DataFrame, span: int, periods_per_year: int) -> np.ndarray:
+    """PyPortfolioOpt's ``exp_cov`` in one matrix product (it loops over pairs: hours at 1,000).
+
+    ``S_ij = sum_t a_t x_ti x_tj / sum_t a_t`` with ``x`` the returns less their mean and
+    ``a_t = (1 - alpha)^(T - 1 - t)``, ``alpha = 2 / (span + 1)``: the last value of pandas'
+    ``ewm(span=span).mean()`` of each pair's co-variation, as PyPortfolioOpt computes it.
+    """
+    x = returns_from_prices(prices).to_numpy(dtype=float)
+    x = x - x.mean(axis=0)
+    alpha = 2.0 / (span + 1.0)
+    a = (1.0 - alpha) ** np.arange(len(x) - 1, -1, -1, dtype=float)
+    S = (x * (a / a.sum())[:, None]).T @ x * periods_per_year
+    cov = pd.DataFrame(S, index=prices.columns, columns=prices.columns)
+    return risk_models.fix_nonpositive_semidefinite(cov, "spectral")
+
+
 def covariance(
     prices: pd.DataFrame,
     method: str = "ledoit_wolf",
@@ -177,7 +234,9 @@ def covariance(
     -------
     DataFrame (n_assets, n_assets)
         Annualised covariance of simple returns, symmetric positive semidefinite (repaired by
-        PyPortfolioOpt's spectral fix when a sample estimate is not).
+        PyPortfolioOpt's spectral fix when a sample estimate is not). With no more returns
+        than assets the singular estimators are replaced by Ledoit-Wolf
+        (:func:`covariance_fallback` says so).
 
     Raises
     ------
@@ -191,6 +250,8 @@ def covariance(
     the semicovariance.
     """
     _check_prices(prices)
+    if method in COVARIANCE_ESTIMATORS and covariance_fallback(prices, method):
+        method = "ledoit_wolf"
     if method == "sample":
         cov = risk_models.sample_cov(prices, frequency=periods_per_year)
     elif method == "ledoit_wolf":
@@ -202,7 +263,7 @@ def covariance(
             prices, frequency=periods_per_year
         ).oracle_approximating()
     elif method == "exp_cov":
-        cov = risk_models.exp_cov(prices, span=span, frequency=periods_per_year)
+        cov = _exp_cov(prices, span, periods_per_year)
     elif method == "semicovariance":
         cov = risk_models.semicovariance(prices, benchmark=0.0, frequency=periods_per_year)
     else:

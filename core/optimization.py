@@ -735,14 +735,15 @@ def _critical_line_prices(w, mu, cov, objective, lin, max_volatility, tickers) -
         grad = mu - rf - float(objective.risk_aversion) * sw
     else:
         grad = mu - rf
-    rows, names = [np.ones(len(w))], ["budget"]
-    for i, t in enumerate(tickers):
-        if w[i] >= lin.upper[i] - 1e-10:
-            rows.append(np.eye(len(w))[i])
-            names.append(f"{t} at most {lin.upper[i]:.1%}")
-        elif w[i] <= lin.lower[i] + 1e-10:
-            rows.append(-np.eye(len(w))[i])
-            names.append(f"{t} at least {lin.lower[i]:.1%}")
+    # The bound rows are unit vectors: eliminate them. The other rows' multipliers solve the
+    # equations of the assets off their bounds (least squares, a few unknowns); each bound's
+    # multiplier is then its asset's residual. Same solution as one least-squares solve of the
+    # whole system when the binding rows are independent, at O(n k) instead of O(n^3) (a
+    # dense n x n system took seconds at 1,000 assets).
+    n = len(w)
+    at_upper = w >= lin.upper - 1e-10
+    at_lower = ~at_upper & (w <= lin.lower + 1e-10)
+    rows, names = [np.ones(n)], ["budget"]
     for g, h, label in zip(lin.G, lin.h, lin.labels, strict=True):
         if g @ w >= h - 1e-10:
             rows.append(g)
@@ -758,7 +759,18 @@ def _critical_line_prices(w, mu, cov, objective, lin, max_volatility, tickers) -
     if kind == "target_return" and abs(float(mu @ w) - objective.target_return) <= 1e-9:
         rows.append(-(mu - rf))
         names.append(f"target return at least {objective.target_return:.1%}")
-    lam = np.linalg.lstsq(np.array(rows).T, grad, rcond=None)[0]
+    other = np.array(rows).T  # (n, k)
+    bound = at_upper | at_lower
+    lam_other = np.zeros(other.shape[1])
+    if (~bound).any():
+        lam_other = np.linalg.lstsq(other[~bound], grad[~bound], rcond=None)[0]
+    residual = grad - other @ lam_other
+    lam_bound = np.where(at_upper, residual, -residual)
+    for i in np.flatnonzero(bound):
+        t = tickers[i]
+        names.append(f"{t} at most {lin.upper[i]:.1%}" if at_upper[i]
+                     else f"{t} at least {lin.lower[i]:.1%}")  # fmt: skip
+    lam = np.concatenate([lam_other, lam_bound[bound]])
     scale = 1e-9 * max(1.0, float(np.abs(grad).max()))
     out = {}
     for name, value in zip(names, lam / 100, strict=True):

@@ -45,7 +45,10 @@ def expected_returns(
 
 @st.cache_data(max_entries=32, show_spinner="Estimating the covariance...", hash_funcs=_KEYS)
 def covariance(prices: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Cached :func:`core.estimators.covariance`."""
+    """Cached :func:`core.estimators.covariance`; says so when it falls back to Ledoit-Wolf."""
+    note = estimators.covariance_fallback(prices, method)
+    if note:
+        st.warning(note, icon=":material/info:")  # replayed by st.cache_data on a hit
     return estimators.covariance(prices, method)
 
 
