@@ -17,13 +17,43 @@ from core.charts._common import finish, log_axis, portfolio_colour
 
 __all__ = [
     "weights_bar",
+    "top_holdings",
     "sector_pie",
     "normalized_prices",
     "correlation_heatmap",
 ]
 
 
-def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weights") -> go.Figure:
+def top_holdings(frame: pd.DataFrame, top: int = 40) -> pd.DataFrame:
+    """The ``top`` largest positions and one row aggregating the rest (large universes).
+
+    Parameters
+    ----------
+    frame : DataFrame (n_assets, n_portfolios)
+        Decimal weights indexed by ticker.
+    top : int
+        Rows kept, ranked by the largest absolute weight in any column.
+
+    Returns
+    -------
+    DataFrame (min(n_assets, top + 1), n_portfolios)
+        ``frame`` itself when it has at most ``top + 1`` rows; else its ``top`` largest rows in
+        their order and ``"Other (k assets)"``, the sum of the other ``k`` rows' weights.
+    """
+    if len(frame) <= top + 1:
+        return frame
+    size = frame.abs().max(axis=1).to_numpy()
+    keep = np.sort(np.argsort(-size, kind="stable")[:top])
+    rest = np.setdiff1d(np.arange(len(frame)), keep)
+    out = frame.iloc[keep].copy()
+    out.index = out.index.astype(str)
+    out.loc[f"Other ({len(rest):,} assets)"] = frame.iloc[rest].sum(axis=0)
+    return out
+
+
+def weights_bar(
+    weights: pd.Series | pd.DataFrame, title: str = "Portfolio weights", top: int = 40
+) -> go.Figure:
     """Bar chart of portfolio weights, one bar (group) per asset.
 
     Parameters
@@ -32,12 +62,16 @@ def weights_bar(weights: pd.Series | pd.DataFrame, title: str = "Portfolio weigh
         Decimal weights indexed by ticker; a DataFrame draws one bar series per column.
     title : str
         Figure title.
+    top : int
+        With more assets, the ``top`` largest positions are drawn and the others are summed
+        in one "Other" bar (:func:`top_holdings`): a bar per asset is unreadable at 1,000.
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
     frame = weights.to_frame("Weight") if isinstance(weights, pd.Series) else weights
+    frame = top_holdings(frame, top)
     fig = go.Figure()
     for col in frame.columns:
         fig.add_bar(
@@ -156,7 +190,9 @@ def normalized_prices(
     )
 
 
-def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlation of returns") -> go.Figure:
+def correlation_heatmap(
+    corr: pd.DataFrame, title: str = "Correlation of returns", max_assets: int = 100
+) -> go.Figure:
     """Heatmap of a correlation matrix on a fixed [-1, 1] diverging scale.
 
     Parameters
@@ -165,11 +201,17 @@ def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlation of returns
         Correlations.
     title : str
         Figure title.
+    max_assets : int
+        With more assets only the first ``max_assets`` are drawn and the title says so (a
+        1,000-asset heatmap is a million cells: megabytes for the browser, and unreadable).
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
+    if len(corr) > max_assets:
+        title = f"{title} (first {max_assets} of {len(corr):,} assets)"
+        corr = corr.iloc[:max_assets, :max_assets]
     labels = corr.columns.astype(str)
     fig = go.Figure(
         go.Heatmap(

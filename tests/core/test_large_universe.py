@@ -7,6 +7,7 @@ Ledoit-Wolf (the fallback when there are no more returns than assets).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from pypfopt import risk_models
 
@@ -60,3 +61,31 @@ def test_thousand_asset_allocation_and_frontier(wide):
     frontier = efficient_frontier(mu, cov, n_points=20)
     assert len(frontier.to_frame()) == 20
     assert frontier.tangency.sharpe_ratio == pytest.approx(result.sharpe_ratio, rel=1e-6)
+
+
+def test_weights_chart_shows_top_holdings_and_aggregates_the_rest():
+    from core.charts import correlation_heatmap, weights_bar
+
+    w = pd.Series(np.r_[np.linspace(0.05, 0.01, 40), np.full(960, 0.2 / 960)],
+                  index=[f"A{i:04d}" for i in range(1000)])  # fmt: skip
+    w = w / w.sum()
+    fig = weights_bar(w, top=40)
+    bar = fig.data[0]
+    assert len(bar.x) == 41 and bar.x[-1] == "Other (960 assets)"
+    assert float(np.sum(bar.y)) == pytest.approx(1.0)
+    assert list(bar.x[:3]) == ["A0000", "A0001", "A0002"]
+    small = weights_bar(w.iloc[:20] / w.iloc[:20].sum())
+    assert len(small.data[0].x) == 20
+    corr = pd.DataFrame(np.eye(1000), index=w.index, columns=w.index)
+    heat = correlation_heatmap(corr)
+    assert np.asarray(heat.data[0].z).shape == (100, 100)
+    assert "first 100 of 1,000 assets" in heat.layout.title.text
+
+
+@pytest.mark.parametrize("method", ["ledoit_wolf", "oas"])
+def test_shrinkage_equals_pypfopt(method):
+    prices = factor_model_prices(30, 200, seed=4)
+    shrunk = risk_models.CovarianceShrinkage(prices)
+    theirs = shrunk.ledoit_wolf() if method == "ledoit_wolf" else shrunk.oracle_approximating()
+    ours = estimators.covariance(prices, method)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-12, atol=1e-15)
