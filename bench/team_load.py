@@ -43,7 +43,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-sync"]  # fmt: skip
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHART = "[data-testid='stPlotlyChart']"
+NAV = "[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']"  # ui.navigation's links
 STEP = 600_000  # ms, the bound of every step (a loaded two-core machine is slow)
+SHOTS = os.environ.get("BALLAST_LOAD_SHOTS")  # a folder: screenshots of failed steps
 #: The workflow: (step, sidebar page path, title to wait for, wait for a chart too).
 PAGES = [("Data", "Data", "Data and universe", False),
          ("Allocation", "Allocation", "Allocation", True),
@@ -131,11 +133,13 @@ async def one_session(browser, url: str, login: str, password: str, times: dict,
             times["Sign-in"].append(time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001  any failure is counted, the run goes on
             errors.append(f"{login} sign-in: {type(exc).__name__}")
+            if SHOTS:
+                await page.screenshot(path=f"{SHOTS}/{login}-sign-in.png", full_page=True)
             return
         for step, path, title, chart in PAGES:
             t0 = time.perf_counter()
             try:
-                await page.locator(f"[data-testid='stSidebarNav'] a[href$='/{path}']").click()
+                await page.locator(NAV).get_by_text(path, exact=True).first.click()
                 await page.get_by_role("heading", name=title, exact=True).first.wait_for()
                 if chart:
                     await page.locator(CHART).first.locator(".main-svg").first.wait_for(
@@ -155,6 +159,8 @@ async def one_session(browser, url: str, login: str, password: str, times: dict,
                     errors.append(f"{login} {step}: {bad} error box(es)")
             except Exception as exc:  # noqa: BLE001
                 errors.append(f"{login} {step}: {type(exc).__name__}")
+                if SHOTS:
+                    await page.screenshot(path=f"{SHOTS}/{login}-{path}.png", full_page=True)
                 return
     finally:
         await ctx.close()
@@ -213,9 +219,13 @@ async def run(n: int) -> int:
 
 def main() -> None:
     """Parse the command line, run the load test, exit 1 on any error."""
+    global STEP
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions")
+    parser.add_argument("--step-timeout", type=float, default=STEP / 1000,
+                        help="seconds each step may take at most")  # fmt: skip
     args = parser.parse_args()
+    STEP = int(args.step_timeout * 1000)
     if oidc.missing():
         sys.exit(f"cannot run: {oidc.missing()}")
     sys.exit(asyncio.run(run(max(1, min(args.sessions, 50)))))

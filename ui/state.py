@@ -195,9 +195,10 @@ def init() -> None:
     On a server with sign-in (``ui.auth``) a visitor who is not signed in gets the sign-in
     screen and the page stops here; a signed-in user is named in the sidebar.
     """
-    from ui import auth
+    from ui import auth, navigation
 
     auth.require_sign_in()
+    navigation.sidebar()  # the page list first, then who is signed in
     auth.account_sidebar()
     fill()
 
@@ -225,9 +226,7 @@ def fill() -> None:
     if st.session_state["start"] is None:
         first = data.prices.index[0].date()
         st.session_state["start"] = max(first, st.session_state["end"] - dt.timedelta(days=5 * 365))
-    from ui import navigation, persistence  # persistence imports this module
-
-    navigation.sidebar()
+    from ui import persistence  # persistence imports this module
 
     persistence.restore()  # a new session: the work from before a reload, if its URL says so
     persistence.ensure_in_url()

@@ -202,6 +202,9 @@ def test_two_users_private_shared_link_and_reload(team_server, chromium):
     assert bob.get_by_role("button", name="Delete").count() == 0
     assert bob.get_by_role("button", name="Update sharing").count() == 0
     bob.get_by_text("Read-only: shared with you by").wait_for()
+    bob.get_by_role("button", name="Load", exact=True).click()
+    wait_idle(bob, SLOW)
+    bob.get_by_text("Loaded the setup 'Alice shared'").wait_for(timeout=SLOW)
     go(alice, url, "Report")
     assert not any("Bob private" in n for n in saved_setups(alice))
 
@@ -234,3 +237,12 @@ def test_two_users_private_shared_link_and_reload(team_server, chromium):
     for page in (alice, bob, elsewhere):
         assert exceptions(page) == 0
         assert "Traceback" not in page.content()
+
+    # Log out: the provider ends its session too; the app asks for sign-in again.
+    elsewhere.get_by_role("button", name="Log out").click()
+    elsewhere.get_by_role("button", name=re.compile("sign me out", re.IGNORECASE)).click(
+        timeout=30_000)  # the provider's confirmation
+    elsewhere.wait_for_url(re.compile(re.escape(url) + r"/?(\?.*)?$"), timeout=30_000)
+    wait_idle(elsewhere, SLOW)
+    elsewhere.get_by_role("button", name="Sign in").wait_for(timeout=SLOW)
+    assert elsewhere.get_by_text("Signed in as").count() == 0
