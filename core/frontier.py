@@ -453,6 +453,11 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
             wF, lam = wF + dw, lam + dlam
             W[free] = wF
             SW = _sym_times(p.S, W)
+        if len(free) == len(f):
+            # As many equality rows as free weights: the rows pin the free weights down and
+            # the path does not move with t; the KKT solve leaves rounding noise (~1e-12) in
+            # w1, which the ratio test would follow out to t ~ 1e10, off the budget.
+            W[free, 1] = 0.0
         lam0, lam1 = lam[:, 0], lam[:, 1]
     else:
         lam0, lam1 = _multipliers_without_free(p, act, E, bound)
