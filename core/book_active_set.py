@@ -60,13 +60,19 @@ __all__ = ["KINDS", "applies", "solve"]
 KINDS = ("max_sharpe", "max_information_ratio", "max_utility")
 _EPS = 1e-12  # weights are O(1): closer than this counts as "at the bound"
 # Primal-dual steps at most; at a feasible point with at most _FEW changes left the primal
-# method finishes; releases per step at most max(_CAP0, _CAPF x free assets). Measured on
-# bench/rebalance.py: fewer releases make the steps crawl, more make the multipliers swing.
-_PD_STEPS, _FEW, _CAP0, _CAPF = 40, 8, 4, 2.0
+# method finishes; releases per step at most max(_CAP0, cap x free assets), cap from
+# _RETRY_CAPS (the second after a cycle). Measured on bench/rebalance.py and random books:
+# fewer releases make the steps crawl, more make the multipliers swing.
+_PD_STEPS, _FEW, _CAP0 = 40, 8, 4
+_RETRY_CAPS = (2.0, 0.5)
 
 
 class _Decline(Exception):
     """Raised when the problem goes to the conic engine instead."""
+
+
+class _PrimalSteps(_Decline):
+    """Raised by the primal-dual steps at a feasible point with a few changes left."""
 
 
 def applies(p, kind: str) -> bool:
@@ -309,12 +315,15 @@ class _Engine:
         needed); when they cycle, the primal active-set method from the last feasible point.
         """
         self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), list(self.J))
-        try:
-            return self._primal_dual(t)
-        except _Decline:
-            w, free, side, J = self._feasible
-            self.w, self.free, self.side = w.copy(), free.copy(), side.copy()
-            self.J = self._independent(J)
+        for cap in _RETRY_CAPS:  # a cycle: again with fewer releases per step, then primal
+            try:
+                return self._primal_dual(t, cap)
+            except _Decline as why:
+                w, free, side, J = self._feasible
+                self.w, self.free, self.side = w.copy(), free.copy(), side.copy()
+                self.J = self._independent(J)
+                if isinstance(why, _PrimalSteps):
+                    break
         return self._primal(t)
 
     def _independent(self, J: list[int]) -> list[int]:
@@ -332,7 +341,7 @@ class _Engine:
                 chosen.append(j)
         return chosen
 
-    def _primal_dual(self, t: float):
+    def _primal_dual(self, t: float, cap_factor: float):
         """Primal-dual active-set steps (Hintermueller, Ito & Kunisch 2003) from the states.
 
         Every violated condition changes its state at once (the releases capped at the number
@@ -368,13 +377,13 @@ class _Engine:
                 if not (release_up.any() or release_down.any() or drop):
                     return F, a, d, l0, l1
                 if int(release_up.sum() + release_down.sum()) + len(drop) <= _FEW:
-                    raise _Decline  # a few changes from a feasible point: primal steps
+                    raise _PrimalSteps  # a few changes from a feasible point
             fix_lo, fix_hi = below > 1e-13, above > 1e-13
             add = np.flatnonzero(violated > 1e-13)
             # Release the most negative few only: freeing every asset at once overshoots the
             # turnover budget, and the multipliers then swing from step to step.
             worst = np.minimum(up, down)
-            cap = max(_CAP0, int(_CAPF * len(F)))
+            cap = max(_CAP0, int(cap_factor * len(F)))
             if int((release_up | release_down).sum()) > cap:
                 keep = np.zeros(self.n, dtype=bool)
                 keep[np.argpartition(worst, cap)[:cap]] = True
