@@ -235,7 +235,11 @@ _LOCK = threading.Lock()
 
 
 def _sqlite_engine(url: str, timeout: float) -> Engine:
-    engine = sa.create_engine(url, connect_args={"timeout": timeout})
+    # No pool: opening a SQLite file costs microseconds, and a pooled handle would outlive a
+    # file that was moved away or deleted (the administrator starting a new store).
+    memory = sa.engine.make_url(url).database in (None, "", ":memory:")
+    engine = sa.create_engine(url, connect_args={"timeout": timeout, "check_same_thread": False},
+                              poolclass=sa.pool.StaticPool if memory else sa.pool.NullPool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -371,9 +375,27 @@ class SetupStore:
         engine = _engine(self.url, self.TIMEOUT)
         if key not in _MIGRATED:
             with self._errors():
-                _migrate(engine)
+                try:
+                    _migrate(engine)
+                except exc.SQLAlchemyError:
+                    raise
+                except Exception as error:  # Alembic's own: an unknown revision, a table in the way
+                    raise self._unknown_schema(error) from None
             _MIGRATED.add(key)
         return engine
+
+    def _unknown_schema(self, error: Exception) -> SetupError:
+        log.warning("saved-setups store cannot be upgraded: %s", error)
+        if "Can't locate revision" in str(error) or "No such revision" in str(error):
+            return SetupError(
+                "The saved setups were written by a newer version of Ballast; update Ballast to "
+                "use them (nothing was changed)."
+            )
+        return SetupError(
+            "The saved setups database holds tables Ballast does not know, so it was left as "
+            "it was; ask the administrator to point BALLAST_DATABASE_URL at a database of its "
+            "own."
+        )
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

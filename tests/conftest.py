@@ -15,6 +15,9 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Every app run keeps its working session (ui.persistence): not in the user's own data folder.
 os.environ.setdefault("BALLAST_DATA_DIR", tempfile.mkdtemp(prefix="ballast-tests-"))
+# ...and saved setups in that folder's SQLite file, never in a database the machine is set up
+# with (tests that need PostgreSQL start their own, tests/postgres.py).
+os.environ.pop("BALLAST_DATABASE_URL", None)
 
 
 @pytest.fixture(scope="session")

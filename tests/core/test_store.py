@@ -349,6 +349,32 @@ def test_a_damaged_record_of_an_old_file_is_kept_and_named(tmp_path):
     assert store.load("fine", DEFAULTS, CURRENT) == SETUP
 
 
+def test_a_database_of_another_application_or_a_newer_ballast_is_left_alone(url):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.execute(sa.text("CREATE TABLE setups (id INTEGER PRIMARY KEY, colour TEXT)"))
+    with pytest.raises(SetupError, match="tables Ballast does not know"):
+        open_store(url)
+    with engine.begin() as con:
+        assert con.execute(sa.text("SELECT count(*) FROM setups")).scalar() == 0
+        con.execute(sa.text("DROP TABLE setups"))
+    open_store(url).close()  # now it opens, and is at this version's schema
+    with engine.begin() as con:
+        con.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    store = SetupStore(url)
+    with pytest.raises(SetupError, match="newer version of Ballast"):
+        store.list()
+    engine.dispose()
+
+
+def test_an_in_memory_store_works():
+    store = open_store("sqlite://")
+    store.save("x", SETUP, DEFAULTS)
+    assert store.load("x", DEFAULTS, CURRENT) == SETUP
+
+
 # --- what the user is told --------------------------------------------------------------------
 
 
