@@ -72,10 +72,15 @@ def sidebar() -> None:
 
     Nothing is drawn when the running app's entry point is not ``app.py`` (a page run on its
     own, as Streamlit's AppTest does): Streamlit only links pages it discovered from the entry
-    point.
+    point; nor in a fragment rerun, which keeps the sidebar of the last full run.
     """
     ctx = get_script_run_ctx()
     if ctx is None or Path(ctx.pages_manager.main_script_path).resolve() != ROOT / HOME:
+        return
+    if ctx.fragment_ids_this_run:
+        # A fragment rerun (loading a setup from the Report page's setups fragment calls
+        # ui.state.init): the sidebar of the last full run stays, and a fragment may not write
+        # to it (StreamlitInvalidLayoutContextError).
         return
     with st.sidebar:
         for path in pages():

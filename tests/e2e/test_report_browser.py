@@ -78,5 +78,8 @@ def test_download_html_and_excel_reports(page, browser, server_url, tmp_path):
     page.get_by_role("button", name="Load", exact=True).click()
     wait_idle(page, timeout=SLOW)
     page.get_by_text("Loaded the setup 'Browser setup'").wait_for(timeout=SLOW)
+    # Reopened: the record kept with it says nothing changed since it was saved.
+    page.get_by_text("Reproducibility of 'Browser setup'").wait_for(timeout=SLOW)
+    page.get_by_text("Same data; same code; the key figures are unchanged.").wait_for()
     assert exceptions(page) == 0
     page.screenshot(path="/tmp/ballast_report.png", full_page=True)
