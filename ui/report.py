@@ -439,7 +439,7 @@ def _saved_actions(the_store: setups.SetupStore, names: list[str]) -> None:
                               args=(the_store, chosen))  # fmt: skip
 
 
-_LOADED = "report_loaded_setup"  # (name, the setup as loaded, JSON) of the last Load
+_LOADED = "report_loaded_setup"  # (id or name, the setup as loaded, JSON) of the last Load
 
 
 def _reproducibility(the_store: setups.SetupStore) -> None:
@@ -453,6 +453,7 @@ def _reproducibility(the_store: setups.SetupStore) -> None:
         return
     try:
         saved = the_store.record(name, user=current_user())
+        name = the_store.info(name, user=current_user()).name  # an id when opened by link
     except SetupError:
         return  # deleted or renamed meanwhile
     now = record_now()
