@@ -46,6 +46,7 @@ Methods in Finance", ch. 8 and 11; Bestuzheva et al. (2021), "The SCIP Optimizat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -56,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from core import compliance
-from core.exceptions import InfeasibleConstraintsError, OptimizationError
+from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
 
 __all__ = ["DEFAULT_TIME_LIMIT", "GAP", "Model", "applies", "optimize"]
 
@@ -274,6 +275,18 @@ def _binary_values(model: Model) -> dict:
             for k, v in model.binaries.items()}  # fmt: skip
 
 
+def _no_solution(spec: _Spec, result: dict, time_limit: float) -> BallastError:
+    """The error for a solve without a portfolio: out of time, or proven infeasible."""
+    if result.get("scip_status") == "timelimit" or (
+            result.get("status") not in ("infeasible", "infeasible_inaccurate")
+            and result.get("time", 0.0) >= 0.95 * time_limit):  # fmt: skip
+        return OptimizationError(
+            f"The solver found no portfolio within its time limit of {time_limit:g} s (no "
+            "conflict is proven): raise the time limit or loosen the rules."
+        )
+    return _infeasible(spec)
+
+
 def _infeasible(spec: _Spec) -> InfeasibleConstraintsError:
     names = ", ".join(dict.fromkeys(r.name for r in spec.rules)) or "whole shares"
     return InfeasibleConstraintsError(
@@ -311,6 +324,31 @@ def _linear(spec: _Spec) -> bool:
     return spec.max_volatility is None
 
 
+def _support_heuristic(spec: _Spec) -> np.ndarray | None:
+    """A good feasible portfolio for holdings limits: the continuous optimum's largest weights.
+
+    The continuous maximum Sharpe portfolio without the holdings rules; its ``N`` largest
+    positions form the support, solved exactly there with every rule (None when that fails or
+    when issuer rules need their own binaries). It gives the branch-and-bound a tighter bound
+    on ``kappa`` and, at a time limit, a fallback at least as good as truncating afterwards.
+    """
+    if spec.capital is not None or any(
+            isinstance(r, compliance.IssuerConcentration) for r in spec.rules):  # fmt: skip
+        return None
+    counts = [r.count for r in spec.rules if isinstance(r, compliance.MaxHoldings)]
+    holdings_rules = compliance.MaxHoldings | compliance.MinPosition
+    free = dataclasses.replace(
+        spec, rules=tuple(r for r in spec.rules if not isinstance(r, holdings_rules)))
+    cont = _polish_sharpe(free, {})
+    if cont is None:
+        return None
+    k = min(counts) if counts else len(cont)
+    held = np.zeros(len(cont))
+    held[np.argsort(-cont, kind="stable")[:k]] = 1.0
+    held[cont <= 1e-10] = 0.0
+    return _polish_sharpe(spec, {"held": held})
+
+
 def _max_sharpe(spec: _Spec, time_limit: float) -> tuple[np.ndarray, float, dict]:
     """Charnes-Cooper maximum Sharpe ratio (see the module docstring)."""
     import cvxpy as cp
@@ -321,7 +359,7 @@ def _max_sharpe(spec: _Spec, time_limit: float) -> tuple[np.ndarray, float, dict
     p0 = cp.Problem(cp.Maximize(excess0), m0.constraints)
     r0 = _solve(p0, "HIGHS" if _linear(spec) else "SCIP", time_limit)
     if not _has_solution(r0):
-        raise _infeasible(spec)
+        raise _no_solution(spec, r0, time_limit)
     w_feas = np.asarray(m0.w.value, dtype=float)
     e_feas = float(r0["value"])
     if e_feas <= 1e-12:
@@ -331,27 +369,33 @@ def _max_sharpe(spec: _Spec, time_limit: float) -> tuple[np.ndarray, float, dict
             "choose another objective."
         )
     vol_feas = float(np.sqrt(max(w_feas @ spec.cov @ w_feas, 1e-300)))
+    s_feas = e_feas / vol_feas
+    heuristic = _support_heuristic(spec)
+    if heuristic is not None and _sharpe(heuristic, spec) > s_feas:
+        s_feas = _sharpe(heuristic, spec)
     sigma0 = _sigma_floor(spec)
     if sigma0 <= 1e-12:
         raise OptimizationError(
             "The covariance allows a riskless portfolio within the rules, so the Sharpe ratio "
             "is unbounded: use a shrunk covariance (Ledoit-Wolf)."
         )
-    kappa_max = 1.0 / ((e_feas / vol_feas) * sigma0) * (1 + 1e-6)
+    kappa_max = 1.0 / (s_feas * sigma0) * (1 + 1e-6)
     m, excess, _ = _build(spec, homogeneous=True, kappa_max=kappa_max)
     p = cp.Problem(cp.Minimize(cp.norm(spec.factor @ m.w)), [*m.constraints, excess == 1])
     left = time_limit - (time.perf_counter() - start)
     r = _solve(p, "SCIP", left)
     if not _has_solution(r):
         if r.get("scip_status") == "timelimit":
-            w = np.clip(w_feas, 0, None)
-            return w, float("inf"), {"status": "time limit (maximum-return portfolio shown)"}
-        raise _infeasible(spec)
+            w = heuristic if heuristic is not None else np.clip(w_feas, 0, None)
+            return w, float("inf"), {"status": "time limit (no bound proven)"}
+        raise _no_solution(spec, r, left)
     w = _weights_of(m, spec)
     fixed = _binary_values(m)
     polished = _polish_sharpe(spec, fixed)
     if polished is not None:  # exact on the support; SCIP's point is feasible to FEASTOL only
         w = polished
+    if heuristic is not None and _sharpe(heuristic, spec) > _sharpe(w, spec):
+        w = heuristic  # at a time limit the incumbent may be worse than the heuristic's
     sharpe = _sharpe(w, spec)
     bound = r["bound"]
     upper = 1.0 / bound if bound and bound > 0 else float("inf")
@@ -413,6 +457,8 @@ def _direct(spec: _Spec, objective, time_limit: float) -> tuple[np.ndarray, floa
     p = cp.Problem(cp.Minimize(obj), [*m.constraints, *extra])
     r = _solve(p, "SCIP", time_limit)
     if not _has_solution(r):
+        if r.get("scip_status") == "timelimit":
+            raise _no_solution(spec, r, time_limit)
         if objective.kind == "target_return":
             raise InfeasibleConstraintsError(
                 f"No portfolio within the rules reaches the target return of "
@@ -423,7 +469,7 @@ def _direct(spec: _Spec, objective, time_limit: float) -> tuple[np.ndarray, floa
                 f"No portfolio within the rules has a volatility of at most "
                 f"{objective.target_volatility:.2%}: raise it or loosen the rules."
             )
-        raise _infeasible(spec)
+        raise _no_solution(spec, r, time_limit)
     w = _weights_of(m, spec)
     value = float(r["value"])
     if spec.capital is None:

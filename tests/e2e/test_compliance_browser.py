@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import exceptions, go_to, wait_idle
@@ -50,6 +52,7 @@ def test_ucits_and_eight_holdings_pass_and_the_book_breach_is_named(page, server
     page.get_by_role("option", name="UCITS 5/10/40 (EU)", exact=True).click()
     _idle(page)
     page.get_by_text("Directive 2009/65/EC (UCITS), Art. 52(1) and 52(2)").first.wait_for()
+    _spin(page, "Solver time limit (s)", "120")  # a loaded machine: prove optimality anyway
     page.locator("[data-testid='stCheckbox']").filter(
         has_text="Limit the number of holdings").click()  # fmt: skip
     _idle(page)
@@ -66,6 +69,7 @@ def test_ucits_and_eight_holdings_pass_and_the_book_breach_is_named(page, server
     assert proposal and all(r[2] == "pass" for r in proposal)
     assert {r[1] for r in proposal} == {"UCITS 5/10/40", "Maximum number of holdings"}
     words = " ".join(r[4] for r in book)
-    assert "AAPL at 20.00 % is above the 10.00 % issuer limit" in words
+    # whole shares of 20 % each at the last prices: just under 20 % (AAPL 19.98 %)
+    assert re.search(r"AAPL at 19\.9\d % is above the 10\.00 % issuer limit", words)
     assert "above the 40.00 % limit" in words
     page.screenshot(path="/tmp/ballast_compliance.png", full_page=True)
