@@ -7,18 +7,23 @@ mixed-integer solve (SCIP) must match it within 1e-8.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core import compliance
 from core.constraints import Constraints
-from core.exceptions import InfeasibleConstraintsError
+from core.exceptions import InfeasibleConstraintsError, OptimizationError
 from core.execution import whole_share_orders
 from core.optimization import Objective, optimize
 
 pytest.importorskip("pyscipopt")
+
+# A generous time limit: on a loaded machine the default 5 s could stop a solve before its proof.
+MIP = functools.partial(Constraints, time_limit=120.0)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def _best_over_supports(mu, cov, kind, size, lower=0.0):
 def test_cardinality_equals_enumeration(small, kind):
     mu, cov = small
     score, _ = _best_over_supports(mu, cov, kind, 3)
-    r = optimize(mu, cov, kind, Constraints(max_holdings=3))
+    r = optimize(mu, cov, kind, MIP(max_holdings=3))
     assert (r.weights > compliance.HELD).sum() <= 3
     got = r.sharpe_ratio if kind == "max_sharpe" else -r.volatility
     assert got == pytest.approx(score, abs=1e-8)
@@ -60,7 +65,7 @@ def test_minimum_position_equals_enumeration(small):
     mu, cov = small
     m = 0.15
     score, _ = _best_over_supports(mu, cov, "max_sharpe", 6, lower=m)
-    r = optimize(mu, cov, "max_sharpe", Constraints(min_position=m))
+    r = optimize(mu, cov, "max_sharpe", MIP(min_position=m))
     held = r.weights[r.weights > compliance.HELD]
     assert (held >= m - 1e-9).all()
     assert r.sharpe_ratio == pytest.approx(score, abs=1e-8)
@@ -83,14 +88,14 @@ def test_ucits_max_sharpe_equals_enumeration(small):
                 best = max(best, optimize(mu, cov, "max_sharpe", cons).sharpe_ratio)
             except InfeasibleConstraintsError:
                 continue
-    r = optimize(mu, cov, "max_sharpe", Constraints(rules=("ucits",), cash_bounds=cash))
+    r = optimize(mu, cov, "max_sharpe", MIP(rules=("ucits",), cash_bounds=cash))
     assert compliance.check(r.weights, ["ucits"])["status"].tolist() == ["pass"]
     assert r.sharpe_ratio == pytest.approx(best, abs=1e-8)
 
 
 def test_ucits_on_the_whole_sample_holds_exactly(sample_estimates):
     mu, cov = sample_estimates
-    r = optimize(mu, cov, "max_sharpe", Constraints(rules=("ucits",)))
+    r = optimize(mu, cov, "max_sharpe", MIP(rules=("ucits",)))
     w = r.weights
     assert w.max() <= 0.10 + 1e-9
     assert w[w > 0.05 + 1e-9].sum() <= 0.40 + 1e-9
@@ -105,7 +110,7 @@ def test_whole_shares_beat_rounding_afterwards(sample_estimates, sample_window, 
     mu, cov = sample_estimates
     prices = sample_window.prices.iloc[-1]
     capital = 20_000.0
-    r = optimize(mu, cov, kind, Constraints(whole_shares=(capital, prices)))
+    r = optimize(mu, cov, kind, MIP(whole_shares=(capital, prices)))
     spent = float((r.shares * prices).sum())
     assert spent <= capital + 1e-6
     assert (r.shares >= 0).all() and r.shares.dtype.kind == "i"
@@ -120,10 +125,29 @@ def test_whole_shares_beat_rounding_afterwards(sample_estimates, sample_window, 
 
 def test_other_objectives_and_a_time_limit(sample_estimates):
     mu, cov = sample_estimates
-    cons = Constraints(max_holdings=6, min_position=0.05)
+    cons = MIP(max_holdings=6, min_position=0.05)
     r = optimize(mu, cov, Objective("target_return", target_return=0.25), cons)
     assert r.expected_return >= 0.25 - 1e-9 and (r.weights > 0).sum() <= 6
     u = optimize(mu, cov, Objective("max_utility", risk_aversion=3.0), cons)
     assert (u.weights[u.weights > 0] >= 0.05 - 1e-9).all()
     with pytest.raises(InfeasibleConstraintsError, match="target return"):
         optimize(mu, cov, Objective("target_return", target_return=0.9), cons)
+
+
+def test_a_time_limit_returns_the_best_portfolio_found_and_its_gap():
+    rng = np.random.default_rng(3)
+    n = 80
+    beta = rng.normal(1.0, 0.3, n)
+    cov = np.outer(beta, beta) * 0.16**2 + np.diag(rng.uniform(0.15, 0.4, n) ** 2)
+    names = [f"S{i}" for i in range(n)]
+    mu = pd.Series(0.02 + 0.05 * beta + rng.normal(0, 0.03, n), index=names)
+    cov = pd.DataFrame(cov, index=names, columns=names)
+    try:
+        r = optimize(mu, cov, "max_sharpe", Constraints(max_holdings=8, weight_bounds=(0, 0.25),
+                                                        time_limit=2.0))  # fmt: skip
+    except OptimizationError as exc:  # a loaded machine: not even a first portfolio in 2 s
+        assert "time limit of 2 s" in str(exc)
+        return
+    assert r.mip_gap >= 0 and (r.mip_status.startswith(("time limit", "optimal")))
+    assert (r.weights > 1e-6).sum() <= 8 and r.weights.sum() == pytest.approx(1.0, abs=1e-9)
+    assert r.weights.max() <= 0.25 + 1e-9
