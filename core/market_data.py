@@ -1017,9 +1017,10 @@ def window_warnings(prices: pd.DataFrame) -> list[str]:
     if n_assets >= n_obs - 1:
         return [
             f"The window holds {n_obs} observations ({n_obs - 1} returns) for {n_assets} assets: "
-            "with no more returns than assets the sample covariance is singular, so optimised "
-            "weights and Sharpe ratios are meaningless. Widen the window, choose fewer assets, "
-            "or use a shrinkage estimator (Ledoit-Wolf, OAS)."
+            "with no more returns than assets the sample covariance is singular (optimised "
+            "weights and Sharpe ratios from it would be meaningless), so the sample, "
+            "exponentially weighted and semi-covariances are replaced by Ledoit-Wolf shrinkage. "
+            "Widen the window or choose fewer assets to use them."
         ]
     return []
 
