@@ -7,8 +7,10 @@ module for the comparisons, and one in a child process that the kill test ends w
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +37,18 @@ def sample() -> tuple[pd.DataFrame, pd.Series]:
 def cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as local:
+    # Worker processes are spawned, and spawning re-runs ``__main__``'s file in the child.
+    # After an AppTest, ``__main__`` is the last Streamlit script run in this process (a
+    # temporary file that does not run on its own), so start the workers from a blank one.
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        local = LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        )
+    finally:
+        sys.modules["__main__"] = main
+    with local:
         yield local
 
 
