@@ -88,8 +88,10 @@ class TeamServer:
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false",
              "--secrets.files", str(folder / "secrets.toml")],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            cwd=ROOT, stdout=open(folder / "server.log", "wb"), stderr=subprocess.STDOUT,
+            env=env,
         )  # fmt: skip
+        self.log = folder / "server.log"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -203,6 +205,8 @@ async def run(n: int) -> int:
             wall = time.perf_counter() - t0
             after = rss_mb(server.proc.pid)
             await browser.close()
+        warnings = [line for line in server.log.read_text(errors="replace").splitlines()
+                    if "WARNING" in line or "ERROR" in line]  # fmt: skip
     print("\none session alone (baseline), seconds")
     base_p50 = table(base)
     print(f"\n{n} concurrent signed-in sessions, seconds")
@@ -214,6 +218,8 @@ async def run(n: int) -> int:
     print(f"server memory (VmRSS): {before:.0f} MB after the warm-up, {after:.0f} MB after "
           f"the run ({after - before:+.0f} MB)")  # fmt: skip
     print(f"wall time of the concurrent run: {wall:.1f} s")
+    print(f"server log: {len(warnings)} warning/error lines" +
+          (f", first: {warnings[0][:200]}" if warnings else ""))
     return 1 if every else 0
 
 

@@ -68,6 +68,9 @@ class Provider:
             f'client_id = "{self.client_id}"\n'
             f'client_secret = "{self.client_secret}"\n'
             f'server_metadata_url = "{self.metadata_url}"\n'
+            # Authlib's HTTP client (httpx) waits 5 s by default for the provider's discovery
+            # document and token; a test provider on a loaded two-core machine can take longer.
+            "client_kwargs = { timeout = 60 }\n"
         )
 
 
