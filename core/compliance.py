@@ -801,9 +801,10 @@ def register_setup_keys() -> None:
     s.register("compliance_whole_shares", s.flag(), "Whole shares inside the optimisation")
     s.register("compliance_time_limit", s.number(0.1, 600.0), "Solver time limit (s)")
     s.register("compliance_liquidity", s.flag(), "Liquidity limit on")
-    s.register("compliance_liquidity_days", s.number(0.0, 10_000.0, lo_open=True),
+    # Ranges as the widgets' (ui.compliance), so that any value accepted here renders.
+    s.register("compliance_liquidity_days", s.number(0.1, 10_000.0),
                "Days to liquidate a position")  # fmt: skip
-    s.register("compliance_participation", s.number(0.0, 1.0, lo_open=True),
+    s.register("compliance_participation", s.number(0.001, 1.0),
                "Participation rate (decimal of ADV)")  # fmt: skip
     s.register("compliance_adv", s.mapping(s.number(0.0)), "Average daily volume (shares)")
 
@@ -868,6 +869,67 @@ def setup_terms(setup: Mapping[str, Any], prices: pd.Series, capital: float,
 
 
 register_setup_keys()
+
+
+def report_section(p: Any):
+    """The Compliance section of the reports: every rule against the book, the proposal, the plan.
+
+    Parameters
+    ----------
+    p : core.pipeline.Pipeline
+        The setup and its data.
+
+    Returns
+    -------
+    core.reporting.ReportSection or None
+        None when the setup sets no rule or gives no allocation. Table ``Compliance check``
+        (:func:`check` rows with a ``portfolio`` column; breaches in the unit of ``unit``,
+        weights as decimals).
+    """
+    from core.exceptions import BallastError
+    from core.reporting import ReportSection
+
+    prices = p.data.prices.iloc[-1]
+    book, value = None, float(p.ss["capital"])
+    if p.ss["holdings"]:
+        try:
+            book, _, book_value = p.current_book()
+            if p.from_holdings:
+                value = book_value
+        except BallastError:
+            book = None
+    terms = setup_terms(p.ss, prices, value, p.from_holdings)
+    rules = resolve_rules(terms["rules"], terms["max_holdings"], terms["min_position"])
+    result = p.allocation_or_none()
+    if not rules or result is None:
+        return None
+    issuers = terms["issuers"]
+    parts = []
+    if book is not None:
+        parts.append(check(book, rules, issuers=issuers).assign(portfolio="Current book"))
+    parts.append(check(result.weights, rules, book=book, issuers=issuers)
+                 .assign(portfolio="Proposal"))  # fmt: skip
+    try:
+        final = p.trade_plan.trades["final_weight"]
+        parts.append(check(final, rules, book=book, issuers=issuers)
+                     .assign(portfolio="After the trade plan (whole shares)"))  # fmt: skip
+    except BallastError:
+        pass
+    table = pd.concat(parts, ignore_index=True)
+    table = table[["portfolio", *[c for c in table.columns if c != "portfolio"]]]
+    lines = [f"- {r.name}: {r.source}; parameters "
+             + ", ".join(f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}"
+                         for k, v in r.parameters.items()) for r in rules]  # fmt: skip
+    gap = getattr(result, "mip_gap", None)
+    proof = ("" if gap is None else f"\n\nMixed-integer solve (SCIP through cvxpy): "
+             f"{result.mip_status}, proven relative gap {gap:.1e}.")  # fmt: skip
+    breaches = int((table["status"] == "breach").sum())
+    text = ("Rules checked against the current book, the proposal and the book after the "
+            "whole-share trade plan (weights are decimals of the book's value):\n\n"
+            + "\n".join(lines) + f"\n\n{breaches} breach{'es' if breaches != 1 else ''} "
+            "found." + proof)  # fmt: skip
+    return ReportSection(key="compliance", title="Compliance", text=text,
+                         tables={"Compliance check": table})  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- liquidity

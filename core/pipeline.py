@@ -2502,6 +2502,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Pipeline], ReportSection | None]]] = {
     "ui.risk": ("Risk", risk_section),
     "ui.rebalance": ("Rebalancing", rebalance_section),
     "ui.book": ("Rebalancing from the current book", book_section),
+    "ui.compliance": ("Compliance", compliance.report_section),
 }
 
 

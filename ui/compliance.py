@@ -408,3 +408,10 @@ def trade_plan_warning(plan, target: pd.Series) -> bool:
         + "; ".join(f"{r.rule}: {r.detail}" + (f" (trades: {r.trades})" if r.trades else "")
                     for r in bad.itertuples()) + "."), icon=":material/gpp_bad:")  # fmt: skip
     return True
+
+
+def report_section():
+    """The Compliance report section (:func:`core.compliance.report_section`), or None."""
+    if st.session_state.get("allocation") is None:
+        return None
+    return compliance.report_section(state.pipeline())

@@ -44,6 +44,7 @@ SECTION_MODULES: dict[str, str] = {
     "ui.risk": "Risk",
     "ui.rebalance": "Rebalancing",
     "ui.book": "Rebalancing from the current book",
+    "ui.compliance": "Compliance",
     "ui.compare": "Comparison of designs",
 }
 

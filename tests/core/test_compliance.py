@@ -118,3 +118,21 @@ def test_bad_parameters_are_refused():
         Constraints(rules=("ucitz",))
     with pytest.raises(InfeasibleConstraintsError, match="below the threshold"):
         compliance.ucits(cap=0.04)
+
+
+def test_report_section_checks_the_book_the_proposal_and_the_plan(sample):
+    from core.pipeline import Pipeline
+
+    pytest.importorskip("pyscipopt")
+    px = sample.prices.iloc[-1]
+    holdings = {t: 20_000.0 / float(px[t]) for t in ("AAPL", "KO", "JNJ")}
+    p = Pipeline({"compliance_rule_set": "ucits", "holdings": holdings, "cash": 40_000.0,
+                  "compliance_time_limit": 120.0}, sample)  # fmt: skip
+    section = compliance.report_section(p)
+    table = section.tables["Compliance check"]
+    assert set(table["portfolio"]) == {"Current book", "Proposal",
+                                       "After the trade plan (whole shares)"}  # fmt: skip
+    assert set(table.loc[table["portfolio"] == "Proposal", "status"]) == {"pass"}
+    assert "breach" in set(table.loc[table["portfolio"] == "Current book", "status"])
+    assert "2009/65/EC" in section.text
+    assert compliance.report_section(Pipeline({}, sample)) is None
