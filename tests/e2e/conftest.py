@@ -87,14 +87,30 @@ def server_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(server_url):
-    """A headless Debian Chromium driven by Playwright, shared by the session."""
+def chromium_browser():
+    """A headless Debian Chromium driven by Playwright, one for the whole test session.
+
+    Playwright's sync API runs one event loop per thread: a second ``sync_playwright()`` in
+    the same process fails ("Sync API inside the asyncio loop"), so every browser test shares
+    this one (through :func:`browser`, or directly for tests with their own server).
+    """
+    reason = _missing_browser()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Browser tests cannot run under CI: {reason}")
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server_url, chromium_browser):
+    """The shared browser, with the app's server started (:func:`server_url`)."""
+    return chromium_browser
 
 
 @pytest.fixture

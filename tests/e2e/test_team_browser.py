@@ -20,8 +20,6 @@ import pytest
 
 from tests import oidc
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     _missing_browser,
     exceptions,
@@ -79,13 +77,9 @@ def team_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium(team_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def chromium(team_server, chromium_browser):
+    """The test session's one browser (tests/e2e/conftest.py), with the team server started."""
+    return chromium_browser
 
 
 def new_page(chromium):

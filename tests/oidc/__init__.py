@@ -3,7 +3,7 @@
 ``provider.mjs`` (beside this file) runs the library with one confidential client and the test
 accounts of :data:`USERS`, behind a login form that checks their passwords. Its packages are
 pinned in ``package.json`` / ``package-lock.json`` and installed with ``npm ci`` in this folder
-(``.ci/run`` does it). Without node or the packages the tests that need the provider skip with
+(``.ci/run`` does it, and :func:`missing` when they are absent). Without node or the packages the tests that need the provider skip with
 a reason, except under CI (``CI=true``), where that is a failure.
 """
 
@@ -85,6 +85,10 @@ def missing() -> str | None:
     """Why the provider cannot run here, or None."""
     if shutil.which("node") is None:
         return "node is not installed (Debian: apt-get install -y nodejs npm)"
+    if not (HERE / "node_modules" / "oidc-provider").is_dir() and shutil.which("npm"):
+        # The README's test command installs only Python packages: fetch the pinned ones here.
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE,
+                       capture_output=True, timeout=300, check=False)  # fmt: skip
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         return "the test provider's packages are not installed (cd tests/oidc && npm ci)"
     return None
