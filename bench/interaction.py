@@ -58,6 +58,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-sync"]  # fmt: skip
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHART = "[data-testid='stPlotlyChart']"
+NAV = "[data-testid='stSidebar']"  # the page list: st.page_link (ui/navigation.py)
 
 BASELINE_PAGE = '''"""One slider, one plotly chart: Streamlit's own round trip."""
 import numpy as np
@@ -379,7 +380,8 @@ async def one_session(browser, url: str, times: dict, errors: list) -> None:
                 if i == 0:
                     await page.goto(f"{url}/{path}")
                 else:
-                    await page.locator(f"[data-testid='stSidebar'] a[data-testid='stPageLink-NavLink'][href$='/{path}']").click()
+                    link = f"{NAV} a[data-testid='stPageLink-NavLink'][href$='/{path}']"
+                    await page.locator(link).click()
                 await page.get_by_text(marker, exact=True).first.wait_for(timeout=180_000)
                 await page.locator(CHART).first.locator(".main-svg").first.wait_for(
                     state="attached", timeout=180_000

@@ -3,8 +3,9 @@
 ``provider.mjs`` (beside this file) runs the library with one confidential client and the test
 accounts of :data:`USERS`, behind a login form that checks their passwords. Its packages are
 pinned in ``package.json`` / ``package-lock.json`` and installed with ``npm ci`` in this folder
-(``.ci/run`` does it, and :func:`missing` when they are absent). Without node or the packages the tests that need the provider skip with
-a reason, except under CI (``CI=true``), where that is a failure.
+(``.ci/run`` does it, and :func:`missing` when they are absent). Without node or the packages
+the tests that need the provider skip with a reason, except under CI (``CI=true``), where that
+is a failure.
 """
 
 from __future__ import annotations
