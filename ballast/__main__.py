@@ -122,13 +122,13 @@ def _load(path: Path, progress: Progress):
 
 
 def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
-    from core.exceptions import BallastError
-    from core.pipeline import Pipeline
-
     if args.html is None and args.xlsx is None:
         print("Nothing to write: give --html FILE and/or --xlsx FILE.", file=sys.stderr)
         return EXIT_INPUT
     setup, data = _load(args.setup, progress)
+    from core.exceptions import BallastError
+    from core.pipeline import Pipeline
+
     p = Pipeline(setup, data)
     progress.say("optimising the allocation")
     try:
@@ -187,13 +187,13 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
 
 
 def _check(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
-    from core.pipeline import Pipeline
-
     if args.var_limit is not None and not 0 < args.var_limit < 1:
         print(f"--var-limit {args.var_limit:g} is not a decimal between 0 and 1 (0.03 = 3 %).",
               file=sys.stderr)  # fmt: skip
         return EXIT_INPUT
     setup, data = _load(args.setup, progress)
+    from core.pipeline import Pipeline
+
     p = Pipeline(setup, data)
     progress.say("optimising the target allocation and checking the book")
     result = p.check(var_limit=args.var_limit)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.exceptions import BallastError
 from core.execution import whole_share_orders
-from core.reporting import allocation_csv, report_html, report_xlsx
+from core.reporting import allocation_csv
 from ui import auth, report, state, team
 from ui.allocation import run_optimization
 from ui.widgets import csv_download, data_caption, show_error
@@ -50,11 +50,10 @@ if result is not None:
     except BallastError as exc:
         show_error(exc, "Allocation CSV")
 if sections:
-    summary = report.report_summary(statuses)
     # Built on click (deferred download data), not on every rerun. Columns named by a ticker
     # hold weights (frontier points, corner portfolios).
-    xlsx = lambda: report_xlsx(summary, sections, percent_columns=data.tickers)  # noqa: E731
-    html = lambda: report_html(summary, sections, percent_columns=data.tickers)  # noqa: E731
+    xlsx = lambda: report.report_file("xlsx", statuses)  # noqa: E731
+    html = lambda: report.report_file("html", statuses)  # noqa: E731
     c2.download_button(
         "Excel workbook (XLSX)", data=xlsx, file_name=f"ballast_report_{stamp}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

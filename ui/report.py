@@ -101,6 +101,20 @@ def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
     return state.pipeline().report_summary(statuses)
 
 
+def report_file(kind: str, statuses: list[SectionStatus]) -> bytes:
+    """The Report page's download: the whole report as ``"html"`` or ``"xlsx"`` bytes.
+
+    Built as ``python -m ballast run`` builds it (``core.pipeline``): the summary from the
+    setup, the sections that are ready; columns named by a ticker hold weights (frontier
+    points, corner portfolios) and are shown as percentages.
+    """
+    from core.reporting import report_html, report_xlsx
+
+    sections = [s.section for s in statuses if s.section is not None]
+    build = {"html": report_html, "xlsx": report_xlsx}[kind]
+    return build(report_summary(statuses), sections, percent_columns=state.price_data().tickers)
+
+
 def section_downloads(section: ReportSection | None) -> None:
     """Excel and HTML downloads of one feature's section, for the page that shows it.
 

@@ -2,8 +2,9 @@
 
 The page side runs in Streamlit's AppTest: the sample setup file is imported as the Report
 page's import does (``ui.report.apply_setup``), the backtest is run as the Rebalance page's
-button runs it, the report files are built as ``pages/7_Report.py`` builds its downloads, and
-the setup is exported as the page exports it; the command line then runs that exported file.
+button runs it, the report files are built by the page's download function
+(``ui.report.report_file``), and the setup is exported as the page exports it; the command
+line then runs that exported file.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ def _page_reports(path: str, backtest: bool) -> None:
     import streamlit as st
 
     from core import setups
-    from core.reporting import report_html, report_xlsx
     from ui import rebalance, report, state
     from ui.allocation import run_optimization
 
@@ -44,14 +44,11 @@ def _page_reports(path: str, backtest: bool) -> None:
         report.apply_setup(setups.import_json(f.read(), state.DEFAULTS, report.current_setup()))
     if backtest:
         rebalance.run_backtest_now()  # the Rebalance page's "Run backtest"
-    # pages/7_Report.py
+    # what pages/7_Report.py runs, and its two download buttons' data
     run_optimization()
     statuses = report.collect_sections()
-    sections = [s.section for s in statuses if s.section is not None]
-    summary = report.report_summary(statuses)
-    tickers = state.price_data().tickers
-    st.session_state["page_html"] = report_html(summary, sections, percent_columns=tickers)
-    st.session_state["page_xlsx"] = report_xlsx(summary, sections, percent_columns=tickers)
+    st.session_state["page_html"] = report.report_file("html", statuses)
+    st.session_state["page_xlsx"] = report.report_file("xlsx", statuses)
     st.session_state["page_status"] = [(s.label, s.status) for s in statuses]
     st.session_state["page_export"] = setups.export_json(report.current_setup(), state.DEFAULTS)
 
