@@ -52,8 +52,8 @@ if result is not None:
 if sections:
     # Built on click (deferred download data), not on every rerun. Columns named by a ticker
     # hold weights (frontier points, corner portfolios).
-    xlsx = lambda: report.report_file("xlsx", statuses)  # noqa: E731
-    html = lambda: report.report_file("html", statuses)  # noqa: E731
+    files = report.report_files(statuses)
+    xlsx, html = files["xlsx"], files["html"]
     c2.download_button(
         "Excel workbook (XLSX)", data=xlsx, file_name=f"ballast_report_{stamp}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -101,18 +101,24 @@ def report_summary(statuses: list[SectionStatus]) -> ReportSummary:
     return state.pipeline().report_summary(statuses)
 
 
-def report_file(kind: str, statuses: list[SectionStatus]) -> bytes:
-    """The Report page's download: the whole report as ``"html"`` or ``"xlsx"`` bytes.
+def report_files(statuses: list[SectionStatus]) -> dict[str, Callable[[], bytes]]:
+    """The Report page's downloads: ``{"html": build, "xlsx": build}``, built on click.
 
-    Built as ``python -m ballast run`` builds it (``core.pipeline``): the summary from the
-    setup, the sections that are ready; columns named by a ticker hold weights (frontier
-    points, corner portfolios) and are shown as percentages.
+    The summary (from the setup, ``core.pipeline``, as ``python -m ballast run`` builds it) and
+    the ready sections are taken now, in the page's run; the returned functions only write the
+    bytes, since a deferred download runs outside the page's run (no session state there).
+    Columns named by a ticker hold weights (frontier points, corner portfolios) and are shown
+    as percentages.
     """
     from core.reporting import report_html, report_xlsx
 
     sections = [s.section for s in statuses if s.section is not None]
-    build = {"html": report_html, "xlsx": report_xlsx}[kind]
-    return build(report_summary(statuses), sections, percent_columns=state.price_data().tickers)
+    summary = report_summary(statuses)
+    tickers = list(state.price_data().tickers)
+    return {
+        "html": lambda: report_html(summary, sections, percent_columns=tickers),
+        "xlsx": lambda: report_xlsx(summary, sections, percent_columns=tickers),
+    }
 
 
 def section_downloads(section: ReportSection | None) -> None:

@@ -3,7 +3,7 @@
 The page side runs in Streamlit's AppTest: the sample setup file is imported as the Report
 page's import does (``ui.report.apply_setup``), the backtest is run as the Rebalance page's
 button runs it, the report files are built by the page's download function
-(``ui.report.report_file``), and the setup is exported as the page exports it; the command
+(``ui.report.report_files``), and the setup is exported as the page exports it; the command
 line then runs that exported file.
 """
 
@@ -47,8 +47,9 @@ def _page_reports(path: str, backtest: bool) -> None:
     # what pages/7_Report.py runs, and its two download buttons' data
     run_optimization()
     statuses = report.collect_sections()
-    st.session_state["page_html"] = report.report_file("html", statuses)
-    st.session_state["page_xlsx"] = report.report_file("xlsx", statuses)
+    files = report.report_files(statuses)
+    st.session_state["page_html"] = files["html"]()
+    st.session_state["page_xlsx"] = files["xlsx"]()
     st.session_state["page_status"] = [(s.label, s.status) for s in statuses]
     st.session_state["page_export"] = setups.export_json(report.current_setup(), state.DEFAULTS)
 
