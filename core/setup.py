@@ -530,6 +530,18 @@ def _defaults() -> dict[str, Any]:
 DEFAULTS: dict[str, Any] = _defaults()
 
 
+def feature_defaults() -> dict[str, Any]:
+    """Defaults of setup keys that features keep in core with their rules (``compliance_*``).
+
+    Importing them registers their rules (:func:`core.compliance.register_setup_keys`), so
+    that a reader of a setup file without the dashboard (the command line) knows them too.
+    """
+    from core import compliance
+
+    compliance.register_setup_keys()
+    return copy.deepcopy(compliance.SETUP_DEFAULTS)
+
+
 def known_defaults(extra_keys: Any = ()) -> dict[str, Any]:
     """The setup keys a setup may hold, with their defaults.
 
@@ -677,8 +689,10 @@ class Setup(Mapping):
         except (ValueError, UnicodeDecodeError, RecursionError):
             present = {}  # import_json says what is wrong with the file
         present = present if isinstance(present, dict) else {}
-        # Registered keys the file holds are known; those it lacks stay out (no default).
-        defaults = {**DEFAULTS, **{k: None for k in present if k in setups.RULES}}
+        # Registered keys the file holds are known; those it lacks stay out (no default),
+        # but for the features whose defaults core knows (FEATURE_DEFAULTS).
+        defaults = {**DEFAULTS, **feature_defaults(),
+                    **{k: None for k in present if k in setups.RULES and k not in DEFAULTS}}
         values = setups.import_json(content, defaults, None, tickers)
         return cls.from_mapping(values, validate=False)
 
