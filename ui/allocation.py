@@ -336,8 +336,13 @@ def run_optimization() -> None:
     """Optimise the setup, from cash or from the book (``ui.book``); keep the last good result."""
     from ui.book import optimize_setup
 
+    note = compliance_ui.mixed_integer_note()
     try:
-        result = optimize_setup()
+        if note:
+            with st.spinner(note, show_time=True):
+                result = optimize_setup()
+        else:
+            result = optimize_setup()
     except InfeasibleConstraintsError as exc:
         show_error(f"No portfolio satisfies the constraints. {exc}", icon=":material/block:")
         if st.session_state["allocation"] is not None:

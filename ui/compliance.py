@@ -59,6 +59,28 @@ def constraint_fields() -> dict[str, Any]:
                                   ss["book_start_from"] == "holdings")  # fmt: skip
 
 
+def mixed_integer_note() -> str | None:
+    """What the page says while a mixed-integer solve runs, or None when there is none.
+
+    Returns
+    -------
+    str or None
+        A line naming the solver's time limit (seconds) when the setup holds a rule set, a
+        holdings count, a minimum position or whole shares (:mod:`core.mixed_integer`).
+    """
+    try:
+        f = constraint_fields()
+    except BallastError:
+        return None
+    if not (f.get("rules") or f.get("max_holdings") or f.get("min_position")
+            or f.get("whole_shares")):  # fmt: skip
+        return None
+    limit = f.get("time_limit") or st.session_state.get("compliance_time_limit")
+    stop = f" (at most {float(limit):g} s, then the best portfolio found and its proven gap)" \
+        if limit else ""
+    return f"Solving the mixed-integer problem with SCIP{stop}..."
+
+
 def all_rules() -> tuple[compliance.Rule, ...]:
     """Every rule the setup sets: the rule set, holdings count and size, liquidity."""
     f = constraint_fields()

@@ -134,3 +134,13 @@ def test_compliance_keys_are_validated_setup_keys():
         assert key in setups.RULES
     with pytest.raises(Exception, match="not one of"):
         setups.RULES["compliance_rule_set"]("ucitz")
+
+
+
+def test_a_mixed_integer_solve_runs_under_its_spinner_and_a_continuous_one_without():
+    at = open_page(ALLOCATION, compliance_rule_set="ucits", compliance_time_limit=60.0)
+    assert not at.exception and not at.error
+    assert at.session_state["allocation"].mip_status  # solved by SCIP
+    plain = open_page(ALLOCATION)
+    assert not plain.exception
+    assert plain.session_state["allocation"].mip_status == ""
