@@ -120,7 +120,20 @@ def all_objectives() -> dict[str, str]:
 
 
 def percent(x: float, digits: int = 2) -> str:
-    """Format a decimal as a percentage, e.g. ``0.1234 -> '12.34 %'``."""
+    """Format a decimal as a percentage, e.g. ``0.1234 -> '12.34 %'``.
+
+    Parameters
+    ----------
+    x : float
+        Decimal (0.01 = 1 %).
+    digits : int
+        Decimals shown after the point.
+
+    Returns
+    -------
+    str
+        E.g. ``"12.34 %"``.
+    """
     return f"{x * 100:.{digits}f} %"
 
 
@@ -631,6 +644,18 @@ def zero_floors(limits: pd.Index, tickers: list[str]) -> pd.Index:
 
     A long-only optimum leaves most assets at 0: each such floor binds, and listing them all
     would hide the limits a user sets. They are folded into one line on the page.
+
+    Parameters
+    ----------
+    limits : Index
+        Names of binding limits (``OptimizationResult.shadow_prices`` index).
+    tickers : list of str
+        The universe.
+
+    Returns
+    -------
+    Index
+        The names among ``limits`` that are 0 % floors, in their order.
     """
     floors = {f"{t} at least 0.0%" for t in tickers}
     return pd.Index([name for name in limits if name in floors], name=limits.name)
@@ -1993,7 +2018,24 @@ class Pipeline:
 
 def section_status(key: str, label: str, build: Callable[[], ReportSection | None],
                    strict: bool = False) -> SectionStatus:  # fmt: skip
-    """Run one section builder and say what became of it (see :class:`SectionStatus`)."""
+    """Run one section builder and say what became of it (see :class:`SectionStatus`).
+
+    Parameters
+    ----------
+    key, label : str
+        The section's key and its name for the user.
+    build : callable
+        Returns the section, or None when it has nothing to show yet.
+    strict : bool
+        Re-raise an unexpected exception (tests) instead of logging it.
+
+    Returns
+    -------
+    SectionStatus
+        ``"error"`` with the message of a BallastError, ``"bug"`` for an unexpected exception
+        (logged), ``"no results"`` when ``build`` returned None, else ``"ready"`` with the
+        section.
+    """
     try:
         section = build()
     except BallastError as exc:
@@ -2536,6 +2578,13 @@ def view_tickers(setup: Mapping[str, Any]) -> list[str]:
 def check_dates(setup: Mapping[str, Any], data: PriceData) -> None:
     """Raise a SetupError naming every date of the setup outside the data's dates.
 
+    Parameters
+    ----------
+    setup : mapping
+        Setup keys (``start``, ``end``, ``rebalance_backtest_start``).
+    data : PriceData
+        The loaded prices.
+
     Raises
     ------
     core.exceptions.SetupError
@@ -2555,6 +2604,13 @@ def check_dates(setup: Mapping[str, Any], data: PriceData) -> None:
 
 def check_against_data(setup: Mapping[str, Any], data: PriceData) -> None:
     """Raise if the setup names tickers the data lacks or dates outside it (the page's checks).
+
+    Parameters
+    ----------
+    setup : mapping
+        Setup keys.
+    data : PriceData
+        The loaded prices.
 
     Raises
     ------
