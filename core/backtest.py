@@ -55,6 +55,7 @@ __all__ = [
     "BUY_AND_HOLD",
     "EQUAL_WEIGHT",
     "BacktestResult",
+    "first_position",
     "rebalance_positions",
     "window_estimates",
     "run_backtest",
@@ -373,23 +374,7 @@ def run_backtest(
         raise BacktestError("Costs must be >= 0 bps and the drift band positive.")
     n_obs, n_assets = prices.shape
     lookback = int(lookback)
-    if lookback < 20:
-        raise BacktestError("Use a lookback of at least 20 trading days.")
-    if lookback >= n_obs - 1:
-        raise BacktestError(
-            f"The lookback of {lookback} trading days (~{lookback / periods_per_year:.1f} years) "
-            f"is longer than the data ({n_obs} observations from "
-            f"{prices.index[0].date()} to {prices.index[-1].date()}): shorten it."
-        )
-    first = lookback
-    if start is not None:
-        first = max(first, int(prices.index.searchsorted(pd.Timestamp(start))))
-    if first >= n_obs - 2:
-        raise BacktestError(
-            f"No dates are left to backtest after the {lookback}-day lookback"
-            + (f" and the start {pd.Timestamp(start).date()}" if start is not None else "")
-            + ": choose an earlier start or a shorter lookback."
-        )
+    first = first_position(prices.index, lookback, start, periods_per_year, "backtest")
     bench = None
     if benchmark is not None:
         bench = levels_on(benchmark, prices.index).iloc[first:]
@@ -539,3 +524,57 @@ def run_backtest(
         notes=tuple(notes),
         settings=settings,
     )
+
+
+def first_position(
+    index: pd.DatetimeIndex,
+    lookback: int,
+    start: object = None,
+    periods_per_year: int = 252,
+    what: str = "backtest",
+) -> int:
+    """Position of the first date a walk-forward can trade: after the lookback and the start.
+
+    Parameters
+    ----------
+    index : DatetimeIndex (n_observations,)
+        The price dates.
+    lookback : int
+        Estimation window in trading days (at least 20).
+    start : date-like, optional
+        First date the user wants traded.
+    periods_per_year : int
+        Trading days a year, to state the lookback in years.
+    what : str
+        The verb of the messages ("backtest", "compare").
+
+    Returns
+    -------
+    int
+        Position in ``index`` of the first rebalancing date.
+
+    Raises
+    ------
+    BacktestError
+        A lookback under 20 days or longer than the data, or no dates left after it and the
+        start.
+    """
+    n_obs = len(index)
+    if lookback < 20:
+        raise BacktestError("Use a lookback of at least 20 trading days.")
+    if lookback >= n_obs - 1:
+        raise BacktestError(
+            f"The lookback of {lookback} trading days (~{lookback / periods_per_year:.1f} years) "
+            f"is longer than the data ({n_obs} observations from "
+            f"{index[0].date()} to {index[-1].date()}): shorten it."
+        )
+    first = lookback
+    if start is not None:
+        first = max(first, int(index.searchsorted(pd.Timestamp(start))))
+    if first >= n_obs - 2:
+        raise BacktestError(
+            f"No dates are left to {what} after the {lookback}-day lookback"
+            + (f" and the start {pd.Timestamp(start).date()}" if start is not None else "")
+            + ": choose an earlier start or a shorter lookback."
+        )
+    return first

@@ -69,6 +69,7 @@ from core.backtest import (
     SCHEDULES,
     _joint_weights,
     _simulate,
+    first_position,
     rebalance_positions,
     window_estimates,
 )
@@ -948,25 +949,8 @@ def compare_designs(
     if prices.isna().any().any():
         bad = prices.columns[prices.isna().any()].tolist()
         raise BacktestError(f"Missing prices for {', '.join(map(str, bad))}; cannot compare.")
-    n_obs = len(prices)
     lookback = int(lookback)
-    if lookback < 20:
-        raise BacktestError("Use a lookback of at least 20 trading days.")
-    if lookback >= n_obs - 1:
-        raise BacktestError(
-            f"The lookback of {lookback} trading days (~{lookback / periods_per_year:.1f} years) "
-            f"is longer than the data ({n_obs} observations from "
-            f"{prices.index[0].date()} to {prices.index[-1].date()}): shorten it."
-        )
-    first = lookback
-    if start is not None:
-        first = max(first, int(prices.index.searchsorted(pd.Timestamp(start))))
-    if first >= n_obs - 2:
-        raise BacktestError(
-            f"No dates are left to compare after the {lookback}-day lookback"
-            + (f" and the start {pd.Timestamp(start).date()}" if start is not None else "")
-            + ": choose an earlier start or a shorter lookback."
-        )
+    first = first_position(prices.index, lookback, start, periods_per_year, "compare")
     bench_levels = None
     if benchmark is not None:
         bench_levels = levels_on(benchmark, prices.index)

@@ -1246,6 +1246,32 @@ def import_json(
     return setup
 
 
+def clean_name(name: str) -> str:
+    """A setup's name as stored: whitespace runs collapsed to one space.
+
+    Parameters
+    ----------
+    name : str
+        The name the user typed.
+
+    Returns
+    -------
+    str
+        The cleaned name, at most :data:`MAX_NAME_LENGTH` characters.
+
+    Raises
+    ------
+    SetupError
+        An empty name, or one longer than :data:`MAX_NAME_LENGTH` characters.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise SetupError("Give the setup a name.")
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME_LENGTH:
+        raise SetupError(f"Setup names have at most {MAX_NAME_LENGTH} characters.")
+    return name
+
+
 def _reject_constant(name: str) -> Any:
     raise SetupError(f"The setup file holds {name}, which is not a number JSON allows.")
 
@@ -1396,12 +1422,7 @@ class SQLiteRecordFile:
 
     @staticmethod
     def _clean_name(name: str) -> str:
-        if not isinstance(name, str) or not name.strip():
-            raise SetupError("Give the setup a name.")
-        name = " ".join(name.split())
-        if len(name) > MAX_NAME_LENGTH:
-            raise SetupError(f"Setup names have at most {MAX_NAME_LENGTH} characters.")
-        return name
+        return clean_name(name)
 
     def list(self) -> list[FileRecordInfo]:
         """Saved setups, most recently saved first.

@@ -64,6 +64,7 @@ from core.exceptions import AccessDeniedError, ReadOnlySetupError, SetupError
 from core.setups import (
     MAX_NAME_LENGTH,
     SCHEMA_VERSION,
+    clean_name,
     default_data_dir,
     from_jsonable,
     to_jsonable,
@@ -495,12 +496,7 @@ class SetupStore:
 
     @staticmethod
     def _clean_name(name: str) -> str:
-        if not isinstance(name, str) or not name.strip():
-            raise SetupError("Give the setup a name.")
-        name = " ".join(name.split())
-        if len(name) > MAX_NAME_LENGTH:
-            raise SetupError(f"Setup names have at most {MAX_NAME_LENGTH} characters.")
-        return name
+        return clean_name(name)
 
     @staticmethod
     def _visible(user: str) -> sa.ColumnElement[bool]:
