@@ -31,7 +31,12 @@ the ``Close`` column is split- and dividend-adjusted), cached in an SQLite file 
 :func:`cache_dir` (``$BALLAST_CACHE_DIR``, default ``~/.cache/ballast``) so that a second load is
 instant and works offline. Every network call is bounded: yfinance gets a timeout and the whole
 exchange with Yahoo runs in a worker thread with an overall deadline (:data:`YAHOO_DEADLINE`
-seconds), after which the load gives up with a :class:`YahooUnavailableError`.
+seconds), after which the load gives up with a :class:`YahooUnavailableError`. Yahoo's daily
+volume (shares traded) is kept with the closes, in the cache too (``PriceData.volume``); a
+cache written before volumes were kept still loads, without them, and is refreshed once online.
+:func:`average_daily_volume` turns a volume table into the average daily volume (ADV) of the
+liquidity limits; :func:`load_volume` reads an uploaded volume file (the layout and the bounds
+of a price upload, volumes of zero allowed).
 
 A loaded data set can be described by a JSON-friendly dict (the setup key ``data_source``) and
 loaded again with :func:`load_source`.
@@ -84,6 +89,9 @@ __all__ = [
     "load_source",
     "with_sectors",
     "load_sectors",
+    "load_volume",
+    "average_daily_volume",
+    "ADV_WINDOW",
     "window_warnings",
     "fingerprint",
     "excel_sheets",
@@ -111,6 +119,8 @@ MAX_FILE_MB = 100
 JUMP_FACTOR = 5.0
 #: Seconds a Yahoo Finance load may wait for the network in all, before giving up.
 YAHOO_DEADLINE = 20.0
+#: Trading days the average daily volume is taken over by default (about a month).
+ADV_WINDOW = 20
 
 #: GICS sectors of the twenty stocks in skfolio's S&P 500 sample.
 SAMPLE_SECTORS: dict[str, str] = {
@@ -175,6 +185,10 @@ class PriceData:
     warnings : tuple of str
         Suspicious but loadable data (one-day jumps by more than :data:`JUMP_FACTOR`), named by
         asset and date, for the data page to show as warnings.
+    volume : pandas.DataFrame or None
+        Daily volume in shares traded, same index and columns as ``prices``; NaN where the
+        source gave none (a filled price, a ticker cached before volumes were kept). None when
+        the source has no volume at all (the bundled sample, a price upload).
     """
 
     prices: pd.DataFrame
@@ -188,6 +202,7 @@ class PriceData:
     filled: pd.DataFrame | None = None
     unknown_tickers: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    volume: pd.DataFrame | None = None
 
     @property
     def tickers(self) -> list[str]:
@@ -242,10 +257,13 @@ class PriceData:
         benchmark = None if self.benchmark is None else self.benchmark.reindex(prices.index)
         caps = None if self.market_caps is None else self.market_caps.reindex(tickers)
         filled = None if self.filled is None else self.filled.reindex(prices.index)[tickers]
+        volume = None if self.volume is None else self.volume.reindex(
+            index=prices.index, columns=tickers)
         return replace(
             self,
             prices=prices,
             filled=filled,
+            volume=volume,
             benchmark=benchmark,
             sectors=self.sectors.reindex(tickers).fillna("Unknown"),
             market_caps=caps,
@@ -741,8 +759,15 @@ def _validate_table(
     alignment: str = "strict",
     date_column: str | None = None,
     benchmark: str | None = None,
+    volume: bool = False,
 ) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame, list[str], dict[str, str]]:
-    """:func:`validate_prices`, plus the sectors of a first data row labelled ``Sector``."""
+    """:func:`validate_prices`, plus the sectors of a first data row labelled ``Sector``.
+
+    With ``volume=True`` the table holds daily volumes (shares): the same checks of layout,
+    size, dates and cells, except that zero is allowed; the volumes are returned as read
+    (sorted by date, NaN where a cell is empty: no alignment, no filling, no length check).
+    """
+    noun = "volume" if volume else "price"
     if alignment not in ALIGNMENTS:
         raise DataError(f"Unknown alignment {alignment!r}; choose one of {', '.join(ALIGNMENTS)}.")
     notes: list[str] = []
@@ -752,7 +777,7 @@ def _validate_table(
     _check_size(raw.shape[0], raw.shape[1] - 1)
     if raw.shape[1] < 2 or raw.shape[0] == 0:
         raise FileValidationError(
-            "The file needs a date column and at least one price column, one row per date; "
+            f"The file needs a date column and at least one {noun} column, one row per date; "
             f"it has {raw.shape[1]} column(s) and {raw.shape[0]} data row(s).",
             "no_prices",
         )
@@ -767,7 +792,7 @@ def _validate_table(
         raw = raw.iloc[1:]  # keep the index: rows stay numbered as in the spreadsheet
         notes.append(f"Read the sectors of {len(sectors)} asset(s) from row 2 ('{first.strip()}').")
         if raw.empty:
-            raise FileValidationError("The file has a sector row but no prices.", "no_prices")
+            raise FileValidationError(f"The file has a sector row but no {noun}s.", "no_prices")
     values = raw.drop(columns=[date_col])
     # Rows with neither a date nor any price are padding (blank spreadsheet rows): drop them.
     empty_rows = _is_blank(raw[date_col]) & _blank_table(values).all(axis=1)
@@ -786,14 +811,15 @@ def _validate_table(
     empty_cols = [c for c in values.columns if blank[c].all()]
     if empty_cols:
         raise FileValidationError(
-            f"Column(s) {_listing(empty_cols)} hold no prices at all. Delete them or fill them in.",
+            f"Column(s) {_listing(empty_cols)} hold no {noun}s at all. Delete them or fill them "
+            "in.",
             "empty_columns",
             columns=empty_cols,
         )
     if unnamed:
         raise FileValidationError(
-            f"Column(s) number {_listing(unnamed)} have prices but no ticker in the header row. "
-            "Put the ticker in row 1 of each price column.",
+            f"Column(s) number {_listing(unnamed)} have {noun}s but no ticker in the header "
+            f"row. Put the ticker in row 1 of each {noun} column.",
             "unnamed_columns",
         )
 
@@ -821,17 +847,31 @@ def _validate_table(
         lambda c, i: f"{c} row {rows[i]}: {str(values.at[i, c])!r}",
         "non_numeric",
         "{n} cell(s) are not numbers ({cells}) in column(s) {cols}. Use plain numbers with a "
-        "decimal point and no currency signs or thousands separators; leave missing prices empty.",
+        "decimal point and no currency signs or thousands separators; leave missing "
+        + noun + "s empty.",
     )
     _reject_cells(
         numeric.notna() & ~np.isfinite(numeric),
         rows,
         lambda c, i: f"{c} row {rows[i]}: {str(values.at[i, c])!r}",
         "non_finite",
-        "{n} price(s) are not finite numbers ({cells}) in column(s) {cols}: infinity, or too "
-        "large for a number (above 1e308). Correct those cells, or leave them empty if the "
-        "price is unknown.",
+        "{n} " + noun + "(s) are not finite numbers ({cells}) in column(s) {cols}: infinity, "
+        "or too large for a number (above 1e308). Correct those cells, or leave them empty if "
+        "the " + noun + " is unknown.",
     )
+    if volume:
+        _reject_cells(
+            numeric < 0,
+            rows,
+            lambda c, i: f"{c} row {rows[i]}: {numeric.at[i, c]:g}",
+            "non_positive",
+            "{n} volume(s) are negative ({cells}) in column(s) {cols}. A volume is a number of "
+            "shares traded, zero or more: check those rows, or leave them empty if unknown.",
+        )
+        numeric.index = dates
+        numeric.index.name = "Date"
+        numeric = numeric.sort_index()
+        return numeric, None, numeric.isna(), notes, sectors
     _reject_cells(
         numeric <= 0,
         rows,
@@ -1080,7 +1120,14 @@ def load_csv(
     """
     if name is None and isinstance(path_or_buffer, str | os.PathLike):
         name = Path(path_or_buffer).name
-    label = name or "the file"
+    raw = _raw_csv(path_or_buffer, name or "the file", date_column)
+    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
+
+
+def _raw_csv(
+    path_or_buffer: str | os.PathLike[str] | IO[Any], label: str, date_column: str | None
+) -> pd.DataFrame:
+    """The cells of a wide CSV, after the checks that need no parsing (size, header)."""
     text = _read_text(path_or_buffer, label)
     sep = _delimiter(text)
     lines = [line for line in text.lstrip().split("\n", 1)[:1]]
@@ -1113,7 +1160,7 @@ def load_csv(
             "header row: Date, then one ticker per column.",
             "unreadable",
         ) from e
-    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column)
+    return raw
 
 
 #: Leading bytes of file types a user may upload by mistake, for the message.
@@ -1341,7 +1388,14 @@ def load_excel(
     """
     if name is None and isinstance(path_or_buffer, str | os.PathLike):
         name = Path(path_or_buffer).name
-    label = name or "the file"
+    raw, notes = _raw_excel(path_or_buffer, name or "the file", sheet_name)
+    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column, notes)
+
+
+def _raw_excel(
+    path_or_buffer: str | os.PathLike[str] | IO[Any], label: str, sheet_name: str | int | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The cells of a workbook's sheet (header applied) and notes, after the bound checks."""
     content = _read_bytes(path_or_buffer, label)
     content = content.encode() if isinstance(content, str) else content
     book = _open_workbook(content, label)
@@ -1401,7 +1455,7 @@ def load_excel(
     ]
     _check_header(header)
     raw = raw.iloc[1:].set_axis(header, axis=1).reset_index(drop=True)
-    return _upload_data(raw, name or "", alignment, benchmark, sectors, date_column, notes)
+    return raw, notes
 
 
 def load_upload(
@@ -1444,6 +1498,103 @@ def load_upload(
         )
     return load_csv(io.BytesIO(content) if isinstance(content, bytes) else io.StringIO(content),
                     **kwargs)  # fmt: skip
+
+
+def load_volume(
+    file: str | os.PathLike[str] | IO[Any],
+    filename: str = "",
+    *,
+    sheet_name: str | int | None = None,
+) -> pd.DataFrame:
+    """Load an uploaded file of daily volumes: the layout of a price upload, shares per cell.
+
+    A CSV or an ``.xlsx`` workbook (chosen by content, as :func:`load_upload`): a date column
+    and one column per ticker, one row per date, each cell the number of shares traded that day.
+    The same bounds and checks as a price upload apply before and while parsing
+    (:data:`MAX_FILE_MB`, :data:`MAX_ASSETS`, :data:`MAX_ROWS`, :data:`MAX_CELLS`, duplicate
+    columns and dates, unreadable dates, non-numeric and non-finite cells), except that a
+    volume of zero is allowed (no trade that day). Empty cells are unknown volumes (NaN), not
+    zero; nothing is filled in.
+
+    Parameters
+    ----------
+    file : path or file-like
+        The uploaded file.
+    filename : str
+        Its name, for the messages.
+    sheet_name : str or int, optional
+        For a workbook: the sheet (default: the first that looks like a table of numbers).
+
+    Returns
+    -------
+    DataFrame (n_dates, n_tickers)
+        Shares traded per day, float, on a sorted naive DatetimeIndex named ``Date``.
+
+    Raises
+    ------
+    FileValidationError
+        For each kind of bad file, naming the rows and columns (negative volumes included).
+
+    See Also
+    --------
+    average_daily_volume : the ADV of the liquidity limits from this table.
+    """
+    label = filename or "the volume file"
+    content = _read_bytes(file, label)
+    head = content[:4] if isinstance(content, bytes) else b""
+    notes: list[str] = []
+    if head == b"PK\x03\x04" or Path(filename).suffix.lower() in {".xlsx", ".xlsm"}:
+        raw, notes = _raw_excel(io.BytesIO(head and content or content.encode()), label,
+                                sheet_name)  # fmt: skip
+    else:
+        buffer = io.BytesIO(content) if isinstance(content, bytes) else io.StringIO(content)
+        raw = _raw_csv(buffer, label, None)
+    volume, _, _, _, _ = _validate_table(raw, volume=True)
+    return volume
+
+
+def average_daily_volume(
+    volume: pd.DataFrame, window: int = ADV_WINDOW, end: pd.Timestamp | str | None = None
+) -> pd.Series:
+    r"""Average daily volume (ADV) per asset over the last ``window`` trading days.
+
+    .. math:: \mathrm{ADV}_i = \frac{1}{|D_i|} \sum_{t \in D_i} V_{i,t}
+
+    where the dates are the last ``window`` rows of the table up to ``end`` and ``D_i`` those
+    among them with a volume for asset ``i`` (an empty cell is unknown, not zero; a zero is a
+    day without trades and counts).
+
+    Parameters
+    ----------
+    volume : DataFrame (n_dates, n_assets)
+        Daily volume in shares (``PriceData.volume``, :func:`load_volume`).
+    window : int
+        Trading days (rows) to average over; default :data:`ADV_WINDOW` (20, about a month).
+    end : Timestamp or str, optional
+        Last date to use; default the table's last date.
+
+    Returns
+    -------
+    Series (n_assets,)
+        Shares per day, named ``"adv"``; NaN for an asset without any volume in the window.
+
+    Raises
+    ------
+    DataError
+        If ``window`` is not a whole number of at least 1.
+
+    References
+    ----------
+    Kissell, R. (2013), "The Science of Algorithmic Trading and Portfolio Management", ch. 2
+    (average daily volume, participation of volume).
+    """
+    if isinstance(window, bool) or not float(window).is_integer() or int(window) < 1:
+        raise DataError(f"The ADV window is a whole number of trading days (1 or more), not "
+                        f"{window!r}.")  # fmt: skip
+    table = volume.sort_index()
+    if end is not None:
+        table = table.loc[: pd.Timestamp(end)]
+    return table.iloc[-int(window):].astype(float).mean(skipna=True).rename("adv")
 
 
 def load_sectors(file: str | os.PathLike[str] | IO[Any], filename: str = "") -> dict[str, str]:
@@ -1517,7 +1668,8 @@ def load_sectors(file: str | os.PathLike[str] | IO[Any], filename: str = "") -> 
 # --------------------------------------------------------------------------------------------
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS series (ticker TEXT PRIMARY KEY, dates BLOB, closes BLOB);
+CREATE TABLE IF NOT EXISTS series (ticker TEXT PRIMARY KEY, dates BLOB, closes BLOB,
+                                   volumes BLOB);
 CREATE TABLE IF NOT EXISTS coverage (ticker TEXT PRIMARY KEY, start TEXT, end TEXT, fetched TEXT);
 CREATE TABLE IF NOT EXISTS info (ticker TEXT PRIMARY KEY, sector TEXT, currency TEXT,
                                  market_cap REAL, name TEXT, fetched TEXT);
@@ -1550,6 +1702,9 @@ def _resolve_cache_dir(path: str | os.PathLike[str] | None) -> Path:
 def _cache(folder: Path) -> Iterator[sqlite3.Connection]:
     with closing(sqlite3.connect(folder / "yahoo.sqlite", timeout=30)) as con:
         con.executescript(_SCHEMA)
+        columns = {row[1] for row in con.execute("PRAGMA table_info(series)")}
+        if "volumes" not in columns:  # a cache written before volumes were kept
+            con.execute("ALTER TABLE series ADD COLUMN volumes BLOB")
         with con:  # one transaction, committed on success
             yield con
 
@@ -1570,14 +1725,22 @@ def _covered(con: sqlite3.Connection, ticker: str, start: dt.date, end: dt.date)
 
 
 def _read_cached(
-    con: sqlite3.Connection, tickers: list[str], start: dt.date, end: dt.date
+    con: sqlite3.Connection,
+    tickers: list[str],
+    start: dt.date,
+    end: dt.date,
+    what: str = "closes",
 ) -> pd.DataFrame:
-    """Cached closes of ``tickers`` between ``start`` and ``end`` (tickers not cached omitted)."""
+    """Cached closes (or ``what="volumes"``) of ``tickers`` between ``start`` and ``end``.
+
+    Tickers not cached (or cached without volumes) are left out.
+    """
     columns = {}
     lo, hi = np.datetime64(start, "ns"), np.datetime64(end, "ns")
+    column = {"closes": "closes", "volumes": "volumes"}[what]
     for t in tickers:
-        row = con.execute("SELECT dates, closes FROM series WHERE ticker = ?", (t,)).fetchone()
-        if row is None:
+        row = con.execute(f"SELECT dates, {column} FROM series WHERE ticker = ?", (t,)).fetchone()
+        if row is None or row[1] is None:
             continue
         # Stored as raw int64 nanoseconds and float64: reading is a memory copy, not a parse.
         dates = np.frombuffer(row[0], dtype="<i8").astype("datetime64[ns]")
@@ -1592,13 +1755,21 @@ def _read_cached(
 
 
 def _store(
-    con: sqlite3.Connection, closes: pd.Series, ticker: str, start: dt.date, end: dt.date
+    con: sqlite3.Connection,
+    closes: pd.Series,
+    ticker: str,
+    start: dt.date,
+    end: dt.date,
+    volumes: pd.Series | None = None,
 ) -> None:
     closes = closes.dropna().astype(float)
     dates = pd.DatetimeIndex(closes.index).as_unit("ns").asi8.astype("<i8")
+    vol = None
+    if volumes is not None:  # on the closes' dates, NaN where Yahoo sent none
+        vol = volumes.reindex(closes.index).to_numpy(dtype="<f8").tobytes()
     con.execute(
-        "INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
-        (ticker, dates.tobytes(), closes.to_numpy(dtype="<f8").tobytes()),
+        "INSERT OR REPLACE INTO series (ticker, dates, closes, volumes) VALUES (?, ?, ?, ?)",
+        (ticker, dates.tobytes(), closes.to_numpy(dtype="<f8").tobytes(), vol),
     )
     con.execute(
         "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?)",
@@ -1705,8 +1876,11 @@ def _unreachable_reason(probe: str, timeout: float = 10.0) -> str | None:
 
 def _download(
     tickers: list[str], start: dt.date, end: dt.date, timeout: float = 10.0
-) -> pd.DataFrame:
-    """Adjusted closes from ``yf.download``: DataFrame (dates, tickers), NaN columns if unknown."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adjusted closes and volumes from ``yf.download``: two DataFrames (dates, tickers).
+
+    NaN columns for unknown tickers; the volumes are NaN where Yahoo sent none.
+    """
     import yfinance as yf
 
     frame = yf.download(
@@ -1720,13 +1894,19 @@ def _download(
         timeout=timeout,
     )
     if frame is None or frame.empty or "Close" not in frame.columns.get_level_values(0):
-        return pd.DataFrame(index=pd.DatetimeIndex([]), columns=tickers, dtype=float)
-    closes = frame["Close"]
-    index = pd.DatetimeIndex(closes.index)
+        empty = pd.DataFrame(index=pd.DatetimeIndex([]), columns=tickers, dtype=float)
+        return empty, empty.copy()
+    index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:
         index = index.tz_localize(None)
-    closes.index = index.normalize().as_unit("ns")
-    return closes.reindex(columns=tickers).astype(float)
+    index = index.normalize().as_unit("ns")
+    closes = frame["Close"].set_axis(index, axis=0)
+    if "Volume" in frame.columns.get_level_values(0):
+        volumes = frame["Volume"].set_axis(index, axis=0)
+    else:
+        volumes = pd.DataFrame(index=index, columns=tickers, dtype=float)
+    return (closes.reindex(columns=tickers).astype(float),
+            volumes.reindex(columns=tickers).astype(float))  # fmt: skip
 
 
 def _fetch_info(ticker: str) -> dict[str, Any] | None:
@@ -1800,7 +1980,9 @@ def load_yahoo(
     -------
     PriceData
         ``source="yahoo"`` (``"cache"`` when everything came from the cache). Tickers unknown to
-        Yahoo are left out, named in ``unknown_tickers`` and ``notes``.
+        Yahoo are left out, named in ``unknown_tickers`` and ``notes``. ``volume`` holds Yahoo's
+        daily volume in shares (None when the cache holds none, e.g. a cache written before
+        volumes were kept, read offline; online such tickers are downloaded once more).
 
     Raises
     ------
@@ -1844,6 +2026,17 @@ def load_yahoo(
 
     with _cache(folder) as con:
         missing = [t for t in wanted if not _covered(con, t, start_d, end_d)]
+        # Cached before volumes were kept: downloaded once more when online.
+        no_volume = [
+            t
+            for t in names
+            if t not in missing
+            and con.execute(
+                "SELECT 1 FROM series WHERE ticker = ? AND volumes IS NULL", (t,)
+            ).fetchone()
+        ]
+        if not offline:
+            missing += no_volume
         have_any = [
             t
             for t in names
@@ -1880,22 +2073,24 @@ def load_yahoo(
             "blocked or very slow)"
         )
         try:
-            closes = budget.run(lambda: _download(missing, lo, hi, budget.timeout()))
+            closes, volumes = budget.run(lambda: _download(missing, lo, hi, budget.timeout()))
         except _DeadlinePassed:
             closes = pd.DataFrame(index=pd.DatetimeIndex([]), columns=missing, dtype=float)
+            volumes = closes.copy()
         empty = [t for t in missing if closes[t].notna().sum() == 0]
-        if len(empty) == len(missing):
+        needed = [t for t in missing if t not in no_volume]  # the others have cached prices
+        if len(empty) == len(missing) and needed:
             try:
                 reason = (
                     late
                     if budget.left() <= 0
-                    else budget.run(lambda: _unreachable_reason(missing[0], budget.timeout()))
+                    else budget.run(lambda: _unreachable_reason(needed[0], budget.timeout()))
                 )
             except _DeadlinePassed:
                 reason = late
             if reason is not None:
                 raise YahooUnavailableError(
-                    f"{reason}. Prices for {_listing(missing, 10)} are not in the cache."
+                    f"{reason}. Prices for {_listing(needed, 10)} are not in the cache."
                     + (
                         f" The cache holds some prices for {_listing(have_any, 10)}."
                         if have_any
@@ -1904,13 +2099,19 @@ def load_yahoo(
                     + " Use the cached data or the bundled sample, or try again later.",
                     cached=have_any,
                 )
-        unknown = [t for t in empty if t in names]
+        unknown = [t for t in empty if t in names and t not in no_volume]
+        kept = [t for t in empty if t in no_volume]
+        if kept:  # the cache's prices stay in use
+            notes.append(
+                f"Yahoo Finance sent no new data for {_listing(kept, 10)}: their cached prices "
+                "are used, without trading volumes."
+            )
         if bench in empty:
             notes.append(f"Benchmark {bench} is unknown to Yahoo; no benchmark loaded.")
         downloaded = [t for t in missing if t not in empty]
         with _cache(folder) as con:
             for t in downloaded:
-                _store(con, closes[t], t, lo, hi)
+                _store(con, closes[t], t, lo, hi, volumes[t])
         if fetch_info and downloaded:
             try:
                 todo = [t for t in downloaded if t != bench or t in names]
@@ -1920,7 +2121,12 @@ def load_yahoo(
                     "Yahoo Finance did not send sectors, currency and market caps in time; "
                     "sectors are unknown (type them in the Sectors editor)."
                 )
-    elif missing and offline:
+    elif offline and no_volume:
+        notes.append(
+            f"The cache holds no trading volumes for {_listing(no_volume, 10)} (cached by an "
+            "earlier version); load them once online to get them."
+        )
+    if missing and offline:
         notes.append(
             "Offline: loaded what the cache holds"
             + (f"; {_listing(missing, 10)} may be incomplete or missing." if missing else ".")
@@ -1937,6 +2143,7 @@ def load_yahoo(
     assets = [t for t in names if t not in unknown]
     with _cache(folder) as con:
         prices = _read_cached(con, assets + ([bench] if bench else []), start_d, end_d)
+        traded = _read_cached(con, assets, start_d, end_d, what="volumes")
         info = pd.read_sql_query("SELECT * FROM info", con).set_index("ticker")
     if offline:
         # _read_cached names every ticker asked for when the cache holds none of them
@@ -1963,6 +2170,10 @@ def load_yahoo(
     currencies = set(info["currency"].dropna())
     caps = info["market_cap"].astype(float)
     from_cache = not downloaded
+    volume = None
+    if len(traded.columns) and traded.notna().any().any():
+        # NaN on dates whose price was filled (no trade known) and for tickers without volume
+        volume = traded.reindex(index=clean.index, columns=clean.columns).astype(float)
     return PriceData(
         prices=clean,
         benchmark=bench_series,
@@ -1978,6 +2189,7 @@ def load_yahoo(
         notes=tuple(notes),
         filled=filled if filled.any().any() else None,
         unknown_tickers=tuple(unknown),
+        volume=volume,
     )
 
 

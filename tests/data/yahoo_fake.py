@@ -5,9 +5,10 @@ method through which every yfinance request goes, after its cookie/crumb handlin
 function that answers like Yahoo's endpoints do:
 
 - ``/v8/finance/chart/<T>``: the chart JSON (meta + timestamps at the 09:30 New York open +
-  OHLCV + adjclose) for a known ticker, or Yahoo's 404 "No data found, symbol may be delisted"
-  body for an unknown one; yfinance turns it into its frames (MultiIndex (Price, Ticker),
-  naive daily index, all-NaN columns for unknown tickers);
+  OHLCV + adjclose) for a known ticker (the daily volume from ``volumes`` where given, else
+  1,000,000 shares a day; a NaN volume is sent as ``null``, as Yahoo does), or Yahoo's 404
+  "No data found, symbol may be delisted" body for an unknown one; yfinance turns it into its
+  frames (MultiIndex (Price, Ticker), naive daily index, all-NaN columns for unknown tickers);
 - ``/v10/finance/quoteSummary/<T>`` and ``/v7/finance/quote``: the ``.info`` answers (sector,
   currency, marketCap);
 - offline (``online = False``): every request raises curl_cffi's ``DNSError`` (an ``OSError``),
@@ -56,10 +57,11 @@ class FakeResponse:
 
 @dataclass
 class FakeYahoo:
-    """Prices (adjusted closes) and info of the tickers Yahoo 'knows'."""
+    """Prices (adjusted closes), daily volumes (shares) and info of the tickers Yahoo 'knows'."""
 
     prices: pd.DataFrame
     sectors: dict[str, str] = field(default_factory=dict)
+    volumes: pd.DataFrame | None = None
     online: bool = True
     info_online: bool = True
     requests: list[str] = field(default_factory=list)
@@ -129,6 +131,11 @@ class FakeYahoo:
         opens = (closes.index + pd.Timedelta(hours=9, minutes=30)).tz_localize(NY)
         stamps = [int(t.timestamp()) for t in opens]
         values = [round(float(v), 6) for v in closes]
+        if self.volumes is not None and ticker in self.volumes.columns:
+            vol = self.volumes[ticker].reindex(closes.index)
+            volume = [None if pd.isna(v) else int(v) for v in vol]
+        else:
+            volume = [1_000_000] * len(values)
         last = int(stamps[-1]) if stamps else 0
         meta = {
             "currency": "USD",
@@ -158,7 +165,7 @@ class FakeYahoo:
                         "high": values,
                         "low": values,
                         "close": values,
-                        "volume": [1_000_000] * len(values),
+                        "volume": volume,
                     }
                 ],
                 "adjclose": [{"adjclose": values}],
