@@ -31,7 +31,11 @@ writes its constraints into the mixed-integer optimiser (:mod:`core.mixed_intege
 
   .. math:: |w_i| C \le d \, p \, \mathrm{ADV}_i \, P_i
 
-  with ``C`` the book's value and ``P_i`` the price.
+  with ``C`` the book's value and ``P_i`` the price. The ADV of each asset comes from the
+  data's daily volume where the source has one (Yahoo; the mean of the last
+  ``compliance_adv_window`` trading days to the latest price, :func:`adv_table`), and from the
+  user otherwise or over it (typed, or read from an uploaded file); none is ever invented: an
+  asset without one is not limited and counts as of unknown liquidity.
 
 :func:`check` returns the table of every rule (pass or breach, by how much, which trades cause
 it); :func:`name_conflicts` names rules that cannot hold together before any solve.
@@ -75,6 +79,8 @@ __all__ = [
     "liquidity_position_limits",
     "days_to_execute",
     "liquidity_profile",
+    "ADV_SOURCES",
+    "adv_table",
     "SETUP_DEFAULTS",
     "register_setup_keys",
     "setup_terms",
@@ -777,7 +783,9 @@ SETUP_DEFAULTS: dict[str, Any] = {
     "compliance_liquidity": False,
     "compliance_liquidity_days": 5.0,
     "compliance_participation": 0.2,
-    "compliance_adv": {},
+    "compliance_adv": {},  # ticker -> shares a day, the user's (typed or from a file)
+    "compliance_adv_sources": {},  # ticker -> "upload" for those read from a file
+    "compliance_adv_window": 20,  # trading days of the ADV from the data's volume
 }
 
 
@@ -807,11 +815,62 @@ def register_setup_keys() -> None:
     s.register("compliance_participation", s.number(0.001, 1.0),
                "Participation rate (decimal of ADV)")  # fmt: skip
     s.register("compliance_adv", s.mapping(s.number(0.0)), "Average daily volume (shares)")
+    s.register("compliance_adv_sources", s.mapping(s.choice(["upload", "typed"])),
+               "Where each average daily volume comes from")  # fmt: skip
+    s.register("compliance_adv_window", s.number(1, 2520, integer=True),
+               "Trading days of the average daily volume")  # fmt: skip
 
+
+
+#: Where an average daily volume comes from, as :func:`adv_table` names it.
+ADV_SOURCES = ("Yahoo", "upload", "typed")
+
+
+def adv_table(setup: Mapping[str, Any], volume: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The average daily volume (ADV) of each asset and where it comes from.
+
+    The data's own volume gives the default (the mean daily volume over the last
+    ``compliance_adv_window`` trading days to the data's last date, the date of the latest
+    price: :func:`core.market_data.average_daily_volume`); the user's values
+    (``compliance_adv``, typed or read from a file as ``compliance_adv_sources`` says) win.
+
+    Parameters
+    ----------
+    setup : mapping
+        Setup keys (missing ones take :data:`SETUP_DEFAULTS`).
+    volume : DataFrame (n_dates, n_assets), optional
+        Daily volume in shares (``PriceData.volume``; None when the source has none).
+
+    Returns
+    -------
+    DataFrame
+        Index: tickers with a known ADV; ``adv`` (shares a day) and ``source`` (one of
+        :data:`ADV_SOURCES`: ``"Yahoo"`` for the data's volume).
+
+    Raises
+    ------
+    DataError
+        A window that is not a whole number of days.
+    """
+    from core.market_data import average_daily_volume
+
+    window = setup.get("compliance_adv_window") or SETUP_DEFAULTS["compliance_adv_window"]
+    rows: dict[str, tuple[float, str]] = {}
+    if volume is not None and volume.shape[1]:
+        for t, v in average_daily_volume(volume, int(window)).items():
+            if np.isfinite(v):
+                rows[str(t)] = (float(v), "Yahoo")
+    sources = dict(setup.get("compliance_adv_sources") or {})
+    for t, v in dict(setup.get("compliance_adv") or {}).items():
+        if v is not None and np.isfinite(float(v)):
+            rows[str(t)] = (float(v), "upload" if sources.get(t) == "upload" else "typed")
+    return pd.DataFrame([v for v in rows.values()], index=pd.Index(list(rows), name="ticker"),
+                        columns=["adv", "source"])  # fmt: skip
 
 
 def setup_terms(setup: Mapping[str, Any], prices: pd.Series, capital: float,
-                from_holdings: bool = False) -> dict[str, Any]:
+                from_holdings: bool = False,
+                volume: pd.DataFrame | None = None) -> dict[str, Any]:
     """:class:`core.constraints.Constraints` fields from the ``compliance_*`` setup keys.
 
     Parameters
@@ -824,6 +883,9 @@ def setup_terms(setup: Mapping[str, Any], prices: pd.Series, capital: float,
         Value of the book to invest (the capital from cash, the book's value from holdings).
     from_holdings : bool
         The book's own cash bounds apply then, not ``compliance_max_cash``.
+    volume : DataFrame, optional
+        The data's daily volume (``PriceData.volume``): the default ADV of the liquidity
+        limit (see :func:`adv_table`).
 
     Returns
     -------
@@ -848,9 +910,10 @@ def setup_terms(setup: Mapping[str, Any], prices: pd.Series, capital: float,
                            get("compliance_aggregate")))  # fmt: skip
     elif kind == "us_diversified_fund":
         rules.append(us_diversified_fund(get("compliance_threshold"), get("compliance_us_share")))
-    if get("compliance_liquidity") and get("compliance_adv"):
+    adv = adv_table(setup, volume)["adv"].to_dict() if get("compliance_liquidity") else {}
+    if adv:
         rules.append(LiquidityLimit(
-            adv=dict(get("compliance_adv")), prices=prices.to_dict(), capital=float(capital),
+            adv=adv, prices=prices.to_dict(), capital=float(capital),
             days=float(get("compliance_liquidity_days")),
             participation=float(get("compliance_participation")),
         ))  # fmt: skip
@@ -898,7 +961,7 @@ def report_section(p: Any):
                 value = book_value
         except BallastError:
             book = None
-    terms = setup_terms(p.ss, prices, value, p.from_holdings)
+    terms = setup_terms(p.ss, prices, value, p.from_holdings, p.data.volume)
     rules = resolve_rules(terms["rules"], terms["max_holdings"], terms["min_position"])
     result = p.allocation_or_none()
     if not rules or result is None:

@@ -1048,7 +1048,7 @@ class Pipeline:
                           cost_horizon=float(ss["book_horizon_years"]))  # fmt: skip
         # Regulatory rules, holdings count and size, whole shares, liquidity (mixed-integer).
         more_c.update(compliance.setup_terms(ss, self.data.prices.iloc[-1], value,
-                                             self.from_holdings))  # fmt: skip
+                                             self.from_holdings, self.data.volume))  # fmt: skip
         more_o.update(self.tail_objective_terms())  # CVaR confidence, risk budgets
         more_c.update(self.tail_constraint_terms())  # the CVaR limit
         objective = self.objective(**more_o)

@@ -33,9 +33,13 @@ SOURCES = {
     "The Act's limit of 10 % of an issuer's voting securities needs the shares outstanding "
     "and is not checked.",
 }
-NO_VOLUME = ("The loaded prices carry no trading volume (the bundled sample has none): type "
-             "the average daily volume per asset below or upload a CSV (ticker, adv). No "
-             "volume is invented; assets without one are not limited and count as unknown.")
+NO_VOLUME = ("The loaded prices carry no trading volume (the bundled sample and uploaded "
+             "price files have none; Yahoo Finance data do): type the average daily volume per "
+             "asset below, or upload a file of it (ticker, adv) or of daily volumes (the "
+             "layout of a price file). No volume is invented; assets without one are not "
+             "limited and count as unknown.")
+#: Column names of the ADV editor.
+ADV, SOURCE = "ADV (shares a day)", "Source"
 
 
 def book_value() -> float:
@@ -55,8 +59,31 @@ def constraint_fields() -> dict[str, Any]:
     As :func:`core.compliance.setup_terms` gives the pipeline's optimiser.
     """
     ss = st.session_state
-    return compliance.setup_terms(ss, state.price_data().prices.iloc[-1], book_value(),
-                                  ss["book_start_from"] == "holdings")  # fmt: skip
+    data = state.price_data()
+    return compliance.setup_terms(ss, data.prices.iloc[-1], book_value(),
+                                  ss["book_start_from"] == "holdings", data.volume)  # fmt: skip
+
+
+def adv_table() -> pd.DataFrame:
+    """The ADV of each asset and its source (:func:`core.compliance.adv_table`).
+
+    Raises
+    ------
+    DataError
+        A bad window.
+    """
+    return compliance.adv_table(st.session_state, state.price_data().volume)
+
+
+def adv_basis() -> str | None:
+    """How the data's ADV is computed, in words (None when the data carry no volume)."""
+    data = state.price_data()
+    if data.volume is None:
+        return None
+    n = int(st.session_state["compliance_adv_window"])
+    return (f"ADV from Yahoo Finance's daily volume: the mean of the last {n} trading days to "
+            f"{data.as_of.date()} (the date of the latest price), in shares a day. Values "
+            "typed or uploaded below win over it.")  # fmt: skip
 
 
 def mixed_integer_note() -> str | None:
@@ -100,35 +127,87 @@ def _optional(name: str, check: str, label: str, default: float, **kwargs) -> No
 
 
 def _adv_frame(adv: dict) -> pd.DataFrame:
+    """Every asset of the universe with its ADV (the user's, else the data's) and source."""
     universe = list(st.session_state["universe"])
-    return pd.DataFrame({"Asset": universe,
-                         "ADV (shares a day)": [adv.get(t) for t in universe]})  # fmt: skip
+    try:
+        table = adv_table()
+    except DataError:
+        table = pd.DataFrame(columns=["adv", "source"])
+    return pd.DataFrame({
+        "Asset": universe,
+        ADV: [float(table.at[t, "adv"]) if t in table.index else None for t in universe],
+        SOURCE: [str(table.at[t, "source"]) if t in table.index else "unknown"
+                 for t in universe],
+    })  # fmt: skip
 
 
 def _parse_adv(frame: pd.DataFrame) -> dict:
-    out = {}
+    """The user's ADV from the editor: a changed cell is typed, an unchanged one keeps its source.
+
+    A cleared cell drops the user's value (the data's, if any, applies again).
+    """
+    ss = st.session_state
+    base = ss.get("wbase_compliance_adv")
+    before = {} if base is None else dict(zip(base["Asset"], base[ADV], strict=True))
+    out = dict(ss["compliance_adv"])
+    sources = dict(ss["compliance_adv_sources"])
     for _, row in frame.iterrows():
-        v = row["ADV (shares a day)"]
+        t, v = str(row["Asset"]), row[ADV]
+        old = before.get(t)
+        same = (pd.isna(v) and (old is None or pd.isna(old))) or (
+            not pd.isna(v) and old is not None and not pd.isna(old) and float(v) == float(old))
+        if same:
+            continue
         if pd.isna(v):
+            out.pop(t, None)
+            sources.pop(t, None)
             continue
         try:
             v = float(v)
         except (TypeError, ValueError):
-            raise DataError(f"{row['Asset']}: the volume must be a number of shares.") from None
-        if v < 0:
-            raise DataError(f"{row['Asset']}: the volume cannot be negative.")
-        out[str(row["Asset"])] = v
+            raise DataError(f"{t}: the volume must be a number of shares.") from None
+        if not v >= 0:
+            raise DataError(f"{t}: the volume cannot be negative.")
+        out[t] = v
+        sources.pop(t, None)  # typed
+    ss["compliance_adv_sources"] = {t: s for t, s in sources.items() if t in out}
     return out
 
 
-def read_adv(content: bytes) -> dict[str, float]:
-    """Average daily volumes from a CSV of ticker and ADV (shares a day).
+def read_adv(content: bytes, filename: str = "", window: int = 20) -> tuple[dict[str, float], str]:
+    """Average daily volumes from an uploaded file, and how they were read.
+
+    Two layouts: a CSV of ticker and ADV (shares a day), or daily volumes in the layout of a
+    price file (CSV or ``.xlsx``: a date column, one column per ticker;
+    :func:`core.market_data.load_volume`, with the price upload's bounds), averaged over the
+    last ``window`` trading days of the file.
 
     Raises
     ------
     DataError
-        Without a ticker and a volume column, or with volumes that are not numbers.
+        A file beyond the upload bounds, without a ticker and a volume column nor a readable
+        volume table, or with volumes that are not non-negative numbers.
     """
+    from core import market_data as md
+
+    if len(content) > md.MAX_FILE_MB * 1_000_000:
+        raise DataError(f"The volume file holds {len(content) / 1e6:,.0f} MB; Ballast reads at "
+                        f"most {md.MAX_FILE_MB} MB per upload.")  # fmt: skip
+    head = content[:4096].split(b"\n", 1)[0].decode("utf-8-sig", "replace").lower()
+    names = {c.strip().strip('"') for c in head.replace(";", ",").split(",")}
+    two_columns = (names & {"ticker", "asset", "symbol"}
+                   and names & {"adv", "volume", "average daily volume"})  # fmt: skip
+    if not two_columns or content.startswith(b"PK\x03\x04"):
+        volume = md.load_volume(io.BytesIO(content), filename)
+        adv = md.average_daily_volume(volume, window).dropna()
+        if adv.empty:
+            raise DataError(f"The volume file holds no volume in its last {window} trading days.")
+        return ({str(t): float(v) for t, v in adv.items()},
+                f"the mean of the last {window} trading days to "
+                f"{volume.index[-1].date()}")  # fmt: skip
+    if content.count(b"\n") > md.MAX_ASSETS + 1:
+        raise DataError(f"The volume file has more than {md.MAX_ASSETS:,} rows; Ballast takes at "
+                        f"most {md.MAX_ASSETS:,} assets.")  # fmt: skip
     try:
         frame = pd.read_csv(io.BytesIO(content))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -142,7 +221,8 @@ def read_adv(content: bytes) -> dict[str, float]:
     bad = frame.loc[values.isna() | (values < 0), tick].astype(str).tolist()
     if bad:
         raise DataError(f"The volumes of {', '.join(bad[:5])} are not non-negative numbers.")
-    return {str(t): float(v) for t, v in zip(frame[tick], values, strict=True)}
+    return ({str(t): float(v) for t, v in zip(frame[tick], values, strict=True)},
+            "as given (ticker, adv)")
 
 
 def controls() -> None:
@@ -218,20 +298,42 @@ def liquidity_controls() -> None:
                scale=100.0, min_value=0.1, max_value=100.0, step=1.0, format="%.1f")  # fmt: skip
     st.caption("Position limit = days x participation x ADV x price, as a share of the "
                "book's value.")  # fmt: skip
-    st.info(NO_VOLUME, icon=":material/info:")
-    file = st.file_uploader("Upload ADV (CSV: ticker, adv)", type=["csv"], key="w_adv_file")
-    if file is not None and st.session_state.get("compliance_adv_file") != file.file_id:
+    ss = st.session_state
+    basis = adv_basis()
+    if basis is None:
+        st.info(NO_VOLUME, icon=":material/info:")
+    else:
+        st.caption(basis)
+    synced(st.number_input, "compliance_adv_window", "ADV window (trading days)", min_value=1,
+           max_value=2520, step=1,
+           help="The average daily volume is the mean over this many trading days up to the "
+                "data's last date (Yahoo's volume, or an uploaded file of daily "
+                "volumes)")  # fmt: skip
+    file = st.file_uploader("Upload ADV (CSV: ticker, adv) or daily volumes (CSV or Excel, "
+                            "the layout of a price file)", type=["csv", "xlsx"],
+                            key="w_adv_file")  # fmt: skip
+    if file is not None and ss.get("compliance_adv_file") != file.file_id:
         try:
-            adv = read_adv(file.getvalue())
-            st.session_state["compliance_adv"] = adv
-            st.session_state["compliance_adv_file"] = file.file_id
-            st.session_state.pop("w_compliance_adv", None)
-            st.session_state.pop("wbase_compliance_adv", None)
-            st.success(md_escape(f"Read the volume of {len(adv)} assets from {file.name}."))
-        except DataError as exc:
+            adv, how = read_adv(file.getvalue(), file.name, int(ss["compliance_adv_window"]))
+            ss["compliance_adv"] = {**ss["compliance_adv"], **adv}
+            ss["compliance_adv_sources"] = {**ss["compliance_adv_sources"],
+                                            **{t: "upload" for t in adv}}  # fmt: skip
+            ss["compliance_adv_file"] = file.file_id
+            ss.pop("w_compliance_adv", None)
+            ss.pop("wbase_compliance_adv", None)
+            st.success(md_escape(f"Read the ADV of {len(adv)} assets from {file.name} ({how})."))
+        except BallastError as exc:
             show_error(exc, "Volume file")
-    synced_editor("compliance_adv", _adv_frame, _parse_adv, disabled=["Asset"],
+    synced_editor("compliance_adv", _adv_frame, _parse_adv, disabled=["Asset", SOURCE],
                   hide_index=True, width="stretch")  # fmt: skip
+    try:
+        counts = adv_table()["source"].value_counts()
+    except DataError:
+        return
+    known = ", ".join(f"{int(counts[s])} {s}" for s in compliance.ADV_SOURCES if s in counts)
+    missing = len(ss["universe"]) - len(adv_table().index.intersection(list(ss["universe"])))
+    st.caption(f"ADV sources: {known or 'none'}" + (f"; {missing} unknown" if missing else "")
+               + ".")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ the check
@@ -378,18 +480,21 @@ def liquidity_chart(weights: pd.Series) -> None:
     ss = st.session_state
     if not ss["compliance_liquidity"]:
         return
-    if not ss["compliance_adv"]:
+    try:
+        adv = adv_table()["adv"]
+    except DataError as exc:
+        show_error(exc, "Average daily volume")
+        return
+    if adv.empty:
         st.info(NO_VOLUME, icon=":material/info:")
         return
     prices = state.price_data().prices.iloc[-1]
     value = book_value()
     part = float(ss["compliance_participation"])
-    profiles = {"Proposal": compliance.liquidity_profile(weights * value, ss["compliance_adv"],
-                                                         prices, part)}  # fmt: skip
+    profiles = {"Proposal": compliance.liquidity_profile(weights * value, adv, prices, part)}
     book = _current_weights()
     if book is not None:
-        profiles["Current book"] = compliance.liquidity_profile(
-            book * value, ss["compliance_adv"], prices, part)  # fmt: skip
+        profiles["Current book"] = compliance.liquidity_profile(book * value, adv, prices, part)
     unknown = float(profiles["Proposal"]["unknown_volume"].iloc[0])
     st.plotly_chart(liquidity_profile(profiles), key="liquidity_profile")
     if unknown > 0:

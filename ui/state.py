@@ -169,6 +169,8 @@ DEFAULTS: dict[str, Any] = {
     "compliance_liquidity_days": 5.0,  # trading days to liquidate a position
     "compliance_participation": 0.2,  # decimal share of the average daily volume
     "compliance_adv": {},  # ticker -> average daily volume, shares a day (typed or uploaded)
+    "compliance_adv_sources": {},  # ticker -> "upload" (read from a file) or "typed"
+    "compliance_adv_window": 20,  # trading days of the ADV from the data's volume (Yahoo)
 }
 
 
