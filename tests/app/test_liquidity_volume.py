@@ -3,7 +3,9 @@ code, HTTP faked), typed, or uploaded (ticker/adv or daily volumes); none for th
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,13 @@ def yahoo(monkeypatch, tmp_path):
     return FakeYahoo(prices, volumes=volumes).install(monkeypatch)
 
 
+def _numbers(values) -> np.ndarray:
+    """A plotly array from a figure's JSON: a list, or a typed array (dtype and base64 bytes)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, dtype=float)
+
+
 def _editor(at) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if "Source" in d.value.columns).set_index("Asset")
 
@@ -48,7 +57,7 @@ def _yahoo_allocation(**setup):
 
 
 def test_yahoo_volume_gives_the_adv_and_limits_the_proposal(yahoo):
-    at = _yahoo_allocation(**LIQUIDITY)
+    at = _yahoo_allocation(**LIQUIDITY, holdings={"AAPL": 1_000.0, "KO": 10.0}, cash=50_000.0)
     data = at.session_state["price_data"]
     assert data.volume is not None
     editor = _editor(at)
@@ -60,7 +69,17 @@ def test_yahoo_volume_gives_the_adv_and_limits_the_proposal(yahoo):
     w, px = at.session_state["allocation"].weights, data.prices.iloc[-1]
     assert w["AAPL"] <= 0.1 * expected["AAPL"] * float(px["AAPL"]) / 100_000 + 1e-9
     assert any("3 Yahoo" in c.value for c in at.caption)
-    assert any(c.proto.id and "liquidity_profile" in c.proto.id for c in at.get("plotly_chart"))
+    # the liquidity profile is drawn from Yahoo's ADV
+    from core.compliance import liquidity_profile
+    from core.execution import book_weights
+
+    chart = next(c for c in at.get("plotly_chart") if "liquidity_profile" in c.proto.id)
+    bars = {b["name"]: _numbers(b["y"]) for b in json.loads(chart.proto.spec)["data"]}
+    w0 = book_weights({"AAPL": 1_000.0, "KO": 10.0}, 50_000.0, px)[0]
+    for name, weights in (("Proposal", w), ("Current book", w0)):
+        profile = liquidity_profile(weights * 100_000, expected, px, 0.1)["sellable"]
+        np.testing.assert_allclose(bars[name], profile.to_numpy(), rtol=1e-9)
+    assert bars["Current book"][0] < 0.5 < bars["Current book"][-1]  # AAPL takes days
 
 
 def test_typed_adv_wins_over_yahoo_and_the_window_is_settable(yahoo):

@@ -152,3 +152,33 @@ def test_a_volume_file_is_checked_like_a_price_file(tmp_path, monkeypatch):
     assert info.value.problem == "too_large"
     with pytest.raises(md.FileValidationError, match="PNG image"):
         md.load_volume(pd.io.common.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), "v.csv")
+
+
+# -- the ADV of the liquidity limit -------------------------------------------------------------
+def test_adv_table_takes_the_data_volume_and_the_user_s_values_win():
+    from core import compliance
+
+    index = pd.bdate_range("2024-01-01", periods=30)
+    volume = pd.DataFrame({"A": 100.0, "B": 200.0, "C": np.nan}, index=index)
+    volume.iloc[-5:, 0] = 1_100.0  # the last 5 days
+    setup = {"compliance_adv": {"B": 50.0, "D": 7.0}, "compliance_adv_sources": {"D": "upload"}}
+    table = compliance.adv_table(setup, volume)
+    assert table.to_dict("index") == {
+        "A": {"adv": pytest.approx(100.0 + 5 * 1_000.0 / 20), "source": "Yahoo"},
+        "B": {"adv": 50.0, "source": "typed"},
+        "D": {"adv": 7.0, "source": "upload"},
+    }  # C has no volume: left out, never invented
+    five = compliance.adv_table({**setup, "compliance_adv_window": 5}, volume)
+    assert five.at["A", "adv"] == pytest.approx(1_100.0)
+    assert compliance.adv_table({}, None).empty
+    # the limit the optimiser gets: days x participation x ADV x price / capital
+    prices = pd.Series({"A": 10.0, "B": 10.0, "C": 10.0})
+    terms = compliance.setup_terms({**setup, "compliance_liquidity": True,
+                                    "compliance_liquidity_days": 2.0,
+                                    "compliance_participation": 0.5}, prices, 1_000.0,
+                                   volume=volume)  # fmt: skip
+    (limit,) = [r for r in terms["rules"] if isinstance(r, compliance.LiquidityLimit)]
+    caps = limit.limits(["A", "B", "C"])
+    assert caps["A"] == pytest.approx(2 * 0.5 * 350.0 * 10 / 1_000)
+    assert caps["B"] == pytest.approx(2 * 0.5 * 50.0 * 10 / 1_000) and np.isinf(caps["C"])
+    assert not compliance.setup_terms({"compliance_liquidity": True}, prices, 1_000.0)["rules"]
