@@ -36,15 +36,18 @@ so along it ``phi(t) = t A(w(t)) - (w - c)' Sigma (w - c)`` is affine, ``phi(t) 
 (a - c)' Sigma (a - c)``. The maximum ratio ``A(w) / sqrt((w - c)' Sigma (w - c))`` is the
 point of the path where ``phi = 0`` (its stationarity conditions, multiplied by the volatility,
 are those of the quadratic program at ``t = sigma^2 / A``; the ratio rises along the path while
-``phi < 0`` and falls after): Newton steps on ``phi``, safeguarded by bisection, each one a
-warm-started solve, until the root lies where the working set is optimal. The weights are then
+``phi < 0`` and falls after). The primal-dual steps first take ``t`` at each working set's own
+root (as Dinkelbach's method does for fractional programs), so one pass of steps usually ends
+at the optimum; when they stop short, Newton steps on ``phi``, safeguarded by bisection, each
+one a warm-started solve, until the root lies where the working set is optimal. The weights are then
 an exact Karush-Kuhn-Tucker point (no interior-point tolerance), and the multipliers ``lambda``
 of the quadratic program give the shadow prices: ``dS / dh = lambda / (sigma t)`` for the
 ratios, ``dU / dh = lambda / t`` for the utility (envelope theorem).
 
 References
 ----------
-Nocedal & Wright (2006), "Numerical Optimization", 2nd ed., Springer, ch. 16.5; Best (2010),
+Nocedal & Wright (2006), "Numerical Optimization", 2nd ed., Springer, ch. 16.5; Dinkelbach
+(1967), "On nonlinear fractional programming", Management Science 13(7); Best (2010),
 "Portfolio Optimization", ch. 7 (parametric quadratic programs); Markowitz (1956); Lobo, Fazel
 & Boyd (2007), "Portfolio optimization with linear and fixed transaction costs", Annals of
 Operations Research 152; Cornuejols & Tutuncu (2007), "Optimization Methods in Finance", ch. 8.
@@ -53,6 +56,7 @@ Operations Research 152; Cornuejols & Tutuncu (2007), "Optimization Methods in F
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lapack
 
 __all__ = ["KINDS", "applies", "solve"]
 
@@ -157,6 +161,15 @@ class _Engine:
             equal.append(False)
         self.labels = labels
         self.equal = np.array(equal, dtype=bool)
+        # Constants of the iterations, computed once (the iterations are small: at 100 assets a
+        # handful of free assets, so numpy's per-call cost, not arithmetic, sets their speed).
+        self.bench = kind == "max_information_ratio"
+        self.emax = float(np.abs(self.e).max(initial=0.0))
+        self.hi_in, self.lo_in = self.hi - _EPS, self.lo + _EPS
+        self.n_rows = self.m + (self.turnover is not None)
+        # Rows of all ones (+1) or all minus ones (-1): the budget and cash rows, a scalar add.
+        self.row_sign = np.array([1.0 if np.all(g == 1.0) else -1.0 if np.all(g == -1.0) else 0.0
+                                  for g in self.G])  # fmt: skip
         # State: free (with side +1 buying, -1 selling) or fixed at w.
         self.w = self.w0.copy()
         self.free = np.zeros(n, dtype=bool)
@@ -179,17 +192,20 @@ class _Engine:
         J = self.J
         A = np.empty((len(J), len(F)))
         beta = np.empty(len(J))
-        lin = [k for k, j in enumerate(J) if j < self.m]
-        if lin:
-            rows = [J[k] for k in lin]
-            A[lin] = self.G[np.ix_(rows, F)]
-            beta[lin] = self.h[rows] - self.G[rows] @ fixed_w
-        if len(lin) < len(J):
-            k = len(J) - 1 if J[-1] >= self.m else J.index(self.m)
-            sF = self.side[F]
-            moved = np.abs(fixed_w - self.w0)
-            A[k] = 0.5 * sF
-            beta[k] = self.turnover - 0.5 * (moved.sum() - moved[F].sum()) + 0.5 * sF @ self.w0[F]
+        for k, j in enumerate(J):
+            if j < self.m and self.row_sign[j]:  # the budget and cash rows: +-1 everywhere
+                A[k] = self.row_sign[j]
+                beta[k] = self.h[j] - self.row_sign[j] * fixed_w.sum()
+            elif j < self.m:
+                g = self.G[j]
+                A[k] = g[F]
+                beta[k] = self.h[j] - g @ fixed_w
+            else:  # the turnover row: fixed assets' trades are constants
+                sF = self.side[F]
+                w0F = self.w0[F]
+                A[k] = 0.5 * sF
+                moved = np.abs(fixed_w - self.w0).sum() - np.abs(w0F).sum()
+                beta[k] = self.turnover - 0.5 * moved + 0.5 * sF @ w0F
         return A, beta
 
     def _eqp(self, relax: bool = False):
@@ -204,23 +220,19 @@ class _Engine:
             return F, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
         nF, nJ = len(F), len(self.J)
         SF = self.S[F]
-        SFF = SF[:, F]
         # The KKT system [[S_FF, A'], [A, 0]] [w; lam] = [r0 + t r1; beta] in one solve.
         K = np.zeros((nF + nJ, nF + nJ))
-        K[:nF, :nF] = SFF
+        K[:nF, :nF] = SF[:, F]
         rhs = np.zeros((nF + nJ, 2))
-        rhs[:nF, 0] = self.Sc0[F] - SF @ fixed_w
+        rhs[:nF, 0] = self.Sc0[F] - SF @ fixed_w if self.bench else -(SF @ fixed_w)
         rhs[:nF, 1] = self.e[F] - self.side[F] * self.kappa[F]
         if nJ:
             K[:nF, nF:] = A.T
             K[nF:, :nF] = A
             rhs[nF:, 0] = beta
-        self.null = None
-        try:
-            X = np.linalg.solve(K, rhs)
-            ok = np.isfinite(X).all()
-        except np.linalg.LinAlgError:
-            ok = False
+        # LAPACK's dgesv directly: numpy.linalg.solve's checks cost more than the solve here.
+        X, info = lapack.dgesv(K, rhs)[2:]
+        ok = info == 0 and np.isfinite(X).all()
         if not ok or np.abs(K @ X - rhs).max() > 1e-9 * max(1.0, np.abs(rhs).max()):
             # Binding rows that coincide on the free assets (all of them buying, say, with the
             # budget and the turnover rows both binding): the multipliers are unique only up
@@ -248,17 +260,23 @@ class _Engine:
 
     def _slack_rows(self, w: np.ndarray) -> np.ndarray:
         """``h - G w`` for every linear row, then the turnover row's slack."""
-        out = self.h - self.G @ w
+        out = np.empty(self.n_rows)
+        out[: self.m] = self.h - self.G @ w
         if self.turnover is not None:
-            out = np.append(out, self.turnover - 0.5 * np.abs(w - self.w0).sum())
+            out[self.m] = self.turnover - 0.5 * np.abs(w - self.w0).sum()
         return out
 
     def _row_times(self, F: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Each row's rate of change along a step ``p`` of the free weights."""
-        out = self.G[:, F] @ p
+        out = np.empty(self.n_rows)
+        out[: self.m] = self.G[:, F] @ p
         if self.turnover is not None:
-            out = np.append(out, 0.5 * self.side[F] @ p)
+            out[self.m] = 0.5 * self.side[F] @ p
         return out
+
+    def _gradient(self, w: np.ndarray) -> np.ndarray:
+        """``Sigma (w - c)``."""
+        return self.S @ (w - self.c0) if self.bench else self.S @ w
 
     def _multipliers(self, t: float, l0: np.ndarray, l1: np.ndarray) -> np.ndarray:
         """Multipliers at ``t``; with dependent binding rows, the most dual-feasible choice.
@@ -272,12 +290,12 @@ class _Engine:
         if self.null is None:
             return lam
         v = self.null
-        g = self.S @ (self.w - self.c0)
+        g = self._gradient(self.w)
         up0, down0 = self._prices(t, lam, g)
         up1, down1 = self._prices(t, lam + v, g)
         fixed = ~self.free
-        can_up = fixed & (self.w < self.hi - _EPS)
-        can_down = fixed & (self.w > self.lo + _EPS)
+        can_up = fixed & (self.w < self.hi_in)
+        can_down = fixed & (self.w > self.lo_in)
         ineq = np.array([not self.equal[j] for j in self.J], dtype=bool)
         c = np.concatenate([up0[can_up], down0[can_down], lam[ineq]])
         s = np.concatenate([up1[can_up] - up0[can_up], down1[can_down] - down0[can_down],
@@ -296,15 +314,16 @@ class _Engine:
         base = g - t * self.e
         lam_t = 0.0
         for k, j in enumerate(self.J):
-            if j < self.m:
-                base = base + lam[k] * self.G[j]
-            else:
+            if j >= self.m:
                 lam_t = lam[k]
+            elif self.row_sign[j]:
+                base += lam[k] * self.row_sign[j]
+            else:
+                base += lam[k] * self.G[j]
         w, w0 = self.w, self.w0
-        up_side = np.where(w >= w0, 1.0, -1.0)
-        down_side = np.where(w <= w0, 1.0, -1.0)
-        up = base + (t * self.kappa + 0.5 * lam_t) * up_side
-        down = -base + (t * self.kappa + 0.5 * lam_t) * down_side
+        c = t * self.kappa + 0.5 * lam_t
+        up = base + np.where(w >= w0, c, -c)
+        down = np.where(w <= w0, c, -c) - base
         return up, down
 
     # -- the primal active-set method at one risk tolerance ------------------------------------
@@ -326,6 +345,26 @@ class _Engine:
                     break
         return self._primal(t)
 
+    def solve_ratio(self, t: float):
+        """Primal-dual steps with ``t`` moved at each step to the root of its working set.
+
+        For the ratios: each step's working set gives ``phi(t)`` in closed form, so the step is
+        taken at its root rather than at a fixed ``t``; where the steps stop, the working set
+        is optimal at its own root, the maximum ratio, without a Newton iteration over ``t``
+        around full solves. Returns ``(t, F, a, d, l0, l1)``, or None (the state restored to
+        the last feasible point) for the Newton iteration to take over from there.
+        """
+        self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), list(self.J))
+        self.t_ratio = t
+        try:
+            found = self._primal_dual(t, _RETRY_CAPS[0], ratio=True)
+            return (self.t_ratio, *found)
+        except _Decline:
+            w, free, side, J = self._feasible
+            self.w, self.free, self.side = w.copy(), free.copy(), side.copy()
+            self.J = self._independent(J)
+            return None
+
     def _independent(self, J: list[int]) -> list[int]:
         """The equality rows, then those of ``J`` that stay independent on the free assets."""
         F = np.flatnonzero(self.free)
@@ -341,7 +380,7 @@ class _Engine:
                 chosen.append(j)
         return chosen
 
-    def _primal_dual(self, t: float, cap_factor: float):
+    def _primal_dual(self, t: float, cap_factor: float, ratio: bool = False):
         """Primal-dual active-set steps (Hintermueller, Ito & Kunisch 2003) from the states.
 
         Every violated condition changes its state at once (the releases capped at the number
@@ -353,23 +392,27 @@ class _Engine:
         for _ in range(_PD_STEPS):
             self.iterations += 1
             F, a, d, l0, l1 = self._eqp(relax=True)
+            if ratio:  # the root of phi(t) = t A(a) - Q(a) on this working set
+                A0, Q0 = self.ratio_parts(self.segment(F, a, d)[0])
+                if not (A0 > 1e-12 and Q0 > 0):
+                    raise _Decline
+                t = self.t_ratio = Q0 / A0
             wF = a + t * d
             self.w[F] = wF
             lam = self._multipliers(t, l0, l1)
-            g = self.S @ (self.w - self.c0)
+            g = self._gradient(self.w)
             up, down = self._prices(t, lam, g)
-            scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * float(np.abs(self.e).max()))
+            scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * self.emax)
             fixed = ~self.free
-            up = np.where(fixed & (self.w < self.hi - _EPS), up, np.inf)
-            down = np.where(fixed & (self.w > self.lo + _EPS), down, np.inf)
+            up = np.where(fixed & (self.w < self.hi_in), up, np.inf)
+            down = np.where(fixed & (self.w > self.lo_in), down, np.inf)
             release_up = (up < -scale) & (up <= down)
             release_down = (down < -scale) & ~release_up
             lo_F, hi_F = self._pieces(F)
             below, above = lo_F - wF, wF - hi_F
             slack = self._slack_rows(self.w)
-            inactive = np.ones(len(slack), dtype=bool)
-            inactive[self.J] = False
-            violated = np.where(inactive, -slack, -np.inf)
+            slack[self.J] = np.inf  # only the rows outside the working set can be violated
+            violated = -slack
             drop = [j for k, j in enumerate(self.J) if not self.equal[j] and lam[k] < -scale]
             primal = max(below.max(initial=-np.inf), above.max(initial=-np.inf), violated.max())
             if primal <= 1e-13:  # a feasible point: keep it
@@ -458,12 +501,12 @@ class _Engine:
         if len(F):
             self.w[F] = target
         lam = self._multipliers(t, l0, l1)
-        g = self.S @ (self.w - self.c0)
+        g = self._gradient(self.w)
         up, down = self._prices(t, lam, g)
         fixed = ~self.free
-        can_up = fixed & (self.w < self.hi - _EPS)
-        can_down = fixed & (self.w > self.lo + _EPS)
-        scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * float(np.abs(self.e).max()))
+        can_up = fixed & (self.w < self.hi_in)
+        can_down = fixed & (self.w > self.lo_in)
+        scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * self.emax)
         worst_asset = np.minimum(np.where(can_up, up, np.inf), np.where(can_down, down, np.inf))
         i = int(np.argmin(worst_asset))
         v_asset = float(worst_asset[i])
@@ -521,14 +564,14 @@ class _Engine:
         saved = self.w
         self.w = w
         try:
-            g = self.S @ (w - self.c0)
+            g = self._gradient(w)
             up, down = self._prices(t, lam, g)
         finally:
             self.w = saved
         fixed = ~self.free
-        scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * float(np.abs(self.e).max()))
-        can_up = fixed & (w < self.hi - _EPS)
-        can_down = fixed & (w > self.lo + _EPS)
+        scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * self.emax)
+        can_up = fixed & (w < self.hi_in)
+        can_down = fixed & (w > self.lo_in)
         return not (np.any(up[can_up] < -scale) or np.any(down[can_down] < -scale))
 
     def shadow_prices(self, t: float, lam: np.ndarray, factor: float, value: float):
@@ -543,16 +586,20 @@ class _Engine:
                     out["cash at least 0.0%" if gain > 0 else "cash at most 0.0%"] = abs(gain)
             elif gain > 1e-9 * scale:
                 out[self.labels[j]] = gain
-        g = self.S @ (self.w - self.c0)
+        g = self._gradient(self.w)
         up, down = self._prices(t, lam, g)
-        for i in np.flatnonzero(~self.free & p.investable):
+        # Only fixed assets at a limit with a positive price are named: find them at once.
+        fixed = ~self.free & p.investable
+        gain_up, gain_down = -up * factor / 100, -down * factor / 100
+        named_up = fixed & (self.w >= self.hi_in) & (gain_up > 1e-9 * scale)
+        named_down = fixed & (self.w <= self.lo_in) & (gain_down > 1e-9 * scale)
+        for i in np.flatnonzero(named_up | named_down):
             v, held, tick = self.w[i], self.w0[i], p.tickers[i]
-            for rate, at_bound, bound, trade_side in (
-                (-up[i], v >= self.hi[i] - _EPS, p.upper[i], "buy"),
-                (-down[i], v <= self.lo[i] + _EPS, p.lower[i], "sell"),
+            for gain, named, bound, trade_side in (
+                (float(gain_up[i]), named_up[i], p.upper[i], "buy"),
+                (float(gain_down[i]), named_down[i], p.lower[i], "sell"),
             ):
-                gain = rate * factor / 100
-                if not at_bound or not gain > 1e-9 * scale:
+                if not named:
                     continue
                 if np.isfinite(bound) and abs(v - bound) <= _EPS:
                     word = "at most" if trade_side == "buy" else "at least"
@@ -624,7 +671,16 @@ def _solve(p, kind: str, delta: float, want_prices: bool):
     A_book, Q_book = eng.ratio_parts(eng.w)
     t = Q_book / A_book if A_book > 1e-12 and Q_book > 1e-14 else 1.0
     t_low, t_high = 0.0, np.inf
+    joint = eng.solve_ratio(t)
+    done = joint is not None and eng.valid_at(*joint)
+    if done:
+        t, F, a, d, l0, l1 = joint
+        W0, W1 = eng.segment(F, a, d)
+    elif np.isfinite(eng.t_ratio) and eng.t_ratio > 0:
+        t = eng.t_ratio  # the Newton iteration from where the steps stopped
     for _ in range(60):
+        if done:
+            break
         F, a, d, l0, l1 = eng.solve_at(t)
         W0, W1 = eng.segment(F, a, d)
         A0, Q0 = eng.ratio_parts(W0)

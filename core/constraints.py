@@ -219,9 +219,14 @@ class Constraints:
             Holdings, locks or no-buy/no-sell lists that name tickers outside the universe, or
             a holding that is not a finite number.
         """
-        tickers = list(tickers)
+        tickers = tickers.tolist() if isinstance(tickers, pd.Index) else list(tickers)
         known = set(tickers)
         held = self.current_weights if self.current_weights is not None else {}
+        if (isinstance(held, pd.Series) and not (self.locked or self.no_buy or self.no_sell)
+                and held.index.tolist() == tickers):  # fmt: skip
+            values = held.to_numpy(dtype=float)  # the common case: no lookups by name
+            if np.isfinite(values).all():
+                return values.copy()
         if isinstance(held, pd.Series):
             held = dict(zip(held.index, held.to_numpy(dtype=float), strict=True))
         held = {k: float(v) for k, v in dict(held).items()}
@@ -295,7 +300,7 @@ class Constraints:
             maximums to less, or a sector's bounds conflict with its assets' bounds. The message
             names the constraints in conflict.
         """
-        tickers = list(tickers)
+        tickers = tickers.tolist() if isinstance(tickers, pd.Index) else list(tickers)
         lower, upper = self.bounds(tickers)
         # Invested weight sum(w) = 1 - cash, within [least, most] (both 1 when fully invested).
         least, most = 1.0 - float(self.cash_bounds[1]), 1.0 - float(self.cash_bounds[0])
@@ -314,6 +319,9 @@ class Constraints:
         rows: list[np.ndarray] = []
         h: list[float] = []
         labels: list[str] = []
+        if not self.sector_bounds:
+            return LinearConstraints(tickers, lower, upper, np.zeros((0, len(tickers))),
+                                     np.zeros(0), [])  # fmt: skip
         sector_of = pd.Series({t: self.sectors.get(t, "Unknown") for t in tickers})
         mins = {s: float(b[0]) for s, b in self.sector_bounds.items()}
         maxs = {s: float(b[1]) for s, b in self.sector_bounds.items()}
