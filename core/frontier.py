@@ -23,10 +23,13 @@ walks up in ``t``: at each breakpoint a free weight reaches a bound, a sector li
 or a multiplier reaches zero and its constraint is released. The walk ends at the
 maximum-return portfolio (``b = 0``). Every target return on the frontier is then one affine
 evaluation, and the tangency portfolio is found in closed form on each segment (the Sharpe
-ratio of an affine path has one stationary point). One small linear solve per breakpoint:
-the inverse of the free assets' covariance block is updated by bordering (``O(n_free^2)``),
-with a KKT residual check and one step of iterative refinement; long-only optimal portfolios
-are sparse, so ``n_free`` is small.
+ratio of an affine path has one stationary point). No factorisation per breakpoint: the
+inverse of the free assets' covariance block, with its products with the right-hand sides and
+the equality rows, is updated by one symmetric rank-one BLAS update (``O(n_free^2)``) when an
+asset enters or leaves, so a breakpoint costs that plus one product with the covariance; every
+solve is checked by its KKT residual (refined once, or refactorised from a Cholesky
+factorisation when it stays large). The minimum-variance start reuses the Cholesky factor that
+the singularity check computes.
 
 The same walk is the engine of :func:`core.optimization.optimize` (and through it of the
 Black-Litterman page and the backtest): :func:`frontier_optimum` stops it on the segment that
@@ -55,6 +58,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import blas, lapack
 
 from core.constraints import Constraints, LinearConstraints
 from core.exceptions import EstimationError, InfeasibleConstraintsError, OptimizationError
@@ -280,38 +284,44 @@ class _Problem:
         self.labels = list(lin.labels)
         self.fixed = (self.upper - self.lower) <= 1e-12
         self.any_fixed = bool(self.fixed.any())
-        self.ridge, self.ill_conditioned = _ridge(cov)
-        self.S = cov + self.ridge * np.eye(self.n) if self.ridge else cov
-        self.inverse = _FreeInverse(self.S)
+        self.ridge, self.ill_conditioned, self.cholesky = _ridge(cov)
+        if self.ridge:
+            self.S = cov.copy()
+            self.S.flat[:: self.n + 1] += self.ridge
+        else:
+            self.S = cov
         self.ones = np.ones((1, self.n))
-        self.solves = 0
+        self.inverse = _FreeInverse(self)
 
 
-def _ridge(cov: np.ndarray) -> tuple[float, bool]:
-    """Ridge for a (nearly) singular covariance, and whether it is ill-conditioned.
+def _ridge(cov: np.ndarray) -> tuple[float, bool, np.ndarray | None]:
+    """Ridge for a (nearly) singular covariance, whether it is ill-conditioned, its Cholesky.
 
     ``min(diag(L))^2`` of the Cholesky factor bounds the smallest eigenvalue from above, so it
-    flags trouble cheaply; the eigenvalues are computed only then.
+    flags trouble cheaply; the eigenvalues are computed only then. The factor (upper, ``U'U =
+    cov``) is returned when no ridge is needed: the minimum-variance start reuses it.
     """
     scale = float(np.mean(np.diag(cov)))
     if not np.isfinite(cov).all():
         raise EstimationError("The covariance matrix has missing or infinite entries.")
     if scale <= 0:
         raise EstimationError("The covariance matrix is zero: the assets have no variance.")
-    try:
-        pivot = float(np.min(np.diag(np.linalg.cholesky(cov)))) ** 2
+    factor = None
+    # LAPACK reads one triangle; cov.T is Fortran-ordered, so the factor is its only copy.
+    U, info = lapack.dpotrf(cov.T, lower=0, clean=1, overwrite_a=0)
+    if info == 0:
+        factor = U
+        pivot = float(np.min(np.diag(U))) ** 2
         if pivot > 1e-4 * scale:
-            return 0.0, False
-    except np.linalg.LinAlgError:
-        pass
+            return 0.0, False, factor
     values = np.linalg.eigvalsh((cov + cov.T) / 2)
     if values.min() < -1e-8 * max(values.max(), scale):
         raise EstimationError(
             "The covariance matrix is not positive semidefinite; choose a shrinkage estimator."
         )
     if values.min() > 1e-10 * scale:
-        return 0.0, values.min() < 1e-6 * values.max()
-    return 1e-8 * scale - min(values.min(), 0.0), True
+        return 0.0, values.min() < 1e-6 * values.max(), factor
+    return 1e-8 * scale - min(values.min(), 0.0), True, None
 
 
 @dataclass
@@ -333,76 +343,218 @@ class _Segment:
     SW: np.ndarray  # (n, 2) the walk's covariance times [w0, w1]
 
 
-class _FreeInverse:
-    """``(Sigma_FF)^-1`` over the free assets, updated by bordering when one enters or leaves.
+def _bound_weights(p: _Problem, status: np.ndarray) -> np.ndarray:
+    """Weights of the assets at a bound (0 for the free ones)."""
+    return np.where(status > 0, p.upper, np.where(status < 0, p.lower, 0.0))
 
-    An update costs ``O(n_free^2)`` in place (in a preallocated buffer) instead of a new
-    ``O(n_free^3)`` factorisation; the inverse is recomputed from scratch every 64 updates and
-    whenever a KKT residual looks off.
+
+def _times_columns(S: np.ndarray, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``S[:, idx] @ x`` for a symmetric ``S`` (x: (len(idx),) or (len(idx), k)).
+
+    Few columns: gather their rows (contiguous) instead; many: one pass over ``S`` per column
+    of ``x``, with zeros elsewhere (BLAS ``dsymv`` on ``S.T``, which is Fortran-ordered and
+    equal to ``S``: no copy, one triangle read).
+    """
+    n = len(S)
+    if 3 * len(idx) < n:
+        return S[idx].T @ x
+    full = np.zeros((n,) + x.shape[1:])
+    full[idx] = x
+    if full.ndim == 1:
+        return _sym_mv(S, full)
+    return np.column_stack([_sym_mv(S, full[:, c]) for c in range(full.shape[1])])
+
+
+def _sym_mv(S: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``S @ x`` for a symmetric ``S``, reading one triangle."""
+    if S.flags.c_contiguous:
+        return blas.dsymv(1.0, S.T, x)
+    return S @ x
+
+
+class _FreeInverse:
+    r"""``M = (S_FF)^-1`` over the free assets, kept current by symmetric rank-one updates.
+
+    Layout: ``M`` lives in a Fortran-ordered ``cap x cap`` buffer (its upper triangle, which
+    BLAS's symmetric routines ``dsyr``/``dsymv``/``dsymm`` read and write in place), one slot
+    per free asset; the slot of an asset that leaves becomes an exactly-zero row and column (a
+    hole, mapped to the dummy asset ``n``) that the next asset to enter reuses, so nothing
+    moves. When asset ``i`` enters, ``M' = M + v v' / s`` with ``u = M S_{F,i}``,
+    ``s = S_ii - S_{i,F} u`` and ``v = u - e_i`` (bordering); when it leaves,
+    ``M' = M - v v' / v_i`` with ``v = M e_i``: ``O(cap^2)`` either way instead of an
+    ``O(n_free^3)`` factorisation. The buffer is compacted when it is more than 40 % holes.
+
+    Kept with it, so that a KKT solve costs ``O(cap k)`` besides the product ``Sigma w``:
+    ``g = S w_B`` (the bound weights' part of ``S w``; one row of ``S`` per change) and
+    ``T = M Z`` with ``Z = [-g_F, mu_F, 1, G_F']`` over the slots (``Z`` too is kept), updated
+    with ``M`` (``M S_{F,i} = e_i`` for a free ``i`` makes the change of ``g`` cheap). ``M`` is
+    rebuilt from a Cholesky factorisation every ``max(64, n_free)`` updates, and when the
+    caller asks for it (a KKT residual that stays large).
     """
 
-    def __init__(self, S: np.ndarray) -> None:
-        self.S = S
-        self.buf = np.empty_like(S)
-        self.m = 0
-        self.free = np.zeros(0, dtype=int)
-        self.updates = 0
+    def __init__(self, p: _Problem) -> None:
+        self.p = p
+        self.ready = False
+        self.k = 3 + len(p.h)
 
-    @property
-    def inv(self) -> np.ndarray:
-        return self.buf[: self.m, : self.m]
-
-    def get(self, free: np.ndarray, fresh: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        cur, new = set(self.free.tolist()), set(free.tolist())
-        added, removed = new - cur, cur - new
-        if fresh or len(added) + len(removed) > 2 or self.updates >= max(64, self.m) or not self.m:
-            self.refactor(np.sort(free))
-        else:
-            for i in removed:
-                self._remove(i)
-            for i in added:
-                self._add(i)
-        return self.free.copy(), self.inv
-
-    def refactor(self, free: np.ndarray) -> None:
+    def refactor(self, status: np.ndarray) -> None:
+        p, n = self.p, self.p.n
+        free = np.flatnonzero(status == 0)
         m = len(free)
+        cap = min(n, m + max(8, m // 8))
+        self.cap, self.m, self.updates = cap, m, 0
+        self.asset = np.full(cap, n)
+        self.asset[:m] = free
+        self.slot = np.full(n, -1)
+        self.slot[free] = np.arange(m)
+        self.holes = list(range(cap - 1, m - 1, -1))
+        self.status = status.copy()
+        self.wb = _bound_weights(p, status)
+        nz = np.flatnonzero(self.wb)
+        self.g = np.zeros(n + 1)  # g[n] = 0: the holes' dummy asset
+        if len(nz):
+            self.g[:n] = _times_columns(p.S, self.wb[nz], nz)
+        self.Z = np.zeros((cap, self.k))
+        self.Z[:m] = self._z(free)
+        self.M = np.zeros((cap, cap), order="F")
+        self.T = np.zeros((cap, self.k))
         if m:
-            self.buf[:m, :m] = np.linalg.inv(self.S[np.ix_(free, free)])
-        self.free, self.m, self.updates = np.array(free, dtype=int), m, 0
+            inv = _spd_inverse(p.S[np.ix_(free, free)])
+            self.M[:m, :m] = inv
+            self.T[:m] = inv @ self.Z[:m]
+        self.ready = True
 
-    def _add(self, i: int) -> None:
-        m = self.m
-        b = self.S[self.free, i]
-        inv = self.buf[:m, :m]
-        u = inv @ b
-        s = self.S[i, i] - b @ u
-        if not s > 1e-8 * self.S[i, i]:  # cancellation would cost more than half the digits
-            self.refactor(np.append(self.free, i))
-            return
-        inv += np.outer(u, u / s)
-        self.buf[:m, m] = -u / s
-        self.buf[m, :m] = -u / s
-        self.buf[m, m] = 1.0 / s
-        self.free, self.m = np.append(self.free, i), m + 1
-        self.updates += 1
+    def _z(self, idx: np.ndarray) -> np.ndarray:
+        """Rows of ``Z = [-g, mu, 1, G']`` for the assets ``idx``."""
+        p = self.p
+        z = np.empty((len(idx), self.k))
+        z[:, 0] = -self.g[idx]
+        z[:, 1] = p.mu[idx]
+        z[:, 2] = 1.0
+        if self.k > 3:
+            z[:, 3:] = p.G[:, idx].T
+        return z
 
-    def _remove(self, i: int) -> None:
-        m = self.m
-        last = m - 1
-        j = int(np.flatnonzero(self.free == i)[0])
-        buf = self.buf
-        if j != last:  # move it to the end: swap rows and columns (and the order of `free`)
-            row = buf[j, :m].copy()
-            buf[j, :m] = buf[last, :m]
-            buf[last, :m] = row
-            col = buf[:m, j].copy()
-            buf[:m, j] = buf[:m, last]
-            buf[:m, last] = col
-            self.free[j], self.free[last] = self.free[last], self.free[j]
-        u = self.buf[:last, last].copy()
-        self.buf[:last, :last] -= np.outer(u, u / self.buf[last, last])
-        self.free, self.m = self.free[:last], last
+    def used(self) -> np.ndarray:
+        return np.flatnonzero(self.asset < self.p.n)
+
+    def sync(self, status: np.ndarray, fresh: bool = False) -> None:
+        """Bring ``M``, ``g``, ``Z`` and ``T`` to the free set of ``status``."""
+        if not fresh and self.ready and self.updates < max(64, self.m):
+            changed = np.flatnonzero(self.status != status)
+            if len(changed) <= 2 and not (self.status[changed] * status[changed]).any():
+                # leaving before entering, as the walk's events come
+                for i in sorted(changed.tolist(), key=lambda i: status[i] == 0):
+                    if not (self._add(i) if status[i] == 0 else self._remove(i, status[i])):
+                        break
+                else:
+                    return
+        self.refactor(status)
+
+    def _move_g(self, i: int, b_i: float) -> None:
+        """The bound weight of asset ``i`` changes by ``b_i``: update ``g`` and ``Z[:, 0]``."""
+        self.g[: self.p.n] += b_i * self.p.S[i]
+        self.Z[:, 0] = -self.g[self.asset]
+
+    def _add(self, i: int) -> bool:
+        S, n = self.p.S, self.p.n
+        if not self.holes:
+            self._grow()
+        row = np.zeros(n + 1)
+        row[:n] = S[i]
+        b = row[self.asset]  # S_{F,i} by slot, 0 at the holes
+        u = blas.dsymv(1.0, self.M, b)
+        s = S[i, i] - b @ u
+        if not s > 1e-8 * S[i, i]:  # cancellation would cost more than half the digits
+            return False
+        j = self.holes.pop()
+        b_i = self.wb[i]
+        T = self.T
+        if b_i:
+            self.wb[i] = 0.0
+            T[:, 0] += b_i * u  # M (-g'_F) = M (-g_F) + b_i M S_{F,i}
+        self.asset[j], self.slot[i], self.status[i] = i, j, 0
+        if b_i:
+            self._move_g(i, -b_i)
+        else:
+            self.Z[j, 0] = -self.g[i]
+        self.Z[j, 1:] = self._z(np.array([i]))[0, 1:]
+        v = u
+        v[j] = -1.0
+        vz = v @ self.Z
+        T += np.outer(v, vz / s)
+        blas.dsyr(1.0 / s, v, a=self.M, overwrite_a=1)
+        self.m += 1
         self.updates += 1
+        return True
+
+    def _remove(self, i: int, new_status: int) -> bool:
+        p = self.p
+        j = int(self.slot[i])
+        M = self.M
+        v = np.empty(self.cap)
+        v[:j] = M[:j, j]
+        v[j:] = M[j, j:]
+        d = v[j]
+        if not d > 0:
+            return False
+        b_i = p.upper[i] if new_status > 0 else p.lower[i]
+        T = self.T
+        if b_i:
+            self.wb[i] = b_i
+            self._move_g(i, b_i)
+            T[j, 0] -= b_i  # M (-g'_F) = M (-g_F) - b_i e_j
+        vz = v @ self.Z
+        T -= np.outer(v, vz / d)
+        T[j] = 0.0
+        self.Z[j] = 0.0
+        blas.dsyr(-1.0 / d, v, a=M, overwrite_a=1)
+        M[: j + 1, j] = 0.0
+        M[j, j:] = 0.0
+        self.asset[j], self.slot[i], self.status[i] = p.n, -1, new_status
+        self.holes.append(j)
+        self.m -= 1
+        self.updates += 1
+        if self.cap > 32 and 10 * self.m < 6 * self.cap:
+            self._compact()
+        return True
+
+    def _resize(self, keep: np.ndarray, cap: int) -> None:
+        m = len(keep)
+        M = np.zeros((cap, cap), order="F")
+        M[:m, :m] = self.M[np.ix_(keep, keep)]  # sorted: the upper triangle stays upper
+        T = np.zeros((cap, self.k))
+        T[:m] = self.T[keep]
+        Z = np.zeros((cap, self.k))
+        Z[:m] = self.Z[keep]
+        asset = np.full(cap, self.p.n)
+        asset[:m] = self.asset[keep]
+        self.M, self.T, self.Z, self.asset, self.cap = M, T, Z, asset, cap
+        self.holes = [j for j in range(cap - 1, -1, -1) if asset[j] == self.p.n]
+        used = np.flatnonzero(asset < self.p.n)
+        self.slot[asset[used]] = used
+
+    def _compact(self) -> None:
+        used = self.used()
+        self._resize(used, min(self.p.n, len(used) + max(8, len(used) // 8)))
+
+    def _grow(self) -> None:
+        self._resize(np.arange(self.cap), min(self.p.n, self.cap + max(16, self.cap // 4)))
+
+    def times(self, X: np.ndarray) -> np.ndarray:
+        """``M @ X`` for ``X (cap, k)`` in slot order."""
+        return blas.dsymm(1.0, self.M, np.asfortranarray(X))
+
+
+def _spd_inverse(A: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (``potrf``/``potri``)."""
+    c, info = lapack.dpotrf(A.T if A.flags.c_contiguous else A, lower=0)
+    if info == 0:
+        inv, info = lapack.dpotri(c, lower=0, overwrite_c=1)
+        if info == 0:
+            upper = np.triu(inv)
+            return upper + np.triu(inv, 1).T
+    return np.linalg.pinv((A + A.T) / 2, hermitian=True)
 
 
 def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segment:
@@ -410,100 +562,115 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
 
     With ``M = Sigma_FF`` over the free assets and ``E`` the equality rows (``sum(w) = 1`` and
     the binding sector rows) on them: ``w_F = M^-1 (r - E' lam)`` and
-    ``(E M^-1 E') lam = E M^-1 r - f`` (a Schur complement of a few rows).
+    ``(E M^-1 E') lam = E M^-1 r - f`` (a Schur complement of a few rows); ``M^-1 r`` and
+    ``M^-1 E'`` are kept by :class:`_FreeInverse`, so the solve is ``O(n_free k)`` plus one
+    product with the covariance (``Sigma w``, for the bound multipliers and the residual).
+    Arrays are in slot order, holes (zero rows) included.
     """
     n = p.n
-    free = np.flatnonzero(act.status == 0)
-    bound = np.flatnonzero(act.status != 0)
-    b_val = np.where(act.status[bound] > 0, p.upper[bound], p.lower[bound])
     rows = act.rows
+    status = act.status
+    if not (status == 0).any():
+        return _segment_without_free(p, act)
+    inv = p.inverse
+    inv.sync(status, fresh)
+    T, Z, asset, wb = inv.T, inv.Z, inv.asset, inv.wb
     if rows:
-        E = np.vstack([p.ones, p.G[rows]])
-        f = np.concatenate([[1.0], p.h[rows]]) - E[:, bound] @ b_val
-    else:  # only sum(w) = 1: skip the general bookkeeping (most frontiers)
-        E = p.ones
-        f = np.array([1.0 - b_val.sum()])
-    W = np.zeros((n, 2))  # columns: w0, w1
-    W[bound, 0] = b_val
-    if len(free):
-        free, inv = p.inverse.get(free, fresh)
-        EF = E[:, free] if rows else p.ones[:, : len(free)]
-        R = np.empty((len(free), 2))
-        R[:, 0] = -_sym_times(p.S, W[:, :1])[free, 0]  # -Sigma_FB b_B
-        R[:, 1] = p.mu[free]
-        F = np.zeros((len(f), 2))
-        F[:, 0] = f
-        wF, lam = _kkt_solve(inv, EF, R, F)
-        W[free] = wF
-        SW = _sym_times(p.S, W)
-        # KKT residual (cheap given SW): the bordered inverse and the Schur complement can lose
-        # digits on an ill-conditioned covariance; refine once, refactorise if it stays large.
-        # A well-conditioned one is checked every 8th solve (the inverse is rebuilt every 64).
-        p.solves += 1
-        res = 0.0
-        if fresh or p.ill_conditioned or p.solves % 8 == 0:
-            r_stat = -SW[free] - EF.T @ lam
-            r_stat[:, 1] += p.mu[free]
-            r_eq = F - EF @ wF
-            res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
-        if res > 1e-13:
-            if not fresh and not res < 1e-7:
-                return _solve_segment(p, act, fresh=True)
-            dw, dlam = _kkt_solve(inv, EF, r_stat, r_eq)
-            wF, lam = wF + dw, lam + dlam
-            W[free] = wF
-            SW = _sym_times(p.S, W)
-        if len(free) == len(f):
-            # As many equality rows as free weights: the rows pin the free weights down and
-            # the path does not move with t; the KKT solve leaves rounding noise (~1e-12) in
-            # w1, which the ratio test would follow out to t ~ 1e10, off the budget.
-            W[free, 1] = 0.0
-        lam0, lam1 = lam[:, 0], lam[:, 1]
+        cols = [2] + [3 + j for j in rows]
+        TE, ZE = T[:, cols], Z[:, cols]
     else:
-        lam0, lam1 = _multipliers_without_free(p, act, E, bound)
-        SW = _sym_times(p.S, W)
-    # Stationarity S w - t mu + E' lam + s * xi = 0 on the bound assets (s = +1 upper, -1 lower).
-    xi0 = np.zeros(n)
-    xi1 = np.zeros(n)
-    if len(bound):
-        if rows:
-            EB = E[:, bound].T
-            g0 = SW[bound, 0] + EB @ lam0
-            g1 = SW[bound, 1] - p.mu[bound] + EB @ lam1
-        else:
-            g0 = SW[bound, 0] + lam0[0]
-            g1 = SW[bound, 1] - p.mu[bound] + lam1[0]
-        sign = act.status[bound]
-        xi0[bound] = -sign * g0
-        xi1[bound] = -sign * g1
-        if p.any_fixed:
-            xi0[p.fixed] = np.inf  # fixed weights are never released
-            xi1[p.fixed] = 0.0
+        TE, ZE = T[:, 2:3], Z[:, 2:3]
+    F = np.zeros((len(ZE[0]), 2))
+    F[0, 0] = 1.0 - wb.sum()
+    if rows:
+        F[1:, 0] = p.h[rows] - p.G[rows] @ wb
+    schur = ZE.T @ TE
+    lam = _schur_solve(schur, ZE.T @ T[:, :2] - F)
+    wF = T[:, :2] - TE @ lam
+    W = np.zeros((n + 1, 2))  # row n: the holes' dummy asset
+    W[:n, 0] = wb
+    W[asset] = wF
+    W[n] = 0.0
+    SW = _covariance_times(p, inv, W, wF)
+    # KKT residual (O(n) given SW): the updated inverse loses digits over many updates on an
+    # ill-conditioned covariance; refine once, refactorise if it stays large.
+    r_stat = -SW[asset] - ZE @ lam
+    r_stat[:, 1] += Z[:, 1]
+    r_eq = F - ZE.T @ wF
+    res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
+    if res > 1e-13:
+        if not fresh and not res < 1e-7:
+            return _solve_segment(p, act, fresh=True)
+        X = inv.times(r_stat)
+        dlam = _schur_solve(schur, ZE.T @ X - r_eq)
+        wF = wF + X - TE @ dlam
+        lam = lam + dlam
+        W[asset] = wF
+        W[n] = 0.0
+        SW = _covariance_times(p, inv, W, wF)
+    free_count = inv.m
+    if free_count == len(F):
+        # As many equality rows as free weights: the rows pin the free weights down and
+        # the path does not move with t; the KKT solve leaves rounding noise (~1e-12) in
+        # w1, which the ratio test would follow out to t ~ 1e10, off the budget.
+        W[:, 1] = 0.0
+        SW[:, 1] = 0.0
+    return _finish_segment(p, act, W[:n], SW[:n], lam[:, 0], lam[:, 1])
+
+
+def _covariance_times(p: _Problem, inv: _FreeInverse, W: np.ndarray, wF: np.ndarray):
+    """``S @ W`` (rows ``n + 1``, the last 0) from the free weights and ``g = S w_B``."""
+    n = p.n
+    SW = np.zeros((n + 1, 2))
+    if 3 * inv.m < n:
+        used = inv.used()
+        SW[:n] = p.S[inv.asset[used]].T @ wF[used]
+        SW[:n, 0] += inv.g[:n]
+    else:
+        SW[:n, 0] = _sym_mv(p.S, W[:n, 0])
+        SW[:n, 1] = _sym_mv(p.S, W[:n, 1])
+    return SW
+
+
+def _finish_segment(p, act, W, SW, lam0, lam1) -> _Segment:
+    """Multipliers of the bounds from stationarity, ``S w - t mu + E' lam + s xi = 0``."""
+    rows = act.rows
+    g0 = SW[:, 0] + lam0[0]
+    g1 = SW[:, 1] - p.mu + lam1[0]
+    if rows:
+        G = p.G[rows]
+        g0 += lam0[1:] @ G
+        g1 += lam1[1:] @ G
+    sign = -act.status  # 0 for the free assets
+    xi0 = sign * g0
+    xi1 = sign * g1
+    if p.any_fixed:
+        xi0[p.fixed] = np.inf  # fixed weights are never released
+        xi1[p.fixed] = 0.0
     return _Segment(W[:, 0].copy(), W[:, 1].copy(), lam0[1:], lam1[1:], xi0, xi1, SW)
 
 
-def _sym_times(S: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``S @ W`` for a symmetric ``S``, reading only the rows where ``W`` is non-zero."""
-    nz = np.flatnonzero(W.any(axis=1))
-    if 2 * len(nz) > len(S):
-        return S @ W
-    return S[nz].T @ W[nz]
+def _segment_without_free(p: _Problem, act: _ActiveSet) -> _Segment:
+    """Every weight at a bound: the path does not move; multipliers by least squares."""
+    W = np.zeros((p.n, 2))
+    W[:, 0] = _bound_weights(p, act.status)
+    E = np.vstack([p.ones, p.G[act.rows]]) if act.rows else p.ones
+    bound = np.flatnonzero(act.status != 0)
+    lam0, lam1 = _multipliers_without_free(p, act, E, bound)
+    nz = np.flatnonzero(W[:, 0])
+    SW = np.zeros((p.n, 2))
+    if len(nz):
+        SW[:, 0] = _times_columns(p.S, W[nz, 0], nz)
+    return _finish_segment(p, act, W, SW, lam0, lam1)
 
 
-def _kkt_solve(inv, EF, R, F):
-    """Solve ``[[M, E'], [E, 0]] [w; lam] = [R; F]`` given ``M^-1`` (Schur complement)."""
-    X = inv @ R
-    Y = inv @ EF.T
-    schur = EF @ Y
-    rhs = EF @ X - F
+def _schur_solve(schur: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     if schur.shape == (1, 1) and schur[0, 0] > 0:
-        lam = rhs / schur[0, 0]
-    else:
-        try:
-            lam = np.linalg.solve(schur, rhs)
-        except np.linalg.LinAlgError:
-            lam = np.linalg.lstsq(schur, rhs, rcond=None)[0]
-    return X - Y @ lam, lam
+        return rhs / schur[0, 0]
+    try:
+        return np.linalg.solve(schur, rhs)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(schur, rhs, rcond=None)[0]
 
 
 def _multipliers_without_free(p, act, E, bound):
@@ -597,9 +764,15 @@ def _primal_dual_active_set(p: _Problem, max_iter: int = 12) -> _ActiveSet:
     the unconstrained minimum-variance portfolio pushes beyond them.
 
     Each step moves every violated bound into the active set and every bound with a negative
-    multiplier out of it; usually a handful of steps. Not guaranteed: the caller falls back.
+    multiplier out of it; usually a handful of steps, each one Cholesky solve with the free
+    block (the whole covariance's factor, already computed, when every weight is free). Not
+    guaranteed: the caller falls back.
     """
-    w_u = np.linalg.solve(p.S, np.ones(p.n))
+    ones = np.ones(p.n)
+    if p.cholesky is not None:
+        w_u = lapack.dpotrs(p.cholesky, ones, lower=0)[0]
+    else:
+        w_u = np.linalg.solve(p.S, ones)
     w_u /= w_u.sum()
     status = np.where(w_u >= p.upper, 1, np.where(w_u <= p.lower, -1, 0))
     status[p.fixed] = -1
@@ -608,12 +781,11 @@ def _primal_dual_active_set(p: _Problem, max_iter: int = 12) -> _ActiveSet:
     act = _ActiveSet(status, [])
     tol = 1e-12
     for _ in range(max_iter):
-        seg = _solve_segment(p, act)
-        w = seg.w0
+        w, xi0 = _min_variance_direct(p, act.status)
         free = act.status == 0
         over = free & (w > p.upper + tol)
         under = free & (w < p.lower - tol)
-        release = (act.status != 0) & ~p.fixed & (seg.xi0 < -tol)
+        release = (act.status != 0) & ~p.fixed & (xi0 < -tol)
         if not (over.any() or under.any() or release.any()):
             return act
         act.status[over] = 1
@@ -622,6 +794,39 @@ def _primal_dual_active_set(p: _Problem, max_iter: int = 12) -> _ActiveSet:
         if not (act.status == 0).any():
             raise _NoConvergence
     raise _NoConvergence
+
+
+def _min_variance_direct(p: _Problem, status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and bound multipliers at ``t = 0`` of an active set with only ``sum(w) = 1``.
+
+    One Cholesky factorisation of the free block (``O(n_free^3 / 3)``, cheaper than the
+    inverse the walk keeps); for the primal-dual steps, which change many weights at once.
+    """
+    free = np.flatnonzero(status == 0)
+    bound = np.flatnonzero(status != 0)
+    wb = _bound_weights(p, status)
+    nz = np.flatnonzero(wb)
+    g = _times_columns(p.S, wb[nz], nz) if len(nz) else np.zeros(p.n)
+    rhs = np.column_stack([-g[free], np.ones(len(free))])
+    if len(bound) == 0 and p.cholesky is not None:
+        X = lapack.dpotrs(p.cholesky, rhs, lower=0)[0]
+    else:
+        A = p.S[np.ix_(free, free)]
+        c, info = lapack.dpotrf(A.T, lower=0, overwrite_a=1)
+        if info != 0:
+            raise _NoConvergence
+        X = lapack.dpotrs(c, rhs, lower=0)[0]
+    lam = (X[:, 0].sum() - (1.0 - wb.sum())) / X[:, 1].sum()
+    wF = X[:, 0] - lam * X[:, 1]
+    w = wb.copy()
+    w[free] = wF
+    xi0 = np.zeros(p.n)
+    if len(bound):
+        Sw = _times_columns(p.S, wF, free) + g
+        xi0[bound] = -status[bound] * (Sw[bound] + lam)
+        if p.any_fixed:
+            xi0[p.fixed] = np.inf
+    return w, xi0
 
 
 def _primal_active_set(p: _Problem, act: _ActiveSet, w: np.ndarray) -> _ActiveSet:
@@ -800,17 +1005,22 @@ def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
 
     ``until(t0, t1, seg)`` is asked on every segment ``w(t) = seg.w0 + t seg.w1``, ``t`` in
     ``[t0, t1]`` (``t1`` is infinite on an unbounded last segment): a ``t`` in that range ends
-    the walk there, None walks on. The last element returned says whether the walk reached the
-    maximum-return portfolio (it was not ended by ``until``).
+    the walk there, None walks on. Besides ``(t, a, b, w_start)`` it returns whether the walk
+    reached the maximum-return portfolio (it was not ended by ``until``) and the walk's
+    covariance times each segment's ``a`` and ``b`` (a list of ``(n, 2)`` arrays).
+
+    Events at the same ``t`` are taken in a fixed order: a weight reaching its upper bound
+    (lowest index first), its lower bound, a bound released, a sector row becoming binding,
+    one released.
     """
     t_now = 0.0
-    ts, a_list, b_list = [0.0], [], []
+    ts, a_list, b_list, sw_list = [0.0], [], [], []
     w_start: np.ndarray | None = None
     last: tuple[int, int] | None = None  # the last event, not to be undone at the same t
     max_steps = _MAX_STEPS_PER_CONSTRAINT * (p.n + len(p.h)) + 20
-    n, m = p.n, len(p.h)
-    offsets = np.array([0, n, 2 * n, 3 * n, 3 * n + m])  # by kind: _UP, _LO, ... _ROW_OFF
-    fin_up, fin_lo = np.isfinite(p.upper), np.isfinite(p.lower)
+    m = len(p.h)
+    movable = ~p.fixed
+    inf = np.inf
     for _ in range(max_steps):
         seg = _solve_segment(p, act)
         w0, w1 = seg.w0, seg.w1
@@ -820,58 +1030,67 @@ def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
         scale_w1 = max(1.0, size_w1)
         stationary = size_w1 <= 1e-13 * max(1.0, t_now)
         eps = 1e-12 * scale_w1
-        free = act.status == 0
-        # Event times in one array laid out [up (n) | lo (n) | release (n) | row on | row off].
-        t_ev = np.full(3 * n + 2 * m, np.inf)
+        status = act.status
+        free = status == 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            up = free & (w1 > eps) & fin_up
-            t_ev[:n][up] = (p.upper[up] - w0[up]) / w1[up]
-            lo = free & (w1 < -eps) & fin_lo
-            t_ev[n : 2 * n][lo] = (p.lower[lo] - w0[lo]) / w1[lo]
-            rel = ~free & ~p.fixed & (seg.xi1 < -eps)
-            t_ev[2 * n : 3 * n][rel] = -seg.xi0[rel] / seg.xi1[rel]
+            # per asset, one event: a free weight reaches a bound, or a bound is released
+            rising = w1 > eps
+            falling = w1 < -eps
+            t_asset = np.where(
+                free & (rising | falling), (np.where(rising, p.upper, p.lower) - w0) / w1, inf
+            )
+            rel = ~free & movable & (seg.xi1 < -eps)
+            if rel.any():
+                t_asset = np.where(rel, -seg.xi0 / seg.xi1, t_asset)
+            np.maximum(t_asset, t_now, out=t_asset)
+            t_on = t_off = None
             if m:
+                t_on = np.full(m, inf)
+                t_off = np.full(m, inf)
                 inactive = np.ones(m, dtype=bool)
                 inactive[act.rows] = False
                 slope = p.G @ w1
                 on = inactive & (slope > eps)
-                t_ev[3 * n : 3 * n + m][on] = (p.h[on] - p.G[on] @ w0) / slope[on]
+                t_on[on] = (p.h[on] - p.G[on] @ w0) / slope[on]
                 if act.rows:
                     off = seg.nu1 < -eps
                     rows = np.asarray(act.rows)
-                    t_ev[3 * n + m + rows[off]] = -seg.nu0[off] / seg.nu1[off]
-        np.maximum(t_ev, t_now, out=t_ev)
+                    t_off[rows[off]] = -seg.nu0[off] / seg.nu1[off]
+                np.maximum(t_on, t_now, out=t_on)
+                np.maximum(t_off, t_now, out=t_off)
         if last is not None:
             # never undo the last event at the same t (a degenerate tie would cycle)
-            for k in _UNDO[last[0]]:
-                pos = offsets[k] + last[1]
-                if t_ev[pos] <= t_now + 1e-14:
-                    t_ev[pos] = np.inf
-        candidates = []
-        e = int(np.argmin(t_ev))
-        if np.isfinite(t_ev[e]):
-            kind = int(np.searchsorted(offsets, e, side="right") - 1)
-            candidates = [(float(t_ev[e]), kind, e - int(offsets[kind]))]
+            kind, idx = last
+            if kind <= _RELEASE:
+                if t_asset[idx] <= t_now + 1e-14:
+                    t_asset[idx] = inf
+            else:
+                undo = t_off if kind == _ROW_ON else t_on
+                if undo[idx] <= t_now + 1e-14:
+                    undo[idx] = inf
+        event = _next_event(t_asset, t_on, t_off, free, rising, falling)
         if until is not None:
-            t_next = candidates[0][0] if candidates else (t_now if stationary else np.inf)
+            t_next = event[0] if event else (t_now if stationary else np.inf)
             t_stop = until(t_now, t_next, seg)
             if t_stop is not None:
                 ts.append(min(max(t_stop, t_now), t_next))
                 a_list.append(w0)
                 b_list.append(w1)
-                return np.array(ts), a_list, b_list, w_start, False
-        if not candidates and stationary:
-            return np.array(ts), a_list, b_list, w_start, True  # the maximum-return portfolio
-        if not candidates:
+                sw_list.append(seg.SW)
+                return np.array(ts), a_list, b_list, w_start, False, sw_list
+        if event is None and stationary:  # the maximum-return portfolio
+            return np.array(ts), a_list, b_list, w_start, True, sw_list
+        if event is None:
             raise OptimizationError(
                 "The expected return is unbounded under these constraints (shorting without "
                 "finite weight bounds): set finite minimum and maximum weights."
             )
-        t_e, kind, idx = min(candidates, key=lambda c: c[0])
+        t_e, kind, idx = event
         if t_e > t_now:
             ts.append(t_e)
             a_list.append(w0)
             b_list.append(w1)
+            sw_list.append(seg.SW)
             t_now = t_e
         if kind == _UP:
             act.status[idx] = 1
@@ -890,8 +1109,37 @@ def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
     )
 
 
+def _next_event(t_asset, t_on, t_off, free, rising, falling) -> tuple[float, int, int] | None:
+    """The first event ``(t, kind, index)``; ties in the order of :func:`_walk`'s docstring."""
+    i = int(np.argmin(t_asset))
+    t_best = float(t_asset[i])
+    row_best = inf = np.inf
+    if t_on is not None:
+        row_best = min(float(t_on.min()), float(t_off.min()))
+    if t_best == inf and row_best == inf:
+        return None
+    if t_best <= row_best:
+        ties = np.flatnonzero(t_asset == t_best)
+        if len(ties) > 1:  # up before down before release, then by index
+            up, down = free[ties] & rising[ties], free[ties] & falling[ties]
+            order = np.where(up, 0, np.where(down, 1, 2))
+            i = int(ties[np.lexsort((ties, order))[0]])
+        kind = _UP if free[i] and rising[i] else _LO if free[i] and falling[i] else _RELEASE
+        return t_best, kind, i
+    j = int(np.argmin(t_on))
+    if float(t_on[j]) == row_best:
+        return row_best, _ROW_ON, j
+    return row_best, _ROW_OFF, int(np.argmin(t_off))
+
+
 def _tangency_on_path(
-    t_break: np.ndarray, a: np.ndarray, b: np.ndarray, mu: np.ndarray, cov: np.ndarray, rf: float
+    t_break: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    mu: np.ndarray,
+    cov: np.ndarray,
+    rf: float,
+    C: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray] | None:
     """Maximum Sharpe ratio along the piecewise affine path, in closed form per segment.
 
@@ -899,7 +1147,7 @@ def _tangency_on_path(
     ``(R - rf) / sqrt(V)`` vanishes where ``t (r1 v1 - e0 v2) = e0 v1 - r1 v0`` with
     ``e0 = r0 - rf``: one candidate per segment besides its end points.
     """
-    Sa, Sb = a @ cov, b @ cov
+    Sa, Sb = (a @ cov, b @ cov) if C is None else (C[0], C[1])
     r0, r1 = a @ mu, b @ mu
     v0, v1, v2 = (Sa * a).sum(axis=1), (Sa * b).sum(axis=1), (Sb * b).sum(axis=1)
     e0 = r0 - rf
@@ -929,8 +1177,10 @@ _Until = Callable[[float, float, _Segment], "float | None"]
 def _moments(p: _Problem, seg: _Segment) -> tuple[float, float, float]:
     """``V(t) = v0 + 2 v1 t + v2 t^2``, the variance (covariance as given) along a segment."""
     w0, w1 = seg.w0, seg.w1
-    SW = _sym_times(p.cov, np.column_stack([w0, w1])) if p.ridge else seg.SW
-    return float(w0 @ SW[:, 0]), float(w0 @ SW[:, 1]), float(w1 @ SW[:, 1])
+    S0, S1 = seg.SW[:, 0], seg.SW[:, 1]
+    if p.ridge:  # the walk's covariance is cov + ridge I
+        S0, S1 = S0 - p.ridge * w0, S1 - p.ridge * w1
+    return float(w0 @ S0), float(w0 @ S1), float(w1 @ S1)
 
 
 def _until_risk_tolerance(t_target: float) -> _Until:
@@ -1014,14 +1264,22 @@ def _first(untils: list[_Until]) -> _Until | None:
 
 
 def _trace(p: _Problem, until: _Until | None = None):
-    """The critical line from the minimum-variance portfolio: ``(t, a, b, w_start, complete)``."""
+    """The critical line from the minimum-variance portfolio.
+
+    Returns ``(t, a, b, w_start, complete, C)`` with ``C (2, n_segments, n)`` the covariance
+    as given times ``a`` and ``b`` (from the walk's products: no further pass over it).
+    """
     act = _initial_active_set(p)
-    t_break, a_list, b_list, w_start, complete = _walk(p, act, until)
+    t_break, a_list, b_list, w_start, complete, sw_list = _walk(p, act, until)
     if a_list:
         a, b = np.vstack(a_list), np.vstack(b_list)
+        C = np.stack(sw_list).transpose(2, 0, 1)
+        if p.ridge:  # the walk's covariance is cov + ridge I
+            C = C - p.ridge * np.stack([a, b])
     else:
         a = b = np.zeros((0, p.n))
-    return t_break, a, b, w_start, complete
+        C = np.zeros((2, 0, p.n))
+    return t_break, a, b, w_start, complete, C
 
 
 @dataclass(frozen=True)
@@ -1133,12 +1391,12 @@ def frontier_optimum(
         untils.append(_until_tangency(p, float(value)))
     if max_volatility is not None:
         untils.append(_until_volatility(p, float(max_volatility)))
-    t_break, a, b, w_start, complete = _trace(p, _first(untils))
+    t_break, a, b, w_start, complete, C = _trace(p, _first(untils))
     w_start = _clean(w_start, p)
     end = _clean(a[-1] + b[-1] * t_break[-1], p) if len(a) else w_start
     weights: np.ndarray | None = end
     if point == "tangency":
-        best = _tangency_on_path(t_break, a, b, mu, p.cov, float(value)) if len(a) else None
+        best = _tangency_on_path(t_break, a, b, mu, p.cov, float(value), C) if len(a) else None
         if best is None and float(w_start @ mu) > float(value):
             best = (0.0, w_start)
         weights = None if best is None else _clean(best[1], p)
@@ -1225,7 +1483,7 @@ def efficient_frontier(
         untils.append(_until_return(p, float(max_return)))
     if max_vol is not None:  # the frontier ends where its volatility reaches the cap
         untils.append(_until_volatility(p, float(max_vol)))
-    t_break, a, b, w_start, _ = _trace(p, _first(untils))
+    t_break, a, b, w_start, _, C = _trace(p, _first(untils))
     w_start = _clean(w_start, p)
     if max_vol is not None:
         min_vol = float(np.sqrt(max(w_start @ cov_np @ w_start, 0.0)))
@@ -1235,7 +1493,7 @@ def efficient_frontier(
                 f"minimum-variance portfolio's volatility of {min_vol:.2%} under these "
                 f"constraints: raise it to at least {min_vol:.2%} or loosen the constraints."
             )
-    t_break, a, b, w_start = _drop_stalls(p, t_break, a, b, w_start)
+    t_break, a, b, w_start, C = _drop_stalls(p, t_break, a, b, w_start, C)
 
     if len(a) == 0:
         end_w = w_start
@@ -1248,7 +1506,7 @@ def efficient_frontier(
         r_lo, r_hi = float(w_start @ mu), float(end_w @ mu)
         targets = np.linspace(r_lo, r_hi, n_points) if n_points > 1 else np.array([r_lo])
         frontier_weights = _clean(_path_at_returns(t_break, a, b, mu, targets), p)
-        best = _tangency_on_path(t_break, a, b, mu, cov_np, rf)
+        best = _tangency_on_path(t_break, a, b, mu, cov_np, rf, C)
     rets = frontier_weights @ mu
     vols = np.sqrt(
         np.maximum(np.einsum("ij,ij->i", frontier_weights @ cov_np, frontier_weights), 0)
@@ -1278,13 +1536,23 @@ def efficient_frontier(
 
 
 def _drop_stalls(
-    p: _Problem, t_break: np.ndarray, a: np.ndarray, b: np.ndarray, w_start: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Drop zero-length segments (ties at a breakpoint) so that returns strictly increase."""
+    p: _Problem,
+    t_break: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    w_start: np.ndarray,
+    C: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Drop zero-length segments (ties at a breakpoint) so that returns strictly increase.
+
+    ``C (2, n_segments, n)``, the covariance times ``a`` and ``b``, follows the same changes.
+    """
     if len(a):
         r_b = b @ p.mu
         gain = r_b * np.diff(t_break)
         keep = gain > _STALL_GAIN
+        if keep.all():
+            return t_break, a, b, w_start, C
         if keep.any():
             # Remove the stalls (w constant over a range of t, waiting for a release) and
             # shift the later segments back by the stalled length, so the path stays continuous.
@@ -1292,12 +1560,14 @@ def _drop_stalls(
             idx = np.flatnonzero(keep)
             a = a[idx] + b[idx] * shift[idx][:, None]
             b = b[idx]
+            C = np.stack([C[0][idx] + C[1][idx] * shift[idx][:, None], C[1][idx]])
             t_break = np.append(t_break[idx] - shift[idx], t_break[idx + 1][-1:] - shift[idx[-1]])
         else:
             w_start = _clean(a[0] + b[0] * t_break[0], p)
             a = b = np.zeros((0, p.n))
+            C = np.zeros((2, 0, p.n))
             t_break = np.array([0.0])
-    return t_break, a, b, w_start
+    return t_break, a, b, w_start, C
 
 
 def frontier_weights(
@@ -1346,8 +1616,8 @@ def frontier_weights(
     cov = np.asarray(cov, dtype=float)
     p = _Problem(mu, (cov + cov.T) / 2, lin)
     until = None if max_volatility is None else _until_volatility(p, float(max_volatility))
-    t_break, a, b, w_start, _ = _trace(p, until)
-    t_break, a, b, w_start = _drop_stalls(p, t_break, a, b, _clean(w_start, p))
+    t_break, a, b, w_start, _, C = _trace(p, until)
+    t_break, a, b, w_start, _ = _drop_stalls(p, t_break, a, b, _clean(w_start, p), C)
     if len(a) == 0:
         return w_start[None, :]
     r_lo = float(_clean(a[0] + b[0] * t_break[0], p) @ mu)
