@@ -11,7 +11,9 @@ Problems (same process, same inputs):
 2. At most 10 holdings of 100 synthetic assets (five-factor model, as ``bench/frontier.py``),
    maximum Sharpe ratio, weights in [0, 25 %]: Ballast with the default 5 s time limit (the best
    portfolio found and its proven gap), against PyPortfolioOpt's continuous optimum truncated to
-   its 10 largest weights and renormalised (the common heuristic).
+   its 10 largest weights and renormalised (the common heuristic). The limit covers the whole
+   call (model building, the preparatory solves and the polishing included): the wall time of
+   ``optimize`` is printed against it, also for limits of 1 s and 2 s.
 
 For each: time, Sharpe ratio, whether the rounded baseline breaks a rule (share of the rules'
 checks that fail), and the tracking of the target: ``sqrt((w - w*)' Sigma (w - w*))``
@@ -118,10 +120,13 @@ def main() -> None:
           f"{res.sharpe_ratio - sharpe(forced, mu, cov):+.4f} higher")
 
     mu, cov = synthetic(100, 1)
-    cons = Constraints(weight_bounds=(0.0, 0.25), max_holdings=10, time_limit=5.0)
-    t0 = time.perf_counter()
-    res = optimize(mu, cov, obj, cons)
-    t_mip = time.perf_counter() - t0
+    walls = {}
+    for limit in (1.0, 2.0, 5.0):
+        cons = Constraints(weight_bounds=(0.0, 0.25), max_holdings=10, time_limit=limit)
+        t0 = time.perf_counter()
+        res = optimize(mu, cov, obj, cons)
+        walls[limit] = (time.perf_counter() - t0, res.mip_gap)
+    t_mip = walls[5.0][0]
     t_cont, cont = best_of(3, lambda: pypfopt_max_sharpe(mu, cov, 0.25))
     top = cont.sort_values(ascending=False).iloc[:10]
     trunc = (top / top.sum()).reindex(mu.index).fillna(0.0).clip(upper=0.25)
@@ -131,6 +136,10 @@ def main() -> None:
     print(f"   Ballast (SCIP, 5 s limit): {t_mip:.2f} s, {res.mip_status}, proven gap "
           f"{res.mip_gap:.2e}, Sharpe {res.sharpe_ratio:.4f}, holdings "
           f"{int((res.weights > 1e-6).sum())}, tracking {tracking(res.weights, cont, cov):.2%}")
+    for limit, (wall, gap) in walls.items():
+        print(f"   time limit {limit:g} s: whole call {wall:.2f} s "
+              f"({'within' if wall <= limit else 'OVER'} the limit by {abs(limit - wall):.2f} s), "
+              f"proven gap {gap:.2e}")
     print(f"   PyPortfolioOpt continuous: {t_cont:.2f} s, Sharpe {sharpe(cont, mu, cov):.4f}, "
           f"{int((cont > 1e-6).sum())} holdings, breaches {breach_share(cont, rules):.0%}")
     print(f"   its 10 largest renormalised: Sharpe {sharpe(trunc, mu, cov):.4f}, tracking "
