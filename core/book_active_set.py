@@ -219,6 +219,9 @@ class _Engine:
                 raise _Decline
             return F, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
         nF, nJ = len(F), len(self.J)
+        if relax and nJ == 2 and self._clash(F, beta):
+            self.J.remove(self.m)  # the latest inequality of the two
+            return self._eqp(relax)
         SF = self.S[F]
         # The KKT system [[S_FF, A'], [A, 0]] [w; lam] = [r0 + t r1; beta] in one solve.
         K = np.zeros((nF + nJ, nF + nJ))
@@ -252,6 +255,22 @@ class _Engine:
                 return self._eqp(relax)
             self.null = U[:, -1]
         return F, X[:nF, 0], X[:nF, 1], X[nF:, 0], X[nF:, 1]
+
+    def _clash(self, F: np.ndarray, beta: np.ndarray) -> bool:
+        """Whether the two binding rows are the budget and the turnover, inconsistent on F.
+
+        With every free asset on one side the turnover row is half the budget row on them;
+        clearly different right-hand sides then leave no solution, and the latest inequality
+        leaves the working set, as the general test (a least-squares solve) would decide at a
+        much higher cost.
+        """
+        J = self.J
+        if not (J[0] < self.m and self.row_sign[J[0]] and J[1] == self.m):
+            return False
+        sF = self.side[F]
+        if not (sF == sF[0]).all():
+            return False
+        return abs(beta[1] - 0.5 * sF[0] * self.row_sign[J[0]] * beta[0]) > 1e-6
 
     def _pieces(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The range of each free weight on its side of the holding."""

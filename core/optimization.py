@@ -822,10 +822,14 @@ def _book_problem(mu, cov, constraints, objective, lin, keep, w0, costs, bench, 
         return out
 
     tick = [t for t, k in zip(every, keep, strict=True) if k]
-    sets = {name: set(getattr(constraints, name)) for name in ("locked", "no_buy", "no_sell")}
-    locked = np.array([t in sets["locked"] for t in tick], dtype=bool)
-    no_buy = locked | np.array([t in sets["no_buy"] for t in tick], dtype=bool)
-    no_sell = locked | np.array([t in sets["no_sell"] for t in tick], dtype=bool)
+
+    def marked(names) -> np.ndarray:
+        names = set(names)
+        return np.array([t in names for t in tick] if names else np.zeros(len(tick)), dtype=bool)
+
+    locked = marked(constraints.locked)
+    no_buy = locked | marked(constraints.no_buy)
+    no_sell = locked | marked(constraints.no_sell)
     G = np.zeros((len(lin.h), n))
     G[:, keep] = lin.G
     cash_lo, cash_hi = (float(x) for x in constraints.cash_bounds)
