@@ -211,28 +211,41 @@ class _Engine:
     def _eqp(self, relax: bool = False):
         """The working set's solution: ``w_F = a + t d`` and multipliers ``l0 + t l1``."""
         self.null = None
-        F = np.flatnonzero(self.free)
-        fixed_w = np.where(self.free, 0.0, self.w)
-        A, beta = self._rows_on(F, fixed_w)
-        if len(F) == 0:
+        F = self.free.nonzero()[0]
+        nF, nJ = len(F), len(self.J)
+        if nF == 0:
             if self.J:
                 raise _Decline
             return F, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
-        nF, nJ = len(F), len(self.J)
-        if relax and nJ == 2 and self._clash(F, beta):
+        fixed_w = np.where(self.free, 0.0, self.w)
+        # The KKT system [[S_FF, A'], [A, 0]] [w; lam] = [r0 + t r1; beta] in one solve, the
+        # binding rows A (on the free assets) written straight into it.
+        K = np.zeros((nF + nJ, nF + nJ))
+        rhs = np.zeros((nF + nJ, 2))
+        SF = self.S[F]
+        K[:nF, :nF] = SF[:, F]
+        rhs[:nF, 0] = self.Sc0[F] - SF @ fixed_w if self.bench else -(SF @ fixed_w)
+        sF = self.side[F]
+        rhs[:nF, 1] = self.e[F] - sF * self.kappa[F]
+        for k, j in enumerate(self.J):
+            r = nF + k
+            if j >= self.m:  # the turnover row: the fixed assets' trades are constants
+                w0F = self.w0[F]
+                K[r, :nF] = 0.5 * sF
+                moved = np.abs(fixed_w - self.w0).sum() - np.abs(w0F).sum()
+                rhs[r, 0] = self.turnover - 0.5 * moved + 0.5 * sF @ w0F
+            elif self.row_sign[j]:  # the budget and cash rows: +-1 everywhere
+                K[r, :nF] = self.row_sign[j]
+                rhs[r, 0] = self.h[j] - self.row_sign[j] * fixed_w.sum()
+            else:
+                g = self.G[j]
+                K[r, :nF] = g[F]
+                rhs[r, 0] = self.h[j] - g @ fixed_w
+        A, beta = K[nF:, :nF], rhs[nF:, 0]
+        K[:nF, nF:] = A.T
+        if relax and nJ == 2 and self._clash(sF, beta):
             self.J.remove(self.m)  # the latest inequality of the two
             return self._eqp(relax)
-        SF = self.S[F]
-        # The KKT system [[S_FF, A'], [A, 0]] [w; lam] = [r0 + t r1; beta] in one solve.
-        K = np.zeros((nF + nJ, nF + nJ))
-        K[:nF, :nF] = SF[:, F]
-        rhs = np.zeros((nF + nJ, 2))
-        rhs[:nF, 0] = self.Sc0[F] - SF @ fixed_w if self.bench else -(SF @ fixed_w)
-        rhs[:nF, 1] = self.e[F] - self.side[F] * self.kappa[F]
-        if nJ:
-            K[:nF, nF:] = A.T
-            K[nF:, :nF] = A
-            rhs[nF:, 0] = beta
         # LAPACK's dgesv directly: numpy.linalg.solve's checks cost more than the solve here.
         X, info = lapack.dgesv(K, rhs)[2:]
         ok = info == 0 and np.isfinite(X).all()
@@ -256,7 +269,7 @@ class _Engine:
             self.null = U[:, -1]
         return F, X[:nF, 0], X[:nF, 1], X[nF:, 0], X[nF:, 1]
 
-    def _clash(self, F: np.ndarray, beta: np.ndarray) -> bool:
+    def _clash(self, sF: np.ndarray, beta: np.ndarray) -> bool:
         """Whether the two binding rows are the budget and the turnover, inconsistent on F.
 
         With every free asset on one side the turnover row is half the budget row on them;
@@ -267,7 +280,6 @@ class _Engine:
         J = self.J
         if not (J[0] < self.m and self.row_sign[J[0]] and J[1] == self.m):
             return False
-        sF = self.side[F]
         if not (sF == sF[0]).all():
             return False
         return abs(beta[1] - 0.5 * sF[0] * self.row_sign[J[0]] * beta[0]) > 1e-6
@@ -386,7 +398,7 @@ class _Engine:
 
     def _independent(self, J: list[int]) -> list[int]:
         """The equality rows, then those of ``J`` that stay independent on the free assets."""
-        F = np.flatnonzero(self.free)
+        F = self.free.nonzero()[0]
         if self.equal.any() and not len(F):
             raise _Decline
         chosen = [j for j in range(len(self.equal)) if self.equal[j]]
