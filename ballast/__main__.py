@@ -5,8 +5,11 @@ Usage::
     python -m ballast run my-setup.json --html report.html --xlsx report.xlsx
     python -m ballast check my-setup.json [--var-limit 0.03]
 
-``run`` computes everything the dashboard computes for the setup (``core.pipeline``) and writes
-the same HTML and Excel reports as the Report page. ``check`` compares the book held now (the
+``run`` computes everything the dashboard computes for the setup (``core.pipeline``): the
+allocation and every page's results, the walk-forward backtest, the resampled frontier when the
+setup shows it and the comparison of the setup's designs (the heavy jobs go to the Dask cluster
+of ``BALLAST_DASK_ADDRESS`` when it is set), and writes the same HTML and Excel reports as the
+Report page. ``check`` compares the book held now (the
 setup's holdings and cash at the latest prices) with the setup's allocation and limits, and
 says what needs action. Progress goes to stderr, results to stdout.
 
@@ -80,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-backtest", action="store_true",
                      help="skip the walk-forward backtest (the slowest step); the report then "
                      "has what the Report page shows before a backtest is run")  # fmt: skip
+    run.add_argument("--no-resample", action="store_true",
+                     help="skip the resampled frontier even when the setup shows it (Efficient "
+                     "Frontier page toggle)")  # fmt: skip
+    run.add_argument("--no-compare", action="store_true",
+                     help="skip the comparison of the setup's designs (Compare page); the "
+                     "report then has what the Report page shows before it is run")  # fmt: skip
     check = sub.add_parser("check", help="is action needed on the book held now?",
                            description="Compare the book held now (the setup's holdings and "
                            "cash at the latest prices) with the setup's allocation and limits: "
@@ -121,6 +130,28 @@ def _load(path: Path, progress: Progress):
     return setup, data
 
 
+def _where() -> str:
+    """Where the heavy jobs run: in this process or on the Dask cluster of the environment."""
+    from core.executor import DASK_ADDRESS_VARIABLE
+
+    address = os.environ.get(DASK_ADDRESS_VARIABLE, "").strip()
+    return f"on the Dask cluster at {address}" if address else "in this process"
+
+
+def _counter(progress: Progress, what: str, unit: str):
+    """A ``(done, total)`` callback that says every 10 % of a job on the progress stream."""
+    shown = [-1]
+
+    def step(done: int, total: int) -> None:
+        tenth = int(10 * done / total) if total else 10
+        if tenth > shown[0]:
+            shown[0] = tenth
+            progress.say(f"{what} {done / total if total else 1:4.0%}: {done:,} of "
+                         f"{total:,} {unit}")  # fmt: skip
+
+    return step
+
+
 def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
     if args.html is None and args.xlsx is None:
         print("Nothing to write: give --html FILE and/or --xlsx FILE.", file=sys.stderr)
@@ -150,6 +181,24 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
             p.backtest = p.run_backtest(step, notes)
         except BallastError as exc:
             print(f"Backtest not run: {exc}", file=sys.stderr)
+        for note in notes:
+            print(note, file=sys.stderr)
+    where = _where()
+    if p.ss["frontier_resampled"] and not args.no_resample:
+        n = int(p.ss["frontier_resamples"])
+        progress.say(f"resampling the frontier ({n:,} resamples, {where})")
+        try:
+            p.resampled = p.run_resampled_frontier(_counter(progress, "resampled frontier",
+                                                            "resamples"))  # fmt: skip
+        except BallastError as exc:
+            print(f"Resampled frontier not computed: {exc}", file=sys.stderr)
+    if p.ss["compare_designs"] and not args.no_compare:
+        progress.say(f"comparing {len(p.ss['compare_designs'])} designs ({where})")
+        notes = []
+        try:
+            p.comparison = p.run_comparison(_counter(progress, "comparison", "tasks"), notes)
+        except BallastError as exc:
+            print(f"Comparison not run: {exc}", file=sys.stderr)
         for note in notes:
             print(note, file=sys.stderr)
     progress.say("computing the report sections")

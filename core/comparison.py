@@ -108,6 +108,9 @@ __all__ = [
     "sharpe_difference_hac",
     "sharpe_difference_jobson_korkie",
     "sharpe_confidence_interval",
+    "SPEC_COLUMNS",
+    "specs_frame",
+    "specs_from_frame",
 ]
 
 #: Kinds of design: name -> label for the user.
@@ -1057,3 +1060,86 @@ def _test_table(returns, base, rf, ppy, confidence, test) -> pd.DataFrame:
     table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     table.index.name = f"design vs {base}"
     return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Designs as the setup holds them (``compare_designs``)
+# ---------------------------------------------------------------------------------------------
+
+#: Fields of a design in the setup (a row of the Compare page's table).
+SPEC_COLUMNS = ["name", "kind", "objective", "returns_method", "cov_method", "constraints",
+                "max_weight"]  # fmt: skip
+
+
+def specs_frame(specs: Sequence[Mapping]) -> pd.DataFrame:
+    """The setup's designs as a table, one row each, the maximum weight in percent.
+
+    Parameters
+    ----------
+    specs : sequence of mapping
+        The setup key ``compare_designs``: ``{"name", "kind", ...}`` per design, the maximum
+        weight a decimal.
+
+    Returns
+    -------
+    DataFrame (n_designs, 7)
+        Columns :data:`SPEC_COLUMNS`; ``max_weight`` in percent (0.3 -> 30), NaN when none.
+    """
+    rows = [{c: spec.get(c) for c in SPEC_COLUMNS} for spec in specs]
+    frame = pd.DataFrame(rows, columns=SPEC_COLUMNS)
+    frame["max_weight"] = pd.to_numeric(frame["max_weight"], errors="coerce") * 100
+    return frame
+
+
+def specs_from_frame(frame: pd.DataFrame) -> list[dict]:
+    """The designs of a table (:func:`specs_frame`), checked: blank rows dropped.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Columns :data:`SPEC_COLUMNS`, the maximum weight in percent.
+
+    Returns
+    -------
+    list of dict
+        ``{"name", "kind", ...}`` per design, the maximum weight a decimal.
+
+    Raises
+    ------
+    BacktestError
+        A row without a name or kind, a maximum weight outside 1 to 100 %, more than
+        :data:`MAX_DESIGNS` designs or a repeated name (every problem named at once).
+    """
+    specs, problems = [], []
+    for i, row in enumerate(frame.to_dict("records"), start=1):
+        name = str(row.get("name") or "").strip()
+        kind = row.get("kind")
+        if not name and not kind:
+            continue  # a blank row
+        if not name:
+            problems.append(f"row {i} has no name")
+            continue
+        if kind not in DESIGN_KINDS:
+            problems.append(f"{name}: choose its kind")
+            continue
+        spec: dict = {"name": name, "kind": kind}
+        for key in ("objective", "returns_method", "cov_method", "constraints"):
+            value = row.get(key)
+            if isinstance(value, str) and value:
+                spec[key] = value
+        cap = row.get("max_weight")
+        if cap is not None and pd.notna(cap):
+            if not 1.0 <= float(cap) <= 100.0:
+                problems.append(f"{name}: the maximum weight must be 1 to 100 %")
+                continue
+            spec["max_weight"] = float(cap) / 100.0
+        specs.append(spec)
+    if len(specs) > MAX_DESIGNS:
+        problems.append(f"at most {MAX_DESIGNS} designs can be compared ({len(specs)} given)")
+    names = [s["name"] for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"give every design its own name ({', '.join(dupes)} is repeated)")
+    if problems:
+        raise BacktestError("Designs: " + "; ".join(problems) + ".")
+    return specs

@@ -743,6 +743,11 @@ class Pipeline:
         An allocation computed already from this setup, with its :class:`BookRun`.
     backtest : BacktestResult or None
         The walk-forward backtest of this setup, when one was run (see :meth:`run_backtest`).
+    resampled : ResampledFrontier or None
+        The resampled frontier of this setup, when one was computed
+        (:meth:`run_resampled_frontier`); the frontier's report section then includes it.
+    comparison : Comparison or None
+        The comparison of the setup's designs, when one was run (:meth:`run_comparison`).
     active_frontier : bool
         Add the active frontier to the frontier's report section (a toggle on its page).
 
@@ -761,6 +766,8 @@ class Pipeline:
         uploaded_benchmark: pd.Series | None = None,
         allocation: Any = AUTO,
         backtest: Any = None,
+        resampled: Any = None,
+        comparison: Any = None,
         active_frontier: bool = False,
     ) -> None:
         if not isinstance(setup, Setup):
@@ -773,6 +780,8 @@ class Pipeline:
         self.uploaded_benchmark = uploaded_benchmark
         self._allocation = allocation
         self.backtest = backtest
+        self.resampled = resampled
+        self.comparison = comparison
         self.show_active_frontier = active_frontier
 
     @property
@@ -1641,6 +1650,226 @@ class Pipeline:
             progress=progress,
         )  # fmt: skip
 
+    # --- heavy jobs: the resampled frontier and the comparison of designs ------------------
+    def run_resampled_frontier(self, progress: Callable[[int, int], None] | None = None,
+                               cancel: Callable[[], bool] | None = None,
+                               executor: Any = None):  # fmt: skip
+        """Michaud's resampled frontier of the setup (``core.resampling.resampled_frontier``).
+
+        The window's daily returns, the setup's estimators and constraints, its resample
+        count, seed, method and frontier points, as the Efficient Frontier page computes it
+        (Black-Litterman views are not resampled).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(done, total)`` in resamples.
+        cancel : callable, optional
+            Polled between tasks; True stops the job (``JobCancelledError``).
+        executor : core.executor.Executor, optional
+            Where the resamples run; default :func:`core.executor.get_executor` (a Dask
+            cluster when ``BALLAST_DASK_ADDRESS`` is set).
+
+        Returns
+        -------
+        core.resampling.ResampledFrontier
+
+        Raises
+        ------
+        BallastError
+            Bad window, estimators or constraints; a cluster that cannot be reached.
+        """
+        from core.resampling import resampled_frontier
+
+        ss = self.ss
+        data = self.window
+        bench = None
+        if ss["returns_method"] == "capm" and data.benchmark is not None:
+            bench = returns_from_prices(data.benchmark)
+        return resampled_frontier(
+            returns_from_prices(data.prices), self.constraints,
+            n_resamples=int(ss["frontier_resamples"]), n_points=int(ss["frontier_n_points"]),
+            seed=int(ss["frontier_resample_seed"]), method=ss["frontier_resample_method"],
+            returns_method=ss["returns_method"], cov_method=ss["cov_method"], benchmark=bench,
+            risk_free_rate=float(ss["risk_free_rate"]), progress=progress, cancel=cancel,
+            executor=executor,
+        )  # fmt: skip
+
+    def comparison_designs(self, specs: list[dict] | None = None,
+                           benchmark: pd.Series | None = None) -> list:  # fmt: skip
+        """The setup's designs (``compare_designs``) as :class:`core.comparison.Design`.
+
+        The objective's targets, the constraints, the Black-Litterman inputs (views, tau,
+        omega, prior, market caps) and the tail-risk settings (CVaR confidence and limit, risk
+        budgets) come from the rest of the setup.
+
+        Parameters
+        ----------
+        specs : list of dict, optional
+            Checked designs (:func:`core.comparison.specs_from_frame`); default the setup's.
+        benchmark : Series, optional
+            Benchmark levels (benchmark objectives need one).
+
+        Returns
+        -------
+        list of core.comparison.Design
+
+        Raises
+        ------
+        BallastError
+            No designs, a bad objective target, bad views or market caps (naming the design).
+        """
+        from core.comparison import Design, specs_frame, specs_from_frame
+
+        ss = self.ss
+        if specs is None:
+            specs = specs_from_frame(specs_frame(ss["compare_designs"]))
+        if not specs:
+            raise BacktestError("Add at least one design to the table.")
+        tickers = list(self.universe)
+        out = []
+        views = None
+        for spec in specs:
+            name, kind = spec["name"], spec["kind"]
+            more: dict = {}
+            objective = Objective()
+            if kind in ("optimized", "black_litterman"):
+                chosen = spec.get("objective") or ss["objective_kind"]
+                if chosen in BENCHMARK_OBJECTIVES:
+                    if benchmark is None:
+                        raise BacktestError(f"{name}: {OBJECTIVES[chosen]} needs a benchmark; "
+                                            "choose one on the Rebalance page.")  # fmt: skip
+                    more["benchmark_weights"] = pd.Series(
+                        {str(benchmark.name or "Benchmark"): 1.0})
+                more["cvar_confidence"] = float(ss["tail_cvar_confidence"])
+                budgets = ss["tail_asset_budgets"] if ss["tail_budget_by"] == "asset" else (
+                    ss["tail_sector_budgets"] if ss["tail_budget_by"] == "sector" else {})
+                if chosen == "risk_parity" and budgets:
+                    more["risk_budgets"] = pd.Series(dict(budgets), dtype=float)
+                try:
+                    objective = Objective(kind=chosen, target_return=ss["target_return"],
+                                          target_volatility=ss["target_volatility"],
+                                          risk_aversion=ss["risk_aversion"],
+                                          risk_free_rate=ss["risk_free_rate"],
+                                          **more)  # fmt: skip
+                except BallastError as exc:
+                    raise BacktestError(f"{name}: {exc}") from exc
+            kw: dict = {}
+            caps = self.market_caps
+            if kind in ("market_cap", "black_litterman"):
+                use_caps = kind == "market_cap" or ss["bl_prior"] == "market_caps"
+                kw["market_caps"] = caps.dropna() if use_caps else None
+            if kind == "black_litterman":
+                if views is None:
+                    try:
+                        views = bl.parse_views(ss["bl_views"], tickers,
+                                               known_tickers=self.data.tickers,
+                                               market_caps=caps.dropna() if caps.notna().any()
+                                               else None)  # fmt: skip
+                    except BallastError as exc:
+                        raise BacktestError(f"{name}: {exc}") from exc
+                kw.update(views=views, omega=ss["bl_omega"], tau=float(ss["bl_tau"]),
+                          delta=ss["bl_delta"])  # fmt: skip
+            cons = self._design_constraints(spec)
+            if kind in ("optimized", "black_litterman") and ss["tail_max_cvar"] is not None and (
+                    objective.kind in LIMITABLE and spec.get("constraints", "setup") == "setup"):
+                cons = dataclasses.replace(cons, max_cvar=float(ss["tail_max_cvar"]))
+            out.append(Design(
+                name, kind, objective, cons,
+                returns_method=spec.get("returns_method") or ss["returns_method"],
+                cov_method=spec.get("cov_method") or ss["cov_method"], **kw,
+            ))  # fmt: skip
+        return out
+
+    def _design_constraints(self, spec: dict) -> Constraints:
+        base = self.constraints if spec.get("constraints", "setup") == "setup" else Constraints()
+        cap = spec.get("max_weight")
+        if cap is None:
+            return base
+        lo, hi = base.weight_bounds
+        bounds = {t: (b[0], min(b[1], cap)) for t, b in dict(base.asset_bounds).items()}
+        return dataclasses.replace(base, weight_bounds=(lo, min(hi, cap)), asset_bounds=bounds)
+
+    def comparison_inputs(self, notes: list[str] | None = None) -> tuple[pd.DataFrame, list,
+                                                                          dict]:  # fmt: skip
+        """The prices, designs and settings of the setup's comparison of designs.
+
+        Parameters
+        ----------
+        notes : list, optional
+            Receives a note when the comparison runs without a benchmark.
+
+        Returns
+        -------
+        tuple
+            ``(prices, designs, kwargs)``: the universe's prices up to the window's end, the
+            :meth:`comparison_designs`, and the keyword arguments of
+            :func:`core.comparison.compare_designs` (baseline, schedule, lookback, costs,
+            start, benchmark, risk-free rate, confidence, test).
+
+        Raises
+        ------
+        BallastError
+            As :meth:`comparison_designs`.
+        """
+        from core.comparison import specs_frame, specs_from_frame
+
+        ss = self.ss
+        specs = specs_from_frame(specs_frame(ss["compare_designs"]))
+        prices = self.data.prices.loc[: pd.Timestamp(ss["end"]), list(self.universe)]
+        try:
+            bench = self.benchmark
+        except BallastError as exc:
+            if notes is not None:
+                notes.append(f"Compared without a benchmark: {exc}")
+            bench = None
+        designs = self.comparison_designs(specs, bench)
+        names = [d.name for d in designs]
+        start = ss["compare_start"]
+        kwargs = dict(
+            baseline=ss["compare_baseline"] if ss["compare_baseline"] in names else 0,
+            schedule=ss["compare_schedule"],
+            lookback=int(round(float(ss["compare_lookback_years"]) * 252)),
+            cost_bps=float(ss["compare_cost_bps"]),
+            start=None if start is None else pd.Timestamp(start), benchmark=bench,
+            risk_free_rate=float(ss["risk_free_rate"]),
+            confidence=float(ss["compare_confidence"]), test=ss["compare_test"],
+        )  # fmt: skip
+        return prices, designs, kwargs
+
+    def run_comparison(self, progress: Callable[[int, int], None] | None = None,
+                       notes: list[str] | None = None, cancel: Callable[[], bool] | None = None,
+                       executor: Any = None):  # fmt: skip
+        """The setup's designs walked forward together (``core.comparison.compare_designs``).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(done, total)`` in tasks (shared estimates, then one per design).
+        notes : list, optional
+            Receives a note when the comparison runs without a benchmark.
+        cancel : callable, optional
+            Polled between designs; True stops the job (``JobCancelledError``).
+        executor : core.executor.Executor, optional
+            Where the designs run; default :func:`core.executor.get_executor` (a Dask
+            cluster when ``BALLAST_DASK_ADDRESS`` is set).
+
+        Returns
+        -------
+        core.comparison.Comparison
+
+        Raises
+        ------
+        BallastError
+            Bad designs or settings (named), too little data for the lookback, a cluster that
+            cannot be reached.
+        """
+        from core.comparison import compare_designs
+
+        prices, designs, kwargs = self.comparison_inputs(notes)
+        return compare_designs(prices, designs, progress=progress, cancel=cancel,
+                               executor=executor, **kwargs)  # fmt: skip
+
     @cached_property
     def trade_plan(self):
         """Trade plan from the holdings and cash to the allocation (``core.execution``).
@@ -2287,7 +2516,58 @@ def frontier_section(p: Pipeline, view: FrontierView | None = None) -> ReportSec
             text += (f"\n\nMean-CVaR frontier (Rockafellar & Uryasev 2000): the least CVaR at "
                      f"{c:.1%} (daily loss, decimal) for each expected return (annualised), each "
                      "point an exact linear program solved by HiGHS.")  # fmt: skip
+    if p.resampled is not None:  # computed (the page's toggle, or the command line)
+        from core.charts.comparison import resampled_frontier_figure
+        from core.resampling import RESAMPLING_METHODS
+
+        r = p.resampled
+        text += (
+            f"\n\nResampled frontier (Michaud & Michaud 1998): {r.n_resamples} resamples "
+            f"({RESAMPLING_METHODS[r.method].lower()}), seed {r.seed}; the weights of "
+            "rank k of every resampled frontier averaged, evaluated under the original estimates."
+        )
+        tables["Resampled frontier"] = r.to_frame()
+        figures.append(resampled_frontier_figure(r))
     return ReportSection("frontier", "Efficient frontier", text, tables, figures)
+
+
+def comparison_section(p: Pipeline) -> ReportSection | None:
+    """The comparison of designs for the reports (None when none was run for the setup).
+
+    Parameters
+    ----------
+    p : Pipeline
+        Its :attr:`Pipeline.comparison` (:meth:`Pipeline.run_comparison`).
+
+    Returns
+    -------
+    ReportSection or None
+        The designs, their metrics, the Sharpe-ratio tests against the baseline and the
+        growth of 1 of each, with the equity and Sharpe-interval charts.
+    """
+    from core.charts.comparison import comparison_equity, sharpe_intervals
+    from core.comparison import SHARPE_TESTS
+
+    result = p.comparison
+    if result is None:
+        return None
+    s = result.settings
+    text = (
+        f"{len(result.results)} designs walked forward together from {s['start']} to "
+        f"{s['end']}: {s['rebalances']} {s['schedule']} rebalances on the same dates, a "
+        f"trailing window of {s['lookback']} trading days, costs of {s['cost_bps']:.1f} bps of "
+        "traded value. Figures after costs; returns and volatilities annualised decimals, "
+        "drawdown and CVaR positive losses. Sharpe ratios against the baseline "
+        f"{result.baseline}: {SHARPE_TESTS[s['test']]} (Ledoit & Wolf 2008; Jobson & Korkie "
+        "1981 with Memmel's 2003 correction), intervals after Mertens (2002)."
+    )
+    designs = pd.DataFrame({"design": [r.design.label for r in result.results.values()]},
+                           index=list(result.results))  # fmt: skip
+    tables = {"Designs": designs, "Metrics": result.metrics, "Sharpe tests": result.tests,
+              "Equity (growth of 1)": result.equity}  # fmt: skip
+    figures = [comparison_equity(result.equity, result.benchmark),
+               sharpe_intervals(result.metrics, s["confidence"])]  # fmt: skip
+    return ReportSection("compare", "Comparison of designs", text, tables, figures)
 
 
 def risk_section(p: Pipeline, table: pd.DataFrame | None = None,
@@ -2545,6 +2825,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Pipeline], ReportSection | None]]] = {
     "ui.rebalance": ("Rebalancing", rebalance_section),
     "ui.book": ("Rebalancing from the current book", book_section),
     "ui.compliance": ("Compliance", compliance.report_section),
+    "ui.compare": ("Comparison of designs", comparison_section),
 }
 
 

@@ -12,31 +12,29 @@ kept in the result key ``compare_last`` with the inputs it was run from.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pandas as pd
 import streamlit as st
 
-from core import black_litterman as bl
+from core import pipeline
 from core.charts.comparison import comparison_drawdowns, comparison_equity, sharpe_intervals
 from core.comparison import (
     COMPARISON_SCHEDULES,
     DESIGN_KINDS,
-    MAX_DESIGNS,
     SHARPE_TESTS,
     Comparison,
     Design,
     compare_designs,
+    specs_frame,
+    specs_from_frame,
 )
-from core.constraints import Constraints
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS
-from core.exceptions import BacktestError, BallastError
-from core.optimization import BENCHMARK_OBJECTIVES, OBJECTIVES, Objective
+from core.exceptions import BallastError
+from core.optimization import OBJECTIVES
 from core.performance import drawdowns
 from core.reporting import ReportSection
 from ui import state
-from ui.tail import LIMITABLE
 from ui.widgets import (
     blank_missing,
     csv_download,
@@ -47,8 +45,6 @@ from ui.widgets import (
 )
 
 CONSTRAINT_CHOICES = {"setup": "The Allocation page's", "long_only": "Long-only, 0 to 100 %"}
-_COLUMNS = ["name", "kind", "objective", "returns_method", "cov_method", "constraints",
-            "max_weight"]  # fmt: skip
 
 #: Metric columns of the results table: key -> (label, shown as a percentage).
 METRICS: dict[str, tuple[str, bool]] = {
@@ -78,47 +74,8 @@ TESTS: dict[str, tuple[str, bool]] = {
 
 
 # ------------------------------------------------------------------------------ the designs
-def _to_frame(specs: list[dict]) -> pd.DataFrame:
-    rows = [{c: spec.get(c) for c in _COLUMNS} for spec in specs]
-    frame = pd.DataFrame(rows, columns=_COLUMNS)
-    frame["max_weight"] = pd.to_numeric(frame["max_weight"], errors="coerce") * 100
-    return frame
-
-
-def _from_frame(frame: pd.DataFrame) -> list[dict]:
-    specs, problems = [], []
-    for i, row in enumerate(frame.to_dict("records"), start=1):
-        name = str(row.get("name") or "").strip()
-        kind = row.get("kind")
-        if not name and not kind:
-            continue  # a blank row
-        if not name:
-            problems.append(f"row {i} has no name")
-            continue
-        if kind not in DESIGN_KINDS:
-            problems.append(f"{name}: choose its kind")
-            continue
-        spec: dict = {"name": name, "kind": kind}
-        for key in ("objective", "returns_method", "cov_method", "constraints"):
-            value = row.get(key)
-            if isinstance(value, str) and value:
-                spec[key] = value
-        cap = row.get("max_weight")
-        if cap is not None and pd.notna(cap):
-            if not 1.0 <= float(cap) <= 100.0:
-                problems.append(f"{name}: the maximum weight must be 1 to 100 %")
-                continue
-            spec["max_weight"] = float(cap) / 100.0
-        specs.append(spec)
-    if len(specs) > MAX_DESIGNS:
-        problems.append(f"at most {MAX_DESIGNS} designs can be compared ({len(specs)} given)")
-    names = [s["name"] for s in specs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        problems.append(f"give every design its own name ({', '.join(dupes)} is repeated)")
-    if problems:
-        raise BacktestError("Designs: " + "; ".join(problems) + ".")
-    return specs
+_to_frame = specs_frame  # the setup's rows <-> the editor's table (core.comparison)
+_from_frame = specs_from_frame
 
 
 def designs_editor() -> list[dict]:
@@ -186,81 +143,17 @@ def settings_inputs(specs: list[dict]) -> None:
         synced(st.selectbox, "compare_baseline", "Baseline (tested against)", options=names)
 
 
-def _constraints(spec: dict) -> Constraints:
-    base = state.constraints() if spec.get("constraints", "setup") == "setup" else Constraints()
-    cap = spec.get("max_weight")
-    if cap is None:
-        return base
-    lo, hi = base.weight_bounds
-    bounds = {t: (b[0], min(b[1], cap)) for t, b in dict(base.asset_bounds).items()}
-    return dataclasses.replace(base, weight_bounds=(lo, min(hi, cap)), asset_bounds=bounds)
-
-
 def build_designs(specs: list[dict], benchmark: pd.Series | None) -> list[Design]:
     """Core designs from the setup's rows and the rest of the setup.
+
+    See :meth:`core.pipeline.Pipeline.comparison_designs` (the command line uses it too).
 
     Raises
     ------
     BallastError
         No designs, a bad objective target, bad views or market caps (naming the design).
     """
-    if not specs:
-        raise BacktestError("Add at least one design to the table.")
-    ss = st.session_state
-    tickers = list(ss["universe"])
-    out = []
-    views = caps = None
-    for spec in specs:
-        name, kind = spec["name"], spec["kind"]
-        more: dict = {}
-        objective = Objective()
-        if kind in ("optimized", "black_litterman"):
-            chosen = spec.get("objective") or ss["objective_kind"]
-            if chosen in BENCHMARK_OBJECTIVES:
-                if benchmark is None:
-                    raise BacktestError(f"{name}: {OBJECTIVES[chosen]} needs a benchmark; "
-                                        "choose one on the Rebalance page.")  # fmt: skip
-                more["benchmark_weights"] = pd.Series({str(benchmark.name or "Benchmark"): 1.0})
-            more["cvar_confidence"] = float(ss["tail_cvar_confidence"])
-            budgets = ss["tail_asset_budgets"] if ss["tail_budget_by"] == "asset" else (
-                ss["tail_sector_budgets"] if ss["tail_budget_by"] == "sector" else {})
-            if chosen == "risk_parity" and budgets:
-                more["risk_budgets"] = pd.Series(dict(budgets), dtype=float)
-            try:
-                objective = Objective(kind=chosen, target_return=ss["target_return"],
-                                      target_volatility=ss["target_volatility"],
-                                      risk_aversion=ss["risk_aversion"],
-                                      risk_free_rate=ss["risk_free_rate"], **more)  # fmt: skip
-            except BallastError as exc:
-                raise BacktestError(f"{name}: {exc}") from exc
-        kw: dict = {}
-        if kind in ("market_cap", "black_litterman"):
-            from ui.black_litterman import market_caps
-
-            caps = market_caps() if caps is None else caps
-            use_caps = kind == "market_cap" or ss["bl_prior"] == "market_caps"
-            kw["market_caps"] = caps.dropna() if use_caps else None
-        if kind == "black_litterman":
-            if views is None:
-                try:
-                    views = bl.parse_views(ss["bl_views"], tickers,
-                                           known_tickers=state.price_data().tickers,
-                                           market_caps=caps.dropna() if caps.notna().any()
-                                           else None)  # fmt: skip
-                except BallastError as exc:
-                    raise BacktestError(f"{name}: {exc}") from exc
-            kw.update(views=views, omega=ss["bl_omega"], tau=float(ss["bl_tau"]),
-                      delta=ss["bl_delta"])  # fmt: skip
-        cons = _constraints(spec)
-        if kind in ("optimized", "black_litterman") and ss["tail_max_cvar"] is not None and (
-                objective.kind in LIMITABLE and spec.get("constraints", "setup") == "setup"):
-            cons = dataclasses.replace(cons, max_cvar=float(ss["tail_max_cvar"]))
-        out.append(Design(
-            name, kind, objective, cons,
-            returns_method=spec.get("returns_method") or ss["returns_method"],
-            cov_method=spec.get("cov_method") or ss["cov_method"], **kw,
-        ))  # fmt: skip
-    return out
+    return state.pipeline().comparison_designs(specs, benchmark)
 
 
 # ------------------------------------------------------------------------------ the run
@@ -279,19 +172,18 @@ def _inputs_key() -> tuple:
     )  # fmt: skip
 
 
-def _benchmark() -> pd.Series | None:
-    from ui.rebalance import benchmark_series
-
-    try:
-        return benchmark_series()
-    except BallastError as exc:
-        st.info(md_escape(f"Compared without a benchmark: {exc}"))
-        return None
-
-
 def _comparison_job(key: tuple, prices: pd.DataFrame, designs: list[Design], **kwargs):
     """The background job: ``(inputs key, compare_designs(...))`` (see ``ui.jobs``)."""
     return key, compare_designs(prices, designs, **kwargs)
+
+
+def _inputs() -> tuple[pd.DataFrame, list[Design], dict]:
+    """Prices, designs and settings of the setup (:meth:`Pipeline.comparison_inputs`)."""
+    notes: list[str] = []
+    found = state.pipeline().comparison_inputs(notes)
+    for note in notes:
+        st.info(md_escape(note))
+    return found
 
 
 def start_run() -> bool:
@@ -303,29 +195,13 @@ def start_run() -> bool:
     """
     from ui import jobs
 
-    ss = st.session_state
-    data = state.price_data()
     try:
-        specs = _from_frame(_to_frame(ss["compare_designs"]))
-        prices = data.prices.loc[: pd.Timestamp(ss["end"]), list(ss["universe"])]
-        bench = _benchmark()
-        designs = build_designs(specs, bench)
+        prices, designs, kwargs = _inputs()
     except BallastError as exc:
         show_error(exc, "Comparison")
         return False
-    names = [d.name for d in designs]
-    start = ss["compare_start"]
-    jobs.start(
-        "compare", _comparison_job, _inputs_key(), prices, designs,
-        baseline=ss["compare_baseline"] if ss["compare_baseline"] in names else 0,
-        schedule=ss["compare_schedule"],
-        lookback=int(round(float(ss["compare_lookback_years"]) * 252)),
-        cost_bps=float(ss["compare_cost_bps"]),
-        start=None if start is None else pd.Timestamp(start), benchmark=bench,
-        risk_free_rate=float(ss["risk_free_rate"]),
-        confidence=float(ss["compare_confidence"]), test=ss["compare_test"],
-        label=f"Comparing {len(designs)} designs (tasks done)",
-    )  # fmt: skip
+    jobs.start("compare", _comparison_job, _inputs_key(), prices, designs, **kwargs,
+               label=f"Comparing {len(designs)} designs (tasks done)")  # fmt: skip
     return True
 
 
@@ -347,30 +223,14 @@ def run_now() -> Comparison | None:
         None after an error (shown with ``st.error``); the result is kept in ``compare_last``.
     """
     ss = st.session_state
-    data = state.price_data()
     bar = st.progress(0.0, text="Comparing designs...")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Comparing designs: {done} of {total} tasks done")
+
     try:
-        specs = _from_frame(_to_frame(ss["compare_designs"]))
-        prices = data.prices.loc[: pd.Timestamp(ss["end"]), list(ss["universe"])]
-        bench = _benchmark()
-        designs = build_designs(specs, bench)
-        names = [d.name for d in designs]
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total, text=f"Comparing designs: {done} of {total} tasks done")
-
-        start = ss["compare_start"]
-        result = compare_designs(
-            prices, designs,
-            baseline=ss["compare_baseline"] if ss["compare_baseline"] in names else 0,
-            schedule=ss["compare_schedule"],
-            lookback=int(round(float(ss["compare_lookback_years"]) * 252)),
-            cost_bps=float(ss["compare_cost_bps"]),
-            start=None if start is None else pd.Timestamp(start), benchmark=bench,
-            risk_free_rate=float(ss["risk_free_rate"]),
-            confidence=float(ss["compare_confidence"]), test=ss["compare_test"],
-            progress=progress,
-        )  # fmt: skip
+        prices, designs, kwargs = _inputs()
+        result = compare_designs(prices, designs, progress=progress, **kwargs)
     except BallastError as exc:
         bar.empty()
         show_error(exc, "Comparison")
@@ -472,24 +332,11 @@ def render(result: Comparison) -> None:
 
 
 def report_section() -> ReportSection | None:
-    """The last comparison of this setup for the reports; None when none was run for it."""
+    """The last comparison of this setup for the reports (:func:`core.pipeline.comparison_section`).
+
+    None when none was run for the current setup.
+    """
     result = last(current_only=True)
     if result is None:
         return None
-    s = result.settings
-    text = (
-        f"{len(result.results)} designs walked forward together from {s['start']} to "
-        f"{s['end']}: {s['rebalances']} {s['schedule']} rebalances on the same dates, a "
-        f"trailing window of {s['lookback']} trading days, costs of {s['cost_bps']:.1f} bps of "
-        "traded value. Figures after costs; returns and volatilities annualised decimals, "
-        "drawdown and CVaR positive losses. Sharpe ratios against the baseline "
-        f"{result.baseline}: {SHARPE_TESTS[s['test']]} (Ledoit & Wolf 2008; Jobson & Korkie "
-        "1981 with Memmel's 2003 correction), intervals after Mertens (2002)."
-    )
-    designs = pd.DataFrame({"design": [r.design.label for r in result.results.values()]},
-                           index=list(result.results))  # fmt: skip
-    tables = {"Designs": designs, "Metrics": result.metrics, "Sharpe tests": result.tests,
-              "Equity (growth of 1)": result.equity}  # fmt: skip
-    figures = [comparison_equity(result.equity, result.benchmark),
-               sharpe_intervals(result.metrics, s["confidence"])]  # fmt: skip
-    return ReportSection("compare", "Comparison of designs", text, tables, figures)
+    return pipeline.comparison_section(state.pipeline(comparison=result))

@@ -324,12 +324,6 @@ def report_section() -> ReportSection | None:
         None when the frontier cannot be computed from the setup.
     """
     _ensure_allocation()
-    section = pipeline.frontier_section(state.pipeline())
-    if section is None:
-        return None
     from ui import resampling  # the resampled frontier, when the page shows it
 
-    more_text, more_tables, more_figures = resampling.report_parts()
-    return ReportSection("frontier", section.title, section.text + more_text,
-                         {**section.tables, **more_tables},
-                         [*section.figures, *more_figures])  # fmt: skip
+    return pipeline.frontier_section(state.pipeline(resampled=resampling.last_current()))

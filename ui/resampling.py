@@ -8,14 +8,12 @@ again. A failure shows an error and keeps the last good result.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core.charts.comparison import resampled_frontier_figure
 from core.charts.frontier import transition_map
-from core.estimators import returns_from_prices
 from core.exceptions import BallastError
-from core.resampling import RESAMPLING_METHODS, ResampledFrontier, resampled_frontier
+from core.resampling import RESAMPLING_METHODS, ResampledFrontier
 from ui import state
 from ui.widgets import csv_download, md_escape, show_error, synced
 
@@ -64,26 +62,15 @@ def compute() -> ResampledFrontier:
     BallastError
         Bad window, estimators or constraints (the message says which).
     """
-    ss = st.session_state
-    data = state.window_data()
-    returns = returns_from_prices(data.prices)
-    bench = None
-    if ss["returns_method"] == "capm" and data.benchmark is not None:
-        bench = returns_from_prices(data.benchmark)
-    n = int(ss["frontier_resamples"])
+    n = int(st.session_state["frontier_resamples"])
     bar = st.progress(0.0, text=f"Resampling: 0 of {n:,} frontiers")
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / total, text=f"Resampling: {done:,} of {total:,} frontiers")
 
     try:
-        return resampled_frontier(
-            returns, state.constraints(), n_resamples=n,
-            n_points=int(ss["frontier_n_points"]), seed=int(ss["frontier_resample_seed"]),
-            method=ss["frontier_resample_method"], returns_method=ss["returns_method"],
-            cov_method=ss["cov_method"], benchmark=bench,
-            risk_free_rate=float(ss["risk_free_rate"]), progress=progress,
-        )  # fmt: skip
+        # core.pipeline: the command line computes it with the same call
+        return state.pipeline().run_resampled_frontier(progress)
     finally:
         bar.empty()
 
@@ -140,23 +127,17 @@ def section() -> None:
                      "ballast_resampled_frontier.csv", key="resampled_csv")  # fmt: skip
 
 
-def report_parts() -> tuple[str, dict[str, pd.DataFrame], list]:
-    """Text, tables and figures of the last resampled frontier of this setup, for a report.
+def last_current() -> ResampledFrontier | None:
+    """The resampled frontier computed for the current setup, for the reports.
 
     Returns
     -------
-    tuple
-        ``("", {}, [])`` when the toggle is off or nothing was computed for these inputs.
+    ResampledFrontier or None
+        None when the toggle is off or nothing was computed for these inputs (the frontier's
+        report section, :func:`core.pipeline.frontier_section`, then leaves it out).
     """
     ss = st.session_state
     stored = ss.get("frontier_resampled_last")
     if not ss.get("frontier_resampled") or stored is None or stored[0] != _inputs_key():
-        return "", {}, []
-    result: ResampledFrontier = stored[1]
-    text = (
-        f"\n\nResampled frontier (Michaud & Michaud 1998): {result.n_resamples} resamples "
-        f"({RESAMPLING_METHODS[result.method].lower()}), seed {result.seed}; the weights of "
-        "rank k of every resampled frontier averaged, evaluated under the original estimates."
-    )
-    figures = [resampled_frontier_figure(result)]
-    return text, {"Resampled frontier": result.to_frame()}, figures
+        return None
+    return stored[1]

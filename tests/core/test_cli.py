@@ -1,8 +1,10 @@
 """``python -m ballast``: the real command line as a subprocess, against the Report page.
 
-The page side runs in Streamlit's AppTest: the sample setup file is imported as the Report
-page's import does (``ui.report.apply_setup``), the backtest is run as the Rebalance page's
-button runs it, the report files are built by the page's download function
+The page side runs in Streamlit's AppTest: the sample setup file (with the resampled frontier
+shown and two designs to compare, small so that it stays fast) is imported as the Report page's
+import does (``ui.report.apply_setup``), the backtest is run as the Rebalance page's button runs
+it, the resampled frontier as the Efficient Frontier page computes it, the comparison as the
+Compare page's button runs it, the report files are built by the page's download function
 (``ui.report.report_files``), and the setup is exported as the page exports it; the command
 line then runs that exported file.
 """
@@ -32,11 +34,37 @@ def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess
     )  # fmt: skip
 
 
+#: The sample setup with the heavy jobs of the Efficient Frontier and Compare pages, kept small.
+HEAVY = {
+    "frontier_resampled": True,
+    "frontier_resamples": 10,
+    "frontier_n_points": 20,
+    "compare_designs": [
+        {"name": "Equal weight", "kind": "equal_weight"},
+        {"name": "Capped Sharpe", "kind": "optimized", "objective": "max_sharpe",
+         "max_weight": 0.4},
+    ],
+    "compare_baseline": "Equal weight",
+    "compare_schedule": "quarterly",
+    "compare_lookback_years": 1.0,
+    "compare_start": "2021-01-04",
+}
+
+
+def heavy_setup(path: Path) -> Path:
+    """The sample setup file with :data:`HEAVY`, written to ``path``."""
+    content = json.loads(SAMPLE.read_text("utf-8"))
+    content["setup"].update(HEAVY)
+    content["types"]["compare_start"] = "date"
+    path.write_text(json.dumps(content), "utf-8")
+    return path
+
+
 def _page_reports(path: str, backtest: bool) -> None:
     import streamlit as st
 
     from core import setups
-    from ui import rebalance, report, state
+    from ui import compare, rebalance, report, resampling, state
     from ui.allocation import run_optimization
 
     state.init()
@@ -44,6 +72,10 @@ def _page_reports(path: str, backtest: bool) -> None:
         report.apply_setup(setups.import_json(f.read(), state.DEFAULTS, report.current_setup()))
     if backtest:
         rebalance.run_backtest_now()  # the Rebalance page's "Run backtest"
+    if st.session_state["frontier_resampled"]:
+        resampling.current()  # what the Efficient Frontier page computes with its toggle on
+    if st.session_state["compare_designs"]:
+        compare.run_now()  # the Compare page's "Run the comparison"
     # what pages/7_Report.py runs, and its two download buttons' data
     run_optimization()
     statuses = report.collect_sections()
@@ -59,7 +91,8 @@ def page(tmp_path_factory):
     """The Report page's HTML, workbook, section statuses and exported setup file."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_page_reports, args=(str(SAMPLE), True), default_timeout=240)
+    setup = heavy_setup(tmp_path_factory.mktemp("setup") / "heavy.json")
+    at = AppTest.from_function(_page_reports, args=(str(setup), True), default_timeout=240)
     at.run()
     assert not at.exception, at.exception
     ss = at.session_state
@@ -100,9 +133,27 @@ def test_run_writes_the_report_pages_files(page, tmp_path):
     assert list(mine) == list(page)
     assert mine == page
     assert "Backtest summary" in " ".join(mine)  # the backtest is in both
+    # the resampled frontier and the comparison are in both
+    assert ("Comparison of designs", "ready") in statuses
+    assert "Resampled frontier (Michaud" in html and "Comparison of designs" in html
+    assert any("Resampled frontier" in name for name in mine)
+    assert any("Sharpe tests" in name for name in mine)
     # progress on stderr, the outcome on stdout
     assert "optimising the allocation" in done.stderr and "backtest" in done.stderr
+    assert "resampled frontier 100%: 10 of 10 resamples" in done.stderr
+    assert "comparing 2 designs (in this process)" in done.stderr
+    assert "comparison 100%" in done.stderr
     assert "HTML report:" in done.stdout and "Excel workbook:" in done.stdout
+
+
+def test_run_skips_the_heavy_jobs_when_asked(page, tmp_path):
+    *_, exported = page
+    done = cli("run", str(exported), "--xlsx", str(tmp_path / "r.xlsx"), "--no-backtest",
+               "--no-resample", "--no-compare")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = " ".join(sheets((tmp_path / "r.xlsx").read_bytes()))
+    assert "Resampled frontier" not in names and "Sharpe tests" not in names
+    assert "Comparison of designs: no results" in done.stderr
 
 
 def test_bad_setup_file_gets_the_pages_message(tmp_path):
@@ -190,3 +241,44 @@ def test_help_documents_the_exit_codes():
         assert re.search(rf"^\s+{code}\s+\S", done.stdout, re.M)
     assert cli("run", str(SAMPLE)).returncode == 2  # nothing to write
     assert cli("frobnicate").returncode == 2
+
+
+@pytest.fixture()
+def cluster_address():
+    """A real two-worker Dask ``LocalCluster`` (as tests/core/test_executor.py starts it)."""
+    import types
+
+    from distributed import LocalCluster
+
+    main = sys.modules["__main__"]  # after an AppTest, a Streamlit script the workers cannot run
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        local = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                             dashboard_address=None)  # fmt: skip
+    finally:
+        sys.modules["__main__"] = main
+    with local:
+        yield local.scheduler_address
+
+
+def test_run_sends_the_heavy_jobs_to_the_dask_cluster(page, tmp_path, cluster_address):
+    page_html, *_, exported = page
+    done = cli("run", str(exported), "--html", str(tmp_path / "r.html"), "--no-backtest",
+               env={"BALLAST_DASK_ADDRESS": cluster_address})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"comparing 2 designs (on the Dask cluster at {cluster_address})" in done.stderr
+    assert f"10 resamples, on the Dask cluster at {cluster_address}" in done.stderr
+    html = (tmp_path / "r.html").read_text("utf-8")
+    # The same numbers as in-process: the resampled frontier and the comparison sections of
+    # the page's report (the backtest, skipped here, is in the Rebalancing section).
+    for title in ("Efficient frontier", "Comparison of designs"):
+        assert _section(html, title) == _section(page_html, title)
+
+
+def _section(html: str, title: str) -> str:
+    """The HTML of one report section, from its heading to the next, charts numbered from 0."""
+    start = html.index(f">{title}</h2>")
+    end = html.find("<h2", start + 1)
+    part = STAMP.sub("<time>", html[start:end if end > 0 else len(html)])
+    ids = list(dict.fromkeys(re.findall(r"chart-\d+", part)))
+    return re.sub(r"chart-\d+", lambda m: f"chart#{ids.index(m.group(0))}", part)
