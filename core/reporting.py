@@ -667,7 +667,6 @@ def _write_value(ws, row: int, col: int, value: Any, label: object, fmt: dict) -
 _INLINE_CODE = re.compile(r"`([^`]+)`")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
-_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 
 
 def _inline(text: str) -> str:
@@ -678,7 +677,6 @@ def _inline(text: str) -> str:
             out.append(f"<code>{html.escape(part)}</code>")
             continue
         s = html.escape(part, quote=True)
-        s = _LINK.sub(r'<a href="\2">\1</a>', s)
         s = _BOLD.sub(r"<strong>\1</strong>", s)
         s = _ITALIC.sub(r"<em>\1</em>", s)
         out.append(s)
@@ -689,8 +687,10 @@ def markdown_to_html(text: str, heading_offset: int = 2) -> str:
     """Render a small Markdown subset to safe HTML (every raw HTML character is escaped).
 
     Supported: paragraphs, ``#`` headings, ``-``/``*`` and ``1.`` lists, ``**bold**``,
-    ``*italic*``, ```code```, ``[text](https://...)`` links. Anything else stays literal
-    text, escaped.
+    ``*italic*``, ```code```. Anything else stays literal text, escaped: links and images
+    too (``[text](https://...)``, ``![](...)``), since section text quotes what users typed
+    (tickers, names, view labels) and a report must not carry a link or fetch an image
+    planted in it.
 
     Parameters
     ----------

@@ -277,7 +277,10 @@ def tests_table(result: Comparison) -> pd.DataFrame:
 def workbook(result: Comparison) -> bytes:
     """The comparison as an Excel workbook: metrics, tests, equity curves, weights (decimals)."""
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as xl:
+    # design names are the user's: text cells stay text (no formulas, no links)
+    options = {"strings_to_formulas": False, "strings_to_urls": False,
+               "strings_to_numbers": False}  # fmt: skip
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as xl:
         result.metrics.to_excel(xl, sheet_name="Metrics")
         result.tests.to_excel(xl, sheet_name="Sharpe tests")
         result.equity.to_excel(xl, sheet_name="Equity (growth of 1)")

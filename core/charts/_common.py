@@ -4,10 +4,21 @@ One look for every figure: a light white template, tight margins, 420 px high un
 says otherwise; long time series thinned so that pages stay light; one colour per portfolio
 across the whole app (:data:`PORTFOLIO_COLOURS`); log axes with readable 1-2-5 ticks
 (:func:`log_axis`).
+
+Text in figures is shown literally (:func:`escape_figure`): plotly renders a subset of HTML in
+titles, axis and tick labels, legend names, hover and bar text (``<a href>`` links are live,
+``<b>``, ``<i>``, ``<span style>``...), so user text (tickers, sector, design and benchmark
+names, view labels, column names) could otherwise plant a link in a chart. Every builder ends
+in :func:`finish` (or calls :func:`escape_figure` on its plain dicts), which escapes ``&``,
+``<`` and ``>`` in every text of the figure, keeping only the ``<br>`` line breaks and the
+``<extra>`` hover box that the builders' own templates use.
 """
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import MutableMapping
 from typing import Any
 
 import numpy as np
@@ -161,8 +172,116 @@ def log_axis(values: pd.DataFrame | pd.Series | np.ndarray, title: str) -> dict[
     return axis
 
 
+# The only tags figure text keeps: line breaks, and the hover template's secondary box.
+_KEPT_TAGS = re.compile(r"&lt;(/?(?:br|extra))\s*/?&gt;", re.IGNORECASE)
+_MARKUP = re.compile(r"[<>&]")
+#: Trace properties that plotly renders as (pseudo-)HTML text.
+_TRACE_TEXT = ("name", "text", "hovertext", "hovertemplate", "texttemplate", "x", "y", "labels",
+               "customdata", "legendgroup")  # fmt: skip
+
+
+def plain(text: object) -> str:
+    """``text`` as plotly shows it literally: no link, image or styling from it.
+
+    Parameters
+    ----------
+    text : object
+        Any value; ``str(text)`` is escaped.
+
+    Returns
+    -------
+    str
+        ``&``, ``<`` and ``>`` as HTML entities (plotly shows entities as their characters),
+        except the ``<br>`` and ``<extra>`` tags figure templates use.
+
+    References
+    ----------
+    plotly.js ``svg_text_utils`` (the tags and entities figure text understands),
+    https://plotly.com/chart-studio-help/adding-HTML-and-links-to-charts/
+    """
+    return _KEPT_TAGS.sub(r"<\1>", html.escape(str(text), quote=False))
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with :func:`plain` on its strings; the same object when nothing changes."""
+    if isinstance(value, str):
+        return plain(value) if _MARKUP.search(value) else value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "OU" or value.ndim != 1:
+            return value
+        items = value.tolist()
+        new = _escaped(items)
+        return value if new is items else np.asarray(new, dtype=value.dtype if
+                                                     value.dtype.kind == "O" else object)
+    if isinstance(value, list | tuple):
+        new = [_escaped(v) for v in value]
+        if all(a is b for a, b in zip(new, value, strict=True)):
+            return value
+        return type(value)(new) if isinstance(value, tuple) else new
+    return value
+
+
+def _escape_in(obj: Any, key: str) -> None:
+    """Escape ``obj[key]`` (a dict or a plotly object), and a title's ``text``."""
+    try:
+        if key not in obj:
+            return
+        value = obj[key]
+    except (KeyError, ValueError):
+        return
+    if value is None:
+        return
+    if key == "title" and not isinstance(value, str):
+        _escape_in(value, "text")
+        return
+    new = _escaped(value)
+    if new is not value:
+        obj[key] = new
+
+
+def escape_figure(fig: go.Figure | None = None, *, data: Any = None,
+                  layout: MutableMapping | None = None) -> None:
+    """Escape every text of a figure in place (:func:`plain`): the one place that does it.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure, optional
+        A figure, changed in place.
+    data : list of dict, optional
+        Or the traces of a figure still to be built, as plain dicts (changed in place).
+    layout : dict, optional
+        And its layout, as a plain dict (changed in place).
+
+    Notes
+    -----
+    Escaped: trace names, text, hover text and templates, category labels (``x``, ``y``,
+    ``labels``), string ``customdata``; the layout's title, axis titles and tick texts, legend
+    title and annotations. Strings without ``&``, ``<`` or ``>`` are left as they are, so the
+    common case costs a scan.
+    """
+    if fig is not None:
+        data, layout = fig.data, fig.layout
+        axes = [*fig.select_xaxes(), *fig.select_yaxes()]
+    else:
+        data, layout = data or [], layout if layout is not None else {}
+        axes = [v for k, v in layout.items()
+                if re.fullmatch(r"[xy]axis\d*", k) and isinstance(v, dict)]  # fmt: skip
+    for trace in data:
+        for key in _TRACE_TEXT:
+            _escape_in(trace, key)
+    _escape_in(layout, "title")
+    for axis in axes:
+        _escape_in(axis, "title")
+        _escape_in(axis, "ticktext")
+    legend = layout["legend"] if "legend" in layout else None
+    if legend is not None:
+        _escape_in(legend, "title")
+    for note in (layout["annotations"] if "annotations" in layout else None) or ():
+        _escape_in(note, "text")
+
+
 def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
-    """``fig`` with its title and :data:`LAYOUT`.
+    """``fig`` with its title and :data:`LAYOUT`, its text escaped (:func:`escape_figure`).
 
     Parameters
     ----------
@@ -178,6 +297,7 @@ def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
     plotly.graph_objects.Figure
     """
     fig.update_layout(title=title, **{**LAYOUT, **layout})
+    escape_figure(fig)
     return fig
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts._common import PORTFOLIO_COLOURS, portfolio_colour
+from core.charts._common import PORTFOLIO_COLOURS, escape_figure, portfolio_colour
 
 __all__ = ["prior_posterior_returns", "bl_weights", "weight_changes"]
 
@@ -42,6 +42,7 @@ def _asset_bars(data: list[dict], title: str, ytitle: str, tickformat: str, **ex
         legend=dict(orientation="h", y=-0.2),
         **_LAYOUT,
     )
+    escape_figure(data=data, layout=layout)  # user text shown literally
     return go.Figure(data=data, layout=layout)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts._common import thin
+from core.charts._common import escape_figure, thin
 
 __all__ = [
     "return_distribution",
@@ -46,7 +46,9 @@ def _dates(index: pd.Index) -> np.ndarray:
 
 def _figure(data: list[dict], title: str, **layout) -> go.Figure:
     """One figure from trace dicts, with the house margins and height (``layout`` overrides)."""
-    return go.Figure(data=data, layout={"title": dict(text=title), **_LAYOUT, **layout})
+    layout = {"title": dict(text=title), **_LAYOUT, **layout}
+    escape_figure(data=data, layout=layout)  # user text shown literally
+    return go.Figure(data=data, layout=layout)
 
 
 def return_distribution(
