@@ -59,10 +59,13 @@ Methods in Finance", ch. 8 and 11; Bestuzheva et al. (2021), "The SCIP Optimizat
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +75,7 @@ import pandas as pd
 from core import compliance
 from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
 
-__all__ = ["DEFAULT_TIME_LIMIT", "GAP", "Model", "applies", "optimize"]
+__all__ = ["DEFAULT_TIME_LIMIT", "GAP", "Model", "Progress", "applies", "optimize", "reporting"]
 
 #: Default time limit of a mixed-integer solve, seconds.
 DEFAULT_TIME_LIMIT = 5.0
@@ -249,6 +252,123 @@ def _build(spec: _Spec, homogeneous: bool = False, kappa_max: float = 1.0,
 
 #: Shortest time a mixed-integer solver is given, seconds (it needs a moment to stop cleanly).
 _MIN_SOLVER_TIME = 0.05
+#: Least time between two progress reports of a running SCIP solve, seconds.
+PROGRESS_EVERY = 0.25
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a running branch-and-bound stands (SCIP's own figures, as it goes).
+
+    Attributes
+    ----------
+    elapsed : float
+        Seconds since the call started (model building included).
+    limit : float
+        The call's time limit, seconds.
+    nodes : int
+        Branch-and-bound nodes processed so far.
+    gap : float
+        SCIP's relative gap between its best solution and its proven bound (inf while it has
+        no solution).
+    sharpe : float or None
+        For the maximum Sharpe ratio: the best annualised Sharpe ratio found so far (the
+        objective is ``1 / S``: one over SCIP's primal bound), before polishing. None for the
+        other objectives and with whole shares.
+    sharpe_bound : float or None
+        The proven upper bound on the optimal Sharpe ratio (one over SCIP's dual bound).
+    final : bool
+        True for the last report of a solve.
+    """
+
+    elapsed: float
+    limit: float
+    nodes: int
+    gap: float
+    sharpe: float | None = None
+    sharpe_bound: float | None = None
+    final: bool = False
+
+
+_REPORT: contextvars.ContextVar[Callable[[Progress], None] | None] = contextvars.ContextVar(
+    "ballast_mixed_integer_progress", default=None)
+
+
+@contextlib.contextmanager
+def reporting(callback: Callable[[Progress], None]) -> Iterator[None]:
+    """Send the progress of the mixed-integer solves run inside the block to ``callback``.
+
+    SCIP calls back through an event handler on the model cvxpy builds (a new solution, a
+    node or an LP solved, a cut added; at most every :data:`PROGRESS_EVERY` seconds, and once
+    at the end of each solve); the model itself is untouched. The callback runs in the
+    solving thread, between SCIP's steps: it should be quick, and an exception it raises is
+    ignored (the solve goes on). The setting is per thread (a context variable), so
+    concurrent sessions do not mix.
+
+    Parameters
+    ----------
+    callback : callable
+        Called with a :class:`Progress`.
+
+    Yields
+    ------
+    None
+
+    References
+    ----------
+    PySCIPOpt ``Eventhdlr`` and ``SCIP_EVENTTYPE`` (BESTSOLFOUND, NODESOLVED, LPSOLVED,
+    ROWADDEDSEPA).
+    """
+    token = _REPORT.set(callback)
+    try:
+        yield
+    finally:
+        _REPORT.reset(token)
+
+
+def _progress_handler(model, clock: _Clock | None, callback, sharpe: bool):
+    """A pyscipopt event handler calling ``callback`` with :class:`Progress`."""
+    from pyscipopt import SCIP_EVENTTYPE, Eventhdlr
+
+    # A cut added fires often while SCIP works on the root node, where a large problem
+    # spends most of its time; the others as the search goes on.
+    events = (SCIP_EVENTTYPE.BESTSOLFOUND | SCIP_EVENTTYPE.NODESOLVED | SCIP_EVENTTYPE.LPSOLVED
+              | SCIP_EVENTTYPE.ROWADDEDSEPA)
+
+    class Reporter(Eventhdlr):
+        last = 0.0
+
+        def eventinit(self):
+            self.model.catchEvent(events, self)
+
+        def eventexit(self):
+            self.model.dropEvent(events, self)
+
+        def eventexec(self, event):
+            now = time.perf_counter()
+            if now - self.last >= PROGRESS_EVERY:
+                self.last = now
+                self.send(False)
+
+        def send(self, final: bool) -> None:
+            try:
+                m = self.model
+                primal, dual = float(m.getPrimalbound()), float(m.getDualbound())
+                found = m.getNSols() > 0 and math.isfinite(primal) and abs(primal) < 1e19
+                best = 1.0 / primal if sharpe and found and primal > 0 else None
+                bound = 1.0 / dual if sharpe and math.isfinite(dual) and dual > 0 else None
+                gap = float(m.getGap()) if found else float("inf")
+                elapsed = clock.limit - clock.left() if clock is not None else \
+                    float(m.getSolvingTime())
+                callback(Progress(elapsed=elapsed, limit=clock.limit if clock else 0.0,
+                                  nodes=int(m.getNNodes()), gap=gap, sharpe=best,
+                                  sharpe_bound=bound, final=final))  # fmt: skip
+            except Exception:  # a display must never stop the solve
+                pass
+
+    reporter = Reporter()
+    model.includeEventhdlr(reporter, "ballast_progress", "progress of the solve")
+    return reporter
 
 
 class _Clock:
@@ -272,20 +392,22 @@ class _Clock:
         self.polish = max(self.polish, float(result.get("time", 0.0)))
 
 
-def _timed_scip(clock: _Clock | None):
+def _timed_scip(clock: _Clock | None, sharpe: bool = False):
     """The SCIP interface of cvxpy, setting SCIP's time limit once it has built SCIP's model.
 
     cvxpy's interface (``solve_via_data``) first copies the compiled problem into a
     pyscipopt model, then sets the parameters, then runs SCIP; SCIP's clock starts there. The
     limit is set from the deadline at that moment (through the interface's ``_set_params``
     step, cvxpy 1.9), so the model building is not on top of the user's time limit. Passed to
-    cvxpy as a custom solver instance.
+    cvxpy as a custom solver instance. Inside :func:`reporting` it also attaches the progress
+    event handler (``sharpe``: the objective is ``1 / S``, the Charnes-Cooper program).
     """
     from cvxpy.reductions.solvers.conic_solvers.scip_conif import SCIP
 
     class TimedSCIP(SCIP):
         reserve = 0.0
         limit = None
+        reporter = None
 
         def name(self) -> str:  # cvxpy wants custom solvers named apart from its own
             return "SCIP_TIMED"
@@ -296,11 +418,15 @@ def _timed_scip(clock: _Clock | None):
                 self.limit = max(clock.left() - self.reserve, _MIN_SOLVER_TIME)
                 params["limits/time"] = self.limit
             super()._set_params(model, verbose, solver_opts, data, dims)
+            callback = _REPORT.get()
+            if callback is not None:
+                self.reporter = _progress_handler(model, clock, callback, sharpe)
 
     return TimedSCIP()
 
 
-def _solve(problem, solver: str, clock: _Clock | None = None, polish: bool = False) -> dict:
+def _solve(problem, solver: str, clock: _Clock | None = None, polish: bool = False,
+           sharpe: bool = False) -> dict:
     """Solve; return status, SCIP's dual bound, the time taken and the solver's time limit.
 
     For SCIP and HiGHS the problem is compiled first (``Problem.get_problem_data``), then the
@@ -318,7 +444,7 @@ def _solve(problem, solver: str, clock: _Clock | None = None, polish: bool = Fal
             # cvxpy warns "may be inaccurate" at a time limit; the gap reports it instead.
             warnings.simplefilter("ignore", UserWarning)
             if solver in ("SCIP", "HIGHS"):
-                backend = _timed_scip(clock) if solver == "SCIP" else solver
+                backend = _timed_scip(clock, sharpe) if solver == "SCIP" else solver
                 data, chain, inverse = problem.get_problem_data(backend)
                 compiled = time.perf_counter() - t0
                 reserve = 1.25 * max(clock.polish, compiled) + 0.02 if polish and clock else 0.0
@@ -329,7 +455,11 @@ def _solve(problem, solver: str, clock: _Clock | None = None, polish: bool = Fal
                 opts = ({"scip_params": {"limits/time": limit, "limits/gap": GAP,
                                          "numerics/feastol": FEASTOL}}
                         if solver == "SCIP" else {"time_limit": limit, "mip_rel_gap": GAP})
-                solution = chain.solve_via_data(problem, data, False, False, opts)
+                try:
+                    solution = chain.solve_via_data(problem, data, False, False, opts)
+                finally:
+                    if solver == "SCIP" and backend.reporter is not None:
+                        backend.reporter.send(True)
                 problem.unpack_results(solution, chain, inverse)
                 if solver == "SCIP" and backend.limit is not None:
                     limit = backend.limit  # as set once SCIP's model was built
@@ -480,7 +610,7 @@ def _max_sharpe(spec: _Spec, clock: _Clock) -> tuple[np.ndarray, float, dict]:
     kappa_max = 1.0 / (s_feas * sigma0) * (1 + 1e-6)
     m, excess, _ = _build(spec, homogeneous=True, kappa_max=kappa_max)
     p = cp.Problem(cp.Minimize(cp.norm(spec.factor @ m.w)), [*m.constraints, excess == 1])
-    r = _solve(p, "SCIP", clock, polish=True)
+    r = _solve(p, "SCIP", clock, polish=True, sharpe=True)
     if not _has_solution(r):
         if _out_of_time(r):
             w = heuristic if heuristic is not None else np.clip(w_feas, 0, None)

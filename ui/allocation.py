@@ -334,13 +334,21 @@ def constraint_editors() -> None:
 
 def run_optimization() -> None:
     """Optimise the setup, from cash or from the book (``ui.book``); keep the last good result."""
+    from core import mixed_integer
     from ui.book import optimize_setup
 
     note = compliance_ui.mixed_integer_note()
     try:
         if note:
-            with st.spinner(note, show_time=True):
+            line = st.empty()
+
+            def show(progress) -> None:  # from inside SCIP's search (core.mixed_integer)
+                st.session_state["mip_progress"] = progress
+                line.caption(compliance_ui.progress_text(progress))
+
+            with st.spinner(note, show_time=True), mixed_integer.reporting(show):
                 result = optimize_setup()
+            line.empty()
         else:
             result = optimize_setup()
     except InfeasibleConstraintsError as exc:

@@ -8,6 +8,7 @@ honours them is :mod:`core.mixed_integer`.
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import pandas as pd
@@ -106,6 +107,21 @@ def mixed_integer_note() -> str | None:
     stop = f" (at most {float(limit):g} s, then the best portfolio found and its proven gap)" \
         if limit else ""
     return f"Solving the mixed-integer problem with SCIP{stop}..."
+
+
+def progress_text(p) -> str:
+    """One line on a running mixed-integer solve (:class:`core.mixed_integer.Progress`)."""
+    nodes = f"{p.nodes:,} node{'s' if p.nodes != 1 else ''}"
+    clock = f"{p.elapsed:.1f} s of {p.limit:g} s"
+    if p.sharpe is not None:
+        found = f"best Sharpe ratio found so far {p.sharpe:.4f}"
+    elif math.isfinite(p.gap):
+        found = "a portfolio found"
+    else:
+        found = "no portfolio found yet"
+    bound = f"; proven bound {p.sharpe_bound:.4f}" if p.sharpe_bound is not None else ""
+    gap = f" (gap {percent(min(p.gap, 9.99))})" if math.isfinite(p.gap) else ""
+    return f"SCIP, {clock}, {nodes}: {found}{bound}{gap}."
 
 
 def all_rules() -> tuple[compliance.Rule, ...]:

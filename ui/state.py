@@ -179,6 +179,7 @@ DEFAULTS: dict[str, Any] = {
 RESULTS: dict[str, Any] = {
     "price_data": None,  # core.market_data.PriceData; None: the bundled sample is loaded
     "allocation": None,  # core.optimization.OptimizationResult
+    "mip_progress": None,  # core.mixed_integer.Progress, the last of the last solve's reports
     "bl_posterior_returns": None,  # Series, set by the Black-Litterman page
     "bl_result": None,  # ui.black_litterman.BLOutcome, the last good one
     "rebalance_backtest": None,  # (settings key, core.backtest.BacktestResult), last run

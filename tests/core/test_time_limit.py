@@ -56,3 +56,34 @@ def test_a_call_out_of_time_returns_its_best_feasible_portfolio():
     held = res.weights[res.weights > 1e-6]
     assert 1 <= len(held) <= 10 and (held <= 0.25 + 1e-9).all()
     assert res.mip_status.startswith("time limit") and res.mip_gap > 1e-6
+
+
+def test_progress_reports_come_from_scip_while_it_searches(sample_estimates):
+    mu, cov = sample_estimates
+    reports = []
+    cons = Constraints(max_holdings=5, time_limit=120.0)
+    with mi.reporting(reports.append):
+        res = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.02), cons)
+    assert reports and reports[-1].final and not any(r.final for r in reports[:-1])
+    last = reports[-1]
+    # SCIP's own figures: 1 / primal bound, 1 / dual bound (the objective is 1 / S)
+    assert last.sharpe == pytest.approx(res.sharpe_ratio, rel=1e-5)
+    assert last.sharpe_bound >= last.sharpe * (1 - 1e-9) and last.gap <= 1e-6
+    assert all(r.limit == 120.0 and 0 <= r.elapsed <= 120.0 for r in reports)
+    found = [r for r in reports if r.sharpe is not None]
+    assert all(b.sharpe >= a.sharpe - 1e-12 for a, b in zip(found, found[1:], strict=False))
+    # outside the block nothing is reported
+    optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.02), cons)
+    assert reports[-1] is last
+
+
+def test_a_failing_progress_display_does_not_stop_the_solve(sample_estimates):
+    mu, cov = sample_estimates
+
+    def broken(_):
+        raise RuntimeError("display gone")
+
+    with mi.reporting(broken):
+        res = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.02),
+                       Constraints(max_holdings=3, time_limit=120.0))  # fmt: skip
+    assert (res.weights > 1e-6).sum() <= 3 and res.mip_gap <= 1e-6
