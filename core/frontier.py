@@ -405,9 +405,9 @@ class _FreeInverse:
     Kept with it, so that a KKT solve costs ``O(cap k)`` besides the product ``Sigma w``:
     ``g = S w_B`` (the bound weights' part of ``S w``; one row of ``S`` per change) and
     ``T = M Z`` with ``Z = [-g_F, mu_F, 1, G_F']`` over the slots (``Z`` too is kept), updated
-    with ``M`` (``M S_{F,i} = e_i`` for a free ``i`` makes the change of ``g`` cheap). ``M`` is
-    rebuilt from a Cholesky factorisation every ``max(64, n_free)`` updates, and when the
-    caller asks for it (a KKT residual that stays large).
+    with ``M`` by one ``dger`` (``M S_{F,i} = e_i`` for a free ``i`` makes the change of ``g``
+    cheap). ``M`` is rebuilt from a Cholesky factorisation every ``max(64, n_free)`` updates,
+    and when the caller asks for it (a KKT residual that stays large).
     """
 
     def __init__(self, p: _Problem) -> None:
@@ -428,14 +428,15 @@ class _FreeInverse:
         self.holes = list(range(cap - 1, m - 1, -1))
         self.status = status.copy()
         self.wb = _bound_weights(p, status)
+        self.wb_sum = float(self.wb.sum())
         nz = np.flatnonzero(self.wb)
         self.g = np.zeros(n + 1)  # g[n] = 0: the holes' dummy asset
         if len(nz):
             self.g[:n] = _times_columns(p.S, self.wb[nz], nz)
-        self.Z = np.zeros((cap, self.k))
+        self.Z = np.zeros((cap, self.k), order="F")
         self.Z[:m] = self._z(free)
         self.M = np.zeros((cap, cap), order="F")
-        self.T = np.zeros((cap, self.k))
+        self.T = np.zeros((cap, self.k), order="F")
         if m:
             inv = _spd_inverse(p.S[np.ix_(free, free)])
             self.M[:m, :m] = inv
@@ -459,10 +460,11 @@ class _FreeInverse:
     def sync(self, status: np.ndarray, fresh: bool = False) -> None:
         """Bring ``M``, ``g``, ``Z`` and ``T`` to the free set of ``status``."""
         if not fresh and self.ready and self.updates < max(64, self.m):
-            changed = np.flatnonzero(self.status != status)
-            if len(changed) <= 2 and not (self.status[changed] * status[changed]).any():
-                # leaving before entering, as the walk's events come
-                for i in sorted(changed.tolist(), key=lambda i: status[i] == 0):
+            changed = np.flatnonzero(self.status != status).tolist()
+            old = self.status
+            # one or two weights moving between free and a bound (the walk's events)
+            if len(changed) <= 2 and all(not (old[i] and status[i]) for i in changed):
+                for i in sorted(changed, key=lambda i: status[i] == 0):  # leaving first
                     if not (self._add(i) if status[i] == 0 else self._remove(i, status[i])):
                         break
                 else:
@@ -471,8 +473,9 @@ class _FreeInverse:
 
     def _move_g(self, i: int, b_i: float) -> None:
         """The bound weight of asset ``i`` changes by ``b_i``: update ``g`` and ``Z[:, 0]``."""
-        self.g[: self.p.n] += b_i * self.p.S[i]
-        self.Z[:, 0] = -self.g[self.asset]
+        g = self.g
+        g[: self.p.n] += b_i * self.p.S[i]
+        np.negative(g[self.asset], out=self.Z[:, 0])
 
     def _add(self, i: int) -> bool:
         S, n = self.p.S, self.p.n
@@ -486,21 +489,24 @@ class _FreeInverse:
         if not s > 1e-8 * S[i, i]:  # cancellation would cost more than half the digits
             return False
         j = self.holes.pop()
-        b_i = self.wb[i]
-        T = self.T
+        b_i = float(self.wb[i])
+        T, Z = self.T, self.Z
         if b_i:
             self.wb[i] = 0.0
+            self.wb_sum -= b_i
             T[:, 0] += b_i * u  # M (-g'_F) = M (-g_F) + b_i M S_{F,i}
         self.asset[j], self.slot[i], self.status[i] = i, j, 0
         if b_i:
             self._move_g(i, -b_i)
         else:
-            self.Z[j, 0] = -self.g[i]
-        self.Z[j, 1:] = self._z(np.array([i]))[0, 1:]
+            Z[j, 0] = -self.g[i]
+        Z[j, 1] = self.p.mu[i]
+        Z[j, 2] = 1.0
+        if self.k > 3:
+            Z[j, 3:] = self.p.G[:, i]
         v = u
         v[j] = -1.0
-        vz = v @ self.Z
-        T += np.outer(v, vz / s)
+        blas.dger(1.0 / s, v, v @ Z, a=T, overwrite_a=1)
         blas.dsyr(1.0 / s, v, a=self.M, overwrite_a=1)
         self.m += 1
         self.updates += 1
@@ -513,19 +519,19 @@ class _FreeInverse:
         v = np.empty(self.cap)
         v[:j] = M[:j, j]
         v[j:] = M[j, j:]
-        d = v[j]
+        d = float(v[j])
         if not d > 0:
             return False
-        b_i = p.upper[i] if new_status > 0 else p.lower[i]
-        T = self.T
+        b_i = float(p.upper[i] if new_status > 0 else p.lower[i])
+        T, Z = self.T, self.Z
         if b_i:
             self.wb[i] = b_i
+            self.wb_sum += b_i
             self._move_g(i, b_i)
             T[j, 0] -= b_i  # M (-g'_F) = M (-g_F) - b_i e_j
-        vz = v @ self.Z
-        T -= np.outer(v, vz / d)
+        blas.dger(-1.0 / d, v, v @ Z, a=T, overwrite_a=1)
         T[j] = 0.0
-        self.Z[j] = 0.0
+        Z[j] = 0.0
         blas.dsyr(-1.0 / d, v, a=M, overwrite_a=1)
         M[: j + 1, j] = 0.0
         M[j, j:] = 0.0
@@ -541,9 +547,9 @@ class _FreeInverse:
         m = len(keep)
         M = np.zeros((cap, cap), order="F")
         M[:m, :m] = self.M[np.ix_(keep, keep)]  # sorted: the upper triangle stays upper
-        T = np.zeros((cap, self.k))
+        T = np.zeros((cap, self.k), order="F")
         T[:m] = self.T[keep]
-        Z = np.zeros((cap, self.k))
+        Z = np.zeros((cap, self.k), order="F")
         Z[:m] = self.Z[keep]
         asset = np.full(cap, self.p.n)
         asset[:m] = self.asset[keep]
@@ -588,46 +594,51 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
     n = p.n
     rows = act.rows
     status = act.status
-    if not (status == 0).any():
-        return _segment_without_free(p, act)
     inv = p.inverse
+    if not (inv.ready and inv.m) and not (status == 0).any():
+        return _segment_without_free(p, act)
     inv.sync(status, fresh)
-    T, Z, asset, wb = inv.T, inv.Z, inv.asset, inv.wb
+    if not inv.m:
+        return _segment_without_free(p, act)
+    T, Z, asset = inv.T, inv.Z, inv.asset
     if rows:
         cols = [2] + [3 + j for j in rows]
         TE, ZE = T[:, cols], Z[:, cols]
-    else:
+        F = np.zeros((len(cols), 2))
+        F[0, 0] = 1.0 - inv.wb_sum
+        F[1:, 0] = p.h[rows] - p.G[rows] @ inv.wb
+        schur = ZE.T @ TE
+        lam = _schur_solve(schur, ZE.T @ T[:, :2] - F)
+    else:  # only sum(w) = 1: scalars (most frontiers)
         TE, ZE = T[:, 2:3], Z[:, 2:3]
-    F = np.zeros((len(ZE[0]), 2))
-    F[0, 0] = 1.0 - wb.sum()
-    if rows:
-        F[1:, 0] = p.h[rows] - p.G[rows] @ wb
-    schur = ZE.T @ TE
-    lam = _schur_solve(schur, ZE.T @ T[:, :2] - F)
+        F = np.array([[1.0 - inv.wb_sum, 0.0]])
+        e_t = Z[:, 2] @ T[:, :3]
+        schur = e_t[2:3].reshape(1, 1)
+        lam = _schur_solve(schur, (e_t[:2] - F[0]).reshape(1, 2))
     wF = T[:, :2] - TE @ lam
-    W = np.zeros((n + 1, 2))  # row n: the holes' dummy asset
-    W[:n, 0] = wb
+    W = np.zeros((n + 1, 2), order="F")  # row n: the holes' dummy asset
+    W[:n, 0] = inv.wb
     W[asset] = wF
     W[n] = 0.0
     SW = _covariance_times(p, inv, W, wF)
     # KKT residual (O(n) given SW): the updated inverse loses digits over many updates on an
     # ill-conditioned covariance; refine once, refactorise if it stays large.
-    r_stat = -SW[asset] - ZE @ lam
-    r_stat[:, 1] += Z[:, 1]
+    r_stat = SW[asset]
+    r_stat += ZE @ lam
+    r_stat[:, 1] -= Z[:, 1]
     r_eq = F - ZE.T @ wF
     res = max(np.abs(r_stat).max(), np.abs(r_eq).max())
     if res > 1e-13:
         if not fresh and not res < 1e-7:
             return _solve_segment(p, act, fresh=True)
-        X = inv.times(r_stat)
+        X = inv.times(-r_stat)
         dlam = _schur_solve(schur, ZE.T @ X - r_eq)
         wF = wF + X - TE @ dlam
         lam = lam + dlam
         W[asset] = wF
         W[n] = 0.0
         SW = _covariance_times(p, inv, W, wF)
-    free_count = inv.m
-    if free_count == len(F):
+    if inv.m == len(F):
         # As many equality rows as free weights: the rows pin the free weights down and
         # the path does not move with t; the KKT solve leaves rounding noise (~1e-12) in
         # w1, which the ratio test would follow out to t ~ 1e10, off the budget.
@@ -637,9 +648,9 @@ def _solve_segment(p: _Problem, act: _ActiveSet, fresh: bool = False) -> _Segmen
 
 
 def _covariance_times(p: _Problem, inv: _FreeInverse, W: np.ndarray, wF: np.ndarray):
-    """``S @ W`` (rows ``n + 1``, the last 0) from the free weights and ``g = S w_B``."""
+    """``S @ W`` (``(n + 1, 2)``, Fortran order, the last row 0) from ``W`` or ``g = S w_B``."""
     n = p.n
-    SW = np.zeros((n + 1, 2))
+    SW = np.zeros((n + 1, 2), order="F")
     if 3 * inv.m < n:
         used = inv.used()
         SW[:n] = p.S[inv.asset[used]].T @ wF[used]
@@ -654,18 +665,19 @@ def _finish_segment(p, act, W, SW, lam0, lam1) -> _Segment:
     """Multipliers of the bounds from stationarity, ``S w - t mu + E' lam + s xi = 0``."""
     rows = act.rows
     g0 = SW[:, 0] + lam0[0]
-    g1 = SW[:, 1] - p.mu + lam1[0]
+    g1 = SW[:, 1] - p.mu
+    g1 += lam1[0]
     if rows:
         G = p.G[rows]
         g0 += lam0[1:] @ G
         g1 += lam1[1:] @ G
     sign = -act.status  # 0 for the free assets
-    xi0 = sign * g0
-    xi1 = sign * g1
+    g0 *= sign
+    g1 *= sign
     if p.any_fixed:
-        xi0[p.fixed] = np.inf  # fixed weights are never released
-        xi1[p.fixed] = 0.0
-    return _Segment(W[:, 0].copy(), W[:, 1].copy(), lam0[1:], lam1[1:], xi0, xi1, SW)
+        g0[p.fixed] = np.inf  # fixed weights are never released
+        g1[p.fixed] = 0.0
+    return _Segment(W[:, 0], W[:, 1], lam0[1:], lam1[1:], g0, g1, SW)
 
 
 def _segment_without_free(p: _Problem, act: _ActiveSet) -> _Segment:
