@@ -297,18 +297,20 @@ class _Problem:
 def _symmetric(cov: np.ndarray) -> np.ndarray:
     """``cov`` itself, C-ordered, when exactly symmetric (the usual case), else ``(cov + cov')/2``.
 
-    Checked in blocks of the upper triangle against the lower: no ``n x n`` temporaries and
-    cache-friendly reads (a transposed copy of a 5,000-asset covariance costs about 0.5 s).
+    Checked tile by tile, upper triangle against lower: no ``n x n`` temporaries and
+    cache-friendly reads (``(cov + cov') / 2`` costs about 0.5 s at 5,000 assets, the check 0.1 s).
     """
     if cov.flags.f_contiguous and not cov.flags.c_contiguous:
         cov = cov.T  # C-ordered view; equal to cov when symmetric, and the mean is the same
     if not cov.flags.c_contiguous:
         cov = np.ascontiguousarray(cov)
     n = len(cov)
-    step = 256
+    step = 512  # tiles of 2 MB: both reads stay in cache
     for i in range(0, n, step):
-        if not np.array_equal(cov[i : i + step, i:], cov[i:, i : i + step].T):
-            return (cov + cov.T) / 2
+        for j in range(i, n, step):
+            upper, lower = cov[i : i + step, j : j + step], cov[j : j + step, i : i + step]
+            if not np.array_equal(upper, lower.T):
+                return (cov + cov.T) / 2
     return cov
 
 
@@ -653,8 +655,10 @@ def _covariance_times(p: _Problem, inv: _FreeInverse, W: np.ndarray, wF: np.ndar
     SW = np.zeros((n + 1, 2), order="F")
     if 3 * inv.m < n:
         used = inv.used()
-        SW[:n] = p.S[inv.asset[used]].T @ wF[used]
+        rows = p.S[inv.asset[used]]  # contiguous rows; two gemv beat one thin gemm
+        SW[:n, 0] = rows.T @ wF[used, 0]
         SW[:n, 0] += inv.g[:n]
+        SW[:n, 1] = rows.T @ wF[used, 1]
     else:
         SW[:n, 0] = _sym_mv(p.S, W[:n, 0])
         SW[:n, 1] = _sym_mv(p.S, W[:n, 1])
