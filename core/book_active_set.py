@@ -66,8 +66,10 @@ _EPS = 1e-12  # weights are O(1): closer than this counts as "at the bound"
 # Primal-dual steps at most; at a feasible point with at most _FEW changes left the primal
 # method finishes; releases per step at most max(_CAP0, cap x free assets), cap from
 # _RETRY_CAPS (the second after a cycle). Measured on bench/rebalance.py and random books:
-# fewer releases make the steps crawl, more make the multipliers swing.
-_PD_STEPS, _FEW, _CAP0 = 40, 8, 4
+# fewer releases make the steps crawl, more make the multipliers swing; with the steps at each
+# working set's root (see `solve_ratio`) handing the last few changes to the primal method,
+# one per solve, costs more solves than it saves (_FEW = 0: only a cycle hands over).
+_PD_STEPS, _FEW, _CAP0 = 40, 0, 4
 _RETRY_CAPS = (2.0, 0.5)
 
 

@@ -200,13 +200,16 @@ class Constraints:
             or tuple(float(x) for x in self.cash_bounds) != (0.0, 0.0)
         )
 
-    def holdings(self, tickers: list[str]) -> np.ndarray:
+    def holdings(self, tickers: list[str], index: pd.Index | None = None) -> np.ndarray:
         """The book's weights ``w0`` in the order of ``tickers`` (zeros without holdings).
 
         Parameters
         ----------
         tickers : list of str
             Investable universe, in weight order.
+        index : pandas.Index, optional
+            The same tickers as an Index: holdings on exactly that index are taken as they are
+            (no lookups by name, the common case).
 
         Returns
         -------
@@ -219,14 +222,14 @@ class Constraints:
             Holdings, locks or no-buy/no-sell lists that name tickers outside the universe, or
             a holding that is not a finite number.
         """
-        tickers = tickers.tolist() if isinstance(tickers, pd.Index) else list(tickers)
-        known = set(tickers)
         held = self.current_weights if self.current_weights is not None else {}
-        if (isinstance(held, pd.Series) and not (self.locked or self.no_buy or self.no_sell)
-                and held.index.tolist() == tickers):  # fmt: skip
-            values = held.to_numpy(dtype=float)  # the common case: no lookups by name
+        if (index is not None and isinstance(held, pd.Series) and held.index.equals(index)
+                and not (self.locked or self.no_buy or self.no_sell)):  # fmt: skip
+            values = held.to_numpy(dtype=float)
             if np.isfinite(values).all():
                 return values.copy()
+        tickers = tickers.tolist() if isinstance(tickers, pd.Index) else list(tickers)
+        known = set(tickers)
         if isinstance(held, pd.Series):
             held = dict(zip(held.index, held.to_numpy(dtype=float), strict=True))
         held = {k: float(v) for k, v in dict(held).items()}
@@ -269,12 +272,15 @@ class Constraints:
         lo_g, hi_g = (float(x) for x in self.weight_bounds)
         lower = np.full(len(tickers), lo_g)
         upper = np.full(len(tickers), hi_g)
-        for i, t in enumerate(tickers):
-            if t in self.asset_bounds:
-                lower[i], upper[i] = (float(x) for x in self.asset_bounds[t])
+        if self.asset_bounds:
+            for i, t in enumerate(tickers):
+                if t in self.asset_bounds:
+                    lower[i], upper[i] = (float(x) for x in self.asset_bounds[t])
         if self.long_only:
             lower = np.maximum(lower, 0.0)
-        bad = [t for t, lo, hi in zip(tickers, lower, upper, strict=True) if lo > hi + 1e-12]
+        crossed = lower > upper + 1e-12
+        bad = [t for t, c in zip(tickers, crossed.tolist(), strict=True) if c] if crossed.any() \
+            else []
         if bad:
             raise InfeasibleConstraintsError(
                 f"The minimum weight is above the maximum for {', '.join(bad)}."
