@@ -187,8 +187,9 @@ class PriceData:
         asset and date, for the data page to show as warnings.
     volume : pandas.DataFrame or None
         Daily volume in shares traded, same index and columns as ``prices``; NaN where the
-        source gave none (a filled price, a ticker cached before volumes were kept). None when
-        the source has no volume at all (the bundled sample, a price upload).
+        source gave none (a filled price, a ticker cached before volumes were kept; yfinance
+        itself reports a day Yahoo sent no volume for as 0). None when the source has no volume
+        at all (the bundled sample, a price upload).
     """
 
     prices: pd.DataFrame

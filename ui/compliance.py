@@ -486,6 +486,7 @@ def section(result, plan=None) -> None:
     st.table(display_table(table).set_index("Portfolio"))
     liquidity_chart(result.weights)
     if plan is not None:
+        execution_caption(plan)
         trade_plan_warning(plan, result.weights)
 
 
@@ -516,6 +517,35 @@ def liquidity_chart(weights: pd.Series) -> None:
     if unknown > 0:
         st.caption(f"{percent(unknown)} of the proposal's value has no volume and is not "
                    "counted as sellable.")  # fmt: skip
+
+
+def execution_caption(plan) -> str | None:
+    """Days to execute the trade plan at the participation rate of ADV, in a caption.
+
+    Shown (and returned) when the liquidity limit is on and a trade has a known ADV
+    (:func:`core.compliance.days_to_execute`); None otherwise.
+    """
+    ss = st.session_state
+    if not ss["compliance_liquidity"]:
+        return None
+    try:
+        adv = adv_table()["adv"]
+    except DataError:
+        return None
+    shares = plan.trades["trade_shares"]
+    shares = shares[shares != 0]
+    days = compliance.days_to_execute(shares, adv, float(ss["compliance_participation"]))
+    known = days.dropna()
+    if known.empty:
+        return None
+    part = percent(float(ss["compliance_participation"]))
+    text = (f"Days to execute the trade plan at {part} of ADV: {known.max():.1f} at most "
+            f"({known.idxmax()})")
+    if len(known) < len(days):
+        text += f"; {len(days) - len(known)} trade(s) without a volume"
+    text += "."
+    st.caption(md_escape(text))
+    return text
 
 
 def trade_plan_warning(plan, target: pd.Series) -> bool:

@@ -129,3 +129,20 @@ def test_uploaded_daily_volumes_and_adv_files_give_the_adv(sample):
     assert not at.exception
     assert any("negative" in e.value and "row 5" in e.value for e in at.error)
     assert _editor(at).loc[first, "ADV (shares a day)"] == pytest.approx(3_000.0)  # kept
+
+
+def test_the_trade_plan_says_how_many_days_it_takes_to_execute(sample):
+    px = sample.prices.iloc[-1]
+    holdings = {t: 20_000.0 / float(px[t]) for t in ("AAPL", "KO", "JNJ")}
+    adv = {t: 1e7 for t in sample.tickers} | {"AAPL": 50.0}
+    at = open_page("app.py", **LIQUIDITY, compliance_adv=adv)
+    at.switch_page(ALLOCATION).run()
+    at.session_state["holdings"] = holdings
+    at.session_state["cash"] = 40_000.0
+    at.switch_page("pages/6_Rebalance.py").run()
+    assert not at.exception
+    said = [c.value for c in at.caption if c.value.startswith("Days to execute the trade plan")]
+    assert said and "at 10.00 % of ADV" in said[0] and "(AAPL)" in said[0]
+    days = float(said[0].split(": ")[1].split(" at most")[0])
+    # the book's AAPL sold down to its one-day limit at 5 shares a day
+    assert 0.9 * holdings["AAPL"] / 5.0 <= days <= holdings["AAPL"] / 5.0 + 0.05
