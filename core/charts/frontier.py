@@ -77,7 +77,8 @@ def frontier_figure(
         ``volatility`` (annualised).
     random_cloud : DataFrame, optional
         Random portfolios with columns ``expected_return``, ``volatility``, ``sharpe_ratio``;
-        coloured by Sharpe ratio.
+        drawn as a map of cells coloured by their mean Sharpe ratio (one image: cheap to
+        redraw however many portfolios).
     points : mapping of str to (float, float), optional
         Named portfolios as (volatility, expected return), annualised decimals, e.g.
         ``{"Current allocation": (0.18, 0.12)}``.
@@ -95,21 +96,7 @@ def frontier_figure(
     fig = go.Figure()
     rf = frontier.risk_free_rate
     if random_cloud is not None and len(random_cloud):
-        fig.add_scatter(
-            x=random_cloud["volatility"],
-            y=random_cloud["expected_return"],
-            mode="markers",
-            name=f"Random portfolios ({len(random_cloud):,})",
-            marker=dict(
-                size=4,
-                opacity=0.55,
-                color=random_cloud["sharpe_ratio"],
-                colorscale="Viridis",
-                colorbar=dict(title="Sharpe ratio", x=1.02, len=0.6, y=0.3),
-            ),
-            hovertemplate=_RISK_RETURN + "<br>Sharpe %{marker.color:.2f}"
-            "<extra>Random portfolio</extra>",
-        )
+        fig.add_trace(_cloud_heatmap(random_cloud))
     for i, (name, other) in enumerate((overlays or {}).items()):
         fig.add_scatter(
             x=other.volatilities,
@@ -192,6 +179,64 @@ def frontier_figure(
         yaxis=dict(title="Expected return (annualised, %)", tickformat=".0%"),
         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
         height=620,
+    )
+
+
+#: Cells of the random-portfolio map (volatility x return).
+_CLOUD_BINS = (72, 54)
+
+
+def _cloud_heatmap(cloud: pd.DataFrame, bins: tuple[int, int] = _CLOUD_BINS) -> go.Heatmap:
+    """Random portfolios as a map of cells coloured by their mean Sharpe ratio.
+
+    Thousands of markers cost the browser seconds to redraw on every move of the frontier's
+    pick slider; a grid of at most ``bins`` cells is one image whatever the number of
+    portfolios, and shows the same thing: where feasible portfolios lie and how good they
+    are. Empty cells are transparent.
+
+    Parameters
+    ----------
+    cloud : DataFrame
+        Columns ``volatility``, ``expected_return`` (annualised decimals), ``sharpe_ratio``.
+    bins : (int, int)
+        Cells along volatility and along return.
+
+    Returns
+    -------
+    plotly.graph_objects.Heatmap
+        Named "Random portfolios (N)"; hover gives the cell's count and mean Sharpe ratio.
+    """
+    x = cloud["volatility"].to_numpy(float)
+    y = cloud["expected_return"].to_numpy(float)
+    s = cloud["sharpe_ratio"].to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(s)
+    x, y, s = x[ok], y[ok], s[ok]
+    if not len(x):
+        x = y = s = np.zeros(1)
+
+    def edges(v, k):
+        lo, hi = float(v.min()), float(v.max())
+        pad = max(hi - lo, abs(hi), 1e-6) * 1e-6
+        return np.linspace(lo - pad, hi + pad, k + 1)
+
+    ex, ey = edges(x, bins[0]), edges(y, bins[1])
+    count, _, _ = np.histogram2d(y, x, bins=(ey, ex))
+    total, _, _ = np.histogram2d(y, x, bins=(ey, ex), weights=s)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    return go.Heatmap(
+        x=(ex[:-1] + ex[1:]) / 2,
+        y=(ey[:-1] + ey[1:]) / 2,
+        z=np.round(mean, 4),
+        customdata=count.astype(int),
+        colorscale="Viridis",
+        opacity=0.7,
+        hoverongaps=False,
+        name=f"Random portfolios ({int(ok.sum()):,})",
+        showlegend=True,
+        colorbar=dict(title="Sharpe ratio", x=1.02, len=0.6, y=0.3),
+        hovertemplate="Volatility about %{x:.1%}<br>Return about %{y:.1%}<br>"
+        "%{customdata:,} random portfolios, mean Sharpe %{z:.2f}<extra>Random portfolios</extra>",
     )
 
 

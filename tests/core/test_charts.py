@@ -136,3 +136,29 @@ def test_active_frontier_figure_from_the_sample_and_its_index(sample_window):
     assert [t.name for t in fig.data] == ["Active frontier", "SP500", "Current allocation"]
     assert fig.data[1].marker.color == PORTFOLIO_COLOURS["benchmark"]
     assert "SP500" in fig.layout.xaxis.title.text and fig.layout.yaxis.tickformat == ".1%"
+
+
+def test_random_portfolios_are_one_heatmap_of_mean_sharpe_ratio(sample_estimates):
+    """The cloud is a grid of cells: counts add up, each cell's colour is its mean Sharpe."""
+    mu, cov = sample_estimates
+    f = efficient_frontier(mu, cov, n_points=10)
+    rng = np.random.default_rng(3)
+    W = rng.dirichlet(np.ones(len(mu)), 5_000)
+    r, v = W @ mu.to_numpy(), np.sqrt(np.einsum("ij,jk,ik->i", W, cov.to_numpy(), W))
+    cloud = pd.DataFrame({"expected_return": r, "volatility": v, "sharpe_ratio": r / v})
+    fig = frontier_figure(f, random_cloud=cloud)
+    (heat,) = [t for t in fig.data if t.type == "heatmap"]
+    assert heat.name == "Random portfolios (5,000)"
+    assert not [t for t in fig.data if t.type == "scatter" and t.x is not None and len(t.x) > 100]
+    counts = np.asarray(heat.customdata, dtype=float)
+    z = np.asarray(heat.z, dtype=float)
+    assert counts.sum() == 5_000
+    assert np.isnan(z[counts == 0]).all() and np.isfinite(z[counts > 0]).all()
+    # the cell holding the portfolio with the best Sharpe ratio: mean of the cell's members
+    x, y = np.asarray(heat.x), np.asarray(heat.y)
+    dx, dy = x[1] - x[0], y[1] - y[0]
+    best = int(np.argmax(r / v))
+    i, j = int(np.argmin(np.abs(y - r[best]))), int(np.argmin(np.abs(x - v[best])))
+    members = (np.abs(v - x[j]) <= dx / 2 + 1e-12) & (np.abs(r - y[i]) <= dy / 2 + 1e-12)
+    assert counts[i, j] == members.sum()
+    assert z[i, j] == pytest.approx((r / v)[members].mean(), abs=1e-4)
