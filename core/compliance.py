@@ -983,6 +983,15 @@ def report_section(p: Any):
     lines = [f"- {r.name}: {r.source}; parameters "
              + ", ".join(f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}"
                          for k, v in r.parameters.items()) for r in rules]  # fmt: skip
+    if any(isinstance(r, LiquidityLimit) for r in rules):
+        counts = adv_table(p.ss, p.data.volume)["source"].value_counts()
+        window = int(p.ss.get("compliance_adv_window") or SETUP_DEFAULTS["compliance_adv_window"])
+        where = {"Yahoo": f"from Yahoo's daily volume (mean of the last {window} trading days "
+                          f"to {p.data.as_of.date()})",
+                 "upload": "from an uploaded file", "typed": "typed"}  # fmt: skip
+        lines.append("- Average daily volume (ADV): " + ", ".join(
+            f"{int(counts[k])} {where[k]}" for k in ADV_SOURCES if k in counts) + "; assets "
+            "without one are not limited.")  # fmt: skip
     gap = getattr(result, "mip_gap", None)
     proof = ("" if gap is None else f"\n\nMixed-integer solve (SCIP through cvxpy): "
              f"{result.mip_status}, proven relative gap {gap:.1e}.")  # fmt: skip

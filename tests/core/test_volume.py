@@ -182,3 +182,27 @@ def test_adv_table_takes_the_data_volume_and_the_user_s_values_win():
     assert caps["A"] == pytest.approx(2 * 0.5 * 350.0 * 10 / 1_000)
     assert caps["B"] == pytest.approx(2 * 0.5 * 50.0 * 10 / 1_000) and np.isinf(caps["C"])
     assert not compliance.setup_terms({"compliance_liquidity": True}, prices, 1_000.0)["rules"]
+
+
+def test_the_pipeline_limits_and_reports_with_the_data_s_volume(sample):
+    """The command line and the reports: the ADV from the data's volume, the typed one over it."""
+    from dataclasses import replace
+
+    from core import compliance
+    from core.pipeline import Pipeline
+
+    pytest.importorskip("pyscipopt")
+    volume = pd.DataFrame(1e6, index=sample.prices.index, columns=sample.tickers)
+    volume["AAPL"] = 100.0  # shares a day
+    data = replace(sample, volume=volume)
+    setup = {"compliance_liquidity": True, "compliance_liquidity_days": 1.0,
+             "compliance_participation": 0.1, "compliance_adv": {"KO": 50.0},
+             "compliance_time_limit": 120.0}  # fmt: skip
+    p = Pipeline(setup, data)
+    w = p.allocation.weights
+    px = sample.prices.iloc[-1]
+    assert w["AAPL"] <= 0.1 * 100.0 * px["AAPL"] / 100_000 + 1e-9
+    assert w["KO"] <= 0.1 * 50.0 * px["KO"] / 100_000 + 1e-9
+    text = compliance.report_section(p).text
+    assert ("Average daily volume (ADV): 19 from Yahoo's daily volume (mean of the last 20 "
+            "trading days to 2022-12-28), 1 typed") in text
