@@ -36,8 +36,8 @@ if inputs is None:
 for warning in inputs.views.warnings:
     st.warning(md_escape(warning), icon=":material/warning:")
 st.caption(
-    f"delta = {inputs.delta:.2f} ({inputs.delta_note}) · tau = {inputs.tau:g} · risk-free rate "
-    f"{percent(inputs.risk_free_rate)} a year · market portfolio: "
+    f"delta = {inputs.delta:.2f} ({md_escape(inputs.delta_note)}) · tau = {inputs.tau:g} · "
+    f"risk-free rate {percent(inputs.risk_free_rate)} a year · market portfolio: "
     f"{ui_bl.PRIORS[st.session_state['bl_prior']].lower()}"
 )
 if not len(inputs.views):

@@ -39,7 +39,15 @@ from core.pipeline import (  # noqa: F401  (the book's names, for the page and t
 )
 from core.reporting import ReportSection
 from ui import state
-from ui.widgets import _needs_seed, csv_download, percent, show_error, synced, synced_editor
+from ui.widgets import (
+    _needs_seed,
+    csv_download,
+    md_escape,
+    percent,
+    show_error,
+    synced,
+    synced_editor,
+)
 
 
 def from_holdings() -> bool:
@@ -268,7 +276,7 @@ def book_view(result: OptimizationResult) -> None:
     left.caption("Turnover is one-way, sum|w - w0| / 2; costs are paid once, in % of the "
                  "book's value; VaR/CVaR historical on the window; cash earns the risk-free rate."
                  + ("" if run.benchmark is None
-                    else f" Tracking error against {run.benchmark}."))  # fmt: skip
+                    else f" Tracking error against {md_escape(run.benchmark)}."))  # fmt: skip
     shown = [c for c in figures.columns if c not in _NOT_PCT and "Cash" not in c
              and "Gross" not in c]  # fmt: skip
     right.plotly_chart(before_after_bars(figures[shown]), key="book_bars")

@@ -306,7 +306,7 @@ def render(result: Comparison) -> None:
     st.caption(f"Sharpe ratio intervals at {s['confidence']:.0%} (Mertens 2002, allowing for "
                "skew and fat tails); CVaR at 95 % of daily returns; turnover one-way, "
                "sum |w - w_before| / 2 per rebalance.")  # fmt: skip
-    st.subheader(f"Sharpe ratio against the baseline, {result.baseline}")
+    st.subheader(md_escape(f"Sharpe ratio against the baseline, {result.baseline}"))
     if len(result.tests):
         st.dataframe(blank_missing(tests_table(result), "{:.3f}"), width="stretch")
         st.caption(md_escape(

@@ -26,7 +26,7 @@ from core.optimization import (
 from core.pipeline import FrontierView
 from core.reporting import ReportSection
 from ui import state
-from ui.widgets import percent, percent_column, synced
+from ui.widgets import md_escape, percent, percent_column, show_error, synced
 
 PICK_AXES = {"volatility": "Target volatility", "return": "Target return"}
 RANDOM_COUNTS = [0, 1_000, 2_000, 5_000, 10_000]
@@ -124,13 +124,13 @@ def active_section() -> None:
     try:
         points, name, marks = active_view()
     except BallastError as exc:
-        st.error(f"Active frontier: {exc}", icon=":material/error:")
+        show_error(exc, "Active frontier")
         return
     st.plotly_chart(active_frontier_figure(points, name, marks), key="active_frontier_chart")
     ratios = points["information_ratio"]
     best = ratios.idxmax() if ratios.notna().any() else None
     st.caption(
-        f"Highest expected return for each tracking error against {name}, from the "
+        f"Highest expected return for each tracking error against {md_escape(name)}, from the "
         "minimum-tracking-error portfolio, under the Allocation page's constraints (Roll 1992); "
         "active return is the expected return minus the benchmark's, annualised."
         + ("" if best is None else

@@ -20,7 +20,7 @@ from core.optimization import OBJECTIVES
 from core.pipeline import LIMITABLE, SCENARIO_KINDS, SCENARIO_SOURCES  # noqa: F401
 from core.tail_allocation import TAIL_OBJECTIVES
 from ui import state
-from ui.widgets import percent, percent_column, show_error, synced, synced_editor
+from ui.widgets import md_escape, percent, percent_column, show_error, synced, synced_editor
 
 #: Every objective the Allocation page offers: mean-variance ones, then these.
 ALL_OBJECTIVES: dict[str, str] = {**OBJECTIVES, **TAIL_OBJECTIVES}
@@ -118,7 +118,7 @@ def budget_editor() -> None:
         names, label, key = sorted(sectors.unique()), "Sector", "tail_sector_budgets"
     unknown = sorted(str(k) for k in ss[key] if k not in set(names))
     if unknown:
-        st.warning(f"The risk budgets name {', '.join(unknown)}, not in the universe"
+        st.warning(f"The risk budgets name {md_escape(', '.join(unknown))}, not in the universe"
                    f"{' (as a sector)' if by == 'sector' else ''}: dropped.",
                    icon=":material/warning:")  # fmt: skip
     with st.expander(f"Risk budgets per {by} (shares of the volatility, % adding up to 100)",

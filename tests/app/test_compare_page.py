@@ -193,3 +193,16 @@ def test_designs_travel_in_a_saved_setup_and_bad_ones_are_refused():
     ):  # fmt: skip
         with pytest.raises(SetupError, match=words):
             setups.validate(bad, {})
+
+
+def test_a_hostile_design_name_is_shown_literally():
+    name = "[Verify](https://x.example) ![](http://h/p.png)"
+    at = open_page(PAGE, timeout=120, **FAST, compare_baseline=name, compare_designs=[
+        {"name": name, "kind": "equal_weight"},
+        {"name": '<a href="https://x.example">Verify</a>', "kind": "market_cap"}])
+    _run(at)
+    assert not at.exception and not at.error, _texts(at.error)
+    head = next(h.value for h in at.subheader if "against the baseline" in h.value)
+    # Markdown that renders the name as text: every bracket escaped, so no link, no image
+    assert r"\[Verify\](https:" in head and r"!\[\](http:" in head
+    assert "](https://" not in head and "](http://" not in head  # no autolink either
