@@ -82,7 +82,8 @@ def universe(n: int) -> None:
         print(f"  {label:38s} {seconds:7.2f} s  peak {peak:7.0f} MB  {versus}")
     assert len(front.to_frame()) == 50
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  process peak resident memory so far: {rss:,.0f} MB")
+    print(f"  process peak resident memory so far: {rss:,.0f} MB; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
 
 
 def walk_forward(design: dict, prices: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
