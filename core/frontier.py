@@ -457,12 +457,12 @@ class _FreeInverse:
         return z
 
     def used(self) -> np.ndarray:
-        return np.flatnonzero(self.asset < self.p.n)
+        return (self.asset < self.p.n).nonzero()[0]
 
     def sync(self, status: np.ndarray, fresh: bool = False) -> None:
         """Bring ``M``, ``g``, ``Z`` and ``T`` to the free set of ``status``."""
         if not fresh and self.ready and self.updates < max(64, self.m):
-            changed = np.flatnonzero(self.status != status).tolist()
+            changed = (self.status != status).nonzero()[0].tolist()
             old = self.status
             # one or two weights moving between free and a bound (the walk's events)
             if len(changed) <= 2 and all(not (old[i] and status[i]) for i in changed):
@@ -1105,7 +1105,6 @@ def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
             rel = ~free & movable & (seg.xi1 < -eps)
             if rel.any():
                 t_asset = np.where(rel, -seg.xi0 / seg.xi1, t_asset)
-            np.maximum(t_asset, t_now, out=t_asset)
             t_on = t_off = None
             if m:
                 t_on = np.full(m, inf)
@@ -1121,6 +1120,7 @@ def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
                     t_off[rows[off]] = -seg.nu0[off] / seg.nu1[off]
                 np.maximum(t_on, t_now, out=t_on)
                 np.maximum(t_off, t_now, out=t_off)
+        np.maximum(t_asset, t_now, out=t_asset)
         if last is not None:
             # never undo the last event at the same t (a degenerate tie would cycle)
             kind, idx = last
@@ -1174,7 +1174,7 @@ def _walk(p: _Problem, act: _ActiveSet, until: _Until | None = None):
 
 def _next_event(t_asset, t_on, t_off, free, rising, falling) -> tuple[float, int, int] | None:
     """The first event ``(t, kind, index)``; ties in the order of :func:`_walk`'s docstring."""
-    i = int(np.argmin(t_asset))
+    i = int(t_asset.argmin())
     t_best = float(t_asset[i])
     row_best = inf = np.inf
     if t_on is not None:
@@ -1182,12 +1182,14 @@ def _next_event(t_asset, t_on, t_off, free, rising, falling) -> tuple[float, int
     if t_best == inf and row_best == inf:
         return None
     if t_best <= row_best:
-        ties = np.flatnonzero(t_asset == t_best)
-        if len(ties) > 1:  # up before down before release, then by index
-            up, down = free[ties] & rising[ties], free[ties] & falling[ties]
-            order = np.where(up, 0, np.where(down, 1, 2))
-            i = int(ties[np.lexsort((ties, order))[0]])
         kind = _UP if free[i] and rising[i] else _LO if free[i] and falling[i] else _RELEASE
+        if kind != _UP:  # the lowest index among ties; an upper bound at a higher one comes first
+            ties = (t_asset == t_best).nonzero()[0]
+            if len(ties) > 1:
+                up, down = free[ties] & rising[ties], free[ties] & falling[ties]
+                order = np.where(up, 0, np.where(down, 1, 2))
+                i = int(ties[np.lexsort((ties, order))[0]])
+                kind = _UP if up.any() else _LO if down.any() else _RELEASE
         return t_best, kind, i
     j = int(np.argmin(t_on))
     if float(t_on[j]) == row_best:
