@@ -41,12 +41,13 @@ Time limit
 its start: every mixed-integer solve is given what is left of that deadline once cvxpy has
 compiled the problem and built the solver's model (SCIP's and HiGHS's own clocks start only
 then), less the time the polishing solve after it will take (1.25 x the longest continuous
-solve measured earlier in the call). The continuous steps before the branch-and-bound (a
-feasible portfolio, the support heuristic, the volatility floor: about 0.3-0.6 s at 100 assets)
-are not cut short, and SCIP checks its clock between steps, so a call ends within about 0.2 s
-of a limit of 1 s or more on a loaded two-core machine. A call out of time returns the best
-feasible portfolio found (the heuristic's, or the highest-return one) with an infinite gap
-when no bound was proven.
+solve measured earlier in the call) and a margin for SCIP to notice its limit (0.05 s). The
+continuous steps before the branch-and-bound (a feasible portfolio, the support heuristic, the
+volatility floor: about 0.3-0.6 s at 100 assets) are not cut short, and SCIP checks its clock
+between steps only, so a call may still end a little after a short limit on a loaded machine
+(measured on two cores at a load average of about 5: within 0.2 s of limits of 1, 2 and 5 s). A
+call out of time returns the best feasible portfolio found (the heuristic's, or the
+highest-return one) with an infinite gap when no bound was proven.
 
 References
 ----------
@@ -252,6 +253,9 @@ def _build(spec: _Spec, homogeneous: bool = False, kappa_max: float = 1.0,
 
 #: Shortest time a mixed-integer solver is given, seconds (it needs a moment to stop cleanly).
 _MIN_SOLVER_TIME = 0.05
+#: Seconds SCIP may run past its limit before it notices (it checks its clock between steps);
+#: set aside from what it is given.
+_SCIP_STOP = 0.05
 #: Least time between two progress reports of a running SCIP solve, seconds.
 PROGRESS_EVERY = 0.25
 
@@ -415,7 +419,7 @@ def _timed_scip(clock: _Clock | None, sharpe: bool = False):
         def _set_params(self, model, verbose, solver_opts, data, dims) -> None:
             params = solver_opts.setdefault("scip_params", {})
             if clock is not None:
-                self.limit = max(clock.left() - self.reserve, _MIN_SOLVER_TIME)
+                self.limit = max(clock.left() - self.reserve - _SCIP_STOP, _MIN_SOLVER_TIME)
                 params["limits/time"] = self.limit
             super()._set_params(model, verbose, solver_opts, data, dims)
             callback = _REPORT.get()
