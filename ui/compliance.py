@@ -295,8 +295,8 @@ def controls() -> None:
                         "asset")  # fmt: skip
             synced(st.number_input, "compliance_time_limit", "Solver time limit (s)",
                    min_value=0.1, max_value=600.0, step=1.0, format="%.1f",
-                   help="Mixed-integer solves stop here and show the best portfolio found "
-                        "with its proven gap")  # fmt: skip
+                   help="The whole mixed-integer solve, model building included, stops "
+                        "here and shows the best portfolio found with its proven gap")  # fmt: skip
         with right:
             liquidity_controls()
 
