@@ -16,7 +16,10 @@ says what needs action. Progress goes to stderr, results to stdout.
 Exit codes (:data:`EXIT_CODES`): 0 done / nothing to do; 1 action needed (``check``); 2 bad
 input (unreadable or invalid setup file, unknown tickers, bad options); 3 data unavailable
 (Yahoo Finance unreachable with nothing cached); 4 the setup cannot be computed (no portfolio
-meets its constraints, too little data); 5 an output file cannot be written; 70 internal error.
+meets its constraints, too little data); 5 an output file cannot be written; 6 the reports were
+written but a part the setup asks for could not be computed (named on stderr: no allocation, the
+backtest, the resampled frontier or the comparison failed, e.g. the Dask cluster went away);
+70 internal error.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 EXIT_OK, EXIT_ACTION, EXIT_INPUT, EXIT_DATA, EXIT_COMPUTE, EXIT_WRITE = 0, 1, 2, 3, 4, 5
+EXIT_PARTIAL = 6
 EXIT_BUG = 70  # EX_SOFTWARE of sysexits.h
 
 #: Exit code -> meaning (documented in the README and in ``--help``).
@@ -44,6 +48,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_COMPUTE: "the setup cannot be computed (no portfolio meets its constraints, too "
     "little data, no holdings to check)",
     EXIT_WRITE: "a report file cannot be written",
+    EXIT_PARTIAL: "run: reports written without a part the setup asks for (named on stderr: the "
+    "allocation, backtest, resampled frontier or comparison could not be computed)",
     EXIT_BUG: "internal error (a bug; the traceback is printed)",
 }
 
@@ -161,11 +167,13 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
     from core.pipeline import Pipeline
 
     p = Pipeline(setup, data)
+    failed: list[str] = []  # parts the setup asks for that could not be computed
     progress.say("optimising the allocation")
     try:
         result = p.allocation
     except BallastError as exc:
         print(f"No allocation for this setup: {exc}", file=sys.stderr)
+        failed.append("allocation")
         result = None
     if not args.no_backtest:
         shown = [-1]
@@ -181,6 +189,7 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
             p.backtest = p.run_backtest(step, notes)
         except BallastError as exc:
             print(f"Backtest not run: {exc}", file=sys.stderr)
+            failed.append("backtest")
         for note in notes:
             print(note, file=sys.stderr)
     where = _where()
@@ -192,6 +201,7 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
                                                             "resamples"))  # fmt: skip
         except BallastError as exc:
             print(f"Resampled frontier not computed: {exc}", file=sys.stderr)
+            failed.append("resampled frontier")
     if p.ss["compare_designs"] and not args.no_compare:
         progress.say(f"comparing {len(p.ss['compare_designs'])} designs ({where})")
         notes = []
@@ -199,6 +209,7 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
             p.comparison = p.run_comparison(_counter(progress, "comparison", "tasks"), notes)
         except BallastError as exc:
             print(f"Comparison not run: {exc}", file=sys.stderr)
+            failed.append("comparison")
         for note in notes:
             print(note, file=sys.stderr)
     progress.say("computing the report sections")
@@ -232,6 +243,9 @@ def _run(args: argparse.Namespace, out: TextIO, progress: Progress) -> int:
         print(line, file=out)
     for note in summary.notes:
         print(f"Note: {note}", file=out)
+    if failed:
+        print(f"The reports lack: {', '.join(failed)} (see the messages above).", file=sys.stderr)
+        return EXIT_PARTIAL
     return EXIT_OK
 
 

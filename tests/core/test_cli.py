@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -282,3 +283,17 @@ def _section(html: str, title: str) -> str:
     part = STAMP.sub("<time>", html[start:end if end > 0 else len(html)])
     ids = list(dict.fromkeys(re.findall(r"chart-\d+", part)))
     return re.sub(r"chart-\d+", lambda m: f"chart#{ids.index(m.group(0))}", part)
+
+
+def test_run_says_which_parts_are_missing_when_the_cluster_is_gone(page, tmp_path):
+    """A cluster that cannot be reached: a message per job, the report, and exit code 6."""
+    *_, exported = page
+    with socket.socket() as s:  # a port no scheduler listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    done = cli("run", str(exported), "--html", str(tmp_path / "r.html"), "--no-backtest",
+               env={"BALLAST_DASK_ADDRESS": dead})  # fmt: skip
+    assert done.returncode == 6, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "The reports lack: resampled frontier, comparison" in done.stderr
+    assert (tmp_path / "r.html").exists() and "HTML report:" in done.stdout
