@@ -246,8 +246,10 @@ class _Engine:
         A, beta = K[nF:, :nF], rhs[nF:, 0]
         K[:nF, nF:] = A.T
         if relax and nJ == 2 and self._clash(sF, beta):
-            self.J.remove(self.m)  # the latest inequality of the two
-            return self._eqp(relax)
+            self.J.remove(self.m)  # the latest inequality of the two, the system's last row
+            nJ = 1
+            K, rhs = K[:-1, :-1], rhs[:-1]
+            A, beta = K[nF:, :nF], rhs[nF:, 0]
         # LAPACK's dgesv directly: numpy.linalg.solve's checks cost more than the solve here.
         X, info = lapack.dgesv(K, rhs)[2:]
         ok = info == 0 and np.isfinite(X).all()
