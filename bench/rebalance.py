@@ -17,7 +17,7 @@ Problem (both sides, same inputs, same process): synthetic five-factor universe 
 - baseline: the same problem written in cvxpy with ``cp.abs`` (the Charnes-Cooper transform,
   net excess return at least 1), solved by Clarabel through cvxpy (build + solve each time).
 
-Times are the best of 20 runs for ours and the engine, of 10 (100 assets) or 5 (500) for
+Times are the best of 50 runs for ours and the engine, of 20 (100 assets) or 5 (500) for
 cvxpy and the conic engine (as timeit does; best-of, since other work on a busy machine only
 slows a run down); "ratio" is cvxpy's time over ours (end to end), "eng ratio" cvxpy's time
 over the engine alone; "|dSR|" is the difference of the net Sharpe ratios (ours minus
@@ -144,10 +144,10 @@ def main() -> None:
     for n in (100, 500):
         args = inputs(n)
         problem = book_problem(*args)
-        w, t_ours = best(ours, *args, repeat=20)
-        w_eng, t_eng = best(engine, problem, repeat=20)
+        w, t_ours = best(ours, *args, repeat=50)
+        w_eng, t_eng = best(engine, problem, repeat=50)
         assert np.abs(w_eng - w).max() < 1e-9  # the same portfolio
-        slow = 10 if n <= 100 else 5
+        slow = 20 if n <= 100 else 5
         _, t_conic = best(conic, *args, repeat=slow)
         w_ref, t_ref = best(baseline, *args, repeat=slow)
         mu, cov, w0, costs, _ = args
