@@ -39,7 +39,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import black_litterman as bl
-from core import compliance, estimators, risk, setups, stress
+from core import compliance, estimators, mixed_integer, risk, setups, stress
 from core import performance as perf
 from core.constraints import Constraints
 from core.estimators import COVARIANCE_ESTIMATORS, RETURN_ESTIMATORS, returns_from_prices
@@ -1317,6 +1317,18 @@ class Pipeline:
         cov2 = self.compute.covariance(self.window.prices, method).loc[mu.index, mu.index]
         return mu, cov2, f"Frontier, {COVARIANCE_ESTIMATORS.get(method, method)}"
 
+    def _compliance_limits_set(self) -> bool:
+        """Whether the setup's compliance settings limit the allocation (rules, holdings, ...)."""
+        try:
+            terms = compliance.setup_terms(self.ss, self.data.prices.iloc[-1],
+                                           float(self.ss["capital"]), self.from_holdings,
+                                           self.data.volume)  # fmt: skip
+        except BallastError:
+            return True  # limits set, if not valid ones
+        return mixed_integer.applies(dataclasses.replace(self.constraints, **{
+            k: v for k, v in terms.items() if k in ("rules", "max_holdings", "min_position",
+                                                    "whole_shares") and v is not None}))
+
     def _holdings_weights(self, tickers: list[str], notes: list[str]) -> pd.Series | None:
         holdings = self.ss["holdings"] or {}
         if not holdings:
@@ -1358,8 +1370,16 @@ class Pipeline:
         rf = float(ss["risk_free_rate"])
         frontier = c.efficient_frontier(mu, cov, cons, int(ss["frontier_n_points"]), rf, None)
         tickers = list(mu.index)
-        assets = pd.DataFrame({"expected_return": mu, "volatility": np.sqrt(np.diag(cov))})
         notes: list[str] = []
+        if self._compliance_limits_set():
+            notes.append(
+                "The frontier is drawn with the weight bounds, sector limits and the other linear "
+                "constraints only: the rule sets, holdings count, minimum position, whole shares "
+                "and liquidity limits of the compliance settings are left out (most are "
+                "mixed-integer limits the frontier's exact walk cannot follow), so its portfolios "
+                "may breach them. The allocation meets them (Allocation page)."
+            )
+        assets = pd.DataFrame({"expected_return": mu, "volatility": np.sqrt(np.diag(cov))})
         cloud = None
         n_random = int(ss["frontier_n_random"] if n_random is None else n_random)
         if n_random > 0 and len(tickers) > 1:

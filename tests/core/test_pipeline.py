@@ -178,3 +178,11 @@ def test_tail_objective_runs_on_the_windows_scenarios(data):
     section = pipeline.allocation_section(p)
     assert "Tail risk" in section.tables and "CVaR" in section.text + " ".join(
         section.tables["Tail risk"].columns)
+
+
+def test_frontier_says_it_leaves_out_the_mixed_integer_limits(data):
+    """With a holdings count or a rule set the frontier's notes say it cannot follow them."""
+    plain = Pipeline(BASE, data).frontier_view()
+    assert not any("mixed-integer" in n for n in plain.notes)
+    limited = Pipeline({**BASE, "compliance_max_holdings": 3}, data).frontier_view()
+    assert any("holdings count" in n and "may breach them" in n for n in limited.notes)
