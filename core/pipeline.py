@@ -1632,7 +1632,8 @@ class Pipeline:
         progress : callable, optional
             ``(fraction, message)`` as the backtest advances.
         notes : list, optional
-            Receives a note when the backtest runs without a benchmark.
+            Receives a note when the backtest runs without a benchmark, and when the setup's
+            compliance limits are set (they are not applied at each rebalancing).
 
         Returns
         -------
@@ -1659,6 +1660,12 @@ class Pipeline:
             bench = None
         if ss["objective_kind"] in BENCHMARK_OBJECTIVES:  # 100 % in the benchmark
             more["benchmark_weights"] = pd.Series({str(bench.name or "Benchmark"): 1.0})
+        if notes is not None and self._compliance_limits_set():
+            notes.append(
+                "The backtest rebalances with the weight bounds, sector limits and volatility cap "
+                "only: the compliance settings (rule sets, holdings count, minimum position, "
+                "whole shares, liquidity) are not applied at each rebalancing."
+            )
         start = ss["rebalance_backtest_start"]
         return run_backtest(
             prices, self.objective(**more), self.constraints,

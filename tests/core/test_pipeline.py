@@ -186,3 +186,11 @@ def test_frontier_says_it_leaves_out_the_mixed_integer_limits(data):
     assert not any("mixed-integer" in n for n in plain.notes)
     limited = Pipeline({**BASE, "compliance_max_holdings": 3}, data).frontier_view()
     assert any("holdings count" in n and "may breach them" in n for n in limited.notes)
+
+
+def test_backtest_notes_that_compliance_limits_are_not_applied(data):
+    setup = {**BASE, "compliance_rule_set": "ucits", "rebalance_lookback_years": 1.0,
+             "start": dt.date(2021, 1, 4)}  # fmt: skip
+    notes: list[str] = []
+    Pipeline(setup, data).run_backtest(notes=notes)
+    assert any("compliance settings" in n and "not applied" in n for n in notes)
