@@ -235,11 +235,11 @@ def _path_at_returns(
     b: np.ndarray,
     mu: np.ndarray,
     targets: np.ndarray,
-    C: np.ndarray | None = None,
+    C: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Weights on the piecewise affine path at target returns (its return rises with t).
 
-    With ``C (2, n_segments, n)``, the covariance times ``a`` and ``b``, also the covariance
+    With ``C``, the pair (covariance times ``a``, times ``b``), also the covariance
     times those weights (same segments, same ``t``).
     """
     r_a, r_b = a @ mu, b @ mu
@@ -452,7 +452,10 @@ class _FreeInverse:
         self.M = np.zeros((cap, cap), order="F")
         self.T = np.zeros((cap, self.k), order="F")
         if m:
-            inv = _spd_inverse(p.S[np.ix_(free, free)])
+            if m == n and p.cholesky is not None:  # every weight free: the factor is known
+                inv = _spd_inverse(None, p.cholesky)
+            else:
+                inv = _spd_inverse(p.S[np.ix_(free, free)])
             self.M[:m, :m] = inv
             self.T[:m] = inv @ self.Z[:m]
         self.ready = True
@@ -582,14 +585,22 @@ class _FreeInverse:
         return blas.dsymm(1.0, self.M, np.asfortranarray(X))
 
 
-def _spd_inverse(A: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive definite matrix by Cholesky (``potrf``/``potri``)."""
-    c, info = lapack.dpotrf(A.T if A.flags.c_contiguous else A, lower=0)
+def _spd_inverse(A: np.ndarray | None, factor: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (``potrf``/``potri``).
+
+    ``factor``: its upper Cholesky factor when already known (then ``A`` is not read).
+    """
+    if factor is not None:
+        c, info = factor, 0
+    else:
+        c, info = lapack.dpotrf(A.T if A.flags.c_contiguous else A, lower=0)
     if info == 0:
-        inv, info = lapack.dpotri(c, lower=0, overwrite_c=1)
+        inv, info = lapack.dpotri(c, lower=0, overwrite_c=int(factor is None))
         if info == 0:
             upper = np.triu(inv)
             return upper + np.triu(inv, 1).T
+    if A is None:  # pragma: no cover - a factor that potri rejects
+        A = c.T @ c
     return np.linalg.pinv((A + A.T) / 2, hermitian=True)
 
 
@@ -1215,7 +1226,7 @@ def _tangency_on_path(
     mu: np.ndarray,
     cov: np.ndarray,
     rf: float,
-    C: np.ndarray | None = None,
+    C: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray] | None:
     """Maximum Sharpe ratio along the piecewise affine path, in closed form per segment.
 
@@ -1342,20 +1353,22 @@ def _first(untils: list[_Until]) -> _Until | None:
 def _trace(p: _Problem, until: _Until | None = None):
     """The critical line from the minimum-variance portfolio.
 
-    Returns ``(t, a, b, w_start, complete, C)`` with ``C (2, n_segments, n)`` the covariance
+    Returns ``(t, a, b, w_start, complete, C)`` with ``C`` the pair of ``(n_segments, n)``
+    arrays: the covariance
     as given times ``a`` and ``b`` (from the walk's products: no further pass over it).
     """
     act = _initial_active_set(p)
+    p.inverse.refactor(act.status)
     p.cholesky = None  # served the start; n x n memory the walk does not need
     t_break, a_list, b_list, w_start, complete, sw_list = _walk(p, act, until)
     if a_list:
         a, b = np.vstack(a_list), np.vstack(b_list)
-        C = np.stack(sw_list).transpose(2, 0, 1)
+        C = (np.vstack([sw[:, 0] for sw in sw_list]), np.vstack([sw[:, 1] for sw in sw_list]))
         if p.ridge:  # the walk's covariance is cov + ridge I
-            C = C - p.ridge * np.stack([a, b])
+            C = (C[0] - p.ridge * a, C[1] - p.ridge * b)
     else:
         a = b = np.zeros((0, p.n))
-        C = np.zeros((2, 0, p.n))
+        C = (a, b)
     return t_break, a, b, w_start, complete, C
 
 
@@ -1622,11 +1635,11 @@ def _drop_stalls(
     a: np.ndarray,
     b: np.ndarray,
     w_start: np.ndarray,
-    C: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    C: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Drop zero-length segments (ties at a breakpoint) so that returns strictly increase.
 
-    ``C (2, n_segments, n)``, the covariance times ``a`` and ``b``, follows the same changes.
+    ``C``, the covariance times ``a`` and ``b`` (a pair of arrays), follows the same changes.
     """
     if len(a):
         r_b = b @ p.mu
@@ -1639,14 +1652,17 @@ def _drop_stalls(
             # shift the later segments back by the stalled length, so the path stays continuous.
             shift = np.concatenate([[0.0], np.cumsum(np.where(keep, 0.0, np.diff(t_break)))])
             idx = np.flatnonzero(keep)
-            a = a[idx] + b[idx] * shift[idx][:, None]
-            b = b[idx]
-            C = np.stack([C[0][idx] + C[1][idx] * shift[idx][:, None], C[1][idx]])
+            step = shift[idx][:, None]
+            b, Cb = b[idx], C[1][idx]
+            a, Ca = a[idx], C[0][idx]
+            a += b * step
+            Ca += Cb * step
+            C = (Ca, Cb)
             t_break = np.append(t_break[idx] - shift[idx], t_break[idx + 1][-1:] - shift[idx[-1]])
         else:
             w_start = _clean(a[0] + b[0] * t_break[0], p)
             a = b = np.zeros((0, p.n))
-            C = np.zeros((2, 0, p.n))
+            C = (a, b)
             t_break = np.array([0.0])
     return t_break, a, b, w_start, C
 
