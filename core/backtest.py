@@ -75,7 +75,7 @@ BUY_AND_HOLD = "Buy and hold"
 EQUAL_WEIGHT = "Equal weight"
 
 _FAST_RETURNS = ("mean_historical", "ema_historical")
-_FAST_COVARIANCE = ("sample", "ledoit_wolf", "oas")
+_FAST_COVARIANCE = ("sample", "ledoit_wolf", "oas", "exp_cov")
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ def window_estimates(
     cov_method: str,
     periods_per_year: int = 252,
     span: int = 500,
+    cov_span: int = 180,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Annualised expected returns and covariance of one window of returns, by numpy/sklearn.
 
@@ -175,11 +176,15 @@ def window_estimates(
     returns_method : str
         ``"mean_historical"`` or ``"ema_historical"`` (else None is returned).
     cov_method : str
-        ``"sample"``, ``"ledoit_wolf"`` or ``"oas"`` (else None is returned).
+        ``"sample"``, ``"ledoit_wolf"``, ``"oas"`` or ``"exp_cov"`` (else None is returned;
+        also for ``"exp_cov"`` with no more returns than assets, where ``core.estimators``
+        uses Ledoit-Wolf instead and says why).
     periods_per_year : int
         252 for daily data.
     span : int
         Span of the exponential weights for ``"ema_historical"`` (as ``core.estimators``).
+    cov_span : int
+        Span of the exponential weights for ``"exp_cov"`` (as ``core.estimators.covariance``).
 
     Returns
     -------
@@ -195,6 +200,8 @@ def window_estimates(
     """
     if returns_method not in _FAST_RETURNS or cov_method not in _FAST_COVARIANCE:
         return None
+    if cov_method == "exp_cov" and returns.shape[0] <= returns.shape[1]:
+        return None  # singular: the estimators' Ledoit-Wolf fallback, with its note
     if returns_method == "mean_historical":
         mu = returns.mean(axis=0) * periods_per_year
     else:
@@ -203,8 +210,11 @@ def window_estimates(
         cov = np.cov(returns, rowvar=False, ddof=1)
     elif cov_method == "ledoit_wolf":
         cov = sk_covariance.ledoit_wolf(returns)[0]
-    else:
+    elif cov_method == "oas":
         cov = sk_covariance.oas(returns)[0]
+    else:  # annualised before PyPortfolioOpt's PSD repair, as core.estimators.covariance
+        cov = estimators.exp_cov_of_returns(returns, cov_span, periods_per_year)
+        return mu, (cov + cov.T) / 2
     cov = np.atleast_2d(cov) * periods_per_year
     return mu, (cov + cov.T) / 2
 

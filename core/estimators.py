@@ -194,19 +194,44 @@ def covariance_fallback(prices: pd.DataFrame, method: str) -> str | None:
 
 
 def _exp_cov(prices: pd.DataFrame, span: int, periods_per_year: int) -> np.ndarray:
+    """PyPortfolioOpt's ``exp_cov`` of ``prices`` (see :func:`exp_cov_of_returns`)."""
+    x = returns_from_prices(prices).to_numpy(dtype=float)
+    return exp_cov_of_returns(x, span, periods_per_year)
+
+
+def exp_cov_of_returns(returns: np.ndarray, span: int = 180,
+                       periods_per_year: int = 252) -> np.ndarray:
     """PyPortfolioOpt's ``exp_cov`` in one matrix product (it loops over pairs: hours at 1,000).
 
     ``S_ij = sum_t a_t x_ti x_tj / sum_t a_t`` with ``x`` the returns less their mean and
     ``a_t = (1 - alpha)^(T - 1 - t)``, ``alpha = 2 / (span + 1)``: the last value of pandas'
-    ``ewm(span=span).mean()`` of each pair's co-variation, as PyPortfolioOpt computes it.
+    ``ewm(span=span).mean()`` of each pair's co-variation, as PyPortfolioOpt computes it, then
+    its spectral repair when the estimate is not positive semidefinite.
+
+    Parameters
+    ----------
+    returns : ndarray (n_periods, n_assets)
+        Simple per-period decimal returns (no missing values).
+    span : int
+        Span of the exponential weights, periods.
+    periods_per_year : int
+        252 for daily data.
+
+    Returns
+    -------
+    ndarray (n_assets, n_assets)
+        Annualised exponentially weighted covariance.
+
+    References
+    ----------
+    PyPortfolioOpt ``risk_models.exp_cov`` and ``fix_nonpositive_semidefinite`` (Martin 2021).
     """
-    x = returns_from_prices(prices).to_numpy(dtype=float)
+    x = np.asarray(returns, dtype=float)
     x = x - x.mean(axis=0)
     alpha = 2.0 / (span + 1.0)
     a = (1.0 - alpha) ** np.arange(len(x) - 1, -1, -1, dtype=float)
     S = (x * (a / a.sum())[:, None]).T @ x * periods_per_year
-    cov = pd.DataFrame(S, index=prices.columns, columns=prices.columns)
-    return risk_models.fix_nonpositive_semidefinite(cov, "spectral")
+    return np.asarray(risk_models.fix_nonpositive_semidefinite(S, "spectral"), dtype=float)
 
 
 def covariance(

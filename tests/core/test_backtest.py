@@ -112,7 +112,7 @@ def test_threshold_rebalances_only_when_a_weight_leaves_the_band(prices):
 
 
 @pytest.mark.parametrize("mu_m", ["mean_historical", "ema_historical"])
-@pytest.mark.parametrize("cov_m", ["sample", "ledoit_wolf", "oas"])
+@pytest.mark.parametrize("cov_m", ["sample", "ledoit_wolf", "oas", "exp_cov"])
 def test_fast_estimates_equal_core_estimators(prices, mu_m, cov_m):
     window = prices.iloc[100:400]
     rets = estimators.returns_from_prices(window).to_numpy()
