@@ -25,7 +25,8 @@ Interactions (20 assets, the bundled sample):
 It also times a fresh session's first page (Allocation) on the warm server, twice: in a new
 browser context (nothing cached: Streamlit's and plotly's scripts are loaded and compiled) and in
 a new tab of a browser that has shown Ballast before (scripts cached; still a new session), with
-where the time went (scripts loaded, the server's first and last message, chart drawn).
+where the time went (scripts loaded, the server's first and last message, chart drawn), and,
+as the floor, the minimal page's first load in a new context (Streamlit's own start-up).
 
 ``--sessions N`` instead opens N browser contexts at once, each a new session going through
 Allocation, Black-Litterman and Risk by the sidebar links, and prints p50/p95 seconds per page
@@ -306,7 +307,8 @@ WS_TIMES = """(() => { const Base = window.WebSocket; window.__ws = [];
   window.WebSocket.prototype = Base.prototype; Object.assign(window.WebSocket, Base); })()"""
 
 
-async def _first_page(ctx, url: str, splits: dict) -> float:
+async def _first_page(ctx, url: str, splits: dict, path: str = "Allocation",
+                      marker: str | None = "Orders in whole shares") -> float:
     """Milliseconds from ``goto`` to Allocation drawn in a new page of ``ctx`` (a new session).
 
     ``splits`` collects where the time went, in ms from the start of the page: the HTML and
@@ -317,28 +319,30 @@ async def _first_page(ctx, url: str, splits: dict) -> float:
     page = await ctx.new_page()
     await page.add_init_script(WS_TIMES)
     t0 = time.perf_counter()
-    await page.goto(f"{url}/Allocation")
-    await page.get_by_text("Orders in whole shares").first.wait_for(timeout=120_000)
-    await page.wait_for_selector(IDLE)
+    await page.goto(f"{url}/{path}")
+    if marker:
+        await page.get_by_text(marker).first.wait_for(timeout=120_000)
+    await idle(page)
     await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     total = (time.perf_counter() - t0) * 1000
     marks = await page.evaluate("""() => {
       const nav = performance.getEntriesByType("navigation")[0];
       return [nav.domContentLoadedEventEnd, window.__ws[0], window.__ws[window.__ws.length - 1]];
     }""")
-    for name, value in zip(("scripts loaded", "first message", "last message"), marks):
+    for name, value in zip(("scripts loaded", "first message", "last message"), marks,
+                           strict=True):
         splits.setdefault(name, []).append(value)
     await page.close()
     return total
 
 
-async def bench_fresh(browser, url: str, steps: int, splits: dict) -> list:
+async def bench_fresh(browser, url: str, steps: int, splits: dict, **page) -> list:
     """A new session's first page in a new browser context: nothing in the browser's cache."""
     out = []
     for _ in range(steps):
         ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
         ctx.set_default_timeout(120_000)
-        out.append(await _first_page(ctx, url, splits))
+        out.append(await _first_page(ctx, url, splits, **page))
         await ctx.close()
     return out
 
@@ -407,6 +411,10 @@ async def interactions(steps: int, only: list[str]) -> None:
                 splits: dict[str, dict] = {}
                 if not only or any("fresh" in o.lower() for o in only):
                     n = max(3, steps // 2)
+                    floor = "Fresh session, minimal page (Streamlit's floor)"
+                    splits[floor] = {}
+                    results[floor] = await bench_fresh(browser, base_srv.url, n, splits[floor],
+                                                       path="", marker=None)  # fmt: skip
                     for name, run in (("Fresh session, first page (Allocation)", bench_fresh),
                                       ("Fresh session in a new tab (scripts cached)",
                                        bench_new_tab)):  # fmt: skip
