@@ -14,8 +14,8 @@ from core import pipeline
 from core.exceptions import BallastError, InfeasibleConstraintsError, OptimizationError
 from core.optimization import exposures
 from core.pipeline import diversification_figures  # noqa: F401  (the report's)
+from ui import cache, state
 from ui import compliance as compliance_ui
-from ui import state
 from ui.tail import SHORT_LABELS as TAIL_LABELS
 from ui.widgets import (
     csv_download,
@@ -153,6 +153,11 @@ def capital_input() -> float:
     return capital
 
 
+def _series_key(series: pd.Series) -> tuple:
+    """A hashable key of a float Series' content (labels and values, exactly)."""
+    return tuple(map(str, series.index)), series.to_numpy(dtype=float).tobytes()
+
+
 @st.fragment
 def results_fragment() -> None:
     """The objective's slider, the optimisation and its results; a move reruns only this."""
@@ -174,10 +179,17 @@ def results_fragment() -> None:
     diversification_metric(cols[3], result.weights, result.effective_number_of_assets)
     tail.result_extras(result)
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.weights_bar(result.weights.sort_values(ascending=False)),
+    # The figures of weights already drawn are reused (a move back, a rerun that left the
+    # portfolio as it was): building one costs about 15 ms of plotly's validation.
+    weights = result.weights.sort_values(ascending=False)
+    left.plotly_chart(cache.session_memo("weights_chart", None, _series_key(weights),
+                                         lambda: charts.weights_bar(weights)),
                       key="weights")  # fmt: skip
     if len(result.sector_weights):
-        right.plotly_chart(charts.sector_pie(result.sector_weights), key="sectors")
+        sectors = result.sector_weights
+        right.plotly_chart(cache.session_memo("sectors_chart", None, _series_key(sectors),
+                                              lambda: charts.sector_pie(sectors)),
+                           key="sectors")  # fmt: skip
     compliance_ui.section(result)
     if book.from_holdings():
         book.book_view(result)
@@ -218,9 +230,10 @@ def orders_section(result) -> None:
         },
         width="stretch",
     )  # fmt: skip
+    sectors = data.sectors
     csv_download(
         "Download allocation (CSV)",
-        allocation_csv(orders, data.sectors),
+        lambda: allocation_csv(orders, sectors),  # built when pressed, not on every move
         f"ballast_allocation_{data.as_of.date()}.csv",
     )
 

@@ -29,7 +29,7 @@ from core.pipeline import (  # noqa: F401  (the page's names)
     bl_compute,
 )
 from core.reporting import ReportSection
-from ui import state
+from ui import cache, state
 from ui.widgets import md_escape, percent, show_error, synced
 
 #: Short labels of :data:`OMEGA_METHODS` for the sidebar's select box.
@@ -301,7 +301,9 @@ _SHORT_HEADERS = {
 }
 
 
-def posterior_display(table: pd.DataFrame) -> tuple[pd.io.formats.style.Styler, dict]:
+def posterior_display(
+    table: pd.DataFrame,
+) -> tuple[pd.DataFrame | pd.io.formats.style.Styler, dict]:
     """The posterior table as shown: short headers with help, percentages, blanks for none.
 
     Parameters
@@ -311,18 +313,25 @@ def posterior_display(table: pd.DataFrame) -> tuple[pd.io.formats.style.Styler, 
 
     Returns
     -------
-    (Styler, dict)
-        The styled table (two decimals and " %"; an empty cell where there is no value, e.g.
-        no optimised portfolio) and its ``column_config``.
+    (DataFrame or Styler, dict)
+        The table in % (two decimals and " %") and its ``column_config``. The number format
+        lives in the column configuration (formatted in the browser): a pandas Styler's display
+        values cost about 25 ms a move to render and send. Streamlit shows a missing number as
+        "None", so when a cell has no value (e.g. no optimised portfolio) the table is a Styler
+        with an empty cell there instead.
     """
     shown = (table * 100).rename(columns=_SHORT_HEADERS)
+    blanks = bool(shown.isna().to_numpy().any())
+    column = st.column_config.Column if blanks else st.column_config.NumberColumn
+    fmt = {} if blanks else {"format": "%.2f %%"}
     config = {
-        short: st.column_config.Column(short, help=f"{full}, in %" + (
-            " of capital" if "weight" in full.lower() else " a year"))
+        short: column(short, help=f"{full}, in %" + (
+            " of capital" if "weight" in full.lower() else " a year"), **fmt)
         for full, short in _SHORT_HEADERS.items() if short in shown.columns
     }  # fmt: skip
-    styled = shown.style.format("{:.2f} %", na_rep="")
-    return styled, config
+    if blanks:
+        return shown.style.format("{:.2f} %", na_rep=""), config
+    return shown, config
 
 
 def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
@@ -394,7 +403,12 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
         if len(views):
             st.caption("The sliders apply with Idzorek's omega (sidebar).")
     try:
-        outcome = compute(inputs, confidences)
+        # A move back to confidences already shown reuses their outcome (figures included);
+        # the memo is the inputs': a full rerun (new views, another prior) starts afresh.
+        outcome = cache.session_memo(
+            "bl_outcome", inputs, tuple(float(c) for c in confidences),
+            lambda: compute(inputs, confidences),
+        )  # fmt: skip
     except BallastError as exc:
         show_error(exc)
         last = st.session_state.get("bl_result")

@@ -9,7 +9,9 @@ elsewhere would get each other's results.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +21,8 @@ from core import estimators, market_data
 if TYPE_CHECKING:
     from core.executor import Executor
     from ui.jobs import JobBoard
+
+T = TypeVar("T")
 
 #: Full-content keys for tables (every cached function that takes one uses them).
 _KEYS = {pd.DataFrame: market_data.fingerprint, pd.Series: market_data.fingerprint}
@@ -188,7 +192,6 @@ def mean_cvar_frontier(expected_returns, scenarios, constraints, n_points: int,
     return frontier(expected_returns, scenarios, constraints, n_points, confidence)
 
 
-
 def compute():
     """The cached functions as the pipeline's :class:`core.pipeline.Compute`."""
     from core.pipeline import Compute
@@ -200,3 +203,48 @@ def compute():
         active_frontier=active_frontier, yahoo_series=yahoo_series,
         simulated_scenarios=simulated_scenarios, mean_cvar_frontier=mean_cvar_frontier,
     )  # fmt: skip
+
+
+def session_memo(name: str, owner: object, key: Hashable, build: Callable[[], T],
+                 max_entries: int = 32) -> T:
+    """``build()``, remembered in this session for ``key`` while ``owner`` stays the same object.
+
+    For the work a slider move repeats (a posterior, a figure): a move back to a value already
+    shown costs a dictionary look-up, and an unchanged figure is the same object, not a new
+    one. Unlike ``st.cache_data`` nothing is hashed or copied, so the value must not be
+    mutated by its users; it lives in session state (not shared between sessions) and is
+    forgotten when ``owner`` changes (e.g. the inputs of a fragment, rebuilt by a full rerun).
+    An exception from ``build`` is raised and nothing is remembered.
+
+    Parameters
+    ----------
+    name : str
+        Which memo (one per use), a session-state key.
+    owner : object
+        The inputs ``key`` is relative to, compared by identity; ``None`` for none.
+    key : hashable
+        What distinguishes two calls under one owner (slider values, a weights vector's bytes).
+    build : callable
+        Computes the value.
+    max_entries : int
+        Oldest entries go first beyond this many.
+
+    Returns
+    -------
+    object
+        The value for ``key``.
+    """
+    slot = f"_memo_{name}"
+    memo = st.session_state.get(slot)
+    if memo is None or memo[0] is not owner:
+        memo = (owner, OrderedDict())
+        st.session_state[slot] = memo
+    entries = memo[1]
+    if key in entries:
+        entries.move_to_end(key)
+        return entries[key]
+    value = build()
+    entries[key] = value
+    while len(entries) > max_entries:
+        entries.popitem(last=False)
+    return value

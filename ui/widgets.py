@@ -319,7 +319,7 @@ def data_caption() -> None:
 
 def csv_download(
     label: str,
-    data: bytes | pd.DataFrame,
+    data: bytes | pd.DataFrame | Callable[[], bytes],
     file_name: str,
     *,
     key: str | None = None,
@@ -331,12 +331,21 @@ def csv_download(
     Every CSV download goes through ``core.reporting.clean_csv``: floats without rounding
     noise, text that a spreadsheet cannot run as a formula (OWASP's CSV-injection advice).
     ``data`` is CSV bytes, or a DataFrame (written without its index by
-    ``core.reporting.csv_bytes``). When the page shows a stale result (:func:`mark_stale`), the
-    label and file name say so.
+    ``core.reporting.csv_bytes``), or a function returning CSV bytes: it runs only when the
+    button is pressed (Streamlit's deferred download), so a rerun that only redraws the page,
+    a slider move for one, does not build the file. When the page shows a stale result
+    (:func:`mark_stale`), the label and file name say so.
     """
     from core.reporting import clean_csv, csv_bytes
 
-    body = csv_bytes(data) if isinstance(data, pd.DataFrame) else clean_csv(data)
+    if callable(data):
+        make = data
+
+        def body() -> bytes:  # on Streamlit's download thread: no session state here
+            return clean_csv(make())
+
+    else:
+        body = csv_bytes(data) if isinstance(data, pd.DataFrame) else clean_csv(data)
     label, file_name = download_label(label, file_name)
     (box or st).download_button(label, body, file_name, "text/csv", icon=icon, key=key)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts._common import finish, log_axis, portfolio_colour
+from core.charts._common import build, finish, log_axis, portfolio_colour
 
 __all__ = [
     "weights_bar",
@@ -72,17 +72,15 @@ def weights_bar(
     """
     frame = weights.to_frame("Weight") if isinstance(weights, pd.Series) else weights
     frame = top_holdings(frame, top)
-    fig = go.Figure()
-    for col in frame.columns:
-        fig.add_bar(
-            x=frame.index.astype(str),
-            y=frame[col],
-            name=str(col),
-            marker=dict(color=portfolio_colour(str(col))),
-            hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>",
-        )
-    return finish(
-        fig,
+    x = [str(t) for t in frame.index]
+    data = [
+        dict(type="bar", x=x, y=frame[col].to_numpy(dtype=float), name=str(col),
+             marker=dict(color=portfolio_colour(str(col))),
+             hovertemplate="%{x}: %{y:.2%}<extra>" + str(col) + "</extra>")
+        for col in frame.columns
+    ]  # fmt: skip
+    return build(
+        data,
         title,
         yaxis=dict(title="Weight (% of capital)", tickformat=".0%"),
         xaxis=dict(title="Asset"),
@@ -110,34 +108,32 @@ def sector_pie(sector_weights: pd.Series, title: str = "Sector exposure") -> go.
     """
     if (sector_weights < -1e-6).any():
         shown = sector_weights.sort_values(ascending=False)
-        fig = go.Figure(
-            go.Bar(
-                x=shown.index.astype(str),
-                y=shown.to_numpy(),
-                marker=dict(color=["#2e86c1" if v >= 0 else "#c0392b" for v in shown]),
-                hovertemplate="%{x}: %{y:+.2%} of capital (net)<extra></extra>",
-                texttemplate="%{y:+.1%}",
-                textposition="outside",
-            )
+        bar = dict(
+            type="bar",
+            x=[str(s) for s in shown.index],
+            y=shown.to_numpy(dtype=float),
+            marker=dict(color=["#2e86c1" if v >= 0 else "#c0392b" for v in shown]),
+            hovertemplate="%{x}: %{y:+.2%} of capital (net)<extra></extra>",
+            texttemplate="%{y:+.1%}",
+            textposition="outside",
         )
-        return finish(
-            fig,
+        return build(
+            [bar],
             f"{title} (net, long-short)",
             yaxis=dict(title="Net weight (% of capital)", tickformat=".0%", zeroline=True),
             xaxis=dict(title="Sector"),
             showlegend=False,
         )
     positive = sector_weights[sector_weights > 1e-6]
-    fig = go.Figure(
-        go.Pie(
-            labels=positive.index.astype(str),
-            values=positive.to_numpy(),
-            hole=0.45,
-            hovertemplate="%{label}: %{value:.2%}<extra></extra>",
-            texttemplate="%{label}<br>%{value:.1%}",
-        )
+    pie = dict(
+        type="pie",
+        labels=[str(s) for s in positive.index],
+        values=positive.to_numpy(dtype=float),
+        hole=0.45,
+        hovertemplate="%{label}: %{value:.2%}<extra></extra>",
+        texttemplate="%{label}<br>%{value:.1%}",
     )
-    return finish(fig, title, showlegend=False)
+    return build([pie], title, showlegend=False)
 
 
 def normalized_prices(

@@ -301,6 +301,35 @@ def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
     return fig
 
 
+def build(data: list[dict], title: str, **layout: Any) -> go.Figure:
+    """A figure from plain trace dicts, as :func:`finish` makes it, in one constructor call.
+
+    ``fig.add_bar(...)`` then ``update_layout(template=...)`` validates and copies the template
+    once more for each call: about 18 ms a figure here against about 4 ms this way, which a
+    slider move pays for every chart it redraws.
+
+    Parameters
+    ----------
+    data : list of dict
+        Traces (``type`` and their attributes), escaped in place.
+    title : str
+        Figure title.
+    **layout
+        More layout (axes with units, legend, a height), overriding :data:`LAYOUT`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    full = {**LAYOUT, **layout, "title": dict(text=title)}
+    for name, axis in full.items():
+        if re.fullmatch(r"[xy]axis\d*", name) and isinstance(axis, dict):
+            if isinstance(axis.get("title"), str):
+                full[name] = {**axis, "title": dict(text=axis["title"])}
+    escape_figure(data=data, layout=full)
+    return go.Figure(data=data, layout=full)
+
+
 def thin(frame: pd.DataFrame | pd.Series, points: int = 2000, keep_last: bool = False):
     """Every k-th row of a long series, at most about ``points`` rows; the shape is unchanged.
 
