@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ROOT, open_page, report_section_app
+from tests.app.conftest import ROOT, has_none_cells, open_page, report_section_app
 
 PAGE = "pages/3_Black-Litterman.py"
 JPM = {"Kind": "absolute", "Assets": "JPM", "Return (% a year)": 8.0}
@@ -278,3 +278,50 @@ def test_a_market_cap_that_is_not_a_number_is_ignored_not_a_crash():
     assert not at.error
     caps = at.session_state["bl_market_caps"]
     assert caps.get("MSFT") == 2500.0 and "AAPL" not in caps and "KO" not in caps
+
+
+def test_posterior_table_is_formatted_by_its_columns_not_a_styler():
+    at = edit(open_page(PAGE), added=[JPM])
+    table = next(d for d in at.dataframe if "Posterior return" in d.proto.columns)
+    assert not table.proto.arrow_data.styler.display_values  # no pandas Styler to send
+    assert not has_none_cells(table)
+    config = json.loads(table.proto.columns)
+    assert config["Posterior return"]["type_config"]["format"] == "%.2f %%"
+    assert table.value["Posterior return"].abs().max() > 1  # in %, not decimals
+
+
+def _memo_script() -> None:
+    import streamlit as st
+
+    from ui import cache
+
+    owner = st.session_state.setdefault("owner", object())
+    calls = st.session_state.setdefault("calls", [])
+
+    def build(value):
+        calls.append(value)
+        return [value]
+
+    for value in st.session_state["values"]:
+        st.session_state["last"] = cache.session_memo("t", owner, value, lambda v=value: build(v),
+                                                      max_entries=2)  # fmt: skip
+
+
+def test_session_memo_reuses_a_value_until_its_owner_changes():
+    """What a fragment's slider move back to a value shown before costs: a look-up."""
+    at = AppTest.from_function(_memo_script)
+    at.session_state["values"] = [60, 70, 60]
+    at.run()
+    assert not at.exception
+    assert at.session_state["calls"] == [60, 70]  # the move back to 60 built nothing
+    first = at.session_state["last"]
+    at.session_state["values"] = [60]
+    at.run()
+    assert at.session_state["last"] is first  # the very object: an unchanged figure stays one
+    at.session_state["values"] = [80, 90, 60]  # beyond max_entries: 60 was dropped
+    at.run()
+    assert at.session_state["calls"] == [60, 70, 80, 90, 60]
+    at.session_state["owner"] = object()  # new inputs (a full rerun): everything forgotten
+    at.session_state["values"] = [60]
+    at.run()
+    assert at.session_state["calls"][-1] == 60 and len(at.session_state["calls"]) == 6
