@@ -315,33 +315,38 @@ def constraint_editors() -> None:
     """Sector and per-asset bounds editors, in an expander of the page body.
 
     They sit in the main area, not the sidebar: a three-column table does not fit the sidebar's
-    width (the "Max weight (%)" column was cut off there).
+    width (the "Max weight (%)" column was cut off there). The editors are drawn only while the
+    expander is open (opening it reruns the page): two data grids cost a new session's first
+    page about a second in the browser. The bounds live in the setup either way.
     """
     default = (st.session_state["min_weight"], st.session_state["max_weight"])
     universe = list(st.session_state["universe"])
     sectors = sorted(state.price_data().sectors.reindex(universe).dropna().unique())
     n = len(st.session_state["sector_bounds"]) + len(st.session_state["asset_bounds"])
     title = "Constraints: sector and per-asset bounds" + (f" ({n} set)" if n else "")
-    with st.expander(title, icon=":material/tune:"):
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**Sector bounds**")
-            synced_editor(
-                "sector_bounds",
-                lambda b: _bounds_frame(b, sectors, "Sector"),
-                lambda f: _parse_bounds(f, "Sector", (0.0, 1.0)),
-                disabled=["Sector"], hide_index=True, width="stretch",
-                column_config=_BOUND_COLUMNS,
-            )  # fmt: skip
-        with right:
-            st.markdown("**Per-asset bounds**")
-            synced_editor(
-                "asset_bounds",
-                lambda b: _bounds_frame(b, universe, "Asset"),
-                lambda f: _parse_bounds(f, "Asset", default),
-                disabled=["Asset"], hide_index=True, width="stretch",
-                column_config=_BOUND_COLUMNS,
-            )  # fmt: skip
+    box = st.expander(title, icon=":material/tune:", key="allocation_bounds_editors",
+                      on_change="rerun")  # fmt: skip
+    with box:
+        if box.open:
+            left, right = st.columns(2)
+            with left:
+                st.markdown("**Sector bounds**")
+                synced_editor(
+                    "sector_bounds",
+                    lambda b: _bounds_frame(b, sectors, "Sector"),
+                    lambda f: _parse_bounds(f, "Sector", (0.0, 1.0)),
+                    disabled=["Sector"], hide_index=True, width="stretch",
+                    column_config=_BOUND_COLUMNS,
+                )  # fmt: skip
+            with right:
+                st.markdown("**Per-asset bounds**")
+                synced_editor(
+                    "asset_bounds",
+                    lambda b: _bounds_frame(b, universe, "Asset"),
+                    lambda f: _parse_bounds(f, "Asset", default),
+                    disabled=["Asset"], hide_index=True, width="stretch",
+                    column_config=_BOUND_COLUMNS,
+                )  # fmt: skip
     compliance_ui.controls()
 
 

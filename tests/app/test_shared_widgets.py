@@ -136,3 +136,17 @@ def test_downloads_of_the_last_good_allocation_are_labelled():
                          for label in stale), stale  # fmt: skip
     at.number_input(key="w_max_weight").set_value(100.0).run()
     assert not any("last good" in label for label in _download_labels(at))
+
+
+def test_bounds_editors_are_drawn_only_while_their_expander_is_open():
+    """Two data grids cost a first page about a second in the browser: drawn on demand."""
+    at = open_page("pages/2_Allocation.py", sector_bounds={"Energy": [0.0, 0.2]})
+    assert not at.exception
+    keys = {getattr(d, "key", None) for d in at.dataframe}
+    assert not keys & {"w_sector_bounds", "w_asset_bounds"}
+    assert any(e.label.endswith("bounds (1 set)") for e in at.expander)
+    at.session_state["allocation_bounds_editors"] = True  # the user opens it
+    at.run()
+    keys = {getattr(d, "key", None) for d in at.dataframe}
+    assert {"w_sector_bounds", "w_asset_bounds"} <= keys
+    assert [float(v) for v in at.session_state["sector_bounds"]["Energy"]] == [0.0, 0.2]
