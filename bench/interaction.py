@@ -452,8 +452,8 @@ async def one_session(browser, url: str, times: dict, errors: list) -> None:
                 if i == 0:
                     await page.goto(f"{url}/{path}")
                 else:
-                    link = f"{NAV} a[data-testid='stPageLink-NavLink'][href$='/{path}']"
-                    await page.locator(link).click()
+                    links = page.locator(f"{NAV} [data-testid='stPageLink-NavLink']")
+                    await links.get_by_text(path, exact=True).first.click()
                 await page.get_by_text(marker, exact=True).first.wait_for(timeout=180_000)
                 await page.locator(CHART).first.locator(".main-svg").first.wait_for(
                     state="attached", timeout=180_000
