@@ -35,4 +35,7 @@ def test_allocation_page_at_1000_assets(wide_upload):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     bars = spec["data"][0]["x"]
     assert len(bars) <= 41 and bars[-1].startswith("Other (")
+    at.session_state["allocation_bounds_editors"] = True  # open the bounds editors
+    at.run()
+    assert not at.exception
     assert any(getattr(d.value, "shape", (0,))[0] == 999 for d in at.dataframe)
