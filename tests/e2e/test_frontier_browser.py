@@ -19,6 +19,8 @@ def test_frontier_chart_renders_and_slider_picks(page, server_url):
 
     charts = page.locator("[data-testid='stPlotlyChart']")
     charts.first.locator(".js-plotly-plot .scatterlayer").wait_for()
+    charts.nth(1).wait_for()  # the transition map may mount after the first chart has drawn
+    wait_idle(page)
     assert charts.count() == 2
     # plotly drew the frontier line, the random cloud and the legend entries
     first = charts.first
