@@ -165,7 +165,7 @@ def window_estimates(
     cov_method: str,
     periods_per_year: int = 252,
     span: int = 500,
-    cov_span: int = 180,
+    cov_span: int = estimators.EXP_COV_SPAN,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Annualised expected returns and covariance of one window of returns, by numpy/sklearn.
 

@@ -193,13 +193,17 @@ def covariance_fallback(prices: pd.DataFrame, method: str) -> str | None:
     )
 
 
+#: Default span (periods) of the exponentially weighted covariance (PyPortfolioOpt's default).
+EXP_COV_SPAN = 180
+
+
 def _exp_cov(prices: pd.DataFrame, span: int, periods_per_year: int) -> np.ndarray:
     """PyPortfolioOpt's ``exp_cov`` of ``prices`` (see :func:`exp_cov_of_returns`)."""
     x = returns_from_prices(prices).to_numpy(dtype=float)
     return exp_cov_of_returns(x, span, periods_per_year)
 
 
-def exp_cov_of_returns(returns: np.ndarray, span: int = 180,
+def exp_cov_of_returns(returns: np.ndarray, span: int = EXP_COV_SPAN,
                        periods_per_year: int = 252) -> np.ndarray:
     """PyPortfolioOpt's ``exp_cov`` in one matrix product (it loops over pairs: hours at 1,000).
 
@@ -238,7 +242,7 @@ def covariance(
     prices: pd.DataFrame,
     method: str = "ledoit_wolf",
     *,
-    span: int = 180,
+    span: int = EXP_COV_SPAN,
     periods_per_year: int = 252,
 ) -> pd.DataFrame:
     """Annualised covariance matrix of returns.
