@@ -950,7 +950,7 @@ def report_section(p: Any):
         weights as decimals).
     """
     from core.exceptions import BallastError
-    from core.reporting import ReportSection
+    from core.reporting import ReportSection, md_literal
 
     prices = p.data.prices.iloc[-1]
     book, value = None, float(p.ss["capital"])
@@ -981,7 +981,7 @@ def report_section(p: Any):
     table = pd.concat(parts, ignore_index=True)
     table = table[["portfolio", *[c for c in table.columns if c != "portfolio"]]]
     lines = [f"- {r.name}: {r.source}; parameters "
-             + ", ".join(f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}"
+             + ", ".join(f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {md_literal(v)}"
                          for k, v in r.parameters.items()) for r in rules]  # fmt: skip
     if any(isinstance(r, LiquidityLimit) for r in rules):
         counts = adv_table(p.ss, p.data.volume)["source"].value_counts()

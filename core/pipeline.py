@@ -62,7 +62,7 @@ from core.optimization import (
     portfolio_performance,
     sector_exposure,
 )
-from core.reporting import ReportSection, ReportSummary
+from core.reporting import ReportSection, ReportSummary, md_literal
 from core.setup import Setup
 
 __all__ = [
@@ -2316,7 +2316,7 @@ def _constraint_lines(ss: Mapping[str, Any]) -> list[str]:
     ]
     for kind, bounds in (("asset", ss["asset_bounds"]), ("sector", ss["sector_bounds"])):
         for name, (lo, hi) in bounds.items():
-            lines.append(f"{kind} {name}: weight between {pct(lo)} and {pct(hi)}")
+            lines.append(f"{kind} {md_literal(name)}: weight between {pct(lo)} and {pct(hi)}")
     if ss["max_volatility"] is not None:
         lines.append(f"volatility at most {pct(ss['max_volatility'])} a year")
     return lines
@@ -2447,12 +2447,12 @@ def bl_section_from_outcome(outcome: BLOutcome, prior_kind: str) -> ReportSectio
         "portfolio uses the posterior returns under the Allocation page's objective and "
         "constraints.\n\n"
         + "\n".join(
-            f"- {n}: {lab}"
+            f"- {md_literal(n)}: {md_literal(lab)}"
             for n, lab in zip(inputs.views.P.index, inputs.views.labels, strict=True)
         )
     )
     if outcome.optimisation_error:
-        text += f"\n\nOptimised portfolio unavailable: {outcome.optimisation_error}"
+        text += f"\n\nOptimised portfolio unavailable: {md_literal(outcome.optimisation_error)}"
     return ReportSection(
         key="black_litterman", title="Black-Litterman", text=text,
         tables={"BL posterior": outcome.table.rename_axis("Asset").reset_index(),
@@ -2522,20 +2522,21 @@ def frontier_section(p: Pipeline, view: FrontierView | None = None) -> ReportSec
         try:
             points, name, marks = p.active_view()
         except BallastError as exc:
-            text += f"\n\nActive frontier: {exc}"
+            text += f"\n\nActive frontier: {md_literal(exc)}"
         else:
             tables["Active frontier points"] = points
             figures.append(active_frontier_figure(points, name, marks))
-            text += (f"\n\nActive frontier against {name} (Roll 1992): the highest expected "
-                     "return for each tracking error, from the minimum-tracking-error portfolio; "
-                     "active return and tracking error annualised decimals.")  # fmt: skip
+            text += (f"\n\nActive frontier against {md_literal(name)} (Roll 1992): the highest "
+                     "expected return for each tracking error, from the minimum-tracking-error "
+                     "portfolio; active return and tracking error annualised "
+                     "decimals.")  # fmt: skip
     if ss["frontier_show_cvar"]:  # shown on the page: in the report too
         from core.charts.tail import mean_cvar_frontier_figure
 
         try:
             cvar_frontier, marker, _ = p.cvar_frontier_view()
         except BallastError as exc:
-            text += f"\n\nMean-CVaR frontier: {exc}"
+            text += f"\n\nMean-CVaR frontier: {md_literal(exc)}"
         else:
             c = float(ss["tail_cvar_confidence"])
             tables["Mean-CVaR frontier points"] = cvar_frontier
@@ -2585,8 +2586,8 @@ def comparison_section(p: Pipeline) -> ReportSection | None:
         f"trailing window of {s['lookback']} trading days, costs of {s['cost_bps']:.1f} bps of "
         "traded value. Figures after costs; returns and volatilities annualised decimals, "
         "drawdown and CVaR positive losses. Sharpe ratios against the baseline "
-        f"{result.baseline}: {SHARPE_TESTS[s['test']]} (Ledoit & Wolf 2008; Jobson & Korkie "
-        "1981 with Memmel's 2003 correction), intervals after Mertens (2002)."
+        f"{md_literal(result.baseline)}: {SHARPE_TESTS[s['test']]} (Ledoit & Wolf 2008; "
+        "Jobson & Korkie 1981 with Memmel's 2003 correction), intervals after Mertens (2002)."
     )
     designs = pd.DataFrame({"design": [r.design.label for r in result.results.values()]},
                            index=list(result.results))  # fmt: skip
@@ -2656,7 +2657,7 @@ def risk_section(p: Pipeline, table: pd.DataFrame | None = None,
         losses += [("Maximum drawdown (loss)", dd.max_drawdown), (f"CDaR {c:.1%}", dd.cdar)]
         settings.append(("Days to recovery", str(dd.days_to_recovery or "not recovered")))
     except BallastError as exc:
-        notes.append(f"Contributions/drawdowns not computed: {exc}")
+        notes.append(f"Contributions/drawdowns not computed: {md_literal(exc)}")
     try:
         stress_table, skipped = p.stress(inputs)
         tables["Stress scenarios"] = stress_table
@@ -2666,7 +2667,7 @@ def risk_section(p: Pipeline, table: pd.DataFrame | None = None,
             notes.append(f"Scenarios not covered by the data: {', '.join(skipped)}.")
         tables["Correlation stress"] = p.correlation_stress(inputs, c)
     except BallastError as exc:
-        notes.append(f"Stress tests not computed: {exc}")
+        notes.append(f"Stress tests not computed: {md_literal(exc)}")
     try:
         bt = p.var_backtest(inputs)
         tables["Backtest"] = bt.summary().astype({"value": str})
@@ -2677,7 +2678,7 @@ def risk_section(p: Pipeline, table: pd.DataFrame | None = None,
             ("Basel zone (last 250 days)", bt.zone),
         ]
     except BallastError as exc:
-        notes.append(f"Backtest not computed: {exc}")
+        notes.append(f"Backtest not computed: {md_literal(exc)}")
     key = pd.DataFrame(losses, columns=["figure", "loss (decimal)"])
     key["loss (money)"] = key["loss (decimal)"] * inputs.capital
     tables["Key figures"] = key
@@ -2726,13 +2727,14 @@ def rebalance_section(p: Pipeline) -> ReportSection | None:
         figures.append(bcharts.equity_curves(growth, "Growth of 1 against the benchmark",
                                              benchmark=growth.columns[-1]))  # fmt: skip
         lines.append(
-            f"Benchmark: {growth.columns[-1]}; active weights against {what}. Metrics on the "
-            f"window {ss['start']} to {ss['end']} at fixed weights, "
+            f"Benchmark: {md_literal(growth.columns[-1])}; active weights against "
+            f"{md_literal(what)}. Metrics on the window {ss['start']} to {ss['end']} at fixed "
+            "weights, "
             "empyrical definitions (CAGR, Sharpe, Sortino, max drawdown, beta, Jensen's alpha, "
             "capture ratios); tracking error and information ratio after Grinold & Kahn (2000)."
         )
     except BallastError as exc:
-        lines.append(f"Benchmark metrics not available: {exc}")
+        lines.append(f"Benchmark metrics not available: {md_literal(exc)}")
     result = p.backtest
     if result is not None:
         s = result.settings
@@ -2750,7 +2752,7 @@ def rebalance_section(p: Pipeline) -> ReportSection | None:
         lines.append(f"Trade plan: turnover {percent(plan.turnover)}, estimated costs "
                      f"{plan.costs:,.2f}, cash after trades {plan.cash_after:,.2f}.")  # fmt: skip
     except BallastError as exc:
-        lines.append(f"Trade plan not available: {exc}")
+        lines.append(f"Trade plan not available: {md_literal(exc)}")
     try:
         levels, limits = p.stop_levels()
         tables["Stop levels"] = levels
@@ -2759,7 +2761,7 @@ def rebalance_section(p: Pipeline) -> ReportSection | None:
         lines.append(f"Stops: {STOP_METHODS[ss['rebalance_stop_method']]}, horizon "
                      f"{ss['rebalance_horizon']} trading days.")  # fmt: skip
     except BallastError as exc:
-        lines.append(f"Stop levels not available: {exc}")
+        lines.append(f"Stop levels not available: {md_literal(exc)}")
     if not tables:
         return None
     return ReportSection(key="rebalance", title="Rebalancing", text="\n\n".join(lines),
@@ -2812,7 +2814,8 @@ def book_section(p: Pipeline) -> ReportSection | None:
                 limits.append(f"{what} at most {ss[key]:.0%}")
     lo, hi = ss["book_cash_bounds"]
     limits.append(f"cash weight between {lo:.0%} and {hi:.0%}")
-    overrides = "; ".join(f"{t} {c:.1f} bps" for t, c in ss["book_cost_overrides"].items()
+    overrides = "; ".join(f"{md_literal(t)} {c:.1f} bps"
+                          for t, c in ss["book_cost_overrides"].items()
                           if t in p.universe)  # fmt: skip
     currency = p.data.currency
     text = "\n".join([
@@ -2825,8 +2828,8 @@ def book_section(p: Pipeline) -> ReportSection | None:
         + (f", per-asset overrides {overrides}" if overrides else "")
         + f", amortised over {ss['book_horizon_years']:.2f} years: the objective uses "
         "mu'w - sum c_i abs(w_i - w0_i) / H.",
-        "- " + (f"Tracking error against {run.benchmark}, estimated jointly with the assets: "
-                "sqrt((w - b)' Sigma (w - b)) (Grinold & Kahn 2000)"
+        "- " + (f"Tracking error against {md_literal(run.benchmark)}, estimated jointly with "
+                "the assets: sqrt((w - b)' Sigma (w - b)) (Grinold & Kahn 2000)"
                 + ("; the optimisation used it." if p.benchmark_needed else ".")
                 if run.benchmark else "No benchmark: no tracking error."),
         "- Cost of each limit: the Lagrange multiplier of every binding constraint, as the "

@@ -50,6 +50,7 @@ __all__ = [
     "sheet_names",
     "report_xlsx",
     "markdown_to_html",
+    "md_literal",
     "report_html",
 ]
 
@@ -664,12 +665,55 @@ def _write_value(ws, row: int, col: int, value: Any, label: object, fmt: dict) -
 
 # --- HTML -----------------------------------------------------------------------------------
 
-_INLINE_CODE = re.compile(r"`([^`]+)`")
+_INLINE_CODE = re.compile(r"(?<!\\)`([^`]+)`")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
+# A backslash before ASCII punctuation makes it literal (CommonMark 0.31, section 2.4). The
+# escaped characters are set aside as private-use placeholders while emphasis is matched.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+# What makes a line of :func:`markdown_to_html`'s subset more than text: emphasis and code
+# marks and the backslash anywhere; a heading, list or numbered-list marker at a line's start.
+_LITERAL_MARKS = re.compile(r"([\\`*_])")
+_LITERAL_LINE_START = re.compile(r"^(\s*)([#+-])", re.MULTILINE)
+_LITERAL_NUMBERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
+
+
+def md_literal(text: object) -> str:
+    """``text`` written so that :func:`markdown_to_html` shows it literally.
+
+    For user-supplied strings (tickers, sector and view names, file and benchmark names, the
+    messages of errors that quote them) put into a report section's Markdown text: a sector
+    named ``**Tech**`` or a view label starting ``# `` stays as typed, not bold or a heading.
+
+    Parameters
+    ----------
+    text : object
+        Any value; ``str(text)`` is escaped.
+
+    Returns
+    -------
+    str
+        The text with a backslash before each backslash, backtick, ``*`` and ``_``, and before a
+        ``#``, ``-`` or ``+`` at a line's start and before the ``.``/``)`` of a number there.
+
+    References
+    ----------
+    CommonMark Spec 0.31, section 2.4 "Backslash escapes", https://spec.commonmark.org/0.31.2/
+    """
+    escaped = _LITERAL_MARKS.sub(r"\\\1", str(text))
+    escaped = _LITERAL_NUMBERED.sub(r"\1\\\2", escaped)
+    return _LITERAL_LINE_START.sub(r"\1\\\2", escaped)
 
 
 def _inline(text: str) -> str:
+    kept: list[str] = []
+
+    def keep(match: re.Match) -> str:
+        kept.append(match.group(1))
+        return f"\ue000{len(kept) - 1}\ue001"
+
+    text = _ESCAPED.sub(keep, text.replace("\ue000", "").replace("\ue001", ""))
     parts = _INLINE_CODE.split(text)
     out = []
     for i, part in enumerate(parts):
@@ -680,7 +724,8 @@ def _inline(text: str) -> str:
         s = _BOLD.sub(r"<strong>\1</strong>", s)
         s = _ITALIC.sub(r"<em>\1</em>", s)
         out.append(s)
-    return "".join(out)
+    return _PLACEHOLDER.sub(lambda m: html.escape(kept[int(m.group(1))], quote=True),
+                            "".join(out))  # fmt: skip
 
 
 def markdown_to_html(text: str, heading_offset: int = 2) -> str:

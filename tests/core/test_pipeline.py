@@ -194,3 +194,13 @@ def test_backtest_notes_that_compliance_limits_are_not_applied(data):
     notes: list[str] = []
     Pipeline(setup, data).run_backtest(notes=notes)
     assert any("compliance settings" in n and "not applied" in n for n in notes)
+
+
+def test_report_text_quotes_user_names_literally(data):
+    from core.market_data import with_sectors
+
+    named = with_sectors(data, {t: "**Tech** _x_" for t in UNIVERSE})
+    p = Pipeline({**BASE, "sector_bounds": {"**Tech** _x_": (0.0, 1.0)}}, named)
+    html = p.report_html().decode()
+    assert "sector **Tech** _x_: weight between" in html
+    assert "<strong>Tech</strong>" not in html and "<em>x</em>" not in html

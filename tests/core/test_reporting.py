@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import datetime as dt
 import io
 import re
@@ -386,3 +387,18 @@ def test_stop_levels_and_trade_plan_csv_columns_say_what_they_hold(sample):
     header = text.splitlines()[0].split(",")
     assert {"price_USD", "trade_value_USD", "cost_USD", "final_value_USD"} <= set(header)
     assert "0000000" not in text and "9999999" not in text  # no float noise
+
+
+def test_user_text_in_section_text_stays_literal():
+    from core.reporting import md_literal
+
+    typed = ["**Tech**", "# Energy", "- cash", "1. first", "a_b *c* `d` e\\f", "x_"]
+    for t in typed:
+        out = markdown_to_html(f"- sector {md_literal(t)}: weight\n\n{md_literal(t)}")
+        assert out.count(html.escape(t)) == 2, (t, out)
+        assert "<strong>" not in out and "<em>" not in out and "<code>" not in out
+        assert "<h" not in out and "<ol>" not in out and out.count("<li>") == 1
+    # Ballast's own Markdown around it still renders
+    out = markdown_to_html(f"**Objective:** *Journal* `x` for {md_literal('**B**')}")
+    assert "<strong>Objective:</strong>" in out and "<em>Journal</em>" in out
+    assert "<code>x</code>" in out and "**B**" in out
