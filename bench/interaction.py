@@ -31,12 +31,15 @@ as the floor, the minimal page's first load in a new context (Streamlit's own st
 ``--sessions N`` instead opens N browser contexts at once, each a new session going through
 Allocation, Black-Litterman and Risk by the sidebar links, and prints p50/p95 seconds per page
 (from the click or ``goto`` to the page's charts drawn and the script idle) and the errors
-(exception boxes, error alerts, timeouts).
+(exception boxes, error alerts, timeouts). The N renderers run on the server's machine, so on a
+small one they compete with the server: ``--mode protocol`` measures the server alone, N
+sessions speaking Streamlit's websocket protocol without a browser (``bench/sessions.py``),
+and ``--mode both`` prints the protocol figures, then the browser's.
 
 Usage::
 
     python bench/interaction.py [--steps 8] [--only NAME ...]
-    python bench/interaction.py --sessions 10
+    python bench/interaction.py --sessions 10 [--mode browser|protocol|both]
 """
 
 from __future__ import annotations
@@ -488,7 +491,8 @@ async def concurrent(n: int) -> None:
                                    for _ in range(n)))  # fmt: skip
             wall = time.perf_counter() - t0
             await browser.close()
-    print(f"\n{n} concurrent sessions (warm server), seconds per page")
+    print(f"\n{n} concurrent sessions in Chromium (browser: server and renderers on this "
+          "machine), seconds per page")
     print(f"{'page':<18} {'p50':>7} {'p95':>7} {'max':>7}")
     for path, ts in times.items():
         if ts:
@@ -506,9 +510,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8, help="steps per interaction")
     parser.add_argument("--only", nargs="*", default=[], help="interactions whose name has this")
     parser.add_argument("--sessions", type=int, default=0, help="concurrent sessions mode")
+    parser.add_argument("--mode", choices=["browser", "protocol", "both"], default="browser",
+                        help="--sessions: in Chromium, over the websocket protocol, or both")
     args = parser.parse_args()
     if args.sessions:
-        asyncio.run(concurrent(args.sessions))
+        if args.mode in ("protocol", "both"):
+            import sessions
+
+            sessions.run(args.sessions)
+        if args.mode in ("browser", "both"):
+            asyncio.run(concurrent(args.sessions))
     else:
         asyncio.run(interactions(args.steps, args.only))
 
