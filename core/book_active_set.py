@@ -56,7 +56,6 @@ Operations Research 152; Cornuejols & Tutuncu (2007), "Optimization Methods in F
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lapack
 
 __all__ = ["KINDS", "applies", "solve"]
 
@@ -71,6 +70,19 @@ _EPS = 1e-12  # weights are O(1): closer than this counts as "at the bound"
 # one per solve, costs more solves than it saves (_FEW = 0: only a cycle hands over).
 _PD_STEPS, _FEW, _CAP0 = 40, 0, 4
 _RETRY_CAPS = (2.0, 0.5)
+
+
+_NONE = np.zeros(0)
+_K = None  # core._book_kernels, imported when the engine first runs (it imports numba)
+
+
+def _kernels():
+    global _K
+    if _K is None:
+        from core import _book_kernels
+
+        _K = _book_kernels
+    return _K
 
 
 class _Decline(Exception):
@@ -186,180 +198,63 @@ class _Engine:
             self.free[i] = True
             self.side[i] = 1.0 if self.hi[i] - self.w0[i] >= self.w0[i] - self.lo[i] else -1.0
         self.iterations = 0
-        self.null: np.ndarray | None = None
+        self.null = _NONE  # spans the null space of dependent binding rows (empty: none)
+        # The constants of the compiled kernels, in the order core._book_kernels reads them.
+        c = np.ascontiguousarray
+        self.P = (
+            c(self.S, dtype=float), c(self.e, dtype=float), c(self.kappa, dtype=float),
+            c(self.w0), c(self.lo, dtype=float), c(self.hi, dtype=float), c(self.lo_in),
+            c(self.hi_in), c(self.c0, dtype=float), c(self.Sc0, dtype=float), c(self.G),
+            self.h, self.row_sign, self.equal, bool(self.bench), int(self.m),
+            float("nan") if self.turnover is None else float(self.turnover), self.emax,
+        )  # fmt: skip
 
-    # -- the linear algebra of one working set ------------------------------------------------
+    # -- the linear algebra of one working set (compiled: core._book_kernels) ------------------
+    def _j(self) -> np.ndarray:
+        """The working set as the kernels take it (room for every row)."""
+        J = np.zeros(self.n_rows + 1, dtype=np.int64)
+        J[: len(self.J)] = self.J
+        return J
+
     def _rows_on(self, F: np.ndarray, fixed_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Binding rows on the free assets, and their right-hand sides less the fixed part."""
-        J = self.J
-        A = np.empty((len(J), len(F)))
-        beta = np.empty(len(J))
-        for k, j in enumerate(J):
-            if j < self.m and self.row_sign[j]:  # the budget and cash rows: +-1 everywhere
-                A[k] = self.row_sign[j]
-                beta[k] = self.h[j] - self.row_sign[j] * fixed_w.sum()
-            elif j < self.m:
-                g = self.G[j]
-                A[k] = g[F]
-                beta[k] = self.h[j] - g @ fixed_w
-            else:  # the turnover row: fixed assets' trades are constants
-                sF = self.side[F]
-                w0F = self.w0[F]
-                A[k] = 0.5 * sF
-                moved = np.abs(fixed_w - self.w0).sum() - np.abs(w0F).sum()
-                beta[k] = self.turnover - 0.5 * moved + 0.5 * sF @ w0F
-        return A, beta
+        return _K.rows_on(self.P, F, fixed_w, self.side, self._j(), len(self.J))
 
     def _eqp(self, relax: bool = False):
         """The working set's solution: ``w_F = a + t d`` and multipliers ``l0 + t l1``."""
-        self.null = None
-        F = self.free.nonzero()[0]
-        nF, nJ = len(F), len(self.J)
-        if nF == 0:
-            if self.J:
-                raise _Decline
-            return F, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
-        fixed_w = np.where(self.free, 0.0, self.w)
-        # The KKT system [[S_FF, A'], [A, 0]] [w; lam] = [r0 + t r1; beta] in one solve, the
-        # binding rows A (on the free assets) written straight into it.
-        K = np.zeros((nF + nJ, nF + nJ))
-        rhs = np.zeros((nF + nJ, 2))
-        SF = self.S[F]
-        K[:nF, :nF] = SF[:, F]
-        rhs[:nF, 0] = self.Sc0[F] - SF @ fixed_w if self.bench else -(SF @ fixed_w)
-        sF = self.side[F]
-        rhs[:nF, 1] = self.e[F] - sF * self.kappa[F]
-        for k, j in enumerate(self.J):
-            r = nF + k
-            if j >= self.m:  # the turnover row: the fixed assets' trades are constants
-                w0F = self.w0[F]
-                K[r, :nF] = 0.5 * sF
-                moved = np.abs(fixed_w - self.w0).sum() - np.abs(w0F).sum()
-                rhs[r, 0] = self.turnover - 0.5 * moved + 0.5 * sF @ w0F
-            elif self.row_sign[j]:  # the budget and cash rows: +-1 everywhere
-                K[r, :nF] = self.row_sign[j]
-                rhs[r, 0] = self.h[j] - self.row_sign[j] * fixed_w.sum()
-            else:
-                g = self.G[j]
-                K[r, :nF] = g[F]
-                rhs[r, 0] = self.h[j] - g @ fixed_w
-        A, beta = K[nF:, :nF], rhs[nF:, 0]
-        K[:nF, nF:] = A.T
-        if relax and nJ == 2 and self._clash(sF, beta):
-            self.J.remove(self.m)  # the latest inequality of the two, the system's last row
-            nJ = 1
-            K, rhs = K[:-1, :-1], rhs[:-1]
-            A, beta = K[nF:, :nF], rhs[nF:, 0]
-        # LAPACK's dgesv directly: numpy.linalg.solve's checks cost more than the solve here.
-        X, info = lapack.dgesv(K, rhs)[2:]
-        ok = info == 0 and np.isfinite(X).all()
-        if not ok or np.abs(K @ X - rhs).max() > 1e-9 * max(1.0, np.abs(rhs).max()):
-            # Binding rows that coincide on the free assets (all of them buying, say, with the
-            # budget and the turnover rows both binding): the multipliers are unique only up
-            # to the null space of A', which the pricing then uses (see `_multipliers`).
-            U, sv, _ = np.linalg.svd(A)
-            rank = int((sv > 1e-9 * max(sv.max(initial=0.0), 1e-300)).sum())
-            if nJ - rank != 1:
-                raise _Decline
-            X = np.linalg.lstsq(K, rhs, rcond=1e-10)[0]
-            if np.abs(K @ X - rhs).max() > 1e-9 * max(1.0, np.abs(rhs).max()):
-                # Inconsistent rows: leave out the latest inequality of them (primal-dual
-                # steps only; the primal method never reaches such a working set).
-                later = [j for j in self.J if not self.equal[j]]
-                if not relax or not later:
-                    raise _Decline
-                self.J.remove(later[-1])
-                return self._eqp(relax)
-            self.null = U[:, -1]
-        return F, X[:nF, 0], X[:nF, 1], X[nF:, 0], X[nF:, 1]
-
-    def _clash(self, sF: np.ndarray, beta: np.ndarray) -> bool:
-        """Whether the two binding rows are the budget and the turnover, inconsistent on F.
-
-        With every free asset on one side the turnover row is half the budget row on them;
-        clearly different right-hand sides then leave no solution, and the latest inequality
-        leaves the working set, as the general test (a least-squares solve) would decide at a
-        much higher cost.
-        """
-        J = self.J
-        if not (J[0] < self.m and self.row_sign[J[0]] and J[1] == self.m):
-            return False
-        if not (sF == sF[0]).all():
-            return False
-        return abs(beta[1] - 0.5 * sF[0] * self.row_sign[J[0]] * beta[0]) > 1e-6
+        J = self._j()
+        st, F, a, d, l0, l1, null, nJ = _K.eqp(self.P, self.w, self.free, self.side, J,
+                                               len(self.J), relax)  # fmt: skip
+        self.J = J[:nJ].tolist()
+        self.null = null
+        if st != _K.OK:
+            raise _Decline
+        return F, a, d, l0, l1
 
     def _pieces(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The range of each free weight on its side of the holding."""
-        buy = self.side[F] > 0
-        return (np.where(buy, self.w0[F], self.lo[F]), np.where(buy, self.hi[F], self.w0[F]))
+        return _K.pieces(self.P, np.asarray(F, dtype=np.int64), self.side)
 
     def _slack_rows(self, w: np.ndarray) -> np.ndarray:
         """``h - G w`` for every linear row, then the turnover row's slack."""
-        out = np.empty(self.n_rows)
-        out[: self.m] = self.h - self.G @ w
-        if self.turnover is not None:
-            out[self.m] = self.turnover - 0.5 * np.abs(w - self.w0).sum()
-        return out
+        return _K.slack_rows(self.P, w)
 
     def _row_times(self, F: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Each row's rate of change along a step ``p`` of the free weights."""
-        out = np.empty(self.n_rows)
-        out[: self.m] = self.G[:, F] @ p
-        if self.turnover is not None:
-            out[self.m] = 0.5 * self.side[F] @ p
-        return out
+        return _K.row_times(self.P, F, self.side, p)
 
     def _gradient(self, w: np.ndarray) -> np.ndarray:
         """``Sigma (w - c)``."""
-        return self.S @ (w - self.c0) if self.bench else self.S @ w
+        return _K.gradient(self.P, w)
 
     def _multipliers(self, t: float, l0: np.ndarray, l1: np.ndarray) -> np.ndarray:
-        """Multipliers at ``t``; with dependent binding rows, the most dual-feasible choice.
-
-        ``lambda = l + theta v`` for ``v`` spanning the null space of ``A_F'``: every sign
-        condition (inequality multipliers, directional derivatives of the fixed assets) is
-        affine in ``theta``; the one picked is the nearest to 0 that meets them all, or the
-        middle of the crossing bounds when none does.
-        """
-        lam = l0 + t * l1
-        if self.null is None:
-            return lam
-        v = self.null
-        g = self._gradient(self.w)
-        up0, down0 = self._prices(t, lam, g)
-        up1, down1 = self._prices(t, lam + v, g)
-        fixed = ~self.free
-        can_up = fixed & (self.w < self.hi_in)
-        can_down = fixed & (self.w > self.lo_in)
-        ineq = np.array([not self.equal[j] for j in self.J], dtype=bool)
-        c = np.concatenate([up0[can_up], down0[can_down], lam[ineq]])
-        s = np.concatenate([up1[can_up] - up0[can_up], down1[can_down] - down0[can_down],
-                            v[ineq]])  # fmt: skip
-        pos, neg = s > 1e-14, s < -1e-14
-        low = float(np.max(-c[pos] / s[pos], initial=-np.inf))
-        high = float(np.min(-c[neg] / s[neg], initial=np.inf))
-        if low <= high:
-            theta = min(max(0.0, low), high)
-        else:
-            theta = 0.5 * (low + high)
-        return lam + theta * v
+        """Multipliers at ``t`` (see ``core._book_kernels.multipliers``)."""
+        return _K.multipliers(self.P, float(t), l0, l1, self.null, self.w, self.free, self._j(),
+                              len(self.J))  # fmt: skip
 
     def _prices(self, t: float, lam: np.ndarray, g: np.ndarray):
         """Directional derivatives of the Lagrangian when each fixed asset moves up or down."""
-        base = g - t * self.e
-        lam_t = 0.0
-        for k, j in enumerate(self.J):
-            if j >= self.m:
-                lam_t = lam[k]
-            elif self.row_sign[j]:
-                base += lam[k] * self.row_sign[j]
-            else:
-                base += lam[k] * self.G[j]
-        w, w0 = self.w, self.w0
-        c = t * self.kappa + 0.5 * lam_t
-        up = base + np.where(w >= w0, c, -c)
-        down = np.where(w <= w0, c, -c) - base
-        return up, down
+        return _K.prices(self.P, float(t), lam, self._j(), len(self.J), g, self.w)
 
     # -- the primal active-set method at one risk tolerance ------------------------------------
     def solve_at(self, t: float):
@@ -368,14 +263,12 @@ class _Engine:
         Primal-dual active-set steps first (many states change per step, no feasible iterate
         needed); when they cycle, the primal active-set method from the last feasible point.
         """
-        self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), list(self.J))
+        self._keep_feasible()
         for cap in _RETRY_CAPS:  # a cycle: again with fewer releases per step, then primal
             try:
                 return self._primal_dual(t, cap)
             except _Decline as why:
-                w, free, side, J = self._feasible
-                self.w, self.free, self.side = w.copy(), free.copy(), side.copy()
-                self.J = self._independent(J)
+                self._restore_feasible()
                 if isinstance(why, _PrimalSteps):
                     break
         return self._primal(t)
@@ -389,16 +282,24 @@ class _Engine:
         around full solves. Returns ``(t, F, a, d, l0, l1)``, or None (the state restored to
         the last feasible point) for the Newton iteration to take over from there.
         """
-        self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), list(self.J))
+        self._keep_feasible()
         self.t_ratio = t
         try:
             found = self._primal_dual(t, _RETRY_CAPS[0], ratio=True)
             return (self.t_ratio, *found)
         except _Decline:
-            w, free, side, J = self._feasible
-            self.w, self.free, self.side = w.copy(), free.copy(), side.copy()
-            self.J = self._independent(J)
+            self._restore_feasible()
             return None
+
+    def _keep_feasible(self) -> None:
+        J = self._j()
+        self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), J,
+                          np.array([len(self.J)], dtype=np.int64))  # fmt: skip
+
+    def _restore_feasible(self) -> None:
+        w, free, side, J, nJ = self._feasible
+        self.w, self.free, self.side = w.copy(), free.copy(), side.copy()
+        self.J = self._independent(J[: int(nJ[0])].tolist())
 
     def _independent(self, J: list[int]) -> list[int]:
         """The equality rows, then those of ``J`` that stay independent on the free assets."""
@@ -418,70 +319,26 @@ class _Engine:
     def _primal_dual(self, t: float, cap_factor: float, ratio: bool = False):
         """Primal-dual active-set steps (Hintermueller, Ito & Kunisch 2003) from the states.
 
-        Every violated condition changes its state at once (the releases capped at the number
-        of free assets); at a feasible point with a few changes left, after a repeated state or
-        at inconsistent binding rows, the primal method takes over from the last feasible
-        point (the caller restores it).
+        Compiled (``core._book_kernels.primal_dual``): every violated condition changes its
+        state at once (the releases capped at the number of free assets); at a feasible point
+        with a few changes left, after a repeated state or at inconsistent binding rows, the
+        primal method takes over from the last feasible point (the caller restores it).
         """
-        seen = set()
-        for _ in range(_PD_STEPS):
-            self.iterations += 1
-            F, a, d, l0, l1 = self._eqp(relax=True)
-            if ratio:  # the root of phi(t) = t A(a) - Q(a) on this working set
-                A0, Q0 = self.ratio_parts(self.segment(F, a, d)[0])
-                if not (A0 > 1e-12 and Q0 > 0):
-                    raise _Decline
-                t = self.t_ratio = Q0 / A0
-            wF = a + t * d
-            self.w[F] = wF
-            lam = self._multipliers(t, l0, l1)
-            g = self._gradient(self.w)
-            up, down = self._prices(t, lam, g)
-            scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * self.emax)
-            fixed = ~self.free
-            up = np.where(fixed & (self.w < self.hi_in), up, np.inf)
-            down = np.where(fixed & (self.w > self.lo_in), down, np.inf)
-            release_up = (up < -scale) & (up <= down)
-            release_down = (down < -scale) & ~release_up
-            lo_F, hi_F = self._pieces(F)
-            below, above = lo_F - wF, wF - hi_F
-            slack = self._slack_rows(self.w)
-            slack[self.J] = np.inf  # only the rows outside the working set can be violated
-            violated = -slack
-            drop = [j for k, j in enumerate(self.J) if not self.equal[j] and lam[k] < -scale]
-            primal = max(below.max(initial=-np.inf), above.max(initial=-np.inf), violated.max())
-            if primal <= 1e-13:  # a feasible point: keep it
-                self._feasible = (self.w.copy(), self.free.copy(), self.side.copy(), list(self.J))
-                if not (release_up.any() or release_down.any() or drop):
-                    return F, a, d, l0, l1
-                if int(release_up.sum() + release_down.sum()) + len(drop) <= _FEW:
-                    raise _PrimalSteps  # a few changes from a feasible point
-            fix_lo, fix_hi = below > 1e-13, above > 1e-13
-            add = np.flatnonzero(violated > 1e-13)
-            # Release the most negative few only: freeing every asset at once overshoots the
-            # turnover budget, and the multipliers then swing from step to step.
-            worst = np.minimum(up, down)
-            cap = max(_CAP0, int(cap_factor * len(F)))
-            if int((release_up | release_down).sum()) > cap:
-                keep = np.zeros(self.n, dtype=bool)
-                keep[np.argpartition(worst, cap)[:cap]] = True
-                release_up &= keep
-                release_down &= keep
-            self.w[F[fix_lo]] = lo_F[fix_lo]
-            self.w[F[fix_hi]] = hi_F[fix_hi]
-            self.free[F[fix_lo | fix_hi]] = False
-            self.side[F[fix_lo | fix_hi]] = 0.0
-            self.side[release_up] = np.where(self.w[release_up] >= self.w0[release_up], 1.0, -1.0)
-            self.side[release_down] = np.where(self.w[release_down] <= self.w0[release_down],
-                                               -1.0, 1.0)  # fmt: skip
-            self.free |= release_up | release_down
-            self.J = [j for j in self.J if j not in drop] + [int(j) for j in add]
-            key = (self.free.tobytes(), self.side.tobytes(), tuple(sorted(self.J)),
-                   np.where(self.free, 0.0, self.w).tobytes())  # fmt: skip
-            if key in seen:
-                raise _Decline
-            seen.add(key)
-        raise _Decline
+        J = self._j()
+        st, t_new, F, a, d, l0, l1, null, nJ, steps = _K.primal_dual(
+            self.P, float(t), float(cap_factor), ratio, self.w, self.free, self.side, J,
+            len(self.J), self._feasible, _PD_STEPS, _FEW, _CAP0,
+        )  # fmt: skip
+        self.iterations += int(steps)
+        self.J = J[:nJ].tolist()
+        self.null = null
+        if ratio:
+            self.t_ratio = float(t_new)
+        if st == _K.PRIMAL:
+            raise _PrimalSteps  # a few changes from a feasible point
+        if st != _K.OK:
+            raise _Decline
+        return F, a, d, l0, l1
 
     def _primal(self, t: float):
         """The primal active-set method at ``t`` from a feasible point and its working set."""
@@ -573,41 +430,13 @@ class _Engine:
 
     def ratio_parts(self, W0: np.ndarray) -> tuple[float, float]:
         """``A`` and ``(w - c)' Sigma (w - c)`` at ``W0`` with the costs of the current sides."""
-        free = self.free
-        trade = np.where(free, self.side * (W0 - self.w0), np.abs(W0 - self.w0))
-        A = float(self.e @ (W0 - self.c0) - self.kappa @ trade)
-        x = W0 - self.c0
-        return A, float(x @ self.S @ x)
+        A, Q = _K.ratio_parts(self.P, W0, self.free, self.side)
+        return float(A), float(Q)
 
     def valid_at(self, t: float, F, a, d, l0, l1) -> bool:
         """Whether the working set is optimal at ``t`` too (primal and dual feasible)."""
-        wF = a + t * d
-        lo_F, hi_F = self._pieces(F)
-        if len(F) and (np.any(wF < lo_F - 1e-13) or np.any(wF > hi_F + 1e-13)):
-            return False
-        w = self.w.copy()
-        w[F] = wF
-        slack = self._slack_rows(w)
-        inactive = np.ones(len(slack), dtype=bool)
-        inactive[self.J] = False
-        if np.any(slack[inactive] < -1e-13):
-            return False
-        lam = self._multipliers(t, l0, l1)
-        for k, j in enumerate(self.J):
-            if not self.equal[j] and lam[k] < -1e-12:
-                return False
-        saved = self.w
-        self.w = w
-        try:
-            g = self._gradient(w)
-            up, down = self._prices(t, lam, g)
-        finally:
-            self.w = saved
-        fixed = ~self.free
-        scale = 1e-11 * max(1.0, float(np.abs(g).max()), t * self.emax)
-        can_up = fixed & (w < self.hi_in)
-        can_down = fixed & (w > self.lo_in)
-        return not (np.any(up[can_up] < -scale) or np.any(down[can_down] < -scale))
+        return bool(_K.valid_at(self.P, float(t), F, a, d, l0, l1, self.null, self.w,
+                                self.free, self.side, self._j(), len(self.J)))  # fmt: skip
 
     def shadow_prices(self, t: float, lam: np.ndarray, factor: float, value: float):
         """Binding limit -> objective gained per percentage point of relaxation."""
@@ -689,6 +518,7 @@ def solve(p, kind: str, *, delta: float = 1.0, shadow_prices: bool = True):
 
 
 def _solve(p, kind: str, delta: float, want_prices: bool):
+    _kernels()
     eng = _Engine(p, kind)
     if kind == "max_utility":
         t = 1.0 / float(delta)
