@@ -44,6 +44,21 @@ an exact Karush-Kuhn-Tucker point (no interior-point tolerance), and the multipl
 of the quadratic program give the shadow prices: ``dS / dh = lambda / (sigma t)`` for the
 ratios, ``dU / dh = lambda / t`` for the utility (envelope theorem).
 
+Compiled code
+-------------
+The steps are small (at 100 assets a handful of free assets and binding rows), so in numpy
+each step was some two hundred calls of a few microseconds, not arithmetic: 2 ms a solve.
+The inner steps are therefore compiled with numba (:mod:`core._book_kernels`, the one
+implementation): the working set's KKT system (assembly, Gaussian elimination with partial
+pivoting, the dependent-rows case), the pricing of the fixed assets, the multipliers, the
+slacks and ratio tests, the check that a working set stays optimal at another ``t``, and the
+whole loop of primal-dual steps, which runs without returning to Python. This module keeps
+the driver: the Newton/Dinkelbach iteration over ``t``, the primal method's outer loop (a
+rare path), the declines to the conic engine and the shadow prices' labels. numba is imported
+on the first solve only (the dashboard's and the command line's start do not load it); the
+compiled code is cached in ``core/__pycache__`` (compiling takes tens of seconds once, see
+:func:`warm_up`; loading it a fraction of a second per process).
+
 References
 ----------
 Nocedal & Wright (2006), "Numerical Optimization", 2nd ed., Springer, ch. 16.5; Dinkelbach
@@ -55,9 +70,11 @@ Operations Research 152; Cornuejols & Tutuncu (2007), "Optimization Methods in F
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["KINDS", "applies", "solve"]
+__all__ = ["KINDS", "applies", "solve", "warm_up"]
 
 #: Objective kinds this engine serves.
 KINDS = ("max_sharpe", "max_information_ratio", "max_utility")
@@ -74,6 +91,16 @@ _RETRY_CAPS = (2.0, 0.5)
 
 _NONE = np.zeros(0)
 _K = None  # core._book_kernels, imported when the engine first runs (it imports numba)
+
+
+def _owned(x, dtype=None) -> np.ndarray:
+    """``x`` as a writable C-contiguous array, copied only when it is not one already.
+
+    numba compiles once per argument type, and a read-only array (pandas hands them out under
+    copy-on-write) is another type: every kernel would be compiled (and cached) again.
+    """
+    x = np.ascontiguousarray(x, dtype=dtype)
+    return x if x.flags.writeable else x.copy()
 
 
 def _kernels():
@@ -175,8 +202,7 @@ class _Engine:
             equal.append(False)
         self.labels = labels
         self.equal = np.array(equal, dtype=bool)
-        # Constants of the iterations, computed once (the iterations are small: at 100 assets a
-        # handful of free assets, so numpy's per-call cost, not arithmetic, sets their speed).
+        # Constants of the iterations, computed once.
         self.bench = kind == "max_information_ratio"
         self.emax = float(np.abs(self.e).max(initial=0.0))
         self.hi_in, self.lo_in = self.hi - _EPS, self.lo + _EPS
@@ -200,7 +226,7 @@ class _Engine:
         self.iterations = 0
         self.null = _NONE  # spans the null space of dependent binding rows (empty: none)
         # The constants of the compiled kernels, in the order core._book_kernels reads them.
-        c = np.ascontiguousarray
+        c = _owned
         self.P = (
             c(self.S, dtype=float), c(self.e, dtype=float), c(self.kappa, dtype=float),
             c(self.w0), c(self.lo, dtype=float), c(self.hi, dtype=float), c(self.lo_in),
@@ -457,20 +483,28 @@ class _Engine:
         gain_up, gain_down = -up * factor / 100, -down * factor / 100
         named_up = fixed & (self.w >= self.hi_in) & (gain_up > 1e-9 * scale)
         named_down = fixed & (self.w <= self.lo_in) & (gain_down > 1e-9 * scale)
-        for i in np.flatnonzero(named_up | named_down):
-            v, held, tick = self.w[i], self.w0[i], p.tickers[i]
-            for gain, named, bound, trade_side in (
-                (float(gain_up[i]), named_up[i], p.upper[i], "buy"),
-                (float(gain_down[i]), named_down[i], p.lower[i], "sell"),
+        idx = np.flatnonzero(named_up | named_down)
+        if not len(idx):
+            return out
+        # Python scalars from here: a dozen names or so, where numpy scalars cost more.
+        cols = (self.w[idx], self.w0[idx], gain_up[idx], gain_down[idx], named_up[idx],
+                named_down[idx], p.upper[idx], p.lower[idx], p.no_buy[idx], p.no_sell[idx],
+                p.locked[idx])  # fmt: skip
+        for i, v, held, g_up, g_down, n_up, n_down, upper, lower, no_buy, no_sell, locked in zip(
+            idx.tolist(), *(c.tolist() for c in cols), strict=True
+        ):
+            tick = p.tickers[i]
+            for gain, named, bound, barred, trade_side in (
+                (g_up, n_up, upper, no_buy, "buy"),
+                (g_down, n_down, lower, no_sell, "sell"),
             ):
                 if not named:
                     continue
-                if np.isfinite(bound) and abs(v - bound) <= _EPS:
+                if math.isfinite(bound) and abs(v - bound) <= _EPS:
                     word = "at most" if trade_side == "buy" else "at least"
                     out[f"{tick} {word} {_pct(bound)}"] = gain
-                barred = p.no_buy[i] if trade_side == "buy" else p.no_sell[i]
                 if barred and abs(v - held) <= _EPS:
-                    if p.locked[i]:
+                    if locked:
                         out[f"{tick} locked at {_pct(held)} ({trade_side})"] = gain
                     elif trade_side == "buy":
                         out[f"{tick} at most its holding {_pct(held)}"] = gain
@@ -575,3 +609,41 @@ def _solve(p, kind: str, delta: float, want_prices: bool):
     if sigma <= 0:
         raise _Decline
     return w, eng.shadow_prices(t, lam, 1.0 / (sigma * t), A / sigma)
+
+
+def warm_up() -> None:
+    """Compile the engine's kernels now (or load them from the cache) on a three-asset book.
+
+    The first solve in a process otherwise pays for it: under a second with the cache of
+    compiled code in ``core/__pycache__`` filled, tens of seconds on a small machine when it is
+    empty (a fresh install) or cannot be written (then numba tries its user-wide cache
+    folder, ``NUMBA_CACHE_DIR``, and failing that compiles in memory in every process). The
+    kernels are compiled once for all problem sizes. ``.ci/run`` calls this after installing
+    (an AppTest's timeout would otherwise include it); a deployment can do the same (see
+    the README's set-up).
+
+    References
+    ----------
+    numba documentation, "Notes on caching" (cache invalidation and locations).
+    """
+    from core.rebalancing import BookProblem
+
+    n = 3
+    off = np.zeros(n, dtype=bool)
+    book = BookProblem(
+        mu=np.array([0.08, 0.05, 0.03]), cov=np.diag([0.04, 0.02, 0.01]) + 0.002,
+        lower=np.zeros(n), upper=np.full(n, 0.6), G=np.zeros((0, n)), h=np.zeros(0),
+        labels=[], tickers=["A", "B", "C"], w0=np.array([0.2, 0.3, 0.5]),
+        costs=np.full(n, 0.001), horizon=1.0, no_buy=off, no_sell=off, locked=off,
+        investable=~off, risk_free_rate=0.01, max_turnover=0.2,
+    )  # fmt: skip
+    for kind in ("max_sharpe", "max_utility"):
+        solve(book, kind, delta=3.0)
+    # The kernels only the rarer paths reach (the primal method, a restored working set).
+    eng = _Engine(book, "max_sharpe")
+    F = np.flatnonzero(eng.free)
+    eng._rows_on(F, np.where(eng.free, 0.0, eng.w))
+    eng._row_times(F, np.zeros(len(F)))
+    eng._pieces(F)
+    eng._slack_rows(eng.w)
+

@@ -307,7 +307,11 @@ def effective_number_of_assets(weights: pd.Series) -> float:
     float
         Between 1 (one asset) and n_assets (equal weights) for a long-only portfolio.
     """
-    s = float((weights.to_numpy() ** 2).sum())
+    return _effective_number(weights.to_numpy())
+
+
+def _effective_number(w: np.ndarray) -> float:
+    s = float(w @ w)
     return 1.0 / s if s > 0 else float("nan")
 
 
@@ -693,10 +697,10 @@ def optimize(
         sharpe_ratio=sharpe,
         risk_free_rate=rf,
         objective=objective,
-        effective_number_of_assets=effective_number_of_assets(weights),
+        effective_number_of_assets=_effective_number(full[keep]),
         sector_weights=sector_exposure(weights, pd.Series(dict(constraints.sectors)))
         if constraints.sectors
-        else pd.Series(dtype=float),
+        else pd.Series(np.empty(0), copy=False),  # float64 on a RangeIndex, without inference
         turnover=float(np.abs(trades).sum() / 2),
         tracking_error=te,
         costs=float(costs @ np.abs(trades)),
@@ -797,9 +801,11 @@ def _non_investable(objective: Objective, tickers: list[str]) -> set[str]:
 
 def _price_series(prices: dict[str, float]) -> pd.Series:
     """Shadow prices as a Series, largest first."""
-    ranked = sorted(prices.items(), key=lambda kv: -kv[1])
-    return pd.Series([v for _, v in ranked], index=pd.Index([k for k, _ in ranked], dtype=object),
-                     dtype=float, name="shadow price")  # fmt: skip
+    # Arrays in, no copies: pandas then skips its inference (a third of the construction).
+    keys = sorted(prices, key=prices.__getitem__, reverse=True)
+    return pd.Series(np.array([prices[k] for k in keys], dtype=float),
+                     index=pd.Index(np.array(keys, dtype=object), dtype=object, copy=False),
+                     name="shadow price", copy=False)  # fmt: skip
 
 
 def _costs(costs, tickers: list[str], index: pd.Index | None = None) -> np.ndarray:
@@ -818,12 +824,16 @@ def _book_problem(mu, cov, constraints, objective, lin, keep, w0, costs, bench, 
     """The arrays of :class:`core.rebalancing.BookProblem` over every asset (index included)."""
     n = len(every)
 
+    every_kept = bool(keep.all())
+
     def spread(values, fill=0.0):
+        if every_kept:  # the common case: one copy
+            return np.array(values, dtype=values.dtype if hasattr(values, "dtype") else float)
         out = np.full(n, fill, dtype=values.dtype if hasattr(values, "dtype") else float)
         out[keep] = values
         return out
 
-    tick = list(every) if keep.all() else [t for t, k in zip(every, keep, strict=True) if k]
+    tick = list(every) if every_kept else [t for t, k in zip(every, keep, strict=True) if k]
 
     def marked(names) -> np.ndarray:
         names = set(names)
