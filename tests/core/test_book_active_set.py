@@ -181,3 +181,44 @@ def test_declines_what_it_does_not_serve(sample_estimates):
     for change in (dict(max_volatility=0.2), dict(max_gross=1.5),
                    dict(w0=problem.w0 * 0.9), dict(upper=np.full(n, 0.04))):  # fmt: skip
         assert not book_active_set.applies(dataclasses.replace(problem, **change), "max_sharpe")
+
+
+def test_numba_is_loaded_only_when_the_engine_runs():
+    """Importing the optimisers does not import numba (the dashboard's start stays fast)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, core.optimization, core.rebalancing, core.book_active_set as b\n"
+        "assert 'numba' not in sys.modules, 'numba imported at start'\n"
+        "b.warm_up()\n"
+        "assert 'numba' in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_one_compiled_signature_per_kernel(sample_estimates):
+    """Read-only and non-contiguous inputs are copied once, so no kernel compiles twice."""
+    from core import _book_kernels
+
+    mu_s, cov_s = sample_estimates
+    tickers = list(mu_s.index)
+    n = len(tickers)
+    cov = np.asfortranarray(cov_s.to_numpy())
+    cov.flags.writeable = False
+    cons = Constraints(current_weights=pd.Series(1 / n, index=tickers), max_turnover=0.1)
+    objective = Objective("max_sharpe", risk_free_rate=0.02, transaction_costs=0.001)
+    problem = _book_problem(mu_s.to_numpy(), cov, cons, objective, cons.linear_form(tickers),
+                            np.ones(n, dtype=bool), cons.holdings(tickers), np.full(n, 0.001),
+                            None, tickers)  # fmt: skip
+    problem = dataclasses.replace(problem, cov=cov)
+    book_active_set.warm_up()
+    assert book_active_set.solve(problem, "max_sharpe") is not None
+    for name in dir(_book_kernels):
+        kernel = getattr(_book_kernels, name)
+        if hasattr(kernel, "signatures"):
+            assert len(kernel.signatures) <= 1, (name, kernel.signatures)
