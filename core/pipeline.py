@@ -359,7 +359,8 @@ class BLOutcome:
         Per asset: market weight, prior and posterior return, tilt, posterior volatility,
         unconstrained BL and optimised weights (decimals).
     figures : dict of str to Figure
-        ``"returns"``, ``"weights"``, ``"changes"``.
+        ``"returns"``, ``"weights"``, ``"changes"``, and the three as one figure,
+        ``"panels"`` (:func:`core.charts.black_litterman.panels`, what the page draws).
     """
 
     inputs: BLInputs
@@ -560,6 +561,9 @@ def bl_compute(inputs: BLInputs, confidences: np.ndarray | None = None) -> BLOut
         "weights": bl_charts.bl_weights(portfolios),
         "changes": bl_charts.weight_changes(changes),
     }
+    # The page draws the three as one figure (one redraw a slider move, not three).
+    figures["panels"] = bl_charts.panels(figures["returns"], figures["weights"],
+                                         figures["changes"])  # fmt: skip
     return BLOutcome(inputs, conf, result, weights, optimised, error, table, figures)
 
 

@@ -158,6 +158,16 @@ def _series_key(series: pd.Series) -> tuple:
     return tuple(map(str, series.index)), series.to_numpy(dtype=float).tobytes()
 
 
+def _fixed(fig):
+    """``fig`` with fixed margins (:func:`core.charts.fixed_margins`), room for its x labels."""
+    from core import charts
+
+    bars = [t for t in fig.data if t.type == "bar"]
+    if bars:
+        return charts.fixed_margins(fig, x_labels=bars[0].x)
+    return charts.fixed_margins(fig, left=70, right=70, bottom=30)  # a donut's outside labels
+
+
 @st.fragment
 def results_fragment() -> None:
     """The objective's slider, the optimisation and its results; a move reruns only this."""
@@ -182,13 +192,15 @@ def results_fragment() -> None:
     # The figures of weights already drawn are reused (a move back, a rerun that left the
     # portfolio as it was): building one costs about 15 ms of plotly's validation.
     weights = result.weights.sort_values(ascending=False)
-    left.plotly_chart(cache.session_memo("weights_chart", None, _series_key(weights),
-                                         lambda: charts.weights_bar(weights)),
-                      key="weights")  # fmt: skip
+    # Fixed margins: the browser lays the chart out once a move (charts.fixed_margins).
+    left.plotly_chart(cache.session_memo(
+        "weights_chart", None, _series_key(weights),
+        lambda: _fixed(charts.weights_bar(weights))),
+        key="weights")  # fmt: skip
     if len(result.sector_weights):
         sectors = result.sector_weights
         right.plotly_chart(cache.session_memo("sectors_chart", None, _series_key(sectors),
-                                              lambda: charts.sector_pie(sectors)),
+                                              lambda: _fixed(charts.sector_pie(sectors))),
                            key="sectors")  # fmt: skip
     compliance_ui.section(result)
     if book.from_holdings():

@@ -335,7 +335,7 @@ def posterior_display(
 
 
 def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
-    """Metrics, the three charts, the posterior table and the "use the posterior" button."""
+    """Metrics, the charts (one figure), the posterior table and the "use the posterior" button."""
     inputs, opt = outcome.inputs, outcome.optimised
     w = outcome.bl_weights
     cols = st.columns(4)
@@ -350,10 +350,8 @@ def render_outcome(outcome: BLOutcome, *, live: bool = True) -> None:
                        help=OBJECTIVES.get(opt.objective.kind, ""))  # fmt: skip
     else:
         st.warning(md_escape(f"Optimised portfolio unavailable: {outcome.optimisation_error}"))
-    st.plotly_chart(outcome.figures["returns"], key="bl_returns_chart")
-    left, right = st.columns(2)
-    left.plotly_chart(outcome.figures["weights"], key="bl_weights_chart")
-    right.plotly_chart(outcome.figures["changes"], key="bl_changes_chart")
+    # Returns, weights and weight changes in one figure: the browser redraws one chart a move.
+    st.plotly_chart(outcome.figures["panels"], key="bl_returns_chart")
     st.subheader("Posterior")
     st.caption("In %: returns, tilt and volatility annualised; weights of capital (the BL "
                "weight is the unconstrained portfolio). Hover a header for its definition.")

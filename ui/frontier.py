@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import pipeline
+from core.charts import fixed_margins
 from core.charts.frontier import frontier_figure
 from core.estimators import COVARIANCE_ESTIMATORS
 from core.exceptions import BallastError
@@ -202,6 +203,8 @@ def frontier_chart(view: FrontierView, picked: FrontierPortfolio | None) -> go.F
     if picked is not None:
         points[_SELECTED] = (picked.volatility, picked.expected_return)
     fig = frontier_figure(view.frontier, view.assets, view.cloud, points, view.overlays)
+    # Fixed margins (room for the legend beneath): the browser lays it out once a move.
+    fixed_margins(fig, bottom=120)
     ss["_frontier_figure"] = (view, fig, picked)
     return fig
 

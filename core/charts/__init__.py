@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts._common import build, finish, log_axis, portfolio_colour
+from core.charts._common import build, finish, fixed_margins, log_axis, portfolio_colour
 
 __all__ = [
     "weights_bar",
@@ -21,6 +21,7 @@ __all__ = [
     "sector_pie",
     "normalized_prices",
     "correlation_heatmap",
+    "fixed_margins",
 ]
 
 

@@ -351,3 +351,37 @@ def thin(frame: pd.DataFrame | pd.Series, points: int = 2000, keep_last: bool = 
     if step == 1 or not keep_last:
         return frame.iloc[::step]
     return pd.concat([frame.iloc[::step], frame.iloc[-1:]])
+
+
+def fixed_margins(fig: go.Figure, *, left: int = 80, right: int = 20, top: int = 50,
+                  bottom: int = 80, x_labels: Any = None) -> go.Figure:
+    """Fix a figure's margins (no automatic ones), for a chart a slider redraws.
+
+    With automatic margins (the template's ``automargin`` axes, a legend outside the plot)
+    plotly measures every tick label and legend item and lays the figure out a second time:
+    about half of its redraw in the browser, paid on every move. The margins here are set from
+    the figure's content instead; ``x_labels`` (category labels of the x axis) turns its tick
+    labels upright and widens the bottom margin to their length, so no label is cut.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        Changed in place.
+    left, right, top, bottom : int
+        Margins in px (``bottom`` before the labels' room).
+    x_labels : sequence of str, optional
+        The x axis' category labels, drawn vertically.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``fig``.
+    """
+    if x_labels is not None:
+        longest = max((len(str(s)) for s in x_labels), default=0)
+        bottom += 7 * min(longest, 30)  # about 7 px a character at plotly's 12 px font
+        fig.update_xaxes(tickangle=-90)
+    fig.update_layout(margin=dict(l=left, r=right, t=top, b=bottom, autoexpand=False))
+    fig.update_xaxes(automargin=False)
+    fig.update_yaxes(automargin=False)
+    return fig

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from core.charts._common import PORTFOLIO_COLOURS, escape_figure, portfolio_colour
 
-__all__ = ["prior_posterior_returns", "bl_weights", "weight_changes"]
+__all__ = ["prior_posterior_returns", "bl_weights", "weight_changes", "panels"]
 
 # Built in one go.Figure(data, layout) call from plain dicts, without a template: add_bar plus
 # update_layout with "plotly_white" cost about 20 ms a figure here (validation and a deep copy
@@ -183,3 +183,68 @@ def weight_changes(
         "+.0%",
         showlegend=frame.shape[1] > 1,
     )
+
+
+#: Where each chart of :func:`panels` goes: (x domain, y domain, legend y) in paper coordinates
+#: of a figure :data:`_PANELS_HEIGHT` px high; the returns across the top, weights and weight
+#: changes side by side beneath, each with its title and legend as in its own figure.
+_PANELS = (((0.0, 1.0), (0.64, 1.0)), ((0.0, 0.44), (0.1, 0.44)), ((0.56, 1.0), (0.1, 0.44)))
+_PANELS_HEIGHT = 900
+
+
+def panels(returns: go.Figure, weights: go.Figure, changes: go.Figure) -> go.Figure:
+    """The three Black-Litterman charts as one figure: returns on top, weights and changes below.
+
+    One figure redraws once where three redraw three times: in the browser each plotly chart
+    costs about 0.1 s to redraw whatever its size, which a confidence slider pays on every
+    move. The traces, axes, hover texts, colours and legends are those of the three figures
+    (each panel keeps its title and its axis titles with units; the weights and the weight
+    changes, the same portfolios in the same colours, share one legend across the row).
+
+    Parameters
+    ----------
+    returns, weights, changes : plotly.graph_objects.Figure
+        From :func:`prior_posterior_returns`, :func:`bl_weights` and :func:`weight_changes`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Axes ``x``/``y`` (returns), ``x2``/``y2`` (weights), ``x3``/``y3`` (changes); legends
+        ``legend`` (returns) and ``legend2`` (weights and changes).
+
+    Notes
+    -----
+    The figures' texts must come escaped (:func:`core.charts._common.escape_figure`), as the
+    three builders return them; they are not escaped again.
+    """
+    data: list[dict] = []
+    # Fixed margins and tick angles: with automatic ones plotly measures every tick label and
+    # lays the figure out twice (about half of its redraw time here).
+    layout: dict = dict(barmode="group", height=_PANELS_HEIGHT, annotations=[],
+                        margin=dict(l=80, r=10, t=40, b=30))  # fmt: skip
+    for i, (fig, (xdom, ydom)) in enumerate(zip((returns, weights, changes), _PANELS,
+                                                strict=True)):  # fmt: skip
+        n = "" if i == 0 else str(i + 1)
+        spec = fig.to_plotly_json()
+        sub = spec["layout"]
+        for trace in spec["data"]:
+            trace = {**trace, "xaxis": f"x{n}", "yaxis": f"y{n}", "legend": f"legend{n}"}
+            if i == 2:  # the weights' legend names the same portfolios in the same colours
+                trace.update(legend="legend2", showlegend=False)
+            data.append(trace)
+        layout[f"xaxis{n}"] = {**sub.get("xaxis", {}), "domain": list(xdom), "anchor": f"y{n}",
+                               "automargin": False, "tickangle": 0 if i == 0 else -90}
+        layout[f"yaxis{n}"] = {**sub.get("yaxis", {}), "domain": list(ydom), "anchor": f"x{n}",
+                               "automargin": False}  # fmt: skip
+        if i < 2:  # beneath the panel's axis (its tick labels and "Asset" take about 70 px)
+            layout[f"legend{n}"] = {**sub.get("legend", {}), "orientation": "h", "x": 0.0,
+                                    "xanchor": "left", "y": ydom[0] - 75 / 850,
+                                    "yanchor": "top"}  # fmt: skip
+        title = (sub.get("title") or {}).get("text", "")
+        layout["annotations"].append(
+            dict(text=title, x=xdom[0], y=ydom[1], xref="paper", yref="paper", xanchor="left",
+                 yanchor="bottom", yshift=8, showarrow=False, font=dict(size=16))
+        )  # fmt: skip
+    # No escape_figure here: the builders escaped every text once, and a second pass would
+    # show "&amp;" for "&".
+    return go.Figure(data=data, layout=layout)

@@ -162,3 +162,41 @@ def test_random_portfolios_are_one_heatmap_of_mean_sharpe_ratio(sample_estimates
     members = (np.abs(v - x[j]) <= dx / 2 + 1e-12) & (np.abs(r - y[i]) <= dy / 2 + 1e-12)
     assert counts[i, j] == members.sum()
     assert z[i, j] == pytest.approx((r / v)[members].mean(), abs=1e-4)
+
+
+def test_black_litterman_panels_hold_the_three_figures_with_fixed_margins():
+    tickers = ["A&B", "C<i>", "D"]
+    prior = pd.Series([0.05, 0.07, 0.06], index=tickers)
+    posterior = prior + 0.01
+    P = pd.DataFrame([[1.0, 0.0, 0.0], [0.0, 1.0, -1.0]], index=["V1", "V2"], columns=tickers)
+    Q = pd.Series([0.08, 0.02], index=P.index)
+    returns = bl_charts.prior_posterior_returns(prior, posterior, P, Q, ["<b>up</b>", "C > D"])
+    weights = pd.DataFrame({"Market": [0.5, 0.3, 0.2],
+                            "Black-Litterman (unconstrained)": [0.4, 0.4, 0.2]}, index=tickers)
+    changes = weights[["Black-Litterman (unconstrained)"]].sub(weights["Market"], axis=0)
+    figs = (returns, bl_charts.bl_weights(weights), bl_charts.weight_changes(changes))
+    fig = bl_charts.panels(*figs)
+    # Every trace of the three figures, in order, on its panel's axes, values unchanged.
+    assert [t.name for t in fig.data] == [t.name for f in figs for t in f.data]
+    assert [t.xaxis for t in fig.data] == (["x"] * len(figs[0].data) + ["x2"] * 2 + ["x3"])
+    for got, want in zip(fig.data, [t for f in figs for t in f.data], strict=True):
+        np.testing.assert_array_equal(np.asarray(got.y, dtype=float), np.asarray(want.y, float))
+        assert got.hovertemplate == want.hovertemplate
+        assert got.marker.color == want.marker.color
+    # User text stays escaped once (no "&amp;amp;"), titles and units kept.
+    assert list(fig.data[0].x) == ["A&amp;B", "C&lt;i&gt;", "D"]
+    assert [a.text for a in fig.layout.annotations] == [f.layout.title.text for f in figs]
+    assert fig.layout.yaxis.title.text == "Expected return (% a year)"
+    assert fig.layout.yaxis3.title.text.startswith("Change in weight")
+    # The changes share the weights' legend; nothing makes plotly lay out twice.
+    assert fig.data[-1].showlegend is False and fig.data[-1].legend == "legend2"
+    assert all(fig.layout[f"{a}axis{n}"].automargin is False
+               for a in "xy" for n in ("", "2", "3"))
+
+
+def test_fixed_margins_leave_room_for_upright_labels():
+    fig = charts.weights_bar(pd.Series([0.6, 0.4], index=["SHORT", "A_MUCH_LONGER_NAME"]))
+    charts.fixed_margins(fig, x_labels=fig.data[0].x)
+    assert fig.layout.margin.autoexpand is False and fig.layout.xaxis.automargin is False
+    assert fig.layout.xaxis.tickangle == -90
+    assert fig.layout.margin.b >= 80 + 7 * len("A_MUCH_LONGER_NAME")
