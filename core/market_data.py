@@ -2280,6 +2280,10 @@ def data_quality(
     return out
 
 
+#: Up to this many string labels are hashed as text (a universe's tickers), more by pandas.
+_SHORT_INDEX = 10_000
+
+
 def fingerprint(obj: pd.DataFrame | pd.Series) -> str:
     """A digest of a whole table's content: every value, the index, the column names and dtypes.
 
@@ -2303,15 +2307,19 @@ def fingerprint(obj: pd.DataFrame | pd.Series) -> str:
     """
     h = hashlib.blake2b(digest_size=16)
     frame = obj.to_frame(name=str(obj.name)) if isinstance(obj, pd.Series) else obj
+    dtypes = list(frame.dtypes)  # one Series built, not one per column
     h.update(f"{type(obj).__name__}{frame.shape}".encode())
-    h.update("\x1f".join(f"{c}:{d}" for c, d in frame.dtypes.items()).encode())
+    h.update("\x1f".join(f"{c}:{d}" for c, d in zip(frame.columns, dtypes, strict=True)).encode())
     index = frame.index
     if isinstance(index, pd.DatetimeIndex | pd.RangeIndex) or pd.api.types.is_numeric_dtype(index):
         h.update(f"{index.dtype}".encode())
         h.update(np.ascontiguousarray(index.to_numpy()).view(np.uint8).tobytes())
+    elif len(index) <= _SHORT_INDEX and all(type(v) is str for v in index):
+        # tickers: each label with its length (unambiguous), without pandas' per-call overhead
+        h.update(b"str\x1f" + "".join(f"{len(v)}:{v}" for v in index).encode())
     else:
         h.update(pd.util.hash_pandas_object(index, index=False).to_numpy().tobytes())
-    if all(pd.api.types.is_numeric_dtype(d) for d in frame.dtypes):
+    if all(isinstance(d, np.dtype) and d.kind in "biufcmM" for d in dtypes):
         h.update(np.ascontiguousarray(frame.to_numpy()).view(np.uint8).tobytes())
     else:
         h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

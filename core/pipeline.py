@@ -229,6 +229,9 @@ class Compute:
         As :mod:`core.risk`, :mod:`core.stress`, :mod:`core.frontier`,
         :func:`core.optimization.active_frontier`, :func:`core.market_data.load_yahoo`,
         :mod:`core.scenario_optimization`.
+    optimize : callable
+        ``(expected_returns, cov, objective, constraints, scenarios=None) -> OptimizationResult``,
+        as :func:`core.optimization.optimize` (the setup's allocation).
     """
 
     expected_returns: Callable = _expected_returns
@@ -242,6 +245,7 @@ class Compute:
     yahoo_series: Callable = _yahoo_series
     simulated_scenarios: Callable = _simulated
     mean_cvar_frontier: Callable = _cvar_frontier
+    optimize: Callable = optimize
 
 
 # --- result types -------------------------------------------------------------------------
@@ -1068,7 +1072,7 @@ class Pipeline:
         constraints = dataclasses.replace(
             constraints, **{k: v for k, v in more_c.items() if v is not None}
         )
-        result = optimize(mu, cov, objective, constraints, scenarios=self.scenarios)
+        result = self.compute.optimize(mu, cov, objective, constraints, scenarios=self.scenarios)
         if bench is not None and bench not in universe and bench in result.weights.index:
             # core leaves a one-asset benchmark (the index) out of the weights; in case it did not
             weights = result.weights.drop(bench, errors="ignore")

@@ -153,11 +153,6 @@ def capital_input() -> float:
     return capital
 
 
-def _series_key(series: pd.Series) -> tuple:
-    """A hashable key of a float Series' content (labels and values, exactly)."""
-    return tuple(map(str, series.index)), series.to_numpy(dtype=float).tobytes()
-
-
 def _fixed(fig):
     """``fig`` with fixed margins (:func:`core.charts.fixed_margins`), room for its x labels."""
     from core import charts
@@ -189,18 +184,17 @@ def results_fragment() -> None:
     diversification_metric(cols[3], result.weights, result.effective_number_of_assets)
     tail.result_extras(result)
     left, right = st.columns([3, 2])
-    # The figures of weights already drawn are reused (a move back, a rerun that left the
-    # portfolio as it was): building one costs about 15 ms of plotly's validation.
+    # The figures of weights already drawn are reused, by every session (a move back, a new
+    # session on the same setup): building one costs about 15 ms of plotly's validation.
     weights = result.weights.sort_values(ascending=False)
     # Fixed margins: the browser lays the chart out once a move (charts.fixed_margins).
-    left.plotly_chart(cache.session_memo(
-        "weights_chart", None, _series_key(weights),
-        lambda: _fixed(charts.weights_bar(weights))),
-        key="weights")  # fmt: skip
+    left.plotly_chart(cache.shared("weights_chart", cache.content_key(weights),
+                                   lambda: _fixed(charts.weights_bar(weights))),
+                      key="weights")  # fmt: skip
     if len(result.sector_weights):
         sectors = result.sector_weights
-        right.plotly_chart(cache.session_memo("sectors_chart", None, _series_key(sectors),
-                                              lambda: _fixed(charts.sector_pie(sectors))),
+        right.plotly_chart(cache.shared("sectors_chart", cache.content_key(sectors),
+                                        lambda: _fixed(charts.sector_pie(sectors))),
                            key="sectors")  # fmt: skip
     compliance_ui.section(result)
     if book.from_holdings():

@@ -402,10 +402,13 @@ def results_fragment(inputs: BLInputs, row_ids: list[int]) -> None:
             st.caption("The sliders apply with Idzorek's omega (sidebar).")
     try:
         # A move back to confidences already shown reuses their outcome (figures included);
-        # the memo is the inputs': a full rerun (new views, another prior) starts afresh.
+        # the memo is the inputs': a full rerun (new views, another prior) starts afresh. The
+        # outcome of inputs another session has seen (the default setup) is that session's.
+        conf = tuple(float(c) for c in confidences)
         outcome = cache.session_memo(
-            "bl_outcome", inputs, tuple(float(c) for c in confidences),
-            lambda: compute(inputs, confidences),
+            "bl_outcome", inputs, conf,
+            lambda: cache.shared("bl_outcome", cache.content_key(inputs, conf),
+                                 lambda: compute(inputs, confidences)),
         )  # fmt: skip
     except BallastError as exc:
         show_error(exc)

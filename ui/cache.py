@@ -5,14 +5,24 @@ not mutate shared state through it. ``max_entries`` bounds memory. DataFrames an
 keyed by :func:`core.market_data.fingerprint` of their whole content (``_KEYS``): Streamlit's
 own hash samples 10,000 rows of a table with 50,000 rows or more, so two uploads that differ
 elsewhere would get each other's results.
+
+What every new session computes alike (the default setup's optimisation, its figures, the
+Black-Litterman outcome) is built once per server process by :func:`shared`, keyed by a digest
+of its inputs' whole content (:func:`content_key`), and handed to every session as the same
+object: a new session's first page then costs look-ups, not solves and plotly validation.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -192,6 +202,25 @@ def mean_cvar_frontier(expected_returns, scenarios, constraints, n_points: int,
     return frontier(expected_returns, scenarios, constraints, n_points, confidence)
 
 
+def optimize(expected_returns, cov, objective, constraints, scenarios=None):
+    """:func:`core.optimization.optimize`, shared by sessions (:func:`shared`) for equal inputs.
+
+    A new session on the default setup gets the portfolio the first one computed. Mixed-integer
+    problems are solved each time: SCIP's search reports its progress to the page that runs
+    it, and a search stopped at its time limit may end elsewhere on another run.
+    """
+    from core import mixed_integer
+    from core.optimization import optimize as solve
+
+    def build():
+        return solve(expected_returns, cov, objective, constraints, scenarios=scenarios)
+
+    if mixed_integer.applies(constraints):
+        return build()
+    key = content_key(expected_returns, cov, objective, constraints, scenarios)
+    return shared("optimize", key, build, max_entries=64)
+
+
 def compute():
     """The cached functions as the pipeline's :class:`core.pipeline.Compute`."""
     from core.pipeline import Compute
@@ -202,6 +231,7 @@ def compute():
         efficient_frontier=efficient_frontier, random_portfolios=random_portfolios,
         active_frontier=active_frontier, yahoo_series=yahoo_series,
         simulated_scenarios=simulated_scenarios, mean_cvar_frontier=mean_cvar_frontier,
+        optimize=optimize,
     )  # fmt: skip
 
 
@@ -247,4 +277,132 @@ def session_memo(name: str, owner: object, key: Hashable, build: Callable[[], T]
     entries[key] = value
     while len(entries) > max_entries:
         entries.popitem(last=False)
+    return value
+
+
+class _Unkeyable(TypeError):
+    """A value :func:`content_key` cannot digest by content (the caller builds it unshared)."""
+
+
+def _feed(h: Any, obj: Any, depth: int = 0) -> None:
+    if depth > 20:
+        raise _Unkeyable("nested too deeply")
+    kind = type(obj)
+    h.update(f"<{kind.__module__}.{kind.__qualname__}>".encode())
+    if obj is None or isinstance(obj, bool | int | float | complex | str | bytes):
+        h.update(repr(obj).encode())
+    elif isinstance(obj, pd.DataFrame | pd.Series):
+        h.update(market_data.fingerprint(obj).encode())
+    elif isinstance(obj, pd.Index):
+        h.update(market_data.fingerprint(obj.to_series(index=range(len(obj)))).encode())
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            raise _Unkeyable("an object array")
+        h.update(f"{obj.dtype.str}{obj.shape}".encode())
+        h.update(np.ascontiguousarray(obj).view(np.uint8).tobytes())
+    elif isinstance(obj, np.generic):
+        h.update(repr(obj.item()).encode())
+    elif isinstance(obj, list | tuple):
+        h.update(f"{len(obj)}".encode())
+        for item in obj:
+            _feed(h, item, depth + 1)
+    elif isinstance(obj, set | frozenset):
+        for item in sorted(obj, key=repr):
+            _feed(h, item, depth + 1)
+    elif isinstance(obj, dict):
+        h.update(f"{len(obj)}".encode())
+        for k, v in sorted(obj.items(), key=lambda kv: repr(kv[0])):
+            _feed(h, k, depth + 1)
+            _feed(h, v, depth + 1)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            h.update(f.name.encode())
+            _feed(h, getattr(obj, f.name), depth + 1)
+    elif isinstance(obj, enum.Enum):
+        h.update(repr(obj).encode())
+    elif isinstance(obj, pd.Timestamp | np.datetime64) or hasattr(obj, "isoformat"):
+        h.update(str(obj).encode())
+    else:
+        raise _Unkeyable(f"no content digest for {kind.__qualname__}")
+
+
+def content_key(*parts: Any) -> str | None:
+    """A digest of ``parts``' whole content, or None when a part cannot be digested.
+
+    Tables by :func:`core.market_data.fingerprint` (every cell, index and dtype), arrays by
+    their bytes, dataclasses field by field, containers item by item, scalars by ``repr``;
+    the type of every value is part of the digest (``1`` and ``1.0`` differ). Anything else
+    (a function, an arbitrary object) gives None: the caller must not share its result.
+
+    Parameters
+    ----------
+    *parts : object
+        The inputs a result is a pure function of.
+
+    Returns
+    -------
+    str or None
+        32 hexadecimal digits (BLAKE2b, 16 bytes).
+    """
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        _feed(h, parts)
+    except _Unkeyable:
+        return None
+    return h.hexdigest()
+
+
+class _SharedStore:
+    """Values shared by every session of the process, per name, oldest dropped first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, OrderedDict] = {}
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_store() -> _SharedStore:
+    return _SharedStore()
+
+
+def shared(name: str, key: str | None, build: Callable[[], T], max_entries: int = 32) -> T:
+    """``build()``, computed once per server process for ``key`` and shared by every session.
+
+    For pure, immutable results that new sessions would otherwise each recompute (the default
+    setup's optimisation and figures): the value is handed out as the same object, neither
+    hashed nor copied on a hit, so its users must not mutate it. ``key`` comes from
+    :func:`content_key` of everything the value depends on; with ``key=None`` (inputs that
+    cannot be digested) it is built and not remembered. Two sessions missing the same key at
+    once may both build it (the last one is kept). An exception from ``build`` is raised and
+    nothing is remembered.
+
+    Parameters
+    ----------
+    name : str
+        Which store (one per use).
+    key : str or None
+        The inputs' content digest.
+    build : callable
+        Computes the value.
+    max_entries : int
+        Oldest entries go first beyond this many, per ``name``.
+
+    Returns
+    -------
+    object
+        The value for ``key``.
+    """
+    if key is None:
+        return build()
+    store = _shared_store()
+    with store.lock:
+        entries = store.entries.setdefault(name, OrderedDict())
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]
+    value = build()
+    with store.lock:
+        entries[key] = value
+        while len(entries) > max_entries:
+            entries.popitem(last=False)
     return value

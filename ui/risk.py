@@ -386,9 +386,14 @@ def var_tab(inputs: RiskInputs) -> None:
         part = table[table["confidence"] == c]
         lines = {r["label"]: (r["var"], r["cvar"]) for _, r in part.iterrows()}
         sample = risk.historical_scenarios(inputs.returns, inputs.weights, h).to_numpy()
-        st.plotly_chart(risk_charts.return_distribution(sample, lines, h, c), key="risk_hist")
+        # Figures of inputs any session has drawn already are that session's (cache.shared)
+        st.plotly_chart(cache.shared("risk_hist", cache.content_key(sample, lines, h, c),
+                                     lambda: risk_charts.return_distribution(sample, lines, h, c)),
+                        key="risk_hist")  # fmt: skip
     with right:
-        st.plotly_chart(risk_charts.var_by_method(table), key="risk_methods")
+        st.plotly_chart(cache.shared("risk_methods", cache.content_key(table),
+                                     lambda: risk_charts.var_by_method(table)),
+                        key="risk_methods")  # fmt: skip
     csv_download(
         "Download VaR and CVaR (CSV)", _csv(table), "ballast_var_cvar.csv", key="dl_risk_var"
     )
