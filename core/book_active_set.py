@@ -164,6 +164,7 @@ class _Engine:
     """The state of the primal active-set method on one problem (see the module docstring)."""
 
     def __init__(self, p, kind: str) -> None:
+        _kernels()  # numba, on the first engine only
         n = p.n
         self.p, self.n = p, n
         self.S = p.cov
@@ -552,7 +553,6 @@ def solve(p, kind: str, *, delta: float = 1.0, shadow_prices: bool = True):
 
 
 def _solve(p, kind: str, delta: float, want_prices: bool):
-    _kernels()
     eng = _Engine(p, kind)
     if kind == "max_utility":
         t = 1.0 / float(delta)
