@@ -20,6 +20,7 @@ from ui.tail import SHORT_LABELS as TAIL_LABELS
 from ui.widgets import (
     csv_download,
     mark_stale,
+    md_escape,
     number_column,
     percent,
     percent_column,
@@ -205,6 +206,10 @@ def results_fragment() -> None:
     page_downloads(report_section)
 
 
+#: Orders up to this many holdings are a static table (light on a first page); more, a grid.
+STATIC_ORDER_ROWS = 50
+
+
 def orders_section(result) -> None:
     """Capital, the whole-share orders of ``result`` at the latest prices, their CSV."""
     from core.execution import whole_share_orders
@@ -223,19 +228,34 @@ def orders_section(result) -> None:
     st.caption(f"Latest prices of {data.as_of.date()}"
                + (f", in {data.currency}" if data.currency else "")
                + f". Leftover cash: {orders.leftover_cash:,.2f}.")  # fmt: skip
-    st.dataframe(
-        table[table["shares"] != 0][["sector", "target_weight", "achieved_weight", "shares",
-                                     "price", "value"]],
-        column_config={
-            "sector": st.column_config.TextColumn("Sector"),
-            "target_weight": percent_column("Target weight"),
-            "achieved_weight": percent_column("Achieved weight"),
-            "shares": number_column("Shares", "%d"),
-            "price": number_column("Latest price" + money),
-            "value": number_column("Value" + money, "%,.2f"),
-        },
-        width="stretch",
-    )  # fmt: skip
+    held = table[table["shares"] != 0]
+    if len(held) > STATIC_ORDER_ROWS:  # a long list: the grid scrolls and draws what is seen
+        st.dataframe(
+            held[["sector", "target_weight", "achieved_weight", "shares", "price", "value"]],
+            column_config={
+                "sector": st.column_config.TextColumn("Sector"),
+                "target_weight": percent_column("Target weight"),
+                "achieved_weight": percent_column("Achieved weight"),
+                "shares": number_column("Shares", "%d"),
+                "price": number_column("Latest price" + money),
+                "value": number_column("Value" + money, "%,.2f"),
+            },
+            width="stretch",
+        )  # fmt: skip
+    else:
+        # A static table of text, not a data grid: the grid's scripts (about 1.2 MB) would be
+        # loaded and run for this table alone on a new session's first page (about 0.5 s
+        # there). st.table renders Markdown in its cells: user text (tickers, sectors) is
+        # escaped.
+        cur = md_escape(money)
+        st.table(pd.DataFrame({
+            "Sector": [md_escape(str(v)) for v in held["sector"]],
+            "Target weight": [percent(v) for v in held["target_weight"]],
+            "Achieved weight": [percent(v) for v in held["achieved_weight"]],
+            "Shares": [f"{int(v):,d}" for v in held["shares"]],
+            "Latest price" + cur: [f"{v:,.2f}" for v in held["price"]],
+            "Value" + cur: [f"{v:,.2f}" for v in held["value"]],
+        }, index=pd.Index([md_escape(str(t)) for t in held.index], name="Ticker")))  # fmt: skip
     sectors = data.sectors
     csv_download(
         "Download allocation (CSV)",
