@@ -109,28 +109,32 @@ def whole_share_orders(
     if not np.isfinite(capital) or capital <= 0:
         raise ExecutionError("The capital to invest must be a positive amount.")
     weights = weights.astype(float)
-    held = weights[weights.abs() > tolerance]
     px = prices.reindex(weights.index).astype(float)
-    bad = [t for t in held.index if not (np.isfinite(px[t]) and px[t] > 0)]
-    if bad:
+    # On arrays: the same greedy rule, without a pandas lookup per ticker and per share bought
+    # (about 10 ms a call on pandas' Arrow-backed ticker index, paid on every slider move).
+    w, p = weights.to_numpy(), px.to_numpy()
+    held = np.flatnonzero(np.abs(w) > tolerance)
+    valid = np.isfinite(p[held]) & (p[held] > 0)
+    if not valid.all():
+        bad = [str(t) for t in weights.index[held[~valid]]]
         raise ExecutionError(f"No valid latest price for {', '.join(bad)}: cannot size orders.")
-    target_value = weights * capital
-    shares = pd.Series(0, index=weights.index, dtype=np.int64)
-    for t in held.index:
-        shares[t] = int(np.trunc(target_value[t] / px[t]))
-    cash = capital - float((shares[held.index] * px[held.index]).sum())
-    longs = [t for t in held.index if held[t] > 0]
-    while longs:
-        shortfall = {
-            t: (target_value[t] - shares[t] * px[t]) / px[t] for t in longs if px[t] <= cash + 1e-9
-        }
-        if not shortfall:
+    target_value = w * capital
+    shares = np.zeros(len(w), dtype=np.int64)
+    shares[held] = np.trunc(target_value[held] / p[held]).astype(np.int64)
+    cash = capital - float((shares[held] * p[held]).sum())
+    longs = held[w[held] > 0]
+    while len(longs):
+        affordable = p[longs] <= cash + 1e-9
+        if not affordable.any():
             break
-        best = max(shortfall, key=shortfall.get)
+        shortfall = (target_value[longs] - shares[longs] * p[longs]) / p[longs]
+        # the first of the largest shortfalls among the affordable, in the weights' order
+        best = int(np.argmax(np.where(affordable, shortfall, -np.inf)))
         if shortfall[best] <= 0:
             break
-        shares[best] += 1
-        cash -= px[best]
+        shares[longs[best]] += 1
+        cash -= p[longs[best]]
+    shares = pd.Series(shares, index=weights.index)
     value = shares * px.fillna(0.0)
     orders = pd.DataFrame(
         {

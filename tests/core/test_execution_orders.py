@@ -45,6 +45,30 @@ def test_bad_inputs():
         whole_share_orders(w, pd.Series({"A": float("nan")}), 1000)
 
 
+def test_greedy_rule_by_hand_shorts_and_ties():
+    """Leftover cash buys one share at a time where the shortfall (in shares) is largest.
+
+    By hand: capital 1000, weights A 0.5, B 0.3, C 0.2, D -0.1 (short), E 0; prices 30, 70,
+    45, 20, 5. Truncated shares 16, 4, 4, -5 spend 600 of the 1000 with the short's proceeds
+    (480 + 280 + 180 - 100 = 840; cash 160). Shortfalls in shares: A 0.667, B 0.286,
+    C 0.444: A (cash 130, shortfall now -0.333), then C (85, -0.556), then B (15, -0.714);
+    nothing is both affordable and short of its target, so 15 stays in cash. The short is
+    never topped up, E (no weight) gets nothing. A tie goes to the first asset in the weights'
+    order.
+    """
+    w = pd.Series({"A": 0.5, "B": 0.3, "C": 0.2, "D": -0.1, "E": 0.0})
+    p = pd.Series({"A": 30.0, "B": 70.0, "C": 45.0, "D": 20.0, "E": 5.0})
+    o = whole_share_orders(w, p, 1000)
+    assert o.orders["shares"].to_dict() == {"A": 17, "B": 5, "C": 5, "D": -5, "E": 0}
+    assert o.leftover_cash == pytest.approx(15.0)
+    assert o.orders["shares"].dtype == "int64"
+    tie = whole_share_orders(pd.Series({"X": 0.5, "Y": 0.5}), pd.Series({"X": 30.0, "Y": 30.0}),
+                             1000)  # fmt: skip
+    # 16 + 16 shares spend 960; 40 left buys one more, for X (first of the equal shortfalls)
+    assert tie.orders["shares"].to_dict() == {"X": 17, "Y": 16}
+    assert tie.leftover_cash == pytest.approx(10.0)
+
+
 def test_allocation_csv_parses_back():
     import io
 
