@@ -31,8 +31,9 @@ as the floor, the minimal page's first load in a new context (Streamlit's own st
 ``--sessions N`` instead opens N browser contexts at once, each a new session going through
 Allocation, Black-Litterman and Risk by the sidebar links, and prints p50/p95 seconds per page
 (from the click or ``goto`` to the page's charts drawn and the script idle) and the errors
-(exception boxes, error alerts, timeouts). The N renderers run on the server's machine, so on a
-small one they compete with the server: ``--mode protocol`` measures the server alone, N
+(exception boxes, error alerts, timeouts), then, as the floor, Streamlit's minimal page opened
+in N new contexts at once. The N renderers run on the server's machine, so on a small one they
+compete with the server: ``--mode protocol`` measures the server alone, N
 sessions speaking Streamlit's websocket protocol without a browser (``bench/sessions.py``),
 and ``--mode both`` prints the protocol figures, then the browser's.
 
@@ -474,34 +475,71 @@ async def one_session(browser, url: str, times: dict, errors: list) -> None:
         await ctx.close()
 
 
+async def _fresh_floor(browser, url: str, out: list) -> None:
+    """One fresh context loading the minimal page until its chart is drawn and it is idle."""
+    ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.set_default_timeout(180_000)
+    page = await ctx.new_page()
+    t0 = time.perf_counter()
+    try:
+        await page.goto(url)
+        await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
+        await page.wait_for_selector(IDLE)
+        out.append(time.perf_counter() - t0)
+    finally:
+        await ctx.close()
+
+
+def _quantiles(ts: list[float]) -> str:
+    q = statistics.quantiles(ts, n=20, method="inclusive") if len(ts) > 1 else ts * 19
+    return f"{statistics.median(ts):7.2f} {q[18]:7.2f} {max(ts):7.2f}"
+
+
 async def concurrent(n: int) -> None:
+    """``n`` new sessions in Chromium at once, then the floor: ``n`` minimal pages at once.
+
+    The floor is Streamlit's minimal page (one slider, one plotly chart) opened in ``n`` new
+    contexts at once on its own server: what ``n`` renderers on this machine cost before any
+    of Ballast's work (each loads and compiles Streamlit's scripts and plotly.js).
+    """
     from playwright.async_api import async_playwright
 
-    with Server(ROOT / "app.py", ROOT) as app:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            warm = await browser.new_context()
-            warm.set_default_timeout(180_000)
-            await open_app(await warm.new_page(), app.url, "Allocation")
-            await warm.close()
-            times: dict[str, list] = {path: [] for path, _ in PAGES}
-            errors: list[str] = []
-            t0 = time.perf_counter()
-            await asyncio.gather(*(one_session(browser, app.url, times, errors)
-                                   for _ in range(n)))  # fmt: skip
-            wall = time.perf_counter() - t0
-            await browser.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "baseline.py"
+        script.write_text(BASELINE_PAGE)
+        with Server(ROOT / "app.py", ROOT) as app, Server(script, Path(tmp)) as base_srv:
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                warm = await browser.new_context()
+                warm.set_default_timeout(180_000)
+                await open_app(await warm.new_page(), app.url, "Allocation")
+                await open_app(await warm.new_page(), base_srv.url)
+                await warm.close()
+                times: dict[str, list] = {path: [] for path, _ in PAGES}
+                errors: list[str] = []
+                t0 = time.perf_counter()
+                await asyncio.gather(*(one_session(browser, app.url, times, errors)
+                                       for _ in range(n)))  # fmt: skip
+                wall = time.perf_counter() - t0
+                floor: list[float] = []
+                t1 = time.perf_counter()
+                await asyncio.gather(*(_fresh_floor(browser, base_srv.url, floor)
+                                       for _ in range(n)))  # fmt: skip
+                floor_wall = time.perf_counter() - t1
+                await browser.close()
     print(f"\n{n} concurrent sessions in Chromium (browser: server and renderers on this "
           "machine), seconds per page")
     print(f"{'page':<18} {'p50':>7} {'p95':>7} {'max':>7}")
     for path, ts in times.items():
         if ts:
-            q = statistics.quantiles(ts, n=20, method="inclusive") if len(ts) > 1 else ts * 19
-            print(f"{path:<18} {statistics.median(ts):7.2f} {q[18]:7.2f} {max(ts):7.2f}")
+            print(f"{path:<18} {_quantiles(ts)}")
         else:
             print(f"{path:<18}  no page finished")
     print(f"errors: {len(errors)}" + (f" ({'; '.join(errors[:10])})" if errors else ""))
     print(f"wall time: {wall:.1f} s")
+    if floor:
+        print(f"{'floor: minimal page':<18} {_quantiles(floor)}   ({n} new contexts at once, "
+              f"Streamlit's own first load; wall {floor_wall:.1f} s)")  # fmt: skip
 
 
 def main() -> None:
