@@ -192,6 +192,15 @@ def test_black_litterman_panels_hold_the_three_figures_with_fixed_margins():
     assert fig.data[-1].showlegend is False and fig.data[-1].legend == "legend2"
     assert all(fig.layout[f"{a}axis{n}"].automargin is False
                for a in "xy" for n in ("", "2", "3"))
+    # Built without plotly's validation: the same figure as the validated one, and valid.
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    checked = go.Figure(fig.to_dict())  # validates: raises on any invalid property
+    assert json.loads(pio.to_json(checked, validate=False)) == json.loads(
+        pio.to_json(fig, validate=False))
 
 
 def test_fixed_margins_leave_room_for_upright_labels():
