@@ -207,9 +207,9 @@ def freeze_early() -> bool:
     (200,000 objects on a 2-core machine; more when it is loaded) in the middle of someone's
     slider move; ``gc.freeze`` moves them to a generation it never walks. Done after a full
     collection on the 2nd, 10th and 50th page run of the process (the later ones catch what
-    pages imported on first use). The
-    frozen objects are still freed by reference counting; only a reference cycle alive at one
-    of those three moments that later becomes garbage is never reclaimed, a bounded amount.
+    pages imported on first use). The frozen objects are still freed by reference counting;
+    only a reference cycle alive at one of those three moments that later becomes garbage is
+    never reclaimed, a bounded amount.
 
     Returns
     -------

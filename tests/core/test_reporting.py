@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import datetime as dt
+import html
 import io
 import re
 
