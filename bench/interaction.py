@@ -290,9 +290,11 @@ async def bench_universe(ctx, url: str, steps: int) -> list:
     await page.locator(CHART).first.locator(".main-svg").first.wait_for(state="attached")
     box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Universe").first
     apply = page.get_by_role("button", name="Apply", exact=True)
-    index = await chart_index(page, "prices")
     out = []
     for _ in range(steps):
+        # found again each step: the page's rerun may have remounted the chart
+        await page.locator(f".st-key-prices {CHART}").first.wait_for(state="attached")
+        index = await chart_index(page, "prices")
         remove = box.locator("button[aria-label^='Remove']").first
 
         async def act(remove=remove):
