@@ -82,7 +82,28 @@ def _matvec(S, x):
 
 @_compiled
 def gradient(P, w):
-    """``Sigma (w - c)``."""
+    """``Sigma (w - c)``.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    w : ndarray (n_assets,)
+        Decimal weights.
+
+    Returns
+    -------
+    ndarray (n_assets,)
+        ``Sigma (w - c)``, ``c`` the benchmark weights (0 without one), per period as ``Sigma``.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     S, c0, bench = P[0], P[8], P[14]
     if not bench:
         return _matvec(S, w)
@@ -117,7 +138,36 @@ def _free_assets(free):
 
 @_compiled
 def rows_on(P, F, fixed_w, side, J, nJ):
-    """Binding rows on the free assets ``F``, and their right-hand sides less the fixed part."""
+    """Binding rows on the free assets ``F``, and their right-hand sides less the fixed part.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    F : ndarray of int64 (n_free,)
+        Indices of the free assets.
+    fixed_w : ndarray (n_assets,)
+        The weights with the free ones at 0.
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+    J : ndarray of int64 (n_rows,)
+        The working set (its first ``nJ`` entries count).
+    nJ : int
+        Rows in the working set.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``A`` (nJ, n_free), the rows on ``F``, and ``beta`` (nJ,), their right-hand sides.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     w0, G, h, row_sign, m, turnover = P[3], P[10], P[11], P[12], P[15], P[16]
     nF = F.size
     A = np.empty((nJ, nF))
@@ -296,6 +346,38 @@ def eqp(P, w, free, side, J, nJ, relax):
     Returns ``(status, F, a, d, l0, l1, null, nJ)``; ``null`` spans the null space of the
     binding rows on ``F`` when they are dependent (empty otherwise), and rows ``J`` may leave
     the working set (``relax``: the primal-dual steps only) when they are inconsistent.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    w : ndarray (n_assets,)
+        Decimal weights.
+    free : ndarray of bool (n_assets,)
+        Which weights are free (not at a bound or at the holding).
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+    J : ndarray of int64 (n_rows,)
+        The working set (its first ``nJ`` entries count).
+    nJ : int
+        Rows in the working set.
+    relax : bool
+        Let inconsistent rows leave the working set (primal-dual steps only).
+
+    Returns
+    -------
+    tuple
+        ``(status, F, a, d, l0, l1, null, nJ)``: status code, the free assets, the path
+        ``w_F = a + t d`` (n_free,), multipliers ``l0 + t l1`` (nJ,), a null-space basis
+        (nJ, k) and the working set's new size.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
     """
     S, e, kappa, Sc0, bench, equal = P[0], P[1], P[2], P[9], P[14], P[13]
     F = _free_assets(free)
@@ -385,7 +467,39 @@ def eqp(P, w, free, side, J, nJ, relax):
 
 @_compiled
 def prices(P, t, lam, J, nJ, g, w):
-    """Directional derivatives of the Lagrangian when each fixed asset moves up or down."""
+    """Directional derivatives of the Lagrangian when each fixed asset moves up or down.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    t : float
+        The walk's parameter (the weight of expected return against risk).
+    lam : ndarray (nJ,)
+        Multipliers of the working set's rows.
+    J : ndarray of int64 (n_rows,)
+        The working set (its first ``nJ`` entries count).
+    nJ : int
+        Rows in the working set.
+    g : ndarray (n_assets,)
+        The gradient :func:`gradient` at ``w``.
+    w : ndarray (n_assets,)
+        Decimal weights.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``up`` and ``down`` (n_assets,): the Lagrangian's derivative when each weight moves
+        up or down (decimal objective per unit of weight); negative means the move pays.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     e, kappa, w0, G, row_sign, m = P[1], P[2], P[3], P[10], P[12], P[15]
     n = w.size
     base = np.empty(n)
@@ -419,6 +533,38 @@ def multipliers(P, t, l0, l1, null, w, free, J, nJ):
     condition (inequality multipliers, directional derivatives of the fixed assets) is affine
     in ``theta``; the one picked is the nearest to 0 that meets them all, or the middle of the
     crossing bounds when none does.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    t : float
+        The walk's parameter (the weight of expected return against risk).
+    l0, l1 : ndarray (nJ,)
+        Multipliers ``l0 + t l1`` from :func:`eqp`.
+    null : ndarray (nJ, k)
+        Null-space basis of the binding rows (k = 0 when independent).
+    w : ndarray (n_assets,)
+        Decimal weights.
+    free : ndarray of bool (n_assets,)
+        Which weights are free (not at a bound or at the holding).
+    J : ndarray of int64 (n_rows,)
+        The working set (its first ``nJ`` entries count).
+    nJ : int
+        Rows in the working set.
+
+    Returns
+    -------
+    ndarray (nJ,)
+        The multipliers at ``t``.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
     """
     lam = np.empty(nJ)
     for k in range(nJ):
@@ -463,7 +609,28 @@ def multipliers(P, t, l0, l1, null, w, free, J, nJ):
 
 @_compiled
 def slack_rows(P, w):
-    """``h - G w`` for every linear row, then the turnover row's slack."""
+    """``h - G w`` for every linear row, then the turnover row's slack.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    w : ndarray (n_assets,)
+        Decimal weights.
+
+    Returns
+    -------
+    ndarray (n_rows,)
+        ``h - G w`` per linear row, then the turnover row's slack (decimal weight).
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     w0, G, h, m, turnover = P[3], P[10], P[11], P[15], P[16]
     has_turnover = not np.isnan(turnover)
     out = np.empty(m + (1 if has_turnover else 0))
@@ -482,7 +649,32 @@ def slack_rows(P, w):
 
 @_compiled
 def row_times(P, F, side, step):
-    """Each row's rate of change along a step ``step`` of the free weights ``F``."""
+    """Each row's rate of change along a step ``step`` of the free weights ``F``.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    F : ndarray of int64 (n_free,)
+        Indices of the free assets.
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+    step : ndarray (n_free,)
+        A direction of the free weights.
+
+    Returns
+    -------
+    ndarray (n_rows,)
+        Each row's change per unit of ``step``.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     G, m, turnover = P[10], P[15], P[16]
     has_turnover = not np.isnan(turnover)
     out = np.zeros(m + (1 if has_turnover else 0))
@@ -497,7 +689,30 @@ def row_times(P, F, side, step):
 
 @_compiled
 def pieces(P, F, side):
-    """The range of each free weight on its side of the holding."""
+    """The range of each free weight on its side of the holding.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    F : ndarray of int64 (n_free,)
+        Indices of the free assets.
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+
+    Returns
+    -------
+    tuple of ndarray
+        Lower and upper limits (n_free,) of each free weight on its side of ``w0``.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     w0, lo, hi = P[3], P[4], P[5]
     lo_F = np.empty(F.size)
     hi_F = np.empty(F.size)
@@ -512,7 +727,33 @@ def pieces(P, F, side):
 
 @_compiled
 def ratio_parts(P, W0, free, side):
-    """``A`` and ``(w - c)' Sigma (w - c)`` at ``W0`` with the costs of the current sides."""
+    """``A`` and ``(w - c)' Sigma (w - c)`` at ``W0`` with the costs of the current sides.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    W0 : ndarray (n_assets,)
+        Weights at the start of a segment.
+    free : ndarray of bool (n_assets,)
+        Which weights are free (not at a bound or at the holding).
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+
+    Returns
+    -------
+    tuple of float
+        ``A``, net expected excess return less amortised costs, and
+        ``(w - c)' Sigma (w - c)``, the (active) variance, both per period as the inputs.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     S, e, kappa, w0, c0 = P[0], P[1], P[2], P[3], P[8]
     A = 0.0
     x = np.empty(W0.size)
@@ -525,7 +766,32 @@ def ratio_parts(P, W0, free, side):
 
 @_compiled
 def segment_start(w, free, F, a):
-    """``W0`` of the working set's path ``w(t) = W0 + t W1`` (the fixed weights, then ``a``)."""
+    """``W0`` of the working set's path ``w(t) = W0 + t W1`` (the fixed weights, then ``a``).
+
+    Parameters
+    ----------
+    w : ndarray (n_assets,)
+        Decimal weights.
+    free : ndarray of bool (n_assets,)
+        Which weights are free (not at a bound or at the holding).
+    F : ndarray of int64 (n_free,)
+        Indices of the free assets.
+    a : ndarray (n_free,)
+        The free weights' values at ``t = 0``.
+
+    Returns
+    -------
+    ndarray (n_assets,)
+        ``W0``: the fixed weights, with ``a`` in the free places.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     W0 = _fixed(w, free)
     for q in range(F.size):
         W0[F[q]] = a[q]
@@ -534,7 +800,30 @@ def segment_start(w, free, F, a):
 
 @_compiled
 def price_scale(P, t, g):
-    """Multipliers and prices closer to 0 than this count as 0."""
+    """Multipliers and prices closer to 0 than this count as 0.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    t : float
+        The walk's parameter (the weight of expected return against risk).
+    g : ndarray (n_assets,)
+        The gradient.
+
+    Returns
+    -------
+    float
+        The tolerance for multipliers and prices.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     top = 1.0
     for i in range(g.size):
         top = max(top, abs(g[i]))
@@ -543,7 +832,46 @@ def price_scale(P, t, g):
 
 @_compiled
 def valid_at(P, t, F, a, d, l0, l1, null, w_state, free, side, J, nJ):
-    """Whether the working set is optimal at ``t`` too (primal and dual feasible)."""
+    """Whether the working set is optimal at ``t`` too (primal and dual feasible).
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    t : float
+        The walk's parameter (the weight of expected return against risk).
+    F : ndarray of int64 (n_free,)
+        Indices of the free assets.
+    a, d : ndarray (n_free,)
+        The path ``w_F = a + t d``.
+    l0, l1 : ndarray (nJ,)
+        Multipliers ``l0 + t l1``.
+    null : ndarray (nJ, k)
+        Null-space basis of the binding rows.
+    w_state : ndarray (n_assets,)
+        The current weights.
+    free : ndarray of bool (n_assets,)
+        Which weights are free (not at a bound or at the holding).
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+    J : ndarray of int64 (n_rows,)
+        The working set (its first ``nJ`` entries count).
+    nJ : int
+        Rows in the working set.
+
+    Returns
+    -------
+    bool
+        True if primal and dual feasible at ``t``.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
+    """
     lo_in, hi_in, equal = P[6], P[7], P[13]
     lo_F, hi_F = pieces(P, F, side)
     w = w_state.copy()
@@ -584,6 +912,43 @@ def primal_dual(P, t, cap_factor, ratio, w, free, side, J, nJ, feasible, steps, 
     ``(status, t, F, a, d, l0, l1, null, nJ, steps taken)``: :data:`OK` at the optimum of the
     working set, :data:`PRIMAL` at a feasible point with at most ``few`` changes left,
     :data:`DECLINE` after a repeated state, inconsistent rows or ``steps`` steps.
+
+    Parameters
+    ----------
+    P : tuple
+        The engine's constants (module docstring).
+    t : float
+        The walk's parameter (the weight of expected return against risk).
+    cap_factor : float
+        Releases per step at most ``max(cap0, cap_factor x free assets)``.
+    ratio : bool
+        Move ``t`` to the ratio objective's root at each step (max Sharpe / information ratio).
+    w : ndarray (n_assets,)
+        Decimal weights.
+    free : ndarray of bool (n_assets,)
+        Which weights are free (not at a bound or at the holding).
+    side : ndarray (n_assets,)
+        +1 buying, -1 selling, 0 fixed, per asset.
+    J : ndarray of int64 (n_rows,)
+        The working set (its first ``nJ`` entries count).
+    nJ : int
+        Rows in the working set at the start.
+    feasible : tuple
+        Filled in place with the last feasible state.
+    steps : int
+        Most steps.
+    few : int
+        Changes left at which a feasible point goes to the primal method.
+    cap0 : int
+        Least releases allowed per step.
+
+    Raises
+    ------
+    Nothing: failures are status codes or NaN (compiled code).
+
+    References
+    ----------
+    See the module docstring.
     """
     w0, lo_in, hi_in, equal = P[3], P[6], P[7], P[13]
     n = w.size
@@ -599,8 +964,11 @@ def primal_dual(P, t, cap_factor, ratio, w, free, side, J, nJ, feasible, steps, 
     drop = np.zeros(n_rows, dtype=np.bool_)
     in_rows = np.zeros(n_rows, dtype=np.bool_)
     none = np.zeros(0)
+    # True, but known only at run time: a literal True here would type eqp's ``relax`` as
+    # Literal[bool] and compile eqp a second time beside the driver's (bool) signature.
+    relax = n >= 0
     for it in range(steps):
-        st, F, a, d, l0, l1, null, nJ = eqp(P, w, free, side, J, nJ, True)
+        st, F, a, d, l0, l1, null, nJ = eqp(P, w, free, side, J, nJ, relax)
         if st != OK:
             return DECLINE, t, F, a, d, l0, l1, null, nJ, it + 1
         if ratio:  # the root of phi(t) = t A(a) - Q(a) on this working set
