@@ -154,16 +154,6 @@ def capital_input() -> float:
     return capital
 
 
-def _fixed(fig):
-    """``fig`` with fixed margins (:func:`core.charts.fixed_margins`), room for its x labels."""
-    from core import charts
-
-    bars = [t for t in fig.data if t.type == "bar"]
-    if bars:
-        return charts.fixed_margins(fig, x_labels=bars[0].x)
-    return charts.fixed_margins(fig, left=70, right=70, bottom=30)  # a donut's outside labels
-
-
 @st.fragment
 def results_fragment() -> None:
     """The objective's slider, the optimisation and its results; a move reruns only this."""
@@ -184,19 +174,14 @@ def results_fragment() -> None:
                    "volatility")  # fmt: skip
     diversification_metric(cols[3], result.weights, result.effective_number_of_assets)
     tail.result_extras(result)
-    left, right = st.columns([3, 2])
-    # The figures of weights already drawn are reused, by every session (a move back, a new
-    # session on the same setup): building one costs about 15 ms of plotly's validation.
+    # Weights and sectors in one figure: the browser redraws one chart a move, not two, and
+    # lays it out once (fixed margins). A figure already drawn is reused by every session (a
+    # move back, a new session on the same setup).
     weights = result.weights.sort_values(ascending=False)
-    # Fixed margins: the browser lays the chart out once a move (charts.fixed_margins).
-    left.plotly_chart(cache.shared("weights_chart", cache.content_key(weights),
-                                   lambda: _fixed(charts.weights_bar(weights))),
-                      key="weights")  # fmt: skip
-    if len(result.sector_weights):
-        sectors = result.sector_weights
-        right.plotly_chart(cache.shared("sectors_chart", cache.content_key(sectors),
-                                        lambda: _fixed(charts.sector_pie(sectors))),
-                           key="sectors")  # fmt: skip
+    sectors = result.sector_weights
+    st.plotly_chart(cache.shared("weights_chart", cache.content_key(weights, sectors),
+                                 lambda: charts.weights_and_sectors(weights, sectors)),
+                    key="weights")  # fmt: skip
     compliance_ui.section(result)
     if book.from_holdings():
         book.book_view(result)

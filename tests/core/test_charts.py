@@ -114,6 +114,50 @@ def test_sector_chart_long_short_draws_net_short_sectors():
     assert long_only.data[0].type == "pie"
 
 
+def test_weights_and_sectors_is_one_valid_figure_of_both_charts():
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    weights = pd.Series({"A&B": 0.5, "C<i>": 0.3, "LONGER_TICKER": 0.2})
+    long_only = pd.Series({"Energy": 0.7, "Health & Care": 0.3})
+    long_short = pd.Series({"Energy": 0.9, "Health Care": 0.57, "Financials": -0.47})
+    for sectors in (long_only, long_short, None):
+        fig = charts.weights_and_sectors(weights, sectors)
+        # The weights bar of weights_bar and the sector chart of sector_pie, values unchanged.
+        alone = charts.weights_bar(weights)
+        assert list(fig.data[0].x) == list(alone.data[0].x) == ["A&amp;B", "C&lt;i&gt;",
+                                                                 "LONGER_TICKER"]
+        np.testing.assert_array_equal(fig.data[0].y, alone.data[0].y)
+        assert fig.data[0].hovertemplate == alone.data[0].hovertemplate
+        assert fig.layout.yaxis.title.text == "Weight (% of capital)"
+        titles = [a.text for a in fig.layout.annotations]
+        if sectors is None:
+            assert len(fig.data) == 1 and titles == ["Portfolio weights"]
+        else:
+            drawn = charts.sector_pie(sectors).data[0]
+            assert fig.data[1].type == drawn.type
+            if drawn.type == "pie":
+                assert dict(zip(fig.data[1].labels, fig.data[1].values, strict=True)) == dict(
+                    zip(drawn.labels, drawn.values, strict=True))
+                assert titles == ["Portfolio weights", "Sector exposure"]
+                assert fig.data[1].domain.x[0] > fig.layout.xaxis.domain[1]
+            else:  # net short: bars on their own axes, to the right of the weights
+                assert (fig.data[1].xaxis, fig.data[1].yaxis) == ("x2", "y2")
+                assert dict(zip(fig.data[1].x, fig.data[1].y, strict=True)) == sectors.to_dict()
+                assert fig.layout.yaxis2.title.text == "Net weight (% of capital)"
+                assert fig.layout.xaxis2.domain[0] > fig.layout.xaxis.domain[1]
+                assert titles[1] == "Sector exposure (net, long-short)"
+        # Fixed margins, room for the upright labels: plotly lays it out once a move.
+        assert fig.layout.margin.autoexpand is False and fig.layout.xaxis.automargin is False
+        assert fig.layout.margin.b >= 80 + 7 * len("LONGER_TICKER")
+        # Built without validation: the same figure as the validated one, and valid.
+        checked = go.Figure(fig.to_dict())  # validates: raises on any invalid property
+        assert json.loads(pio.to_json(checked, validate=False)) == json.loads(
+            pio.to_json(fig, validate=False))
+
+
 def test_exposures():
     from core.optimization import exposures
 
