@@ -211,6 +211,10 @@ def _expected_returns(prices, method, benchmark, rf):
     return estimators.expected_returns(prices, method, benchmark=benchmark, risk_free_rate=rf)
 
 
+def _no_memo(name, owners, key, build):
+    return build()
+
+
 @dataclass(frozen=True)
 class Compute:
     """The core functions the pipeline calls for its heavy steps (the dashboard caches them).
@@ -232,6 +236,13 @@ class Compute:
     optimize : callable
         ``(expected_returns, cov, objective, constraints, scenarios=None) -> OptimizationResult``,
         as :func:`core.optimization.optimize` (the setup's allocation).
+    memo : callable
+        ``(name, owners, key, build) -> value``: ``build()``, or what it returned before for
+        ``key`` while the objects in the tuple ``owners`` are the same (compared by identity).
+        The pipeline builds its window and the joint table of the universe and the benchmark
+        through it, so that a session's next pipeline on the same data gets the same tables
+        and the estimators' caches can recognise them without hashing them again. By default
+        nothing is remembered.
     """
 
     expected_returns: Callable = _expected_returns
@@ -246,6 +257,7 @@ class Compute:
     simulated_scenarios: Callable = _simulated
     mean_cvar_frontier: Callable = _cvar_frontier
     optimize: Callable = optimize
+    memo: Callable = _no_memo
 
 
 # --- result types -------------------------------------------------------------------------
@@ -812,8 +824,11 @@ class Pipeline:
         core.exceptions.DataError
             If the window or universe is unusable (the message says why).
         """
-        w = self.setup.window
-        return self.data.subset(self.universe, pd.Timestamp(w.start), pd.Timestamp(w.end))
+        w, data, universe = self.setup.window, self.data, self.universe
+        return self.compute.memo(
+            "window", (data,), (tuple(universe), w.start, w.end),
+            lambda: data.subset(universe, pd.Timestamp(w.start), pd.Timestamp(w.end)),
+        )  # fmt: skip
 
     @cached_property
     def historical_estimates(self) -> tuple[pd.Series, pd.DataFrame]:
@@ -947,12 +962,17 @@ class Pipeline:
         name = str(bench.name or "Benchmark")
         if name in window.tickers:
             return mu_assets, cov_assets, name
-        levels = perf.levels_on(bench, window.prices.index)
         ss = self.ss
-        if levels.notna().sum() < 60:
-            raise ExecutionError(f"The benchmark {name} has too few prices on the window "
-                                 f"{ss['start']} to {ss['end']}.")  # fmt: skip
-        prices = window.prices.assign(**{name: levels}).dropna()
+
+        def joint() -> pd.DataFrame:
+            levels = perf.levels_on(bench, window.prices.index)
+            if levels.notna().sum() < 60:
+                raise ExecutionError(f"The benchmark {name} has too few prices on the window "
+                                     f"{ss['start']} to {ss['end']}.")  # fmt: skip
+            return window.prices.assign(**{name: levels}).dropna()
+
+        prices = self.compute.memo("joint_prices", (window.prices, bench),
+                                   (name, ss["start"], ss["end"]), joint)  # fmt: skip
         mu = self.compute.expected_returns(prices, ss["returns_method"], window.benchmark,
                                            float(ss["risk_free_rate"]))  # fmt: skip
         cov = self.compute.covariance(prices, ss["cov_method"])

@@ -44,25 +44,44 @@ def sample_data() -> market_data.PriceData:
     return market_data.load_sample()
 
 
-@st.cache_data(max_entries=32, show_spinner="Estimating expected returns...", hash_funcs=_KEYS)
 def expected_returns(
     prices: pd.DataFrame,
     method: str,
     benchmark: pd.Series | None,
     risk_free_rate: float,
 ) -> pd.Series:
-    """Cached :func:`core.estimators.expected_returns`."""
+    """Cached :func:`core.estimators.expected_returns`.
+
+    Remembered in the session for the same ``prices`` and ``benchmark`` objects (a pipeline's
+    window, :func:`identity_memo`), else looked up by content (``st.cache_data``): a slider
+    move does not hash the window's prices again.
+    """
+    return identity_memo(
+        "expected_returns", (prices, benchmark), (method, float(risk_free_rate)),
+        lambda: _expected_returns(prices, method, benchmark, risk_free_rate),
+    )  # fmt: skip
+
+
+def covariance(prices: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Cached :func:`core.estimators.covariance`; says so when it falls back to Ledoit-Wolf.
+
+    Remembered as :func:`expected_returns` is. The note is shown on every call, a hit too.
+    """
+    note = estimators.covariance_fallback(prices, method)
+    if note:
+        st.warning(note, icon=":material/info:")
+    return identity_memo("covariance", (prices,), method, lambda: _covariance(prices, method))
+
+
+@st.cache_data(max_entries=32, show_spinner="Estimating expected returns...", hash_funcs=_KEYS)
+def _expected_returns(prices, method, benchmark, risk_free_rate):
     return estimators.expected_returns(
         prices, method, benchmark=benchmark, risk_free_rate=risk_free_rate
     )
 
 
 @st.cache_data(max_entries=32, show_spinner="Estimating the covariance...", hash_funcs=_KEYS)
-def covariance(prices: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Cached :func:`core.estimators.covariance`; says so when it falls back to Ledoit-Wolf."""
-    note = estimators.covariance_fallback(prices, method)
-    if note:
-        st.warning(note, icon=":material/info:")  # replayed by st.cache_data on a hit
+def _covariance(prices, method):
     return estimators.covariance(prices, method)
 
 
@@ -231,7 +250,7 @@ def compute():
         efficient_frontier=efficient_frontier, random_portfolios=random_portfolios,
         active_frontier=active_frontier, yahoo_series=yahoo_series,
         simulated_scenarios=simulated_scenarios, mean_cvar_frontier=mean_cvar_frontier,
-        optimize=optimize,
+        optimize=optimize, memo=identity_memo,
     )  # fmt: skip
 
 
@@ -275,6 +294,53 @@ def session_memo(name: str, owner: object, key: Hashable, build: Callable[[], T]
         return entries[key]
     value = build()
     entries[key] = value
+    while len(entries) > max_entries:
+        entries.popitem(last=False)
+    return value
+
+
+def identity_memo(name: str, owners: tuple, key: Hashable, build: Callable[[], T],
+                  max_entries: int = 8) -> T:
+    """``build()``, remembered in this session for ``key`` while ``owners`` are the same objects.
+
+    For what a rerun rebuilds from the same inputs (a pipeline's window of the same data, the
+    estimates from that window): the next run gets the very same object, so the caches after
+    it can recognise it by identity instead of hashing its content again (a 20-asset window of
+    the sample is about 115,000 prices, hashed four times a slider move before this). The
+    owners are held by the memo, so their identities cannot be reused by other objects while
+    remembered. Nothing is copied: users must not mutate the value. An exception from
+    ``build`` is raised and nothing is remembered.
+
+    Parameters
+    ----------
+    name : str
+        Which memo (one per use), a session-state key.
+    owners : tuple
+        The objects the value is built from, compared by identity (``None`` entries allowed).
+    key : hashable
+        The other inputs (methods, dates, rates).
+    build : callable
+        Computes the value.
+    max_entries : int
+        Oldest entries go first beyond this many.
+
+    Returns
+    -------
+    object
+        The value.
+    """
+    slot = f"_memo_{name}"
+    entries = st.session_state.get(slot)
+    if entries is None:
+        entries = OrderedDict()
+        st.session_state[slot] = entries
+    k = (tuple(id(o) for o in owners), key)
+    hit = entries.get(k)
+    if hit is not None and all(a is b for a, b in zip(hit[0], owners, strict=True)):
+        entries.move_to_end(k)
+        return hit[1]
+    value = build()
+    entries[k] = (owners, value)
     while len(entries) > max_entries:
         entries.popitem(last=False)
     return value

@@ -281,3 +281,52 @@ def test_orders_table_shows_user_text_literally():
     from ui.widgets import md_escape
 
     assert set(orders["Sector"]) == {md_escape(raw)} and md_escape(raw) != raw
+
+
+def test_a_slider_move_reuses_the_window_and_estimates_by_identity():
+    # ui.cache.identity_memo: the next run gets the same window and estimates (no new hashing
+    # of the window's prices); the estimates are those of the estimators on that window.
+    from core import estimators
+
+    at = run_page()
+    at.selectbox(key="w_objective_kind").select("max_utility").run()
+
+    def window_and_cov():
+        (_, window), = at.session_state["_memo_window"].values()
+        cov = [v for (owners, v) in at.session_state["_memo_covariance"].values()
+               if owners[0] is window.prices]  # fmt: skip
+        return window, cov
+
+    window, (cov,) = window_and_cov()
+    at.slider(key="w_risk_aversion").set_value(6.0).run()
+    assert not at.exception
+    window_after, (cov_after,) = window_and_cov()
+    assert window_after is window and cov_after is cov
+    method = at.session_state["cov_method"]
+    np.testing.assert_allclose(cov.to_numpy(),
+                               estimators.covariance(window.prices, method).to_numpy())
+    # and the optimisation used them
+    book = at.session_state["book_last"]
+    assert book.cov.loc[cov.index, cov.columns].equals(cov)
+
+
+def test_the_covariance_fallback_note_stays_on_reruns():
+    # More assets than returns: Ledoit-Wolf replaces the sample covariance, and the note says
+    # so on every run, also when the estimates come from the session's memo.
+    import io
+
+    from core import market_data
+    from tests.data.yahoo_fake import synthetic_prices
+
+    prices = synthetic_prices([f"T{i}" for i in range(70)], "2023-01-02", "2023-03-31")
+    data = market_data.load_csv(io.BytesIO(prices.to_csv().encode()))
+    at = open_page("pages/2_Allocation.py", price_data=data, universe=data.tickers,
+                   start=data.prices.index[0].date(), end=data.as_of.date(),
+                   cov_method="sample")  # fmt: skip
+    assert not at.exception
+    for value in (None, 6.0):
+        if value is not None:
+            at.selectbox(key="w_objective_kind").select("max_utility").run()
+            at.slider(key="w_risk_aversion").set_value(value).run()
+            assert not at.exception
+        assert any("Ledoit-Wolf shrinkage is used instead" in w.value for w in at.warning)

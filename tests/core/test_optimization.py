@@ -363,3 +363,30 @@ def test_max_sharpe_beyond_a_stall_at_the_minimum_variance_portfolio():
     got = optimize(mu, cov, Objective("max_sharpe", risk_free_rate=0.02), cons)
     assert got.sharpe_ratio == pytest.approx(ref, abs=1e-7)
     assert got.sharpe_ratio == pytest.approx(0.2313185220369636, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weights=st.lists(st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 2)),
+                     min_size=1, max_size=25),  # rounded: ties happen
+    labels=st.lists(st.sampled_from(["Energy", "Financials", "Health Care", None]),
+                    min_size=25, max_size=25),
+    as_series=st.booleans(),
+)  # fmt: skip
+def test_sector_exposure_matches_pandas_groupby(weights, labels, as_series):
+    from core.optimization import sector_exposure
+
+    w = pd.Series(weights, index=[f"T{i}" for i in range(len(weights))])
+    sectors = {t: s for t, s in zip(w.index, labels, strict=False) if s is not None}
+    sectors["NOT_HELD"] = "Utilities"  # sectors of other tickers are ignored
+    given_sectors = pd.Series(sectors, name="sector") if as_series else sectors
+    got = sector_exposure(w, given_sectors)
+    # pandas' groupby as the reference; tickers without a sector count as "Unknown"
+    want = w.groupby(pd.Series(sectors).reindex(w.index).fillna("Unknown")).sum()
+    pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False,
+                                   atol=1e-12)  # fmt: skip
+    assert got.index.name == ("sector" if as_series else None)
+    # largest first, ties in the sectors' order by name
+    pairs = list(zip(got.to_numpy(), got.index, strict=True))
+    assert all(a[0] > b[0] or (a[0] == b[0] and a[1] < b[1])
+               for a, b in zip(pairs, pairs[1:], strict=False))  # fmt: skip
