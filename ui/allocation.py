@@ -20,11 +20,11 @@ from ui.tail import SHORT_LABELS as TAIL_LABELS
 from ui.widgets import (
     csv_download,
     mark_stale,
-    md_escape,
     number_column,
     percent,
     percent_column,
     show_error,
+    static_table,
     synced,
     synced_editor,
 )
@@ -230,17 +230,17 @@ def orders_section(result) -> None:
     else:
         # A static table of text, not a data grid: the grid's scripts (about 1.2 MB) would be
         # loaded and run for this table alone on a new session's first page (about 0.5 s
-        # there). st.table renders Markdown in its cells: user text (tickers, sectors) is
-        # escaped.
-        cur = md_escape(money)
-        st.table(pd.DataFrame({
-            "Sector": [md_escape(str(v)) for v in held["sector"]],
+        # there); HTML, not st.table, whose Markdown cells cost a slider move about 0.1 s.
+        money_cols = ("Latest price" + money, "Value" + money)
+        static_table(pd.DataFrame({
+            "Sector": [str(v) for v in held["sector"]],
             "Target weight": [percent(v) for v in held["target_weight"]],
             "Achieved weight": [percent(v) for v in held["achieved_weight"]],
             "Shares": [f"{int(v):,d}" for v in held["shares"]],
-            "Latest price" + cur: [f"{v:,.2f}" for v in held["price"]],
-            "Value" + cur: [f"{v:,.2f}" for v in held["value"]],
-        }, index=pd.Index([md_escape(str(t)) for t in held.index], name="Ticker")))  # fmt: skip
+            money_cols[0]: [f"{v:,.2f}" for v in held["price"]],
+            money_cols[1]: [f"{v:,.2f}" for v in held["value"]],
+        }, index=pd.Index([str(t) for t in held.index], name="Ticker")),
+            numeric=("Target weight", "Achieved weight", "Shares", *money_cols))  # fmt: skip
     sectors = data.sectors
     csv_download(
         "Download allocation (CSV)",

@@ -36,6 +36,48 @@ def shown_cells(element: Any) -> pd.DataFrame:
     return element.value
 
 
+def html_tables(at: Any) -> list[pd.DataFrame]:
+    """The tables of the page's ``st.html`` elements (ui.widgets.static_table), as text.
+
+    The first column (header cells of each row) is the index; cells are unescaped text.
+    """
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tables: list[list[list[str]]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.tables[-1].append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.tables[-1][-1].append("".join(self.cell))
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+    out = []
+    for element in at.get("html"):
+        parser = Tables()
+        parser.feed(element.proto.body)
+        for rows in parser.tables:
+            head, body = rows[0], rows[1:]
+            frame = pd.DataFrame([r[1:] for r in body], columns=head[1:],
+                                 index=pd.Index([r[0] for r in body], name=head[0] or None))
+            out.append(frame)
+    return out
+
+
 def has_none_cells(element: Any) -> bool:
     """True if a read-only table would show "None" (a missing value without a blank format)."""
     frame = shown_cells(element)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import open_page
+from tests.app.conftest import html_tables, open_page
 
 
 def run_page(path: str = "pages/2_Allocation.py") -> AppTest:
@@ -23,8 +23,8 @@ def test_allocation_renders_weights_and_orders():
     result = at.session_state["allocation"]
     assert abs(result.weights.sum() - 1) < 1e-9
     assert any("Sharpe" in m.label for m in at.metric)
-    # the orders are a static table of text (no data grid to load on a first page)
-    orders = next(t.value for t in at.table if "Target weight" in t.value.columns)
+    # the orders are a static HTML table (no data grid to load on a first page)
+    orders = next(t for t in html_tables(at) if "Target weight" in t.columns)
     top = result.weights.idxmax()
     assert orders.loc[top, "Target weight"] == f"{result.weights[top] * 100:.2f} %"
 
@@ -243,7 +243,7 @@ def test_objective_slider_updates_the_figures_chart_and_orders(kind, key, value)
     assert chart[top] == pytest.approx(after.weights[top])
     shown = [m.value for m in at.metric if m.label == "Expected return (annualised)"]
     assert shown == [f"{after.expected_return * 100:.2f} %"]
-    orders = next(t.value for t in at.table if "Target weight" in t.value.columns)
+    orders = next(t for t in html_tables(at) if "Target weight" in t.columns)
     assert orders["Target weight"].to_dict() == {
         t: f"{after.weights[t] * 100:.2f} %" for t in orders.index
     }
@@ -266,21 +266,23 @@ def test_limit_costs_show_the_set_limits_first_and_fold_the_zero_floors():
 
 
 def test_orders_table_shows_user_text_literally():
-    # st.table renders Markdown in its cells: a sector or ticker from an upload must not link
+    # the orders are HTML (ui.widgets.static_table): a sector or ticker from an upload must not
+    # link, show an image or add markup
     import dataclasses
 
     from core.market_data import load_sample
 
     data = load_sample()
     sectors = data.sectors.copy()
-    raw = "[Verify your login](https://example.com) ![](http://host/p.png)"
+    raw = ('[Verify your login](https://example.com) ![](http://host/p.png) '
+           '<a href="https://example.com">x</a><img src="http://host/p.png">')
     sectors[:] = raw
     at = open_page("pages/2_Allocation.py", price_data=dataclasses.replace(data, sectors=sectors))
     assert not at.exception
-    orders = next(t.value for t in at.table if "Target weight" in t.value.columns)
-    from ui.widgets import md_escape
-
-    assert set(orders["Sector"]) == {md_escape(raw)} and md_escape(raw) != raw
+    orders = next(t for t in html_tables(at) if "Target weight" in t.columns)
+    assert set(orders["Sector"]) == {raw}  # shown literally, as text
+    body = next(h.proto.body for h in at.get("html") if "Target weight" in h.proto.body)
+    assert "<a " not in body and "<img" not in body and "&lt;a href=" in body
 
 
 def test_a_slider_move_reuses_the_window_and_estimates_by_identity():
