@@ -308,7 +308,6 @@ async def bench_universe(ctx, url: str, steps: int) -> list:
     return out
 
 
-#: Times of the WebSocket messages a page receives (``performance.now()``), from its start.
 # Installed before the page's own scripts: the time of each message from the server, of the
 # last change inside any plotly chart and of the last return of the script to notRunning, all
 # in ms from the start of the navigation (performance.now()).
