@@ -42,12 +42,13 @@ _MD_LINE_START = re.compile(r"^(\s*)([#+=|-])", re.MULTILINE)
 _AUTOLINK = re.compile(r":(?=\S)|@|(?i:www)(?=\.)")
 
 
-#: Look of :func:`static_table`: Streamlit's own table, compact, numbers right-aligned.
+#: Look of :func:`static_table`: Streamlit's own table, compact, numbers right-aligned; the
+#: text keeps the theme's colour (light or dark).
 _TABLE_STYLE = (
     "<style>.ballast-table{border-collapse:collapse;font-size:0.875rem;margin-bottom:1rem}"
-    ".ballast-table th,.ballast-table td{border-bottom:1px solid rgba(49,51,63,.1);"
+    ".ballast-table th,.ballast-table td{border-bottom:1px solid rgba(128,128,128,.25);"
     "padding:.25rem .75rem;text-align:left;white-space:nowrap}"
-    ".ballast-table th{font-weight:600;color:rgba(49,51,63,.7)}"
+    ".ballast-table th{font-weight:600;opacity:.75}"
     ".ballast-table .num{text-align:right;font-variant-numeric:tabular-nums}</style>"
 )
 
