@@ -361,7 +361,7 @@ def sector_exposure(weights: pd.Series, sectors: pd.Series | dict) -> pd.Series:
     totals: dict = {}
     for ticker, w in zip(weights.index, weights.to_numpy(dtype=float), strict=True):
         sector = lookup.get(ticker)
-        if sector is None or (isinstance(sector, float) and np.isnan(sector)):
+        if sector is None or pd.isna(sector):  # missing: None, NaN or pd.NA
             sector = "Unknown"
         totals[sector] = totals.get(sector, 0.0) + w
     keys = sorted(totals, key=lambda k: (-totals[k], k))  # largest first, ties by name
