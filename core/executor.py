@@ -30,6 +30,8 @@ bad inputs) reaches the caller as it would in-process.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import time
 import uuid
@@ -234,12 +236,25 @@ class DaskExecutor:
                 f"{DASK_ADDRESS_VARIABLE} is set, but the `distributed` package is not "
                 "installed: `pip install distributed`, or unset the variable."
             ) from exc
+        # A client distributed finalises in the garbage collector closes itself under a lock
+        # that every client of the process shares (LoopRunner._lock, distributed 2026.8). If
+        # that collection happens inside a new client's start-up, which holds the lock while
+        # its event-loop thread starts, the start-up hangs or fails with a bare
+        # AssertionError. So no client of ours is left to the collector: a lost one is
+        # closed here, and one that failed to start is collected at once.
+        if self._client is not None:
+            stale, self._client = self._client, None
+            with contextlib.suppress(Exception):  # it is lost already: closing is tidying
+                stale.close(timeout=self.connect_timeout)
         try:
-            self._client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
+            client = Client(self.address, timeout=self.connect_timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            self._client = None
-            raise ClusterUnavailableError(_connect_message(self.address, exc)) from None
-        return self._client
+            message = _connect_message(self.address, exc)
+        else:
+            self._client = client
+            return client
+        gc.collect()  # the client that failed to start is in a reference cycle
+        raise ClusterUnavailableError(message) from None
 
     def close(self) -> None:
         """Close the connection this executor opened (a client passed in is left open)."""

@@ -7,6 +7,7 @@ module for the comparisons, and one in a child process that the kill test ends w
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -165,6 +166,26 @@ def test_killing_the_cluster_mid_job_gives_a_clear_error(tmp_path):
         with pytest.raises(ex.ClusterUnavailableError):
             executor.map(slow, [1], shared={"delay": 0.0})
         executor.close()
+
+
+def test_a_failed_connection_leaves_no_client_to_the_garbage_collector():
+    """A ``Client`` finalised by the collector takes the lock all clients share (distributed's
+    LoopRunner); collected inside the next client's start-up, which holds it, it hung that
+    start-up or failed it with a bare AssertionError. The failed one is collected at once."""
+    from distributed import Client
+
+    def clients() -> int:
+        return sum(isinstance(o, Client) for o in gc.get_objects())
+
+    gc.collect()
+    before = clients()
+    gc.disable()  # only the executor's own collection may finalise it
+    try:
+        with pytest.raises(ex.ClusterUnavailableError, match="cannot be reached"):
+            ex.DaskExecutor("tcp://127.0.0.1:9", connect_timeout=0.5).map(slow, [1])
+        assert clients() == before
+    finally:
+        gc.enable()
 
 
 def test_resampled_frontier_identical_on_the_cluster(sample, dask_executor):
